@@ -1,0 +1,141 @@
+"""Users, their roles, departments (预算部门/单位) and API tokens."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from jixiao.db import Base, TenantOwned, TenantScope, TimestampMixin, principal_criteria, utcnow
+from jixiao.tenancy.models import Tenant
+
+
+class Role(enum.StrEnum):
+    ADMIN = "admin"
+    FINANCE = "finance"
+    DEPARTMENT = "department"
+    EVALUATOR = "evaluator"
+    EXPERT = "expert"
+    AUDITOR = "auditor"
+    VIEWER = "viewer"
+
+    @property
+    def label(self) -> str:
+        return ROLE_LABELS[self]
+
+
+ROLE_LABELS = {
+    Role.ADMIN: "管理员",
+    Role.FINANCE: "财政绩效人员",
+    Role.DEPARTMENT: "预算单位人员",
+    Role.EVALUATOR: "第三方机构",
+    Role.EXPERT: "专家",
+    Role.AUDITOR: "审计人员",
+    Role.VIEWER: "只读用户",
+}
+
+
+class Department(TenantOwned, TimestampMixin, Base):
+    """A budget department or unit; units nest under their department (部门 → 单位)."""
+
+    __tablename__ = "departments"
+    __table_args__ = (sa.UniqueConstraint("tenant_id", "code", name="uq_departments_tenant_code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(sa.String(32))
+    name: Mapped[str] = mapped_column(sa.String(200))
+    parent_id: Mapped[int | None] = mapped_column(sa.ForeignKey("departments.id"), index=True)
+    active: Mapped[bool] = mapped_column(default=True)
+    version: Mapped[int] = mapped_column(default=1)
+
+    parent: Mapped[Department | None] = relationship(remote_side=[id])
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+@principal_criteria
+class User(TimestampMixin, Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Operators belong to no tenant: they provision tenants and see no tenant's records.
+    tenant_id: Mapped[int | None] = mapped_column(sa.ForeignKey("tenants.id"), index=True)
+    username: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(sa.String(100), default="")
+    password_hash: Mapped[str] = mapped_column(sa.String(255))
+    roles: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
+    is_operator: Mapped[bool] = mapped_column(default=False)
+    department_id: Mapped[int | None] = mapped_column(sa.ForeignKey("departments.id"), index=True)
+    active: Mapped[bool] = mapped_column(default=True)
+    failed_logins: Mapped[int] = mapped_column(default=0)
+    locked_until: Mapped[datetime | None]
+    last_login_at: Mapped[datetime | None]
+    version: Mapped[int] = mapped_column(default=1)
+
+    tenant: Mapped[Tenant | None] = relationship(lazy="joined")
+    department: Mapped[Department | None] = relationship()
+
+    __mapper_args__ = {"version_id_col": version}
+
+    @classmethod
+    def __principal_criteria__(cls, scope: TenantScope) -> Any:
+        # Authentication reads its own principal before any tenant is in scope.
+        return sa.or_(
+            cls.tenant_id.in_(list(scope.read_ids)),
+            cls.id == (scope.user_id or 0),
+            cls.username == (scope.login_username or ""),
+        )
+
+    # Flask-Login's protocol.
+    @property
+    def is_authenticated(self) -> bool:
+        return True
+
+    @property
+    def is_active(self) -> bool:
+        return self.active
+
+    @property
+    def is_anonymous(self) -> bool:
+        return False
+
+    def get_id(self) -> str:
+        return str(self.id)
+
+    def has_role(self, *roles: Role | str) -> bool:
+        return any(str(r) in self.roles for r in roles)
+
+    def is_locked(self, now: datetime | None = None) -> bool:
+        return self.locked_until is not None and self.locked_until > (now or utcnow())
+
+    def __repr__(self) -> str:
+        return f"<User {self.username}>"
+
+
+@principal_criteria
+class ApiToken(TimestampMixin, Base):
+    """A bearer token for machines. Only its SHA-256 is stored; the token itself is shown once."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int | None] = mapped_column(sa.ForeignKey("tenants.id"), index=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(sa.String(100), default="")
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(sa.String(12))
+    last_used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+
+    user: Mapped[User] = relationship()
+
+    @classmethod
+    def __principal_criteria__(cls, scope: TenantScope) -> Any:
+        return sa.or_(
+            cls.tenant_id.in_(list(scope.read_ids)),
+            cls.user_id == (scope.user_id or 0),
+            cls.token_hash == (scope.token_hash or ""),
+        )

@@ -1,0 +1,60 @@
+"""The application factory."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+from flask_babel import Babel
+
+from jixiao import auth, db, errors, plugins
+from jixiao.config import load_config
+
+database = db.Database()
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """Build the app. ``test_config`` overrides the environment (tests, fixtures)."""
+    config = load_config(test_config)
+    app = Flask(__name__, instance_path=config["INSTANCE_PATH"], instance_relative_config=False)
+    app.config.update(config)
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+
+    database.init_app(app)
+    plugins.init_app(app)
+    Babel(app)
+    auth.init_app(app)
+
+    from jixiao import api as api_module
+
+    api_module.init_app(app)
+    errors.init_app(app)
+
+    from jixiao.accounts import views as accounts_views
+    from jixiao.tenancy import views as tenancy_views
+
+    app.register_blueprint(accounts_views.bp)
+    app.register_blueprint(tenancy_views.bp)
+
+    from jixiao import cli
+
+    cli.init_app(app)
+    _template_helpers(app)
+    return app
+
+
+def _template_helpers(app: Flask) -> None:
+    from flask_wtf.csrf import generate_csrf
+
+    from jixiao.accounts.models import ROLE_LABELS, Role
+
+    @app.context_processor
+    def _inject() -> dict[str, Any]:
+        return {"csrf_token": generate_csrf, "role_label": lambda r: ROLE_LABELS.get(Role(r), r) if r in Role._value2member_map_ else r}
+
+    @app.template_filter("localtime")
+    def _localtime(value: Any) -> str:
+        from flask_babel import format_datetime
+
+        return format_datetime(value, "yyyy-MM-dd HH:mm") if value else ""

@@ -1,0 +1,135 @@
+"""Who is asking, what they may see: Flask-Login, bearer tokens, CSRF and the request's tenant scope.
+
+Per request: authenticate (session cookie, else bearer token), then set the session's scope to the user's
+tenant and its descendants; a URL naming a tenant (``<tenant_code>``) narrows it to that tenant's subtree,
+after the access rule said yes (404 for another branch, 403 for an ancestor or for writing a descendant).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from flask import Flask, current_app, g, request
+from flask_login import LoginManager, current_user
+from flask_wtf.csrf import CSRFProtect
+
+from jixiao.accounts import service as accounts
+from jixiao.accounts.models import User
+from jixiao.db import TenantScope, get_scope, session, set_scope
+from jixiao.errors import Forbidden, NotAuthenticated
+from jixiao.tenancy import service as tenancy
+
+login_manager = LoginManager()
+csrf = CSRFProtect()
+UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+TENANT_ARG = "tenant_code"
+# Endpoints a browser may post to before it has a session (the login itself).
+CSRF_EXEMPT_ENDPOINTS = {"accounts_api.Login"}
+
+
+@login_manager.user_loader
+def _load_user(user_id: str) -> User | None:
+    try:
+        return accounts.load_user(session(), int(user_id))
+    except ValueError:
+        return None
+
+
+@login_manager.request_loader
+def _load_user_from_token(req: Any) -> User | None:
+    header = req.headers.get("Authorization", "")
+    if not header.startswith("Bearer "):
+        return None
+    token = header.removeprefix("Bearer ").strip()
+    user = accounts.user_from_token(session(), token)
+    if user is not None:
+        # CSRF is skipped for this request because a token, not a cookie, authenticated it.
+        g.auth_via_token = True
+        g.auth_token = token
+    return user
+
+
+@login_manager.unauthorized_handler
+def _unauthorized() -> Any:
+    raise NotAuthenticated()
+
+
+def init_app(app: Flask) -> None:
+    login_manager.init_app(app)
+    login_manager.login_view = "accounts.login"
+    login_manager.session_protection = "basic"
+    csrf.init_app(app)
+
+    @app.url_value_preprocessor
+    def _pull_tenant_code(endpoint: str | None, values: dict[str, Any] | None) -> None:
+        if values and TENANT_ARG in values:
+            g.tenant_code = values.pop(TENANT_ARG)
+
+    @app.url_defaults
+    def _keep_tenant_code(endpoint: str, values: dict[str, Any]) -> None:
+        if TENANT_ARG not in values and "tenant_code" in g and app.url_map.is_endpoint_expecting(endpoint, TENANT_ARG):
+            values[TENANT_ARG] = g.tenant_code
+
+    app.before_request(_establish_scope)
+
+
+def _establish_scope() -> None:
+    db = session()
+    g.auth_via_token = False
+    user = current_user._get_current_object() if current_user.is_authenticated else None
+    if request.method in UNSAFE_METHODS and not g.get("auth_via_token") and request.endpoint not in CSRF_EXEMPT_ENDPOINTS:
+        csrf.protect()
+    if user is None:
+        set_scope(db, TenantScope())
+        g.tenant = None
+        return
+    if g.get("auth_via_token"):
+        accounts.touch_token(db, g.auth_token)
+    read_ids = tuple(tenancy.subtree_ids(db, user.tenant)) if user.tenant else ()
+    set_scope(db, TenantScope(read_ids=read_ids, write_id=user.tenant_id, user_id=user.id))
+    g.tenant = None
+    if "tenant_code" in g:
+        tenant = tenancy.resolve(db, user, g.tenant_code, write=request.method in UNSAFE_METHODS)
+        g.tenant = tenant
+        if tenant.id != user.tenant_id:
+            set_scope(db, get_scope(db).with_(read_ids=tuple(tenancy.subtree_ids(db, tenant))))
+
+
+def require_login(view: Callable[..., Any]) -> Callable[..., Any]:
+    @wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if not current_user.is_authenticated:
+            return current_app.login_manager.unauthorized()
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
+def require_roles(*roles: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """The view needs a logged-in user holding one of ``roles`` in the URL's tenant."""
+
+    def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
+        @wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            if not current_user.is_authenticated:
+                return current_app.login_manager.unauthorized()
+            if not current_user.has_role(*roles):
+                raise Forbidden()
+            tenant = g.get("tenant")
+            if tenant is not None and tenant.id != current_user.tenant_id:
+                raise Forbidden("您只能修改本级财政部门的数据；下级的数据只读")
+            return view(*args, **kwargs)
+
+        return wrapper
+
+    return decorator
+
+
+def current_tenant() -> Any:
+    """The tenant named in the URL, already checked against the access rule."""
+    tenant = g.get("tenant")
+    if tenant is None:
+        raise NotAuthenticated()
+    return tenant

@@ -1,0 +1,266 @@
+"""The ``jixiao`` command: serve, migrate, load tenants, create users and tokens, list plugins.
+
+Every command is a thin adapter over a service; what it changes is audited like any other change.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+from flask import Flask, current_app
+from flask.cli import FlaskGroup, with_appcontext
+
+from jixiao.db import TenantScope, scoped, session, system_scope
+from jixiao.errors import DomainError
+
+
+def _create_app() -> Flask:
+    from jixiao.app import create_app
+
+    return create_app()
+
+
+@click.group(cls=FlaskGroup, create_app=_create_app, add_default_commands=False,
+             add_version_option=False, load_dotenv=False, set_debug_flag=False)
+def main() -> None:
+    """Jixiao (绩效): budget performance management for finance bureaus."""
+
+
+def init_app(app: Flask) -> None:
+    """Commands live on ``main``; this hook is where plugins' commands would join them."""
+
+
+def _fail(exc: DomainError) -> None:
+    click.echo(f"error: {exc.message}", err=True)
+    for field, problem in (exc.fields or {}).items():
+        click.echo(f"  {field}: {problem}", err=True)
+    sys.exit(1)
+
+
+# ---- run ----------------------------------------------------------------------------------------------------
+
+
+@main.command("run")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@with_appcontext
+def run_command(host: str, port: int) -> None:
+    """Serve the app (embedded default: SQLite, jobs in-process). Production runs gunicorn instead."""
+    from jixiao import demo
+
+    app = current_app._get_current_object()
+    click.echo(f"Jixiao is running at http://{host}:{port}/  (database: {app.config['DATABASE_URL'].split('@')[-1]})")
+    logins = demo.describe_logins()
+    if logins:
+        click.echo("Demo logins (password for all: %s):" % demo.DEMO_PASSWORD)
+        for line in logins:
+            click.echo(f"  {line}")
+    click.echo("Press Ctrl+C to stop.")
+    app.run(host=host, port=port, debug=False, use_reloader=False, threaded=True)
+
+
+# ---- db -----------------------------------------------------------------------------------------------------
+
+
+@main.group("db")
+def db_group() -> None:
+    """Database migrations (Alembic, run as the tables' owner)."""
+
+
+@db_group.command("upgrade")
+@click.argument("revision", default="heads")
+@with_appcontext
+def db_upgrade(revision: str) -> None:
+    """Migrate the database to REVISION (default: the newest)."""
+    from jixiao import migrate
+
+    migrate.upgrade(current_app.config, revision)
+    click.echo(f"database at {migrate.current(current_app.config) or 'base'}")
+
+
+@db_group.command("downgrade")
+@click.argument("revision")
+@with_appcontext
+def db_downgrade(revision: str) -> None:
+    """Migrate the database down to REVISION."""
+    from jixiao import migrate
+
+    migrate.downgrade(current_app.config, revision)
+
+
+@db_group.command("current")
+@with_appcontext
+def db_current() -> None:
+    """Print the database's revision."""
+    from jixiao import migrate
+
+    click.echo(migrate.current(current_app.config) or "base (not migrated)")
+
+
+# ---- tenants ------------------------------------------------------------------------------------------------
+
+
+@main.group("tenants")
+def tenants_group() -> None:
+    """The tenant tree."""
+
+
+@tenants_group.command("load")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@with_appcontext
+def tenants_load(paths: tuple[Path, ...]) -> None:
+    """Create or update tenants from YAML files; idempotent, and all files validate before anything changes."""
+    from jixiao.plugins import host
+    from jixiao.tenancy import service
+
+    with system_scope() as db:
+        try:
+            report = service.load_files(db, host(), paths)
+        except DomainError as exc:
+            _fail(exc)
+    for line in report.lines():
+        click.echo(line)
+
+
+@tenants_group.command("tree")
+@click.argument("code", required=False)
+@with_appcontext
+def tenants_tree(code: str | None) -> None:
+    """Print the tenant tree (or the subtree under CODE)."""
+    from jixiao.plugins import host
+    from jixiao.tenancy import service
+
+    with system_scope() as db:
+        try:
+            lines = service.tree_lines(db, host(), code)
+        except DomainError as exc:
+            _fail(exc)
+    click.echo("\n".join(lines) if lines else "no tenants: run `jixiao tenants load tenants/*.yaml`")
+
+
+# ---- users and tokens ---------------------------------------------------------------------------------------
+
+
+def _tenant_scope(code: str) -> Any:
+    from jixiao.tenancy import service
+
+    with system_scope() as db:
+        tenant = service.get_by_code(db, code)
+    if tenant is None:
+        click.echo(f"error: no tenant with code {code}", err=True)
+        sys.exit(1)
+    return tenant, TenantScope(read_ids=(tenant.id,), write_id=tenant.id)
+
+
+@main.group("users")
+def users_group() -> None:
+    """User accounts."""
+
+
+@users_group.command("create")
+@click.option("--tenant", "tenant_code", help="the tenant's division code (omit with --operator)")
+@click.option("--username", required=True)
+@click.option("--role", "roles", multiple=True, help="admin, finance, department, evaluator, expert, auditor, viewer")
+@click.option("--department", "department_code", help="department code, for the department role")
+@click.option("--display-name", default="")
+@click.option("--operator", is_flag=True, help="a platform operator, who provisions tenants")
+@with_appcontext
+def users_create(tenant_code: str | None, username: str, roles: tuple[str, ...], department_code: str | None,
+                 display_name: str, operator: bool) -> None:
+    """Create a user; the password is read from standard input."""
+    from jixiao.accounts import service
+
+    password = sys.stdin.readline().rstrip("\n") if not sys.stdin.isatty() else click.prompt(
+        "Password", hide_input=True, confirmation_prompt=True)
+    if operator:
+        tenant, scope = None, TenantScope()
+    elif tenant_code:
+        tenant, scope = _tenant_scope(tenant_code)
+    else:
+        click.echo("error: --tenant is required (or --operator)", err=True)
+        sys.exit(1)
+    with scoped(scope) as db:
+        try:
+            user = service.create_user(db, None, tenant, username=username, password=password, roles=list(roles),
+                                       display_name=display_name, department_code=department_code,
+                                       is_operator=operator)
+        except DomainError as exc:
+            _fail(exc)
+    click.echo(f"created user {user.username} ({', '.join(user.roles) or 'operator'}) in {tenant_code or 'the platform'}")
+
+
+@main.group("tokens")
+def tokens_group() -> None:
+    """API bearer tokens."""
+
+
+@tokens_group.command("create")
+@click.option("--username", required=True)
+@click.option("--name", default="cli", help="what the token is for")
+@with_appcontext
+def tokens_create(username: str, name: str) -> None:
+    """Create a bearer token for USERNAME and print it (shown once; only its hash is stored)."""
+    import sqlalchemy as sa
+
+    from jixiao.accounts import service
+    from jixiao.accounts.models import User
+
+    with scoped(TenantScope(login_username=username)) as db:
+        user = db.scalar(sa.select(User).where(User.username == username))
+    if user is None:
+        click.echo(f"error: no user {username}", err=True)
+        sys.exit(1)
+    with scoped(TenantScope(read_ids=(user.tenant_id,) if user.tenant_id else (), write_id=user.tenant_id,
+                            user_id=user.id)) as db:
+        api_token, token = service.create_token(db, user, name)
+    click.echo(token)
+
+
+# ---- plugins and demo ---------------------------------------------------------------------------------------
+
+
+@main.command("plugins")
+@click.option("--json", "as_json", is_flag=True)
+@with_appcontext
+def plugins_command(as_json: bool) -> None:
+    """List installed plugins: name, version, hooks, and the tenants that enable each."""
+    import json
+
+    from jixiao.plugins import host
+    from jixiao.system import service
+
+    with system_scope() as db:
+        listing = service.plugin_listing(db, host())
+        missing = service.missing_plugins(db, host())
+    if as_json:
+        click.echo(json.dumps(listing, ensure_ascii=False, indent=2))
+        return
+    for plugin in listing:
+        tenants = ", ".join(plugin["tenants"]) or "(no tenant enables it)"
+        click.echo(f"{plugin['name']} {plugin['version']} [{plugin['distribution']}]")
+        click.echo(f"  hooks:   {', '.join(plugin['hooks']) or '(none)'}")
+        click.echo(f"  tenants: {tenants}")
+    for code, names in missing.items():
+        click.echo(f"WARNING: tenant {code} enables plugin(s) that are not installed: {', '.join(names)}", err=True)
+
+
+@main.group("demo")
+def demo_group() -> None:
+    """Demo data for the embedded default."""
+
+
+@demo_group.command("load")
+@with_appcontext
+def demo_load() -> None:
+    """Create demo departments and one user per role in the seeds' bureaus (idempotent)."""
+    from jixiao import demo
+
+    for line in demo.load():
+        click.echo(line)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,261 @@
+"""Persistence plumbing: engine, sessions, column types and the two walls of tenant isolation.
+
+Wall one is here for every database: each ORM query is filtered to the tenants in the session's
+:class:`TenantScope` (``do_orm_execute`` + ``with_loader_criteria``), so a forgotten filter cannot leak.
+Wall two is PostgreSQL's row-level security (see ``migrations/``), fed by the same scope through
+transaction-local settings written in ``after_begin``. A session with no scope sees no tenant rows.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+from flask import Flask, current_app
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import (
+    DeclarativeBase,
+    Mapped,
+    ORMExecuteState,
+    Session,
+    declared_attr,
+    mapped_column,
+    scoped_session,
+    sessionmaker,
+    with_loader_criteria,
+)
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(sa.TypeDecorator[datetime]):
+    """A timezone-aware timestamp everywhere: SQLite forgets the zone, so it is stored as UTC and restored."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a timezone-aware column")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Money(sa.TypeDecorator[Decimal]):
+    """Yuan with two decimals: NUMERIC(18, 2) on PostgreSQL, exact text on SQLite (which has no decimal)."""
+
+    impl = sa.Numeric(18, 2)
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: sa.Dialect) -> sa.types.TypeEngine[Any]:
+        if dialect.name == "sqlite":
+            return dialect.type_descriptor(sa.String(32))
+        return dialect.type_descriptor(sa.Numeric(18, 2, asdecimal=True))
+
+    def process_bind_param(self, value: Decimal | int | str | None, dialect: sa.Dialect) -> Any:
+        if value is None:
+            return None
+        amount = Decimal(str(value)).quantize(Decimal("0.01"))
+        return str(amount) if dialect.name == "sqlite" else amount
+
+    def process_result_value(self, value: Any, dialect: sa.Dialect) -> Decimal | None:
+        if value is None:
+            return None
+        return Decimal(str(value)).quantize(Decimal("0.01"))
+
+
+class Base(DeclarativeBase):
+    metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {datetime: UTCDateTime, Decimal: Money}
+
+
+class TimestampMixin:
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class TenantOwned:
+    """A row that belongs to one tenant. Queries for it are scoped automatically; RLS guards it on PostgreSQL."""
+
+    @declared_attr
+    def tenant_id(cls) -> Mapped[int]:  # noqa: N805 - declared_attr receives the class
+        return mapped_column(sa.ForeignKey("tenants.id", ondelete="RESTRICT"), index=True)
+
+
+@dataclasses.dataclass(frozen=True)
+class TenantScope:
+    """What the current unit of work may see and change.
+
+    ``read_ids`` are the tenants whose rows are visible, ``write_id`` the one tenant that may be written.
+    ``user_id``, ``login_username`` and ``token_hash`` let authentication find its own principal before any
+    tenant is known. ``system`` lifts the walls for operator commands (loading tenants, migrations, demo data).
+    """
+
+    read_ids: tuple[int, ...] = ()
+    write_id: int | None = None
+    user_id: int | None = None
+    login_username: str | None = None
+    token_hash: str | None = None
+    system: bool = False
+
+    def with_(self, **changes: Any) -> TenantScope:
+        return dataclasses.replace(self, **changes)
+
+    def settings(self) -> dict[str, str]:
+        """The transaction-local PostgreSQL settings that row-level security policies read."""
+        return {
+            "jixiao.tenant_ids": ",".join(str(i) for i in self.read_ids),
+            "jixiao.write_tenant_id": "" if self.write_id is None else str(self.write_id),
+            "jixiao.user_id": "" if self.user_id is None else str(self.user_id),
+            "jixiao.login_username": self.login_username or "",
+            "jixiao.token_hash": self.token_hash or "",
+            "jixiao.platform": "on" if self.system else "",
+        }
+
+
+NO_SCOPE = TenantScope()
+SCOPE_KEY = "jixiao.scope"
+
+
+def get_scope(session: Session) -> TenantScope:
+    return session.info.get(SCOPE_KEY, NO_SCOPE)
+
+
+def set_scope(session: Session, scope: TenantScope) -> None:
+    """Change the scope; an open PostgreSQL transaction gets the new settings at once."""
+    session.info[SCOPE_KEY] = scope
+    if session.in_transaction() and session.get_bind().dialect.name == "postgresql":
+        _apply_settings(session.connection(), scope)
+
+
+def _apply_settings(connection: sa.Connection, scope: TenantScope) -> None:
+    settings = scope.settings()
+    # One round trip; set_config(..., true) lasts until the transaction ends, so nothing leaks across the pool.
+    selects = ", ".join(f"set_config('{name}', :v{i}, true)" for i, name in enumerate(settings))
+    connection.execute(sa.text(f"SELECT {selects}"), {f"v{i}": v for i, v in enumerate(settings.values())})
+
+
+def _scope_criteria(state: ORMExecuteState) -> None:
+    if not (state.is_select or state.is_update or state.is_delete) or state.is_column_load:
+        return
+    scope = get_scope(state.session)
+    if scope.system:
+        return
+    ids = list(scope.read_ids)
+    options = [with_loader_criteria(TenantOwned, lambda cls: cls.tenant_id.in_(ids), include_aliases=True)]
+    for cls, criteria in _PRINCIPAL_CRITERIA:
+        options.append(with_loader_criteria(cls, criteria(scope), include_aliases=True))
+    state.statement = state.statement.options(*options)
+
+
+# Tables that authentication must reach before a tenant is known (users, tokens) are not TenantOwned: they
+# carry a nullable tenant_id and filter themselves with their own criteria.
+_PRINCIPAL_CRITERIA: list[tuple[type, Any]] = []
+
+
+def principal_criteria(cls: type) -> Any:
+    """Class decorator: ``cls.__principal_criteria__(scope)`` replaces the plain tenant filter for ``cls``."""
+    _PRINCIPAL_CRITERIA.append((cls, cls.__principal_criteria__))
+    return cls
+
+
+class Database:
+    """The SQLAlchemy engine and the request-scoped session of one Flask app."""
+
+    def __init__(self) -> None:
+        self.engine: Engine | None = None
+        self.session: scoped_session[Session] | None = None
+
+    def init_app(self, app: Flask) -> None:
+        self.engine = create_engine(app.config["DATABASE_URL"], echo=app.config.get("SQL_ECHO", False))
+        factory = sessionmaker(bind=self.engine, expire_on_commit=False)
+        # One session per app context, as Flask-SQLAlchemy does: requests, CLI commands and jobs each get theirs.
+        from flask.globals import app_ctx
+
+        self.session = scoped_session(factory, scopefunc=lambda: id(app_ctx._get_current_object()))
+        app.extensions["jixiao.db"] = self
+        app.teardown_appcontext(self._remove_session)
+
+    def _remove_session(self, exc: BaseException | None) -> None:
+        if self.session is not None:
+            self.session.remove()
+
+
+def create_engine(url: str, echo: bool = False) -> Engine:
+    kwargs: dict[str, Any] = {"echo": echo}
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    if url.startswith("sqlite"):
+        kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
+    else:
+        kwargs["pool_pre_ping"] = True
+    engine = sa.create_engine(url, **kwargs)
+    if engine.dialect.name == "sqlite":
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.close()
+
+    return engine
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _on_orm_execute(state: ORMExecuteState) -> None:
+    _scope_criteria(state)
+
+
+@event.listens_for(Session, "after_begin")
+def _on_after_begin(session: Session, _transaction: Any, connection: sa.Connection) -> None:
+    if connection.dialect.name == "postgresql":
+        _apply_settings(connection, get_scope(session))
+
+
+def db() -> Database:
+    return current_app.extensions["jixiao.db"]
+
+
+def session() -> Session:
+    """The current app context's session."""
+    return current_app.extensions["jixiao.db"].session()
+
+
+@contextlib.contextmanager
+def scoped(scope: TenantScope) -> Iterator[Session]:
+    """Run a block under ``scope`` and restore the previous one afterwards (CLI commands, jobs, tests)."""
+    current = session()
+    previous = get_scope(current)
+    set_scope(current, scope)
+    try:
+        yield current
+    finally:
+        set_scope(current, previous)
+
+
+def system_scope() -> contextlib.AbstractContextManager[Session]:
+    return scoped(TenantScope(system=True))

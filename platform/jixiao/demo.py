@@ -1,0 +1,91 @@
+"""Demo data for the embedded default: departments and one user per role in the seeds' bureaus.
+
+Idempotent: what exists is left as it is. Never run against a production database (the password is public).
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from jixiao.accounts import service as accounts
+from jixiao.accounts.models import Department, User
+from jixiao.db import TenantScope, scoped, system_scope
+from jixiao.tenancy import service as tenancy
+
+DEMO_PASSWORD = "jixiao-demo-2026"
+
+DEPARTMENTS = [
+    ("101", "教育局", None),
+    ("101001", "第一中学", "101"),
+    ("101002", "实验小学", "101"),
+    ("102", "卫生健康局", None),
+    ("102001", "人民医院", "102"),
+    ("103", "农业农村局", None),
+    ("104", "交通运输局", None),
+    ("105", "民政局", None),
+]
+
+# (tenant code, username, display name, roles, department code)
+USERS = [
+    ("430000", "hunan_admin", "湖南省财政厅管理员", ["admin", "finance"], None),
+    ("430400", "hengyang_admin", "衡阳市财政局管理员", ["admin"], None),
+    ("430400", "hengyang_finance", "衡阳市绩效科", ["finance"], None),
+    ("431100", "yongzhou_finance", "永州市绩效科", ["finance"], None),
+    ("431102", "lingling_admin", "零陵区财政局管理员", ["admin"], None),
+    ("431102", "lingling_finance", "零陵区绩效股", ["finance"], None),
+    ("431102", "lingling_dept", "零陵区教育局", ["department"], "101"),
+    ("431102", "lingling_evaluator", "第三方评价机构", ["evaluator"], None),
+    ("431102", "lingling_expert", "评审专家", ["expert"], None),
+    ("431102", "lingling_auditor", "审计局联络员", ["auditor"], None),
+    ("431102", "lingling_viewer", "人大预算工委", ["viewer"], None),
+    ("430903", "heshan_finance", "赫山区绩效股", ["admin", "finance"], None),
+    ("540000", "xizang_admin", "西藏自治区财政厅管理员", ["admin", "finance"], None),
+    ("540330", "biangba_finance", "边坝县财政局", ["admin", "finance"], None),
+    ("510000", "sichuan_admin", "四川省财政厅管理员", ["admin", "finance"], None),
+    ("511903", "enyang_finance", "恩阳区财政局", ["admin", "finance"], None),
+    ("511903", "enyang_dept", "恩阳区卫生健康局", ["department"], "102"),
+]
+OPERATOR = "operator"
+DEPARTMENT_TENANTS = ["431102", "430903", "430400", "540330", "511903"]
+
+
+def load() -> list[str]:
+    report: list[str] = []
+    with system_scope() as db:
+        tenants = {code: tenancy.get_by_code(db, code) for code in {u[0] for u in USERS} | set(DEPARTMENT_TENANTS)}
+    missing = [code for code, t in tenants.items() if t is None]
+    if missing:
+        raise RuntimeError(f"load the tenant trees first (missing {', '.join(sorted(missing))})")
+    for code in DEPARTMENT_TENANTS:
+        tenant = tenants[code]
+        with scoped(TenantScope(read_ids=(tenant.id,), write_id=tenant.id)) as db:
+            have = set(db.scalars(sa.select(Department.code).where(Department.tenant_id == tenant.id)))
+            for dept_code, name, parent in DEPARTMENTS:
+                if dept_code not in have:
+                    accounts.create_department(db, None, tenant, code=dept_code, name=name, parent_code=parent)
+                    report.append(f"department {code}/{dept_code} {name}")
+    for code, username, display, roles, department in USERS:
+        tenant = tenants[code]
+        with scoped(TenantScope(read_ids=(tenant.id,), write_id=tenant.id, login_username=username)) as db:
+            if db.scalar(sa.select(User.id).where(User.username == username)) is None:
+                accounts.create_user(db, None, tenant, username=username, password=DEMO_PASSWORD, roles=roles,
+                                     display_name=display, department_code=department)
+                report.append(f"user {username} ({', '.join(roles)}) in {tenant.name}")
+    with scoped(TenantScope(system=True, login_username=OPERATOR)) as db:
+        if db.scalar(sa.select(User.id).where(User.username == OPERATOR)) is None:
+            accounts.create_user(db, None, None, username=OPERATOR, password=DEMO_PASSWORD, roles=[],
+                                 display_name="平台运维", is_operator=True)
+            report.append("user operator (platform operator)")
+    return report or ["demo data already loaded"]
+
+
+def describe_logins() -> list[str]:
+    lines = []
+    for code, username, display, roles, _department in USERS:
+        with scoped(TenantScope(login_username=username)) as db:
+            if db.scalar(sa.select(User.id).where(User.username == username)) is not None:
+                lines.append(f"{username:<20} {display}（{', '.join(roles)}，{code}）")
+    with scoped(TenantScope(login_username=OPERATOR)) as db:
+        if db.scalar(sa.select(User.id).where(User.username == OPERATOR)) is not None:
+            lines.append(f"{OPERATOR:<20} 平台运维（operator）")
+    return lines

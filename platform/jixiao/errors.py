@@ -1,0 +1,116 @@
+"""Domain errors raised by services, and how the API and the pages render them.
+
+Services raise these; adapters never build error responses by hand. The API answers
+``{"error": {"code", "message", "fields"}}`` with the status below; pages show the message in Chinese.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, Response, jsonify, redirect, render_template, request, url_for
+from werkzeug.exceptions import HTTPException
+
+
+class DomainError(Exception):
+    status = 400
+    code = "bad_request"
+    default_message = "请求有误"
+
+    def __init__(self, message: str | None = None, *, fields: dict[str, Any] | None = None) -> None:
+        super().__init__(message or self.default_message)
+        self.message = message or self.default_message
+        self.fields = fields or {}
+
+
+class ValidationFailed(DomainError):
+    status = 400
+    code = "validation_failed"
+    default_message = "提交的数据有误，请按提示修改"
+
+
+class NotAuthenticated(DomainError):
+    status = 401
+    code = "not_authenticated"
+    default_message = "请先登录"
+
+
+class Forbidden(DomainError):
+    status = 403
+    code = "forbidden"
+    default_message = "您没有执行此操作的权限"
+
+
+class NotFound(DomainError):
+    status = 404
+    code = "not_found"
+    default_message = "未找到该对象，或您无权查看"
+
+
+class Conflict(DomainError):
+    status = 409
+    code = "conflict"
+    default_message = "数据已被他人修改，请刷新后重试"
+
+
+class ServiceUnavailable(DomainError):
+    status = 503
+    code = "service_unavailable"
+    default_message = "后台服务暂不可用，请稍后重试"
+
+
+HTTP_MESSAGES = {
+    400: ("bad_request", "请求有误"),
+    401: ("not_authenticated", "请先登录"),
+    403: ("forbidden", "您没有执行此操作的权限"),
+    404: ("not_found", "未找到该对象，或您无权查看"),
+    405: ("method_not_allowed", "不支持该请求方法"),
+    409: ("conflict", "请求与当前状态冲突"),
+    413: ("payload_too_large", "上传的内容过大"),
+    415: ("unsupported_media_type", "不支持的内容类型"),
+    422: ("unprocessable", "请求内容无法处理"),
+    429: ("too_many_requests", "请求过于频繁"),
+    500: ("internal_error", "服务器内部错误，请联系管理员"),
+    503: ("service_unavailable", "后台服务暂不可用，请稍后重试"),
+}
+
+
+def wants_json() -> bool:
+    return request.path.startswith("/api/")
+
+
+def error_response(status: int, code: str, message: str, fields: dict[str, Any] | None = None) -> Response:
+    body = {"error": {"code": code, "message": message, "fields": fields or {}}}
+    response = jsonify(body)
+    response.status_code = status
+    return response
+
+
+def init_app(app: Flask) -> None:
+    @app.errorhandler(DomainError)
+    def _domain_error(exc: DomainError) -> Any:
+        from jixiao.db import session
+
+        session().rollback()
+        if isinstance(exc, NotAuthenticated) and not wants_json() and request.method == "GET":
+            return redirect(url_for("accounts.login", next=request.full_path.rstrip("?")))
+        if wants_json():
+            return error_response(exc.status, exc.code, exc.message, exc.fields)
+        return render_template("error.html", status=exc.status, message=exc.message, fields=exc.fields), exc.status
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException) -> Any:
+        status = exc.code or 500
+        code, message = HTTP_MESSAGES.get(status, ("error", exc.description or "请求失败"))
+        fields: dict[str, Any] = {}
+        # webargs (flask-smorest) puts schema validation errors on the exception.
+        messages = getattr(exc, "data", {}).get("messages") if hasattr(exc, "data") else None
+        if messages:
+            status, code, message = 400, "validation_failed", "提交的数据有误，请按提示修改"
+            for location_errors in messages.values():
+                fields.update(location_errors if isinstance(location_errors, dict) else {"_": location_errors})
+        elif status == 400 and getattr(exc, "description", None) and "CSRF" in str(exc.description):
+            code, message = "csrf_failed", "安全令牌无效或已过期（CSRF），请刷新页面后重试"
+        if wants_json():
+            return error_response(status, code, message, fields)
+        return render_template("error.html", status=status, message=message, fields=fields), status

@@ -1,0 +1,104 @@
+"""The plugin host: discovers plugins, and calls hooks for a tenant with only the plugins it enables."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable
+from importlib.metadata import entry_points
+from typing import Any
+
+import pluggy
+from flask import Flask, current_app
+
+from jixiao import __version__, hookspecs
+from jixiao.rules import national
+
+NATIONAL = "national"
+ENTRY_POINT_GROUP = "jixiao"
+
+
+@dataclasses.dataclass(frozen=True)
+class PluginInfo:
+    name: str
+    version: str
+    distribution: str
+    hooks: tuple[str, ...]
+    builtin: bool
+
+
+class PluginHost:
+    """One pluggy manager per app, built by the app factory (never at import time)."""
+
+    def __init__(self, extra: Iterable[tuple[str, Any]] = (), load_entry_points: bool = True) -> None:
+        self.pm = pluggy.PluginManager(ENTRY_POINT_GROUP)
+        self.pm.add_hookspecs(hookspecs)
+        self._distributions: dict[str, tuple[str, str]] = {NATIONAL: ("jixiao", __version__)}
+        # National rules first: pluggy asks the last registered plugin first, so regions override them.
+        self.pm.register(national, name=NATIONAL)
+        if load_entry_points:
+            self._load_entry_points()
+        for name, plugin in extra:
+            self.pm.register(plugin, name=name)
+            self._distributions[name] = ("(test)", "0")
+        self.pm.check_pending()
+        self._callers: dict[tuple[str, frozenset[str]], Any] = {}
+
+    def _load_entry_points(self) -> None:
+        for ep in entry_points(group=ENTRY_POINT_GROUP):
+            if self.pm.get_plugin(ep.name) is not None or self.pm.is_blocked(ep.name):
+                continue
+            plugin = ep.load()
+            self.pm.register(plugin, name=ep.name)
+            dist = ep.dist
+            self._distributions[ep.name] = (dist.name, dist.version) if dist else ("?", "?")
+
+    @property
+    def installed_names(self) -> list[str]:
+        return [name for name, _ in self.pm.list_name_plugin()]
+
+    def is_installed(self, name: str) -> bool:
+        return self.pm.has_plugin(name)
+
+    def info(self) -> list[PluginInfo]:
+        infos = []
+        for name, plugin in self.pm.list_name_plugin():
+            hooks = tuple(sorted(caller.name for caller in self.pm.get_hookcallers(plugin) or []))
+            dist, version = self._distributions.get(name, ("?", "?"))
+            infos.append(PluginInfo(name, version, dist, hooks, builtin=name == NATIONAL))
+        return sorted(infos, key=lambda i: (not i.builtin, i.name))
+
+    def hook(self, name: str, enabled: Iterable[str]) -> Any:
+        """The hook ``name`` as seen by a tenant enabling ``enabled`` (national is always on)."""
+        enabled_set = frozenset(enabled) | {NATIONAL}
+        key = (name, enabled_set)
+        if key not in self._callers:
+            excluded = [p for n, p in self.pm.list_name_plugin() if n not in enabled_set]
+            self._callers[key] = self.pm.subset_hook_caller(name, remove_plugins=excluded)
+        return self._callers[key]
+
+    def for_tenant(self, tenant_view: Any) -> TenantHooks:
+        return TenantHooks(self, tenant_view)
+
+
+class TenantHooks:
+    """``hooks.some_hook(**kw)`` calls ``some_hook`` with ``tenant=`` set, on the tenant's plugins only."""
+
+    def __init__(self, host: PluginHost, tenant_view: Any) -> None:
+        self._host = host
+        self.tenant = tenant_view
+
+    def __getattr__(self, name: str) -> Any:
+        caller = self._host.hook(name, self.tenant.plugins)
+
+        def call(**kwargs: Any) -> Any:
+            return caller(tenant=self.tenant, **kwargs)
+
+        return call
+
+
+def init_app(app: Flask) -> None:
+    app.extensions["jixiao.plugins"] = PluginHost(extra=app.config.get("EXTRA_PLUGINS", ()))
+
+
+def host() -> PluginHost:
+    return current_app.extensions["jixiao.plugins"]

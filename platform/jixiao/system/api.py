@@ -1,0 +1,50 @@
+"""Platform API: installed plugins, health."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from marshmallow import Schema, fields
+
+from jixiao.auth import require_login
+from jixiao.db import session
+from jixiao.plugins import host
+from jixiao.system import service
+
+blp = Blueprint("system_api", __name__, description="Plugins and platform health")
+
+
+class PluginSchema(Schema):
+    name = fields.String()
+    version = fields.String()
+    distribution = fields.String()
+    builtin = fields.Boolean()
+    hooks = fields.List(fields.String())
+    tenants = fields.List(fields.String(), metadata={"description": "codes of tenants that enable it in their own file"})
+
+
+class HealthSchema(Schema):
+    status = fields.String()
+    database = fields.String()
+
+
+@blp.route("/plugins")
+class Plugins(MethodView):
+    @require_login
+    @blp.response(200, PluginSchema(many=True))
+    def get(self) -> Any:
+        """Installed plugins: name, version, hooks implemented, and the tenants that enable each."""
+        return service.plugin_listing(session(), host())
+
+
+@blp.route("/health")
+class Health(MethodView):
+    @blp.response(200, HealthSchema)
+    def get(self) -> Any:
+        """Liveness: the database answers."""
+        db = session()
+        db.execute(sa.text("SELECT 1"))
+        return {"status": "ok", "database": db.get_bind().dialect.name}

@@ -1,0 +1,42 @@
+"""Platform-level facts: which plugins are installed and who enables them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from jixiao.plugins import NATIONAL, PluginHost
+from jixiao.tenancy.models import Tenant
+
+
+def plugin_listing(session: Session, host: PluginHost) -> list[dict[str, Any]]:
+    """Each installed plugin, with the tenants whose own file enables it (descendants inherit)."""
+    enabling: dict[str, list[str]] = {}
+    for code, plugins in session.execute(sa.select(Tenant.code, Tenant.plugins).order_by(Tenant.code)):
+        for name in plugins or []:
+            enabling.setdefault(name, []).append(code)
+    listing = []
+    for info in host.info():
+        listing.append(
+            {
+                "name": info.name,
+                "version": info.version,
+                "distribution": info.distribution,
+                "builtin": info.builtin,
+                "hooks": list(info.hooks),
+                "tenants": ["*"] if info.name == NATIONAL else enabling.get(info.name, []),
+            }
+        )
+    return listing
+
+
+def missing_plugins(session: Session, host: PluginHost) -> dict[str, list[str]]:
+    """Tenants that enable a plugin that is not installed: code → missing names."""
+    missing: dict[str, list[str]] = {}
+    for code, plugins in session.execute(sa.select(Tenant.code, Tenant.plugins)):
+        absent = [p for p in plugins or [] if not host.is_installed(p)]
+        if absent:
+            missing[code] = absent
+    return missing

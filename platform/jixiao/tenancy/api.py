@@ -1,0 +1,79 @@
+"""Tenants API: the visible tenants, one tenant with its plugins and settings, its children."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask.views import MethodView
+from flask_login import current_user
+from flask_smorest import Blueprint
+
+from jixiao.auth import current_tenant, require_login
+from jixiao.db import session
+from jixiao.plugins import host
+from jixiao.tenancy import service
+from jixiao.tenancy.schemas import TenantDetailSchema, TenantProvisionSchema, TenantSchema, TenantSettingsSchema
+
+blp = Blueprint("tenancy_api", __name__, description="Finance bureaus (tenants) and their tree")
+
+
+def detail(tenant: Any) -> dict[str, Any]:
+    db = session()
+    in_force = service.plugins_in_force(db, host(), tenant)
+    return {
+        "code": tenant.code,
+        "name": tenant.name,
+        "level": str(tenant.level),
+        "division_type": tenant.division_type,
+        "parent": tenant.parent,
+        "plugins": tenant.plugins,
+        "children_count": len(service.children(db, tenant)),
+        "plugins_in_force": in_force,
+        "missing_plugins": [p.name for p in in_force if not p.installed],
+        "settings": service.effective_settings(db, host(), tenant),
+    }
+
+
+@blp.route("/tenants")
+class Tenants(MethodView):
+    @require_login
+    @blp.response(200, TenantSchema(many=True))
+    def get(self) -> Any:
+        """The tenants the user may read: their own and its descendants."""
+        return service.visible_tenants(session(), current_user)
+
+    @require_login
+    @blp.arguments(TenantProvisionSchema)
+    @blp.response(201, TenantSchema)
+    def post(self, data: dict[str, Any]) -> Any:
+        """Provision a tenant by its GB/T 2260 code (platform operators only)."""
+        return service.provision(session(), host(), current_user, data["code"], data["plugins"])
+
+
+@blp.route("/tenants/<tenant_code>")
+class TenantItem(MethodView):
+    @require_login
+    @blp.response(200, TenantDetailSchema)
+    def get(self) -> Any:
+        """One tenant: parent, plugins in force (own or inherited), effective settings."""
+        return detail(current_tenant())
+
+
+@blp.route("/tenants/<tenant_code>/settings")
+class TenantSettings(MethodView):
+    @require_login
+    @blp.arguments(TenantSettingsSchema)
+    @blp.response(200, TenantDetailSchema)
+    def patch(self, data: dict[str, Any]) -> Any:
+        """Change the tenant's own settings (its administrators only); descendants inherit them."""
+        service.update_settings(session(), current_user, current_tenant(), data["settings"])
+        return detail(current_tenant())
+
+
+@blp.route("/tenants/<tenant_code>/children")
+class TenantChildren(MethodView):
+    @require_login
+    @blp.response(200, TenantSchema(many=True))
+    def get(self) -> Any:
+        """The tenant's direct children."""
+        return service.children(session(), current_tenant())

@@ -1,0 +1,54 @@
+"""Tenants: one finance bureau each, in the province → city → county tree of GB/T 2260 codes."""
+
+from __future__ import annotations
+
+import enum
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from jixiao.db import Base, TimestampMixin
+
+
+class TenantLevel(enum.StrEnum):
+    PROVINCE = "province"
+    CITY = "city"
+    COUNTY = "county"
+
+    @property
+    def label(self) -> str:
+        return {"province": "省级", "city": "市级", "county": "县级"}[self.value]
+
+
+class Tenant(TimestampMixin, Base):
+    """A finance bureau. Not tenant-owned itself: who may see which tenant is the access rule's business."""
+
+    __tablename__ = "tenants"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(sa.String(6), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(100))
+    level: Mapped[TenantLevel] = mapped_column(sa.Enum(TenantLevel, native_enum=False, length=16, values_callable=lambda e: [m.value for m in e]))
+    division_type: Mapped[str] = mapped_column(sa.String(16))
+    parent_id: Mapped[int | None] = mapped_column(sa.ForeignKey("tenants.id"), index=True)
+    # "/430000/431100/431102/": descendants are a prefix match, ancestors are the path's own codes.
+    path: Mapped[str] = mapped_column(sa.String(64), index=True)
+    # Plugins and settings this tenant declares itself; descendants inherit them (see service.effective_*).
+    plugins: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
+    settings: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
+    active: Mapped[bool] = mapped_column(default=True)
+
+    parent: Mapped[Tenant | None] = relationship(remote_side=[id], lazy="joined", join_depth=1)
+
+    @property
+    def ancestor_codes(self) -> list[str]:
+        return [c for c in self.path.strip("/").split("/") if c and c != self.code]
+
+    @property
+    def is_district(self) -> bool:
+        """A 区 (municipal district): some rules differ for districts (seed 002)."""
+        return self.division_type == "区"
+
+    def __repr__(self) -> str:
+        return f"<Tenant {self.code} {self.name}>"

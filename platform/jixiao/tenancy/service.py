@@ -1,0 +1,354 @@
+"""Tenancy: the tenant tree, inheritance of plugins and settings, the access rule, and loading trees from YAML."""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+import yaml
+from sqlalchemy.orm import Session
+
+from jixiao import audit
+from jixiao.errors import Forbidden, NotFound, ValidationFailed
+from jixiao.plugins import NATIONAL, PluginHost
+from jixiao.tenancy import divisions
+from jixiao.tenancy.models import Tenant, TenantLevel
+from jixiao.toolkit import TenantView
+
+
+class Relation(enum.StrEnum):
+    SELF = "self"
+    DESCENDANT = "descendant"
+    ANCESTOR = "ancestor"
+    UNRELATED = "unrelated"
+
+
+def relation(user_tenant: Tenant | None, tenant: Tenant) -> Relation:
+    if user_tenant is None:
+        return Relation.UNRELATED
+    if tenant.id == user_tenant.id:
+        return Relation.SELF
+    if tenant.path.startswith(user_tenant.path):
+        return Relation.DESCENDANT
+    if user_tenant.path.startswith(tenant.path):
+        return Relation.ANCESTOR
+    return Relation.UNRELATED
+
+
+def get_by_code(session: Session, code: str) -> Tenant | None:
+    return session.scalar(sa.select(Tenant).where(Tenant.code == code))
+
+
+def resolve(session: Session, user: Any, code: str, *, write: bool) -> Tenant:
+    """The tenant ``code`` if ``user`` may read it (or write it, with ``write``).
+
+    Siblings and other branches answer 404 as if they did not exist; an ancestor is known to the user but
+    not theirs (403); a descendant may be read but not written (403).
+    """
+    tenant = get_by_code(session, code)
+    if tenant is None or user is None or getattr(user, "tenant", None) is None:
+        raise NotFound("未找到该财政部门，或您无权查看")
+    rel = relation(user.tenant, tenant)
+    if rel is Relation.UNRELATED:
+        raise NotFound("未找到该财政部门，或您无权查看")
+    if rel is Relation.ANCESTOR:
+        raise Forbidden("上级财政部门的数据不在您的权限范围内")
+    if write and rel is Relation.DESCENDANT:
+        raise Forbidden("您只能修改本级财政部门的数据；下级的数据只读")
+    return tenant
+
+
+def subtree_ids(session: Session, tenant: Tenant) -> list[int]:
+    return list(session.scalars(sa.select(Tenant.id).where(Tenant.path.startswith(tenant.path))))
+
+
+def ancestors(session: Session, tenant: Tenant) -> list[Tenant]:
+    """Root first."""
+    codes = tenant.ancestor_codes
+    if not codes:
+        return []
+    found = {t.code: t for t in session.scalars(sa.select(Tenant).where(Tenant.code.in_(codes)))}
+    return [found[c] for c in codes if c in found]
+
+
+def children(session: Session, tenant: Tenant) -> list[Tenant]:
+    return list(session.scalars(sa.select(Tenant).where(Tenant.parent_id == tenant.id).order_by(Tenant.code)))
+
+
+def visible_tenants(session: Session, user: Any) -> list[Tenant]:
+    if user is None or getattr(user, "tenant", None) is None:
+        return []
+    stmt = sa.select(Tenant).where(Tenant.path.startswith(user.tenant.path)).order_by(Tenant.path)
+    return list(session.scalars(stmt))
+
+
+@dataclasses.dataclass(frozen=True)
+class PluginInForce:
+    name: str
+    source_code: str
+    source_name: str
+    inherited: bool
+    installed: bool
+
+
+def plugins_in_force(session: Session, host: PluginHost, tenant: Tenant) -> list[PluginInForce]:
+    """The plugins answering for ``tenant``, each with the tenant whose YAML enabled it."""
+    chain = [*ancestors(session, tenant), tenant]
+    result: dict[str, PluginInForce] = {
+        NATIONAL: PluginInForce(NATIONAL, "", "全国（内置）", inherited=True, installed=True)
+    }
+    for holder in chain:
+        for name in holder.plugins or []:
+            if name not in result:
+                result[name] = PluginInForce(
+                    name, holder.code, holder.name, holder.id != tenant.id, host.is_installed(name)
+                )
+    return list(result.values())
+
+
+def yaml_settings(session: Session, tenant: Tenant) -> dict[str, Any]:
+    merged: dict[str, Any] = {}
+    for holder in [*ancestors(session, tenant), tenant]:
+        merged.update(holder.settings or {})
+    return merged
+
+
+def view(session: Session, host: PluginHost, tenant: Tenant) -> TenantView:
+    plugins = tuple(p.name for p in plugins_in_force(session, host, tenant) if p.installed)
+    return TenantView.build(tenant, plugins, yaml_settings(session, tenant))
+
+
+def effective_settings(session: Session, host: PluginHost, tenant: Tenant) -> dict[str, Any]:
+    """Plugin defaults (national, then regional) overlaid by the YAML settings (ancestors, then own)."""
+    tenant_view = view(session, host, tenant)
+    merged: dict[str, Any] = {}
+    # pluggy answers last-registered first; reversed, the national defaults come first and regions override.
+    for answer in reversed(host.for_tenant(tenant_view).tenant_default_settings()):
+        merged.update(answer or {})
+    merged.update(tenant_view.settings)
+    return merged
+
+
+# ---- Loading trees from YAML --------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass
+class LoadReport:
+    created: list[str] = dataclasses.field(default_factory=list)
+    updated: dict[str, dict[str, list[Any]]] = dataclasses.field(default_factory=dict)
+    unchanged: int = 0
+    missing_plugins: dict[str, list[str]] = dataclasses.field(default_factory=dict)
+
+    def lines(self) -> list[str]:
+        out = [f"created {len(self.created)}, updated {len(self.updated)}, unchanged {self.unchanged}"]
+        out += [f"  + {code}" for code in self.created[:20]]
+        if len(self.created) > 20:
+            out.append(f"  ... and {len(self.created) - 20} more")
+        for code, changes in self.updated.items():
+            for field, (before, after) in changes.items():
+                out.append(f"  ~ {code} {field}: {before!r} -> {after!r}")
+        for code, names in self.missing_plugins.items():
+            out.append(
+                f"  ! {code} enables plugin(s) that are not installed: {', '.join(names)} "
+                "(install the package, or remove the name from the YAML)"
+            )
+        return out
+
+
+@dataclasses.dataclass
+class _Entry:
+    code: str
+    name: str
+    division_type: str
+    level: TenantLevel
+    parent_code: str | None
+    plugins: list[str]
+    settings: dict[str, Any]
+    source: str
+
+
+def _parse(path: Path) -> list[_Entry]:
+    try:
+        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise ValidationFailed(f"无法读取租户文件 {path}: {exc}", fields={"path": str(path)}) from exc
+    if not isinstance(document, dict):
+        raise ValidationFailed(f"租户文件 {path} 的顶层应是一个财政部门", fields={"path": str(path)})
+    entries: list[_Entry] = []
+    errors: dict[str, str] = {}
+
+    def walk(node: Any, parent: str | None, trail: str) -> None:
+        if not isinstance(node, dict) or "code" not in node:
+            errors[trail] = "每个节点都需要 code"
+            return
+        code = str(node["code"])
+        division = divisions.lookup(code)
+        where = f"{path.name}:{code}"
+        if division is None:
+            errors[where] = f"{code} 不是有效的行政区划代码（{divisions.DATASET}）"
+        elif division.parent_code != parent:
+            expected = division.parent_code or "（无，应为省级）"
+            errors[where] = f"{code} {division.name} 的上级应为 {expected}，文件中为 {parent or '（无）'}"
+        plugins = node.get("plugins") or []
+        settings = node.get("settings") or {}
+        if not isinstance(plugins, list) or not all(isinstance(p, str) for p in plugins):
+            errors[where] = "plugins 应为插件名列表"
+        if not isinstance(settings, dict):
+            errors[where] = "settings 应为键值表"
+        if division is not None:
+            entries.append(
+                _Entry(
+                    code=code,
+                    name=str(node.get("name") or division.name),
+                    division_type=str(node.get("division_type") or division.division_type),
+                    level=division.level,
+                    parent_code=parent,
+                    plugins=list(plugins),
+                    settings=dict(settings),
+                    source=path.name,
+                )
+            )
+        for child in node.get("children") or []:
+            walk(child, code, f"{where}>")
+
+    walk(document, None, path.name)
+    if errors:
+        raise ValidationFailed(f"租户文件 {path.name} 有 {len(errors)} 处错误，未做任何修改", fields=errors)
+    return entries
+
+
+def load_files(
+    session: Session, host: PluginHost, paths: Iterable[Path | str], actor: Any = None
+) -> LoadReport:
+    """Create or update the tenants the files describe: all files validate first, then apply at once.
+
+    Idempotent: a second run of the same files changes nothing. Tenants absent from the files are left alone.
+    """
+    entries: list[_Entry] = []
+    errors: dict[str, Any] = {}
+    for path in paths:
+        try:
+            entries.extend(_parse(Path(path)))
+        except ValidationFailed as exc:
+            errors.update(exc.fields or {str(path): exc.message})
+    seen: dict[str, str] = {}
+    for entry in entries:
+        if entry.code in seen:
+            errors[entry.code] = f"{entry.code} 在 {seen[entry.code]} 和 {entry.source} 中重复出现"
+        seen[entry.code] = entry.source
+    if errors:
+        raise ValidationFailed(f"租户文件有 {len(errors)} 处错误，未做任何修改", fields=errors)
+
+    existing = {t.code: t for t in session.scalars(sa.select(Tenant).where(Tenant.code.in_(list(seen))))}
+    report = LoadReport()
+    changed: list[tuple[Tenant, bool, dict[str, list[Any]]]] = []
+    by_code: dict[str, Tenant] = dict(existing)
+    for entry in entries:  # parents come before their children in each file
+        parent = by_code.get(entry.parent_code) if entry.parent_code else None
+        if entry.parent_code and parent is None:
+            parent = get_by_code(session, entry.parent_code)
+            if parent is None:
+                raise ValidationFailed(f"{entry.code} 的上级 {entry.parent_code} 尚未建立", fields={entry.code: "上级不存在"})
+        wanted = {
+            "name": entry.name,
+            "division_type": entry.division_type,
+            "level": entry.level,
+            "plugins": entry.plugins,
+            "settings": entry.settings,
+            "path": (parent.path if parent else "/") + entry.code + "/",
+        }
+        tenant = by_code.get(entry.code)
+        if tenant is None:
+            tenant = Tenant(code=entry.code, parent=parent, **wanted)
+            session.add(tenant)
+            session.flush()
+            by_code[entry.code] = tenant
+            report.created.append(entry.code)
+            changed.append((tenant, True, {}))
+            audit.record(session, actor=actor, action="tenant.create", obj=tenant, tenant_id=None,
+                         after={"code": entry.code, **wanted})
+            continue
+        changes = {k: [getattr(tenant, k), v] for k, v in wanted.items() if getattr(tenant, k) != v}
+        if tenant.parent_id != (parent.id if parent else None):
+            changes["parent"] = [tenant.parent.code if tenant.parent else None, entry.parent_code]
+            tenant.parent = parent
+        if not changes:
+            report.unchanged += 1
+            continue
+        for key, (_before, after) in changes.items():
+            if key != "parent":
+                setattr(tenant, key, after)
+        report.updated[entry.code] = changes
+        changed.append((tenant, False, changes))
+        audit.record(session, actor=actor, action="tenant.update", obj=tenant, tenant_id=None,
+                     before={k: v[0] for k, v in changes.items()}, after={k: v[1] for k, v in changes.items()})
+    session.flush()
+    for entry in entries:
+        missing = [p for p in entry.plugins if not host.is_installed(p)]
+        if missing:
+            report.missing_plugins[entry.code] = missing
+    session.commit()
+    for tenant, created, changes in changed:
+        host.for_tenant(view(session, host, tenant)).on_tenant_loaded(created=created, changes=changes)
+    return report
+
+
+def tree_lines(session: Session, host: PluginHost, root_code: str | None = None) -> list[str]:
+    stmt = sa.select(Tenant).order_by(Tenant.path)
+    if root_code:
+        root = get_by_code(session, root_code)
+        if root is None:
+            raise NotFound(f"没有代码为 {root_code} 的财政部门")
+        stmt = stmt.where(Tenant.path.startswith(root.path))
+    lines = []
+    for tenant in session.scalars(stmt):
+        depth = tenant.path.strip("/").count("/")
+        marks = f"  [plugins: {', '.join(tenant.plugins)}]" if tenant.plugins else ""
+        missing = [p for p in tenant.plugins or [] if not host.is_installed(p)]
+        if missing:
+            marks += f"  [NOT INSTALLED: {', '.join(missing)}]"
+        lines.append(f"{'  ' * depth}{tenant.code} {tenant.name} ({tenant.division_type}){marks}")
+    return lines
+
+
+def provision(session: Session, host: PluginHost, actor: Any, code: str, plugins: list[str] | None = None) -> Tenant:
+    """An operator adds one tenant by its division code; its parent must already exist."""
+    if not getattr(actor, "is_operator", False):
+        raise Forbidden("只有平台运维人员可以开通财政部门")
+    division = divisions.lookup(code)
+    if division is None:
+        raise ValidationFailed(fields={"code": f"{code} 不是有效的行政区划代码"})
+    if get_by_code(session, code) is not None:
+        raise ValidationFailed(fields={"code": f"{code} 已经开通"})
+    parent = get_by_code(session, division.parent_code) if division.parent_code else None
+    if division.parent_code and parent is None:
+        raise ValidationFailed(fields={"code": f"请先开通上级 {division.parent_code}"})
+    unknown = [p for p in plugins or [] if not host.is_installed(p)]
+    if unknown:
+        raise ValidationFailed(fields={"plugins": f"未安装的插件：{', '.join(unknown)}"})
+    tenant = Tenant(
+        code=code, name=division.name, division_type=division.division_type, level=division.level,
+        parent=parent, path=(parent.path if parent else "/") + code + "/", plugins=plugins or [], settings={},
+    )
+    session.add(tenant)
+    session.flush()
+    audit.record(session, actor=actor, action="tenant.create", obj=tenant, tenant_id=None,
+                 after={"code": code, "name": tenant.name, "plugins": tenant.plugins})
+    session.commit()
+    return tenant
+
+
+def update_settings(session: Session, actor: Any, tenant: Tenant, settings: dict[str, Any]) -> Tenant:
+    """A tenant's administrator changes its own settings (inherited by its descendants)."""
+    if not actor.has_role("admin") or actor.tenant_id != tenant.id:
+        raise Forbidden("只有本级管理员可以修改本级设置")
+    before = dict(tenant.settings or {})
+    tenant.settings = {**before, **settings}
+    audit.record(session, actor=actor, action="tenant.settings", obj=tenant, tenant_id=tenant.id,
+                 before=before, after=tenant.settings)
+    session.commit()
+    return tenant

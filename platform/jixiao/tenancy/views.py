@@ -1,0 +1,58 @@
+"""Pages: the tenant's home (the tenant, its parent and children, plugins in force, the user's roles)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, redirect, render_template, url_for
+from flask_login import current_user
+
+from jixiao.auth import current_tenant, require_login
+from jixiao.db import session
+from jixiao.errors import Forbidden
+from jixiao.plugins import host
+from jixiao.system import service as system
+from jixiao.tenancy import service
+
+bp = Blueprint("tenancy", __name__, template_folder="templates")
+
+
+@bp.route("/")
+@require_login
+def index() -> Any:
+    if current_user.is_operator:
+        return redirect(url_for("tenancy.operator"))
+    return redirect(url_for("tenancy.home", tenant_code=current_user.tenant.code))
+
+
+@bp.route("/t/<tenant_code>/")
+@require_login
+def home() -> Any:
+    tenant = current_tenant()
+    db = session()
+    in_force = service.plugins_in_force(db, host(), tenant)
+    return render_template(
+        "tenancy/home.html",
+        tenant=tenant,
+        own=tenant.id == current_user.tenant_id,
+        parent=tenant.parent,
+        parent_visible=tenant.parent is not None and tenant.id != current_user.tenant_id,
+        children=service.children(db, tenant),
+        plugins=in_force,
+        missing=[p for p in in_force if not p.installed],
+        settings=service.effective_settings(db, host(), tenant),
+    )
+
+
+@bp.route("/operator")
+@require_login
+def operator() -> Any:
+    if not current_user.is_operator:
+        raise Forbidden("仅平台运维人员可访问")
+    db = session()
+    return render_template(
+        "tenancy/operator.html",
+        tree=service.tree_lines(db, host()),
+        plugins=system.plugin_listing(db, host()),
+        missing=system.missing_plugins(db, host()),
+    )
