@@ -11,9 +11,6 @@ from flask_babel import Babel
 from jixiao import auth, db, errors, plugins
 from jixiao.config import load_config
 
-database = db.Database()
-
-
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Build the app. ``test_config`` overrides the environment (tests, fixtures)."""
     config = load_config(test_config)
@@ -21,7 +18,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.config.update(config)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
 
-    database.init_app(app)
+    db.Database().init_app(app)
     plugins.init_app(app)
     Babel(app)
     auth.init_app(app)

@@ -10,7 +10,7 @@ from flask_login import current_user, login_user, logout_user
 
 from jixiao.accounts import service
 from jixiao.accounts.models import ROLE_LABELS, Role
-from jixiao.auth import current_tenant, require_login, require_roles
+from jixiao.auth import current_tenant, require_login
 from jixiao.db import session
 from jixiao.errors import DomainError, ValidationFailed
 
@@ -97,12 +97,13 @@ def users() -> Any:
 
 
 @bp.route("/t/<tenant_code>/users/<int:user_id>", methods=["GET", "POST"])
-@require_roles("admin")
+@require_login
 def user_edit(user_id: int) -> Any:
     tenant = current_tenant()
     user = service.get_user(session(), tenant, user_id)
     errors: dict[str, Any] = {}
     if request.method == "POST":
+        _admin_only()
         changes: dict[str, Any] = {
             "display_name": request.form.get("display_name", ""),
             "roles": request.form.getlist("roles"),
@@ -127,6 +128,7 @@ def user_edit(user_id: int) -> Any:
 
     return render_template(
         "accounts/user_edit.html", tenant=tenant, user=user, roles=list(Role), role_labels=ROLE_LABELS,
+        can_manage=_can_manage(tenant),
         departments=service.list_departments(session(), tenant), errors=errors,
         history=history(session(), "users", user.id),
     ), (400 if errors else 200)

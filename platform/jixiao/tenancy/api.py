@@ -26,6 +26,7 @@ def detail(tenant: Any) -> dict[str, Any]:
         "level": str(tenant.level),
         "division_type": tenant.division_type,
         "parent": tenant.parent,
+        "parent_code": tenant.parent_code,
         "plugins": tenant.plugins,
         "children_count": len(service.children(db, tenant)),
         "plugins_in_force": in_force,

@@ -42,6 +42,10 @@ class Tenant(TimestampMixin, Base):
     parent: Mapped[Tenant | None] = relationship(remote_side=[id], lazy="joined", join_depth=1)
 
     @property
+    def parent_code(self) -> str | None:
+        return self.parent.code if self.parent else None
+
+    @property
     def ancestor_codes(self) -> list[str]:
         return [c for c in self.path.strip("/").split("/") if c and c != self.code]
 

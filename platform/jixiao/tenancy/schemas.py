@@ -16,7 +16,7 @@ class TenantSchema(Schema):
     name = fields.String()
     level = fields.String()
     division_type = fields.String()
-    parent_code = fields.Function(lambda t: t.parent.code if t.parent else None)
+    parent_code = fields.String(allow_none=True)
     plugins = fields.List(fields.String(), metadata={"description": "plugins this tenant enables itself"})
 
 

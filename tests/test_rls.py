@@ -1,0 +1,101 @@
+"""Wall two: PostgreSQL row-level security, checked with raw SQL as the application's role."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+import jixiao.models  # noqa: F401 - every table on the metadata
+from jixiao.db import Base
+from jixiao.testing import api_login
+
+TENANT_TABLES = sorted(t.name for t in Base.metadata.sorted_tables if "tenant_id" in t.c)
+
+
+@pytest.fixture
+def pg(app, is_postgres):
+    if not is_postgres:
+        pytest.skip("row-level security is PostgreSQL's; CI runs this suite on PostgreSQL")
+    return app.extensions["jixiao.db"].engine
+
+
+def tenant_id(app, code: str) -> int:
+    from jixiao.db import system_scope
+    from jixiao.tenancy import service as tenancy
+
+    with app.app_context(), system_scope() as db:
+        return tenancy.get_by_code(db, code).id
+
+
+def test_every_tenant_owned_table_is_covered():
+    assert {"departments", "users", "api_tokens", "audit_events"} <= set(TENANT_TABLES)
+
+
+def test_app_role_is_not_owner_nor_superuser(pg):
+    with pg.connect() as connection:
+        role, superuser, bypass = connection.execute(sa.text(
+            "SELECT current_user, rolsuper, rolbypassrls FROM pg_roles WHERE rolname = current_user")).one()
+        owners = set(connection.execute(sa.text(
+            "SELECT tableowner FROM pg_tables WHERE schemaname = 'public'")).scalars())
+    assert not superuser and not bypass
+    assert role not in owners
+
+
+def test_row_level_security_is_forced_on_every_tenant_owned_table(pg):
+    with pg.connect() as connection:
+        flags = dict(connection.execute(sa.text(
+            "SELECT relname, relrowsecurity AND relforcerowsecurity FROM pg_class WHERE relname = ANY(:t)"),
+            {"t": TENANT_TABLES}).all())
+    assert flags == {t: True for t in TENANT_TABLES}
+
+
+def test_raw_select_without_tenant_sees_nothing_and_with_lingling_only_lingling(app, pg):
+    # Give every table rows in several tenants, tokens included.
+    for username in ("lingling_admin", "heshan_finance"):
+        api_login(app, username).post("/api/v1/auth/tokens", json={"name": "rls"})
+    lingling = tenant_id(app, "431102")
+    owner = sa.create_engine(app.config["MIGRATION_DATABASE_URL"])
+    try:
+        with owner.connect() as connection:
+            totals = {t: connection.execute(sa.text(f"SELECT count(DISTINCT tenant_id) FROM {t}")).scalar()
+                      for t in TENANT_TABLES}
+    finally:
+        owner.dispose()
+    assert all(count >= 2 for count in totals.values()), totals
+
+    with pg.connect() as connection:
+        for table in TENANT_TABLES:
+            assert connection.execute(sa.text(f"SELECT count(*) FROM {table}")).scalar() == 0, table
+    with pg.begin() as connection:
+        connection.execute(sa.text("SELECT set_config('jixiao.tenant_ids', :ids, true)"), {"ids": str(lingling)})
+        for table in TENANT_TABLES:
+            seen = connection.execute(sa.text(f"SELECT DISTINCT tenant_id FROM {table}")).scalars().all()
+            assert seen == [lingling], (table, seen)
+
+
+def test_a_setting_does_not_leak_into_the_next_transaction(app, pg):
+    lingling = tenant_id(app, "431102")
+    with pg.connect() as connection:
+        with connection.begin():
+            connection.execute(sa.text("SELECT set_config('jixiao.tenant_ids', :ids, true)"), {"ids": str(lingling)})
+            assert connection.execute(sa.text("SELECT count(*) FROM departments")).scalar() > 0
+        with connection.begin():
+            assert connection.execute(sa.text("SELECT count(*) FROM departments")).scalar() == 0
+
+
+def test_cross_tenant_insert_is_refused_by_the_database(app, pg):
+    lingling, heshan = tenant_id(app, "431102"), tenant_id(app, "430903")
+    with pg.connect() as connection, connection.begin():
+        connection.execute(sa.text("SELECT set_config('jixiao.tenant_ids', :ids, true), "
+                                   "set_config('jixiao.write_tenant_id', :w, true)"),
+                           {"ids": f"{lingling},{heshan}", "w": str(lingling)})
+        with pytest.raises(sa.exc.ProgrammingError, match="row-level security"):
+            connection.execute(sa.text(
+                "INSERT INTO departments (tenant_id, code, name, active, version, created_at, updated_at) "
+                "VALUES (:t, 'RLS-X', 'x', true, 1, now(), now())"), {"t": heshan})
+
+
+def test_audit_events_cannot_be_changed_by_the_app_role(pg):
+    with pg.connect() as connection, connection.begin():
+        with pytest.raises(sa.exc.ProgrammingError, match="permission denied"):
+            connection.execute(sa.text("UPDATE audit_events SET action = 'x'"))
