@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from alembic import context
-
 import jixiao.models  # noqa: F401 - registers every table on the metadata
+from alembic import context
 from jixiao.db import Base, create_engine
 
 config = context.config

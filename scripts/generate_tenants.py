@@ -10,7 +10,6 @@ import sys
 from pathlib import Path
 
 import yaml
-
 from jixiao.tenancy.divisions import DATASET, children_of, lookup
 
 TENANTS = Path(__file__).resolve().parents[1] / "tenants"

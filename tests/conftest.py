@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from flask import Flask
+from jixiao.testing import create_test_database, drop_test_database, make_app
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
@@ -18,3 +19,17 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
 @pytest.fixture
 def is_postgres(jixiao_app: Flask) -> bool:
     return jixiao_app.extensions["jixiao.db"].engine.dialect.name == "postgresql"
+
+
+@pytest.fixture
+def fresh_app(tmp_path, request):
+    """An app on a new, migrated, empty database (no tenants). ``@pytest.mark.plugins([...])`` adds plugins."""
+    from jixiao import migrate
+
+    marker = request.node.get_closest_marker("plugins")
+    database = create_test_database(tmp_path)
+    app = make_app(database, tmp_path, EXTRA_PLUGINS=marker.args[0] if marker else ())
+    migrate.upgrade(app.config)
+    yield app
+    app.extensions["jixiao.db"].engine.dispose()
+    drop_test_database(database)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-
 from jixiao.testing import DEMO_PASSWORD, api_login
 
 

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+import jixiao.models  # noqa: F401 - every table on the metadata
 import pytest
 import sqlalchemy as sa
-
-import jixiao.models  # noqa: F401 - every table on the metadata
 from jixiao.db import Base
 from jixiao.testing import api_login
 
@@ -96,6 +95,5 @@ def test_cross_tenant_insert_is_refused_by_the_database(app, pg):
 
 
 def test_audit_events_cannot_be_changed_by_the_app_role(pg):
-    with pg.connect() as connection, connection.begin():
-        with pytest.raises(sa.exc.ProgrammingError, match="permission denied"):
-            connection.execute(sa.text("UPDATE audit_events SET action = 'x'"))
+    with pg.connect() as connection, connection.begin(), pytest.raises(sa.exc.ProgrammingError, match="permission denied"):
+        connection.execute(sa.text("UPDATE audit_events SET action = 'x'"))

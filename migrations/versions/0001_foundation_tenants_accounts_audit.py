@@ -1,7 +1,7 @@
 """foundation: tenants, accounts, audit
 
 Revision ID: 0001
-Revises: 
+Revises: (none)
 Create Date: 2026-11-23 17:26:53.602176
 
 The tenant tree, users, departments, API tokens and the append-only audit log, with PostgreSQL
@@ -10,10 +10,9 @@ row-level security on every tenant-owned table and grants for the application ro
 
 from __future__ import annotations
 
+import jixiao.db
 import sqlalchemy as sa
 from alembic import op
-
-import jixiao.db
 from jixiao import rls
 
 revision = '0001'

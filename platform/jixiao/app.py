@@ -11,6 +11,7 @@ from flask_babel import Babel
 from jixiao import auth, db, errors, plugins
 from jixiao.config import load_config
 
+
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Build the app. ``test_config`` overrides the environment (tests, fixtures)."""
     config = load_config(test_config)

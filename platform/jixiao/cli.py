@@ -13,7 +13,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 
-from jixiao.db import TenantScope, scoped, session, system_scope
+from jixiao.db import TenantScope, scoped, system_scope
 from jixiao.errors import DomainError
 
 
@@ -55,7 +55,7 @@ def run_command(host: str, port: int) -> None:
     click.echo(f"Jixiao is running at http://{host}:{port}/  (database: {app.config['DATABASE_URL'].split('@')[-1]})")
     logins = demo.describe_logins()
     if logins:
-        click.echo("Demo logins (password for all: %s):" % demo.DEMO_PASSWORD)
+        click.echo(f"Demo logins (password for all: {demo.DEMO_PASSWORD}):")
         for line in logins:
             click.echo(f"  {line}")
     click.echo("Press Ctrl+C to stop.")
@@ -217,6 +217,34 @@ def tokens_create(username: str, name: str) -> None:
                             user_id=user.id)) as db:
         api_token, token = service.create_token(db, user, name)
     click.echo(token)
+
+
+# ---- worker -------------------------------------------------------------------------------------------------
+
+QUEUES = ("interactive", "documents", "scheduled")
+
+
+@main.command("worker")
+@click.option("--queues", default=",".join(QUEUES), show_default=True, help="comma-separated, in priority order")
+@click.option("--burst", is_flag=True, help="exit when the queues are empty")
+@click.option("--with-scheduler", is_flag=True, help="also run RQ's scheduler for delayed and retried jobs")
+@with_appcontext
+def worker_command(queues: str, burst: bool, with_scheduler: bool) -> None:
+    """Run an RQ worker for this deployment's Redis (JIXIAO_REDIS_URL)."""
+    from redis import Redis
+    from rq import Queue, Worker
+
+    url = current_app.config.get("REDIS_URL")
+    if not url:
+        click.echo("error: JIXIAO_REDIS_URL is not set; with the embedded default, jobs run in-process and no "
+                   "worker is needed", err=True)
+        sys.exit(1)
+    connection = Redis.from_url(url)
+    # The worker forks for each job: connections opened here must not be shared with the children.
+    current_app.extensions["jixiao.db"].engine.dispose()
+    names = [q.strip() for q in queues.split(",") if q.strip()]
+    worker = Worker([Queue(name, connection=connection) for name in names], connection=connection)
+    worker.work(burst=burst, with_scheduler=with_scheduler)
 
 
 # ---- plugins and demo ---------------------------------------------------------------------------------------

@@ -12,7 +12,12 @@ from jixiao.auth import current_tenant, require_login
 from jixiao.db import session
 from jixiao.plugins import host
 from jixiao.tenancy import service
-from jixiao.tenancy.schemas import TenantDetailSchema, TenantProvisionSchema, TenantSchema, TenantSettingsSchema
+from jixiao.tenancy.schemas import (
+    TenantDetailSchema,
+    TenantProvisionSchema,
+    TenantSchema,
+    TenantSettingsSchema,
+)
 
 blp = Blueprint("tenancy_api", __name__, description="Finance bureaus (tenants) and their tree")
 

@@ -1,0 +1,51 @@
+"""The jixiao command."""
+
+from __future__ import annotations
+
+from jixiao.cli import main
+from jixiao.testing import api_login, unique
+
+
+def test_users_create_reads_the_password_from_stdin(app):
+    username = unique("cli")
+    result = app.test_cli_runner().invoke(
+        main, ["users", "create", "--tenant", "431102", "--username", username, "--role", "department",
+               "--department", "101"], input="cli-password-1\n")
+    assert result.exit_code == 0, result.output
+    assert api_login(app, username, "cli-password-1").user["department"]["code"] == "101"
+
+
+def test_usernames_are_unique_across_tenants(app):
+    result = app.test_cli_runner().invoke(
+        main, ["users", "create", "--tenant", "430903", "--username", "lingling_finance", "--role", "viewer"],
+        input="another-password\n")
+    assert result.exit_code == 1
+    assert "已被使用" in result.output
+
+
+def test_users_create_names_the_wrong_field(app):
+    result = app.test_cli_runner().invoke(
+        main, ["users", "create", "--tenant", "431102", "--username", unique("c"), "--role", "department"],
+        input="cli-password-1\n")
+    assert result.exit_code == 1 and "department" in result.output
+
+
+def test_tokens_create_prints_a_working_token(app):
+    result = app.test_cli_runner().invoke(main, ["tokens", "create", "--username", "heshan_finance"])
+    assert result.exit_code == 0, result.output
+    token = result.output.strip()
+    response = app.test_client().get("/api/v1/me", headers={"Authorization": f"Bearer {token}"})
+    assert response.get_json()["username"] == "heshan_finance"
+
+
+def test_tenants_tree_prints_the_subtree(app):
+    result = app.test_cli_runner().invoke(main, ["tenants", "tree", "430900"])
+    assert result.exit_code == 0
+    assert "430903 赫山区 (区)" in result.output
+    assert "430400" not in result.output
+
+
+def test_tenants_load_reports_unchanged_on_a_second_run(app):
+    result = app.test_cli_runner().invoke(main, ["tenants", "load", app.config["TENANTS_PATH"] + "/sichuan.yaml"])
+    assert result.exit_code == 0, result.output
+    assert "created 0, updated 0" in result.output

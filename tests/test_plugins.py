@@ -1,0 +1,138 @@
+"""The plugin host: discovery, documentation of every hook, per-tenant calling, missing plugins."""
+
+from __future__ import annotations
+
+import inspect
+import re
+from pathlib import Path
+
+import pytest
+from jixiao import hookimpl, hookspecs
+from jixiao.db import system_scope
+from jixiao.plugins import host
+from jixiao.tenancy import service as tenancy
+from jixiao.testing import api_login
+
+from tests.helpers import load, small_tree
+
+ROOT = Path(__file__).resolve().parents[1]
+HOOKS = sorted(name for name, fn in inspect.getmembers(hookspecs, inspect.isfunction) if hasattr(fn, "jixiao_spec"))
+
+
+def signature(name: str) -> str:
+    params = inspect.signature(getattr(hookspecs, name)).parameters
+    return f"{name}({', '.join(params)})"
+
+
+@pytest.mark.parametrize("hook", HOOKS)
+def test_every_hook_is_documented_with_its_signature(hook):
+    guide = (ROOT / "docs" / "plugins.md").read_text(encoding="utf-8")
+    assert f"`{signature(hook)}`" in guide, f"docs/plugins.md does not document {signature(hook)}"
+
+
+@pytest.mark.parametrize("hook", HOOKS)
+def test_every_hook_has_a_test_named_after_it(hook):
+    sources = [*ROOT.glob("tests/**/*.py"), *ROOT.glob("plugins/*/tests/**/*.py")]
+    pattern = re.compile(rf"def test_hook_{hook}(_\w*)?\(")
+    assert any(pattern.search(p.read_text(encoding="utf-8")) for p in sources), f"no test_hook_{hook}"
+
+
+def test_every_hookspec_has_a_docstring():
+    for name in HOOKS:
+        assert (getattr(hookspecs, name).__doc__ or "").strip(), name
+
+
+def test_national_rules_first_then_installed_region_plugins(app):
+    infos = app.extensions["jixiao.plugins"].info()
+    assert infos[0].name == "national" and infos[0].builtin
+    names = {i.name for i in infos}
+    assert {"hunan", "xizang", "sichuan"} <= names
+
+
+def test_plugins_api_lists_name_version_hooks_and_tenants(login):
+    listing = {p["name"]: p for p in login("lingling_viewer").get("/api/v1/plugins").get_json()}
+    assert listing["hunan"]["version"] == "0.1.0"
+    assert listing["hunan"]["distribution"] == "jixiao-hunan"
+    assert "tenant_default_settings" in listing["hunan"]["hooks"]
+    assert listing["hunan"]["tenants"] == ["430000"]
+    assert listing["sichuan"]["tenants"] == ["510000"]
+    assert listing["national"]["tenants"] == ["*"]
+
+
+def test_plugins_command_lists_the_same(app):
+    from jixiao.cli import main
+
+    result = app.test_cli_runner().invoke(main, ["plugins"])
+    assert result.exit_code == 0, result.output
+    assert "hunan 0.1.0 [jixiao-hunan]" in result.output
+    assert "tenants: 430000" in result.output
+
+
+class Recorder:
+    """A test plugin: records the tenants it was asked about."""
+
+    def __init__(self) -> None:
+        self.loaded: list[str] = []
+        self.asked: list[str] = []
+
+    @hookimpl
+    def on_tenant_loaded(self, tenant, created, changes):
+        self.loaded.append(tenant.code)
+
+    @hookimpl
+    def tenant_default_settings(self, tenant):
+        self.asked.append(tenant.code)
+        return {"monitoring.months": [6, 12], "recorder.on": True}
+
+
+recorder = Recorder()
+
+
+@pytest.mark.plugins([("recorder", recorder)])
+def test_hook_on_tenant_loaded_only_for_tenants_that_enable_it(fresh_app, tmp_path):
+    recorder.loaded.clear()
+    load(fresh_app, small_tree(tmp_path, plugins=["recorder"]))
+    assert recorder.loaded == ["431102"]
+
+
+@pytest.mark.plugins([("recorder", recorder)])
+def test_a_region_overrides_a_national_default_for_its_tenants_only(fresh_app, tmp_path):
+    load(fresh_app, small_tree(tmp_path, plugins=["recorder"]))
+    recorder.asked.clear()
+    with fresh_app.app_context(), system_scope() as db:
+        lingling = tenancy.effective_settings(db, host(), tenancy.get_by_code(db, "431102"))
+        lengshuitan = tenancy.effective_settings(db, host(), tenancy.get_by_code(db, "431103"))
+    assert lingling["monitoring.months"] == [6, 12] and lingling["recorder.on"] is True
+    assert lengshuitan["monitoring.months"] == list(range(1, 13)) and "recorder.on" not in lengshuitan
+    assert recorder.asked == ["431102"]
+
+
+def test_a_missing_plugin_is_reported_at_load_and_on_the_home_page(fresh_app, tmp_path):
+    report = load(fresh_app, small_tree(tmp_path, plugins=["ghost"]))
+    assert report.missing_plugins == {"431102": ["ghost"]}
+    assert any("ghost" in line and "not installed" in line for line in report.lines())
+    with fresh_app.app_context():
+        from jixiao.accounts import service
+        from jixiao.db import TenantScope, scoped
+
+        with system_scope() as db:
+            lingling = tenancy.get_by_code(db, "431102")
+        with scoped(TenantScope(read_ids=(lingling.id,), write_id=lingling.id, login_username="ghostfinder")) as db:
+            service.create_user(db, None, lingling, username="ghostfinder", password="password-1", roles=["viewer"])
+    user = api_login(fresh_app, "ghostfinder", "password-1")
+    assert user.get("/api/v1/tenants/431102").get_json()["missing_plugins"] == ["ghost"]
+    page = user.get("/t/431102/").get_data(as_text=True)
+    assert "ghost" in page and "未安装" in page
+
+
+def test_a_misspelt_hook_is_refused_at_startup():
+    from jixiao.plugins import PluginHost
+    from pluggy import PluginValidationError
+
+    class Misspelt:
+        @hookimpl
+        def tenant_default_setings(self, tenant):  # noqa: D102 - deliberately misspelt
+            return {}
+
+    with pytest.raises(PluginValidationError):
+        PluginHost(extra=[("misspelt", Misspelt())], load_entry_points=False)
