@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import jixiao.models  # noqa: F401 - registers every table on the metadata
 from alembic import context
+
+import jixiao.models  # noqa: F401 - registers every table on the metadata
 from jixiao.db import Base, create_engine
 
 config = context.config

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import yaml
+
 from jixiao.tenancy.divisions import DATASET, children_of, lookup
 
 TENANTS = Path(__file__).resolve().parents[1] / "tenants"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from flask import Flask
+
 from jixiao.testing import create_test_database, drop_test_database, make_app
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
+
 from jixiao.testing import DEMO_PASSWORD, api_login
 
 

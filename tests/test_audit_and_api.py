@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 import sqlalchemy as sa
+
 from jixiao.testing import unique
 
 
@@ -86,3 +89,18 @@ def test_health_reports_the_database(client, is_postgres):
     body = client.get("/api/v1/health").get_json()
     assert body["status"] == "ok"
     assert body["database"] == ("postgresql" if is_postgres else "sqlite")
+    assert body["redis"] == ("ok" if os.environ.get("JIXIAO_TEST_REDIS_URL") else "embedded")
+
+
+def test_health_says_when_redis_is_down(app):
+
+    broken = make_app_like(app, REDIS_URL="redis://127.0.0.1:1/0")
+    assert broken.test_client().get("/api/v1/health").get_json()["redis"] == "unavailable"
+
+
+def make_app_like(app, **overrides):
+    from jixiao.app import create_app
+
+    return create_app({**{k: app.config[k] for k in (
+        "DATABASE_URL", "MIGRATION_DATABASE_URL", "DB_APP_ROLE", "INSTANCE_PATH", "SECRET_KEY")},
+        "TESTING": True, **overrides})

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from jixiao.cli import main
 from jixiao.testing import api_login, unique
 
@@ -49,3 +51,19 @@ def test_tenants_load_reports_unchanged_on_a_second_run(app):
     result = app.test_cli_runner().invoke(main, ["tenants", "load", app.config["TENANTS_PATH"] + "/sichuan.yaml"])
     assert result.exit_code == 0, result.output
     assert "created 0, updated 0" in result.output
+
+
+
+def test_worker_without_redis_explains_that_jobs_run_in_process(app):
+    from tests.test_audit_and_api import make_app_like
+
+    embedded = make_app_like(app, REDIS_URL=None)
+    result = embedded.test_cli_runner().invoke(main, ["worker", "--burst"])
+    assert result.exit_code == 1 and "JIXIAO_REDIS_URL" in result.output
+
+
+def test_worker_drains_the_queues_of_a_real_redis(app):
+    if not app.config["REDIS_URL"]:
+        pytest.skip("no JIXIAO_TEST_REDIS_URL: CI runs this against Redis")
+    result = app.test_cli_runner().invoke(main, ["worker", "--burst", "--queues", "interactive"])
+    assert result.exit_code == 0, result.output

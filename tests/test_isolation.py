@@ -13,6 +13,7 @@ import re
 
 import pytest
 import sqlalchemy as sa
+
 from jixiao.testing import api_login
 
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+
 from jixiao import migrate
 from jixiao.db import Base, create_engine
 from jixiao.testing import create_test_database, drop_test_database, make_app

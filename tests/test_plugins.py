@@ -7,12 +7,12 @@ import re
 from pathlib import Path
 
 import pytest
+
 from jixiao import hookimpl, hookspecs
 from jixiao.db import system_scope
 from jixiao.plugins import host
 from jixiao.tenancy import service as tenancy
 from jixiao.testing import api_login
-
 from tests.helpers import load, small_tree
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -126,8 +126,9 @@ def test_a_missing_plugin_is_reported_at_load_and_on_the_home_page(fresh_app, tm
 
 
 def test_a_misspelt_hook_is_refused_at_startup():
-    from jixiao.plugins import PluginHost
     from pluggy import PluginValidationError
+
+    from jixiao.plugins import PluginHost
 
     class Misspelt:
         @hookimpl

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import jixiao.models  # noqa: F401 - every table on the metadata
 import pytest
 import sqlalchemy as sa
+
+import jixiao.models  # noqa: F401 - every table on the metadata
 from jixiao.db import Base
 from jixiao.testing import api_login
 

@@ -7,12 +7,12 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 import yaml
+
 from jixiao.db import system_scope
 from jixiao.errors import ValidationFailed
 from jixiao.plugins import host
 from jixiao.tenancy import service as tenancy
 from jixiao.tenancy.models import Tenant
-
 from tests.helpers import load, small_tree
 
 TENANTS = Path(__file__).resolve().parents[1] / "tenants"

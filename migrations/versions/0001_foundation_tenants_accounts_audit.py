@@ -10,9 +10,10 @@ row-level security on every tenant-owned table and grants for the application ro
 
 from __future__ import annotations
 
-import jixiao.db
 import sqlalchemy as sa
 from alembic import op
+
+import jixiao.db
 from jixiao import rls
 
 revision = '0001'

@@ -88,7 +88,8 @@ def _establish_scope() -> None:
     if g.get("auth_via_token"):
         accounts.touch_token(db, g.auth_token)
     read_ids = tuple(tenancy.subtree_ids(db, user.tenant)) if user.tenant else ()
-    set_scope(db, TenantScope(read_ids=read_ids, write_id=user.tenant_id, user_id=user.id))
+    set_scope(db, TenantScope(read_ids=read_ids, write_id=user.tenant_id, user_id=user.id,
+                              platform=user.tenant_id is None))
     g.tenant = None
     if "tenant_code" in g:
         tenant = tenancy.resolve(db, user, g.tenant_code, write=request.method in UNSAFE_METHODS)

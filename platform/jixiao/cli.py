@@ -59,7 +59,10 @@ def run_command(host: str, port: int) -> None:
         for line in logins:
             click.echo(f"  {line}")
     click.echo("Press Ctrl+C to stop.")
-    app.run(host=host, port=port, debug=False, use_reloader=False, threaded=True)
+    # app.run() refuses to start inside a Flask CLI command; the development server itself does not.
+    from werkzeug.serving import run_simple
+
+    run_simple(host, port, app, use_reloader=False, use_debugger=False, threaded=True)
 
 
 # ---- db -----------------------------------------------------------------------------------------------------
@@ -176,7 +179,7 @@ def users_create(tenant_code: str | None, username: str, roles: tuple[str, ...],
     password = sys.stdin.readline().rstrip("\n") if not sys.stdin.isatty() else click.prompt(
         "Password", hide_input=True, confirmation_prompt=True)
     if operator:
-        tenant, scope = None, TenantScope()
+        tenant, scope = None, TenantScope(platform=True)
     elif tenant_code:
         tenant, scope = _tenant_scope(tenant_code)
     else:
@@ -214,7 +217,7 @@ def tokens_create(username: str, name: str) -> None:
         click.echo(f"error: no user {username}", err=True)
         sys.exit(1)
     with scoped(TenantScope(read_ids=(user.tenant_id,) if user.tenant_id else (), write_id=user.tenant_id,
-                            user_id=user.id)) as db:
+                            user_id=user.id, platform=user.tenant_id is None)) as db:
         api_token, token = service.create_token(db, user, name)
     click.echo(token)
 

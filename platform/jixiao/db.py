@@ -111,7 +111,8 @@ class TenantScope:
 
     ``read_ids`` are the tenants whose rows are visible, ``write_id`` the one tenant that may be written.
     ``user_id``, ``login_username`` and ``token_hash`` let authentication find its own principal before any
-    tenant is known. ``system`` lifts the walls for operator commands (loading tenants, migrations, demo data).
+    tenant is known. ``platform`` allows the rows that belong to no tenant (platform operators and their
+    audit events). ``system`` lifts the ORM wall too, for operator commands (loading tenants, demo data).
     """
 
     read_ids: tuple[int, ...] = ()
@@ -119,6 +120,7 @@ class TenantScope:
     user_id: int | None = None
     login_username: str | None = None
     token_hash: str | None = None
+    platform: bool = False
     system: bool = False
 
     def with_(self, **changes: Any) -> TenantScope:
@@ -132,7 +134,7 @@ class TenantScope:
             "jixiao.user_id": "" if self.user_id is None else str(self.user_id),
             "jixiao.login_username": self.login_username or "",
             "jixiao.token_hash": self.token_hash or "",
-            "jixiao.platform": "on" if self.system else "",
+            "jixiao.platform": "on" if self.platform or self.system else "",
         }
 
 

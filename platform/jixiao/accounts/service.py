@@ -56,7 +56,7 @@ def authenticate(session: Session, username: str, password: str, *, max_failures
         check_password_hash(_DUMMY_HASH, password or "")
         raise NotAuthenticated("用户名或密码错误")
     # From here the login acts on this user's own row and tenant.
-    set_scope(session, scope.with_(user_id=user.id, write_id=user.tenant_id,
+    set_scope(session, scope.with_(user_id=user.id, write_id=user.tenant_id, platform=user.tenant_id is None,
                                    read_ids=(user.tenant_id,) if user.tenant_id else ()))
     now = utcnow()
     if user.is_locked(now):

@@ -29,6 +29,7 @@ class PluginSchema(Schema):
 class HealthSchema(Schema):
     status = fields.String()
     database = fields.String()
+    redis = fields.String(metadata={"description": "ok, unavailable, or embedded (no Redis configured)"})
 
 
 @blp.route("/plugins")
@@ -44,7 +45,7 @@ class Plugins(MethodView):
 class Health(MethodView):
     @blp.response(200, HealthSchema)
     def get(self) -> Any:
-        """Liveness: the database answers."""
+        """Liveness: the database answers; Redis is reported but pages work without it."""
         db = session()
         db.execute(sa.text("SELECT 1"))
-        return {"status": "ok", "database": db.get_bind().dialect.name}
+        return {"status": "ok", "database": db.get_bind().dialect.name, "redis": service.redis_status()}

@@ -40,3 +40,19 @@ def missing_plugins(session: Session, host: PluginHost) -> dict[str, list[str]]:
         if absent:
             missing[code] = absent
     return missing
+
+
+def redis_status() -> str:
+    """``ok``, ``unavailable`` or ``embedded`` (no Redis configured: jobs run in-process)."""
+    from flask import current_app
+    from redis import Redis
+    from redis.exceptions import RedisError
+
+    url = current_app.config.get("REDIS_URL")
+    if not url:
+        return "embedded"
+    try:
+        Redis.from_url(url, socket_connect_timeout=1, socket_timeout=1).ping()
+    except RedisError:
+        return "unavailable"
+    return "ok"

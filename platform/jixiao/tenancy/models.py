@@ -42,6 +42,11 @@ class Tenant(TimestampMixin, Base):
     parent: Mapped[Tenant | None] = relationship(remote_side=[id], lazy="joined", join_depth=1)
 
     @property
+    def bureau_name(self) -> str:
+        """The finance bureau's own name: 财政厅 at province level, 财政局 below."""
+        return self.name + ("财政厅" if self.level is TenantLevel.PROVINCE else "财政局")
+
+    @property
     def parent_code(self) -> str | None:
         return self.parent.code if self.parent else None
 

@@ -1,0 +1,103 @@
+"""The README's first command, for real: `python dev.py run` on SQLite, then a login over HTTP and in Chromium."""
+
+from __future__ import annotations
+
+import http.cookiejar
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = "/usr/bin/chromium"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    instance = tmp_path_factory.mktemp("live-instance")
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("JIXIAO_")}
+    env["JIXIAO_INSTANCE_PATH"] = str(instance)
+    log = (instance / "server.log").open("w")
+    process = subprocess.Popen([sys.executable, str(ROOT / "dev.py"), "run", "--port", str(port)],
+                               cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 180
+    url = f"http://127.0.0.1:{port}"
+    try:
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise AssertionError("dev.py run exited:\n" + (instance / "server.log").read_text())
+            try:
+                with urllib.request.urlopen(url + "/api/v1/health", timeout=2) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                time.sleep(0.5)
+        else:
+            raise AssertionError("server did not start:\n" + (instance / "server.log").read_text())
+        output = (instance / "server.log").read_text()
+        assert f"http://127.0.0.1:{port}/" in output, output
+        assert "lingling_finance" in output and "jixiao-demo-2026" in output, output
+        assert (instance / "jixiao.sqlite3").exists()
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+        log.close()
+
+
+def test_smoke_login_and_home_page_over_http(live_server):
+    jar = http.cookiejar.CookieJar()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+    login_page = opener.open(live_server + "/login").read().decode()
+    token = re.search(r'name="csrf_token" value="([^"]+)"', login_page).group(1)
+    data = urllib.parse.urlencode({"username": "lingling_finance", "password": "jixiao-demo-2026",
+                                   "csrf_token": token}).encode()
+    home = opener.open(live_server + "/login", data=data)
+    html = home.read().decode()
+    assert home.geturl().endswith("/t/431102/")
+    assert "零陵区" in html and "永州市" in html and "hunan" in html
+
+
+def test_browser_logs_in_through_the_page_and_sees_the_home_page_in_chinese(live_server, tmp_path):
+    if not shutil.which(CHROMIUM):
+        if os.environ.get("CI"):
+            pytest.fail("Chromium is missing: .ci/run installs Debian's chromium package")
+        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync"])
+        try:
+            page = browser.new_page(locale="zh-CN")
+            page.goto(live_server + "/")
+            assert "/login" in page.url
+            page.get_by_label("用户名").fill("lingling_finance")
+            page.get_by_label("密码").fill("jixiao-demo-2026")
+            page.get_by_role("button", name="登录").click()
+            page.wait_for_url("**/t/431102/")
+            assert page.locator("h1").first.inner_text().startswith("零陵区")
+            assert page.get_by_role("heading", name="下级财政部门").is_visible()
+            assert page.get_by_role("heading", name="生效的规则插件").is_visible()
+            artifacts = ROOT / "test-artifacts"
+            artifacts.mkdir(exist_ok=True)
+            page.screenshot(path=str(artifacts / "home.png"), full_page=True)
+        finally:
+            browser.close()
