@@ -122,3 +122,19 @@ def test_operator_sees_plugins_and_tree(client):
     page_login(client, "operator")
     html = client.get("/", follow_redirects=True).get_data(as_text=True)
     assert "已安装的插件" in html and "430000 湖南省" in html
+
+
+def test_admin_renames_a_department_from_its_page(client):
+    page_login(client, "lingling_admin")
+    html = client.get("/t/431102/departments").get_data(as_text=True)
+    code = unique("R")[-8:]
+    client.post("/t/431102/departments", data={"code": code, "name": "改名前", "csrf_token": csrf_from(html)})
+    listing = client.get("/t/431102/departments").get_data(as_text=True)
+    department_id = re.search(r'href="/t/431102/departments/(\d+)">改名前', listing).group(1)
+    form = client.get(f"/t/431102/departments/{department_id}").get_data(as_text=True)
+    version = re.search(r'name="version" value="(\d+)"', form).group(1)
+    saved = client.post(f"/t/431102/departments/{department_id}", data={
+        "name": "改名后", "active": "on", "version": version, "csrf_token": csrf_from(form)})
+    assert saved.status_code == 302
+    detail = client.get(f"/t/431102/departments/{department_id}").get_data(as_text=True)
+    assert "改名后" in detail and "department.update" in detail

@@ -160,6 +160,37 @@ def departments() -> Any:
     ), (400 if errors else 200)
 
 
+@bp.route("/t/<tenant_code>/departments/<int:department_id>", methods=["GET", "POST"])
+@require_login
+def department_edit(department_id: int) -> Any:
+    from jixiao.audit import history
+
+    tenant = current_tenant()
+    department = service.get_department(session(), tenant, department_id)
+    errors: dict[str, Any] = {}
+    if request.method == "POST":
+        _admin_only()
+        try:
+            service.update_department(session(), current_user, tenant, department_id, {
+                "name": request.form.get("name", ""),
+                "parent_code": request.form.get("parent_code") or None,
+                "active": request.form.get("active") == "on",
+                "version": int(request.form.get("version", "0")),
+            })
+        except ValidationFailed as exc:
+            session().rollback()
+            errors = exc.fields
+            department = service.get_department(session(), tenant, department_id)
+        else:
+            flash(f"已保存部门 {department.name}", "success")
+            return redirect(url_for("accounts.departments"))
+    return render_template(
+        "accounts/department_edit.html", tenant=tenant, department=department, errors=errors,
+        departments=[d for d in service.list_departments(session(), tenant) if d.id != department.id],
+        can_manage=_can_manage(tenant), history=history(session(), "departments", department.id),
+    ), (400 if errors else 200)
+
+
 def _can_manage(tenant: Any) -> bool:
     return current_user.tenant_id == tenant.id and current_user.has_role(Role.ADMIN)
 
