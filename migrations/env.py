@@ -19,8 +19,13 @@ def run_migrations_online() -> None:
         return
     engine = create_engine(url)
     try:
-        with engine.begin() as connection:
-            _run(connection)
+        with engine.connect() as connection:
+            if connection.dialect.name == "sqlite":
+                # Batch migrations rebuild tables; with foreign keys on, dropping the old copy would cascade.
+                connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+                connection.commit()
+            with connection.begin():
+                _run(connection)
     finally:
         engine.dispose()
 

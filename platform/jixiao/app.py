@@ -8,6 +8,7 @@ from typing import Any
 from flask import Flask
 from flask_babel import Babel
 
+import jixiao.models  # noqa: F401 - every model mapped before the first query
 from jixiao import auth, db, errors, plugins
 from jixiao.config import load_config
 
@@ -30,10 +31,12 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     errors.init_app(app)
 
     from jixiao.accounts import views as accounts_views
+    from jixiao.lifecycle import views as lifecycle_views
+    from jixiao.statistics import views as statistics_views
     from jixiao.tenancy import views as tenancy_views
 
-    app.register_blueprint(accounts_views.bp)
-    app.register_blueprint(tenancy_views.bp)
+    for blueprint in (accounts_views.bp, tenancy_views.bp, lifecycle_views.bp, statistics_views.bp):
+        app.register_blueprint(blueprint)
 
     from jixiao import cli
 

@@ -64,27 +64,42 @@ class UTCDateTime(sa.TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-class Money(sa.TypeDecorator[Decimal]):
-    """Yuan with two decimals: NUMERIC(18, 2) on PostgreSQL, exact text on SQLite (which has no decimal)."""
+class ExactDecimal(sa.TypeDecorator[Decimal]):
+    """An exact decimal: NUMERIC on PostgreSQL, text on SQLite (whose numbers are floats)."""
 
-    impl = sa.Numeric(18, 2)
+    impl = sa.Numeric
     cache_ok = True
+
+    def __init__(self, precision: int = 20, scale: int = 4) -> None:
+        super().__init__(precision, scale)
+        self.precision = precision
+        self.scale = scale
+        self._quantum = Decimal(1).scaleb(-scale)
 
     def load_dialect_impl(self, dialect: sa.Dialect) -> sa.types.TypeEngine[Any]:
         if dialect.name == "sqlite":
-            return dialect.type_descriptor(sa.String(32))
-        return dialect.type_descriptor(sa.Numeric(18, 2, asdecimal=True))
+            return dialect.type_descriptor(sa.String(self.precision + 2))
+        return dialect.type_descriptor(sa.Numeric(self.precision, self.scale, asdecimal=True))
 
     def process_bind_param(self, value: Decimal | int | str | None, dialect: sa.Dialect) -> Any:
         if value is None:
             return None
-        amount = Decimal(str(value)).quantize(Decimal("0.01"))
+        amount = Decimal(str(value)).quantize(self._quantum)
         return str(amount) if dialect.name == "sqlite" else amount
 
     def process_result_value(self, value: Any, dialect: sa.Dialect) -> Decimal | None:
         if value is None:
             return None
-        return Decimal(str(value)).quantize(Decimal("0.01"))
+        return Decimal(str(value)).quantize(self._quantum)
+
+
+class Money(ExactDecimal):
+    """Yuan with two decimals: NUMERIC(18, 2)."""
+
+    cache_ok = True
+
+    def __init__(self, precision: int = 18, scale: int = 2) -> None:
+        super().__init__(precision, scale)
 
 
 class Base(DeclarativeBase):

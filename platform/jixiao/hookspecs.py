@@ -41,3 +41,106 @@ def on_tenant_loaded(tenant: Any, created: bool, changes: dict[str, Any]) -> Non
     ``created`` is true for a new tenant; ``changes`` maps each changed field to ``[before, after]``.
     Called only for plugins the tenant enables, after the load committed. Return nothing.
     """
+
+
+# ---- The lifecycle ------------------------------------------------------------------------------------------
+
+
+@hookspec(firstresult=True)
+def exante_required(tenant: Any, project: Any) -> bool | None:
+    """Does ``project`` need an ex-ante assessment (事前绩效评估) before its targets and budget are approved?
+
+    Called when targets are approved and when the approved amount is set. ``project`` is a read-only
+    ``ProjectView`` (kind, fund type, is_new, requested amount in yuan, …). **firstresult**: the first
+    non-``None`` answer wins. National default: new projects whose kind is in the setting
+    ``exante.required_kinds``.
+    """
+
+
+@hookspec(firstresult=True)
+def exante_dimensions(tenant: Any) -> list[dict[str, Any]] | None:
+    """The dimensions an ex-ante assessment scores, each ``{"key", "label", "max"}``; maxima sum to 100.
+
+    **firstresult**. National default: 立项必要性, 投入经济性, 绩效目标合理性, 实施方案可行性, 筹资合规性,
+    20 points each.
+    """
+
+
+@hookspec
+def validate_targets(tenant: Any, project: Any, targets: Any) -> list[dict[str, str]] | None:
+    """Problems with a project's performance targets, checked when the unit submits them and when finance
+    approves them.
+
+    ``targets`` is a read-only ``TargetsView`` (overall target, indicators with level 1 / level 2 / name /
+    direction / value / unit / weight / catalog code). **Collected**: every enabled plugin's problems are
+    shown together. Return a list of ``{"field": ..., "message": ...}`` (messages in Chinese), or ``None``.
+    National rules: an overall target, at least one 产出 and one 效益 indicator, level 1 and level 2 names
+    from the national framework, a target value for every quantitative indicator, positive weights.
+    """
+
+
+@hookspec(firstresult=True)
+def monitoring_periods(tenant: Any, project: Any, year: int) -> list[int] | None:
+    """The months (1–12) for which ``project`` owes a monitoring report (双监控) in ``year``.
+
+    **firstresult**. National default: the setting ``monitoring.months`` (every month), or
+    ``monitoring.months_by_kind[kind]`` when a tenant's settings give one for the project's kind.
+    """
+
+
+@hookspec(firstresult=True)
+def monitoring_light(tenant: Any, ratio: Any, subject: str) -> str | None:
+    """The traffic light for an attainment ``ratio`` (a ``Decimal``; 1 means exactly on track).
+
+    ``subject`` is ``"indicator"`` (actual against the expected value by this month) or ``"execution"``
+    (executed against the expected spending by this month). Return ``"red"``, ``"yellow"``, ``"green"`` or
+    ``"blue"``. **firstresult**. National default (illustrative, one province's practice): below 60% red,
+    60–80% yellow, 80–120% green, 120% and above blue.
+    """
+
+
+@hookspec(firstresult=True)
+def evaluation_weights(tenant: Any, kind: str) -> dict[str, Any] | None:
+    """Points per part of an evaluation of ``kind`` (``self``, ``department``, ``finance``, ``third_party``).
+
+    Return ``{"execution": 10, "产出": 50, "效益": 30, "满意度": 10}``: ``execution`` is the budget execution
+    score's cap, the other keys are level-1 indicator groups whose indicators share the group's points in
+    proportion to their weights. **firstresult**. National default: the self-evaluation form's 10/50/30/10.
+    """
+
+
+@hookspec(firstresult=True)
+def evaluation_grade_bands(tenant: Any, kind: str) -> list[list[Any]] | None:
+    """Grade bands, best first: ``[["优", 90], ["良", 80], ["中", 60], ["差", 0]]`` — a total at or above a
+    band's lower bound gets its grade. **firstresult**. National default: the setting
+    ``evaluation.grade_bands`` (优 ≥ 90, 良 80–89, 中 60–79, 差 < 60).
+    """
+
+
+@hookspec(firstresult=True)
+def sample_for_reevaluation(tenant: Any, candidates: list[Any], rng: Any) -> list[int] | None:
+    """Choose the re-evaluation sample (抽评) from self-evaluated projects.
+
+    ``candidates`` are read-only ``ProjectView`` objects sorted by id; ``rng`` is a ``random.Random`` seeded
+    with the draw's recorded seed — use it for every random choice, so the draw can be reproduced.
+    Return the chosen project ids. **firstresult**. National default: every key project, plus a share of the
+    others given by the setting ``evaluation.sample_rate`` (at least one).
+    """
+
+
+@hookspec(firstresult=True)
+def suggest_results_action(tenant: Any, grade: str) -> dict[str, str] | None:
+    """The action a grade suggests for next year's budget: ``{"action": code, "label": Chinese text}``.
+
+    **firstresult**. National default: 优 → 优先保障 (``prioritise``), 良 → 保障 (``maintain``),
+    中 → 压缩 / 督促改进 (``reduce``), 差 → 削减或取消 (``cut``).
+    """
+
+
+@hookspec
+def on_lifecycle_event(tenant: Any, event: str, project: Any, actor: str, detail: dict[str, Any]) -> None:
+    """Event: a project moved through its lifecycle (``targets.submitted``, ``targets.approved``,
+    ``budget.approved``, ``monitoring.submitted``, ``evaluation.submitted``, ``rectification.issued``,
+    ``results.decided``, …). Called after the change committed, only for the tenant's plugins; ``project`` is a
+    ``ProjectView``, ``actor`` the username, ``detail`` plain values. Return nothing.
+    """

@@ -2,6 +2,25 @@
 
 from jixiao.accounts.models import ApiToken, Department, User
 from jixiao.audit.models import AuditEvent
+from jixiao.lifecycle.models import (
+    Agency,
+    Evaluation,
+    EvaluationScore,
+    EvidenceFile,
+    ExAnteAssessment,
+    Indicator,
+    MonitoringReport,
+    MonitoringValue,
+    Project,
+    RectificationNotice,
+    ResultApplication,
+    SampleDraw,
+    TargetSet,
+)
 from jixiao.tenancy.models import Tenant
 
-__all__ = ["ApiToken", "AuditEvent", "Department", "Tenant", "User"]
+__all__ = [
+    "Agency", "ApiToken", "AuditEvent", "Department", "Evaluation", "EvaluationScore", "EvidenceFile",
+    "ExAnteAssessment", "Indicator", "MonitoringReport", "MonitoringValue", "Project", "RectificationNotice",
+    "ResultApplication", "SampleDraw", "TargetSet", "Tenant", "User",
+]

@@ -11,7 +11,9 @@ from decimal import ROUND_HALF_UP, Decimal
 from types import MappingProxyType
 from typing import Any
 
-__all__ = ["TenantView", "money", "yuan_from_wan", "load_data_file"]
+__all__ = [
+    "IndicatorView", "ProjectView", "TargetsView", "TenantView", "load_data_file", "money", "yuan_from_wan",
+]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -52,6 +54,55 @@ class TenantView:
             plugins=plugins,
             settings=MappingProxyType(dict(settings)),
         )
+
+
+@dataclasses.dataclass(frozen=True)
+class ProjectView:
+    """A read-only view of a project (项目/政策/部门整体) for hooks. Amounts are ``Decimal`` yuan."""
+
+    id: int
+    code: str
+    name: str
+    year: int
+    kind: str
+    fund_type: str
+    category: str
+    is_new: bool
+    is_key: bool
+    requested_amount: Decimal
+    approved_amount: Decimal | None
+    department_code: str
+
+    @classmethod
+    def build(cls, project: Any) -> ProjectView:
+        return cls(
+            id=project.id, code=project.code, name=project.name, year=project.year, kind=str(project.kind),
+            fund_type=str(project.fund_type), category=project.category or "", is_new=project.is_new,
+            is_key=project.is_key, requested_amount=project.requested_amount,
+            approved_amount=project.approved_amount,
+            department_code=project.department.code if project.department else "",
+        )
+
+
+@dataclasses.dataclass(frozen=True)
+class IndicatorView:
+    level1: str
+    level2: str
+    name: str
+    direction: str
+    target_value: Decimal | None
+    target_text: str
+    unit: str
+    weight: Decimal
+    catalog_code: str | None
+
+
+@dataclasses.dataclass(frozen=True)
+class TargetsView:
+    """A project's performance targets as submitted: the overall target and its indicator table."""
+
+    overall_target: str
+    indicators: tuple[IndicatorView, ...]
 
 
 def money(value: Any) -> Decimal:

@@ -69,6 +69,8 @@ class User(TimestampMixin, Base):
     roles: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
     is_operator: Mapped[bool] = mapped_column(default=False)
     department_id: Mapped[int | None] = mapped_column(sa.ForeignKey("departments.id"), index=True)
+    # An evaluator belongs to one third-party agency and sees only the evaluations assigned to it.
+    agency_id: Mapped[int | None] = mapped_column(sa.ForeignKey("agencies.id"), index=True)
     active: Mapped[bool] = mapped_column(default=True)
     failed_logins: Mapped[int] = mapped_column(default=0)
     locked_until: Mapped[datetime | None]

@@ -1,0 +1,414 @@
+"""The lifecycle of every project, policy and department-whole budget (全过程绩效管理).
+
+ex-ante assessment → performance targets → dual monitoring → evaluation → rectification → results applied.
+Every record is tenant-owned; money is Decimal yuan (``Money``); times are timezone-aware.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from jixiao.accounts.models import Department
+from jixiao.db import Base, ExactDecimal, TenantOwned, TimestampMixin
+
+
+def _enum(cls: type[enum.Enum], length: int = 24) -> sa.Enum:
+    return sa.Enum(cls, native_enum=False, length=length, values_callable=lambda e: [m.value for m in e])
+
+
+class LabelledEnum(enum.StrEnum):
+    @property
+    def label(self) -> str:
+        return LABELS.get(self.value, self.value)
+
+
+class ProjectKind(LabelledEnum):
+    PROJECT = "project"
+    POLICY = "policy"
+    DEPARTMENT_WHOLE = "department_whole"
+
+
+class FundType(LabelledEnum):
+    GENERAL_PUBLIC = "general_public"
+    GOVERNMENT_FUND = "government_fund"
+    STATE_CAPITAL = "state_capital"
+    SOCIAL_INSURANCE = "social_insurance"
+
+
+class Stage(LabelledEnum):
+    """Where a project stands; each service that moves it forward sets the next stage."""
+
+    DRAFT = "draft"
+    TARGETS_SUBMITTED = "targets_submitted"
+    TARGETS_APPROVED = "targets_approved"
+    BUDGETED = "budgeted"
+    EVALUATED = "evaluated"
+    RECTIFYING = "rectifying"
+    CLOSED = "closed"
+
+
+class TargetStatus(LabelledEnum):
+    DRAFT = "draft"
+    SUBMITTED = "submitted"
+    APPROVED = "approved"
+    RETURNED = "returned"
+
+
+class Direction(LabelledEnum):
+    GE = "ge"
+    GT = "gt"
+    EQ = "eq"
+    LE = "le"
+    LT = "lt"
+    QUALITATIVE = "qualitative"
+
+    @property
+    def symbol(self) -> str:
+        return {"ge": "≥", "gt": ">", "eq": "=", "le": "≤", "lt": "<", "qualitative": "定性"}[self.value]
+
+
+class Conclusion(LabelledEnum):
+    SUPPORT = "support"
+    ADJUST = "adjust"
+    REJECT = "reject"
+
+
+class Light(LabelledEnum):
+    RED = "red"
+    YELLOW = "yellow"
+    GREEN = "green"
+    BLUE = "blue"
+
+
+class EvaluationKind(LabelledEnum):
+    SELF = "self"
+    DEPARTMENT = "department"
+    FINANCE = "finance"
+    THIRD_PARTY = "third_party"
+
+
+class EvaluationStatus(LabelledEnum):
+    ASSIGNED = "assigned"
+    SUBMITTED = "submitted"
+
+
+class QualitativeBand(LabelledEnum):
+    ACHIEVED = "achieved"
+    PARTIAL = "partial"
+    NOT_ACHIEVED = "not_achieved"
+
+
+class NoticeStatus(LabelledEnum):
+    ISSUED = "issued"
+    ANSWERED = "answered"
+    VERIFIED = "verified"
+    RETURNED = "returned"
+
+
+LABELS = {
+    "project": "项目", "policy": "政策", "department_whole": "部门整体",
+    "general_public": "一般公共预算", "government_fund": "政府性基金预算",
+    "state_capital": "国有资本经营预算", "social_insurance": "社会保险基金预算",
+    "draft": "填报中", "targets_submitted": "目标待审核", "targets_approved": "目标已批复",
+    "budgeted": "预算已批复", "evaluated": "已评价", "rectifying": "整改中", "closed": "已办结",
+    "submitted": "已提交", "approved": "已批复", "returned": "已退回",
+    "ge": "≥", "gt": ">", "eq": "=", "le": "≤", "lt": "<", "qualitative": "定性",
+    "support": "支持", "adjust": "调整后支持", "reject": "不予支持",
+    "red": "红灯", "yellow": "黄灯", "green": "绿灯", "blue": "蓝灯",
+    "self": "单位自评", "department": "部门评价", "finance": "财政评价", "third_party": "第三方评价",
+    "assigned": "待评价",
+    "achieved": "达成", "partial": "部分达成", "not_achieved": "未达成",
+    "issued": "已下达", "answered": "已反馈", "verified": "已核验",
+}
+
+
+class Project(TenantOwned, TimestampMixin, Base):
+    """A project, a policy or a department's whole budget, for one budget year."""
+
+    __tablename__ = "projects"
+    __table_args__ = (
+        sa.UniqueConstraint("tenant_id", "year", "code", name="uq_projects_tenant_year_code"),
+        sa.Index("ix_projects_tenant_year_stage", "tenant_id", "year", "stage"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    department_id: Mapped[int] = mapped_column(sa.ForeignKey("departments.id"), index=True)
+    year: Mapped[int]
+    code: Mapped[str] = mapped_column(sa.String(40))
+    name: Mapped[str] = mapped_column(sa.String(200))
+    kind: Mapped[ProjectKind] = mapped_column(_enum(ProjectKind))
+    fund_type: Mapped[FundType] = mapped_column(_enum(FundType))
+    category: Mapped[str] = mapped_column(sa.String(40), default="")
+    is_new: Mapped[bool] = mapped_column(default=True)
+    is_key: Mapped[bool] = mapped_column(default=False)
+    classified: Mapped[bool] = mapped_column(default=False)
+    requested_amount: Mapped[Decimal]
+    approved_amount: Mapped[Decimal | None]
+    adjusted_amount: Mapped[Decimal | None]
+    stage: Mapped[Stage] = mapped_column(_enum(Stage), default=Stage.DRAFT)
+    payment_suspended: Mapped[bool] = mapped_column(default=False)
+    suspension_reason: Mapped[str] = mapped_column(sa.Text, default="")
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    version: Mapped[int] = mapped_column(default=1)
+
+    department: Mapped[Department] = relationship(lazy="joined")
+    targets: Mapped[TargetSet | None] = relationship(back_populates="project", uselist=False)
+
+    __mapper_args__ = {"version_id_col": version}
+
+    @property
+    def budget_amount(self) -> Decimal:
+        """The budget execution is measured against: adjusted, else approved, else requested."""
+        return self.adjusted_amount or self.approved_amount or self.requested_amount
+
+
+class ExAnteAssessment(TenantOwned, TimestampMixin, Base):
+    """事前绩效评估: dimension scores and comments, the reviewers, the conclusion and the amount cut."""
+
+    __tablename__ = "exante_assessments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(sa.ForeignKey("projects.id"), unique=True)
+    scores: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
+    comments: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
+    total_score: Mapped[Decimal]
+    reviewer_ids: Mapped[list[int]] = mapped_column(sa.JSON, default=list)
+    conclusion: Mapped[Conclusion] = mapped_column(_enum(Conclusion))
+    amount_cut: Mapped[Decimal] = mapped_column(default=Decimal("0"))
+    assessed_at: Mapped[datetime]
+    version: Mapped[int] = mapped_column(default=1)
+
+    project: Mapped[Project] = relationship()
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class TargetSet(TenantOwned, TimestampMixin, Base):
+    """绩效目标: the overall target and its indicator table, submitted by the unit, reviewed by finance."""
+
+    __tablename__ = "target_sets"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(sa.ForeignKey("projects.id"), unique=True)
+    overall_target: Mapped[str] = mapped_column(sa.Text, default="")
+    status: Mapped[TargetStatus] = mapped_column(_enum(TargetStatus), default=TargetStatus.DRAFT)
+    submitted_at: Mapped[datetime | None]
+    reviewed_at: Mapped[datetime | None]
+    reviewer_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    review_comment: Mapped[str] = mapped_column(sa.Text, default="")
+    published_at: Mapped[datetime | None]
+    version: Mapped[int] = mapped_column(default=1)
+
+    project: Mapped[Project] = relationship(back_populates="targets")
+    indicators: Mapped[list[Indicator]] = relationship(
+        back_populates="target_set", order_by="Indicator.position", cascade="all, delete-orphan"
+    )
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class Indicator(TenantOwned, Base):
+    """A level-3 indicator under level 1 (产出/效益/满意度/成本) and level 2 (数量, 质量, …)."""
+
+    __tablename__ = "indicators"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    target_set_id: Mapped[int] = mapped_column(sa.ForeignKey("target_sets.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(default=0)
+    level1: Mapped[str] = mapped_column(sa.String(20))
+    level2: Mapped[str] = mapped_column(sa.String(40))
+    name: Mapped[str] = mapped_column(sa.String(200))
+    direction: Mapped[Direction] = mapped_column(_enum(Direction, 12))
+    target_value: Mapped[Decimal | None] = mapped_column(ExactDecimal(20, 4))
+    target_text: Mapped[str] = mapped_column(sa.String(200), default="")
+    unit: Mapped[str] = mapped_column(sa.String(20), default="")
+    weight: Mapped[Decimal] = mapped_column(ExactDecimal(8, 2))
+    catalog_code: Mapped[str | None] = mapped_column(sa.String(40))
+
+    target_set: Mapped[TargetSet] = relationship(back_populates="indicators")
+
+
+class MonitoringReport(TenantOwned, TimestampMixin, Base):
+    """双监控: budget execution and indicator attainment for one period (month) of the project's year."""
+
+    __tablename__ = "monitoring_reports"
+    __table_args__ = (sa.UniqueConstraint("project_id", "period", name="uq_monitoring_reports_project_period"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(sa.ForeignKey("projects.id"), index=True)
+    period: Mapped[int]
+    executed_amount: Mapped[Decimal]
+    execution_rate: Mapped[Decimal] = mapped_column(ExactDecimal(8, 2))
+    light: Mapped[Light] = mapped_column(_enum(Light, 8))
+    cause: Mapped[str] = mapped_column(sa.Text, default="")
+    measure: Mapped[str] = mapped_column(sa.Text, default="")
+    submitted_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    version: Mapped[int] = mapped_column(default=1)
+
+    project: Mapped[Project] = relationship()
+    values: Mapped[list[MonitoringValue]] = relationship(
+        back_populates="report", cascade="all, delete-orphan", order_by="MonitoringValue.indicator_id"
+    )
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class MonitoringValue(TenantOwned, Base):
+    __tablename__ = "monitoring_values"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    report_id: Mapped[int] = mapped_column(sa.ForeignKey("monitoring_reports.id", ondelete="CASCADE"), index=True)
+    indicator_id: Mapped[int] = mapped_column(sa.ForeignKey("indicators.id"))
+    actual_value: Mapped[Decimal | None] = mapped_column(ExactDecimal(20, 4))
+    attainment: Mapped[Decimal | None] = mapped_column(ExactDecimal(8, 2))
+    light: Mapped[Light | None] = mapped_column(_enum(Light, 8))
+    note: Mapped[str] = mapped_column(sa.String(200), default="")
+
+    report: Mapped[MonitoringReport] = relationship(back_populates="values")
+    indicator: Mapped[Indicator] = relationship()
+
+
+class Agency(TenantOwned, TimestampMixin, Base):
+    """A third-party evaluation agency (第三方机构) registered with the tenant."""
+
+    __tablename__ = "agencies"
+    __table_args__ = (sa.UniqueConstraint("tenant_id", "name", name="uq_agencies_tenant_name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    contact: Mapped[str] = mapped_column(sa.String(200), default="")
+    active: Mapped[bool] = mapped_column(default=True)
+
+
+class SampleDraw(TenantOwned, TimestampMixin, Base):
+    """A re-evaluation sample (抽评) drawn from self-evaluated projects, reproducible from its seed."""
+
+    __tablename__ = "sample_draws"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    year: Mapped[int]
+    seed: Mapped[int] = mapped_column(sa.BigInteger)
+    rule: Mapped[str] = mapped_column(sa.String(100))
+    population_ids: Mapped[list[int]] = mapped_column(sa.JSON)
+    drawn_ids: Mapped[list[int]] = mapped_column(sa.JSON)
+    drawn_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+
+
+class Evaluation(TenantOwned, TimestampMixin, Base):
+    """绩效评价: one evaluation of a project by one party, scored by the indicator rules."""
+
+    __tablename__ = "evaluations"
+    __table_args__ = (sa.Index("ix_evaluations_tenant_kind", "tenant_id", "kind"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(sa.ForeignKey("projects.id"), index=True)
+    kind: Mapped[EvaluationKind] = mapped_column(_enum(EvaluationKind))
+    status: Mapped[EvaluationStatus] = mapped_column(_enum(EvaluationStatus), default=EvaluationStatus.ASSIGNED)
+    agency_id: Mapped[int | None] = mapped_column(sa.ForeignKey("agencies.id"), index=True)
+    sample_id: Mapped[int | None] = mapped_column(sa.ForeignKey("sample_draws.id"))
+    executed_amount: Mapped[Decimal | None]
+    execution_score: Mapped[Decimal | None] = mapped_column(ExactDecimal(8, 2))
+    total_score: Mapped[Decimal | None] = mapped_column(ExactDecimal(8, 2))
+    grade: Mapped[str | None] = mapped_column(sa.String(8))
+    summary: Mapped[str] = mapped_column(sa.Text, default="")
+    findings: Mapped[list[dict[str, Any]]] = mapped_column(sa.JSON, default=list)
+    internal_comment: Mapped[str] = mapped_column(sa.Text, default="")
+    evaluator_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    submitted_at: Mapped[datetime | None]
+    published_at: Mapped[datetime | None]
+    quality_score: Mapped[Decimal | None] = mapped_column(ExactDecimal(6, 2))
+    quality_comment: Mapped[str] = mapped_column(sa.Text, default="")
+    version: Mapped[int] = mapped_column(default=1)
+
+    project: Mapped[Project] = relationship()
+    agency: Mapped[Agency | None] = relationship()
+    scores: Mapped[list[EvaluationScore]] = relationship(
+        back_populates="evaluation", cascade="all, delete-orphan", order_by="EvaluationScore.indicator_id"
+    )
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class EvaluationScore(TenantOwned, Base):
+    __tablename__ = "evaluation_scores"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    evaluation_id: Mapped[int] = mapped_column(sa.ForeignKey("evaluations.id", ondelete="CASCADE"), index=True)
+    indicator_id: Mapped[int] = mapped_column(sa.ForeignKey("indicators.id"))
+    actual_value: Mapped[Decimal | None] = mapped_column(ExactDecimal(20, 4))
+    band: Mapped[QualitativeBand | None] = mapped_column(_enum(QualitativeBand, 16))
+    band_fraction: Mapped[Decimal | None] = mapped_column(ExactDecimal(6, 4))
+    points: Mapped[Decimal] = mapped_column(ExactDecimal(8, 2))
+    score: Mapped[Decimal] = mapped_column(ExactDecimal(8, 2))
+    note: Mapped[str] = mapped_column(sa.Text, default="")
+
+    evaluation: Mapped[Evaluation] = relationship(back_populates="scores")
+    indicator: Mapped[Indicator] = relationship()
+
+
+class RectificationNotice(TenantOwned, TimestampMixin, Base):
+    """整改通知书: the problems an evaluation found, a deadline, the unit's answer and finance's check."""
+
+    __tablename__ = "rectification_notices"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    evaluation_id: Mapped[int] = mapped_column(sa.ForeignKey("evaluations.id"), unique=True)
+    project_id: Mapped[int] = mapped_column(sa.ForeignKey("projects.id"), index=True)
+    problems: Mapped[list[str]] = mapped_column(sa.JSON)
+    deadline: Mapped[date]
+    status: Mapped[NoticeStatus] = mapped_column(_enum(NoticeStatus), default=NoticeStatus.ISSUED)
+    measures: Mapped[str] = mapped_column(sa.Text, default="")
+    answered_at: Mapped[datetime | None]
+    verified_at: Mapped[datetime | None]
+    verifier_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    return_reason: Mapped[str] = mapped_column(sa.Text, default="")
+    issued_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    version: Mapped[int] = mapped_column(default=1)
+
+    project: Mapped[Project] = relationship()
+    evaluation: Mapped[Evaluation] = relationship()
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class EvidenceFile(TenantOwned, TimestampMixin, Base):
+    """A file a user uploaded as evidence; stored under the instance folder, named by its hash."""
+
+    __tablename__ = "evidence_files"
+    __table_args__ = (sa.Index("ix_evidence_files_owner", "owner_type", "owner_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    owner_type: Mapped[str] = mapped_column(sa.String(40))
+    owner_id: Mapped[int]
+    filename: Mapped[str] = mapped_column(sa.String(255))
+    content_type: Mapped[str] = mapped_column(sa.String(100), default="application/octet-stream")
+    size: Mapped[int]
+    sha256: Mapped[str] = mapped_column(sa.String(64))
+    uploaded_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+
+
+class ResultApplication(TenantOwned, TimestampMixin, Base):
+    """结果应用: the action the grade suggests, finance's decision and its effect on next year's budget."""
+
+    __tablename__ = "result_applications"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    evaluation_id: Mapped[int] = mapped_column(sa.ForeignKey("evaluations.id"), unique=True)
+    project_id: Mapped[int] = mapped_column(sa.ForeignKey("projects.id"), index=True)
+    grade: Mapped[str] = mapped_column(sa.String(8))
+    suggested_action: Mapped[str] = mapped_column(sa.String(40))
+    decision: Mapped[str] = mapped_column(sa.String(40))
+    decision_note: Mapped[str] = mapped_column(sa.Text, default="")
+    amount_change: Mapped[Decimal] = mapped_column(default=Decimal("0"))
+    idle_recovered: Mapped[Decimal] = mapped_column(default=Decimal("0"))
+    next_year: Mapped[int]
+    decided_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+
+    project: Mapped[Project] = relationship()
+    evaluation: Mapped[Evaluation] = relationship()

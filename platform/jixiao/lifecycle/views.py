@@ -1,0 +1,5 @@
+"""Lifecycle pages (being written)."""
+
+from flask import Blueprint
+
+bp = Blueprint("lifecycle", __name__, template_folder="templates")
