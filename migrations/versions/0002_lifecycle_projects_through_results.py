@@ -15,7 +15,6 @@ from alembic import op
 import jixiao.db
 from jixiao import rls
 
-
 revision = '0002'
 down_revision = '0001'
 branch_labels = None

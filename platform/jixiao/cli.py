@@ -284,12 +284,14 @@ def demo_group() -> None:
 
 
 @demo_group.command("load")
+@click.option("--size", default=24, show_default=True, help="projects per seed bureau (0: users only)")
+@click.option("--year", type=int, help="budget year of the projects (default: this year)")
 @with_appcontext
-def demo_load() -> None:
-    """Create demo departments and one user per role in the seeds' bureaus (idempotent)."""
+def demo_load(size: int, year: int | None) -> None:
+    """Create demo departments, one user per role and a year of records in the seeds' bureaus (idempotent)."""
     from jixiao import demo
 
-    for line in demo.load():
+    for line in demo.load(size=size, year=year):
         click.echo(line)
 
 

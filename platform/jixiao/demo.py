@@ -49,7 +49,14 @@ OPERATOR = "operator"
 DEPARTMENT_TENANTS = ["431102", "430903", "430400", "540330", "511903"]
 
 
-def load() -> list[str]:
+# The seeds' bureaus, each with a year of lifecycle records made by its finance user.
+LIFECYCLE_TENANTS = [("431102", "lingling_finance"), ("430903", "heshan_finance"), ("430400", "hengyang_finance"),
+                     ("540330", "biangba_finance"), ("511903", "enyang_finance")]
+DEFAULT_SIZE = 24
+
+
+def load(size: int = DEFAULT_SIZE, year: int | None = None) -> list[str]:
+    """Departments, users and ``size`` projects per seed bureau (idempotent: what exists is kept)."""
     report: list[str] = []
     with system_scope() as db:
         tenants = {code: tenancy.get_by_code(db, code) for code in {u[0] for u in USERS} | set(DEPARTMENT_TENANTS)}
@@ -76,7 +83,33 @@ def load() -> list[str]:
             accounts.create_user(db, None, None, username=OPERATOR, password=DEMO_PASSWORD, roles=[],
                                  display_name="平台运维", is_operator=True)
             report.append("user operator (platform operator)")
+    if size:
+        report += _lifecycle(size, year)
     return report or ["demo data already loaded"]
+
+
+def _lifecycle(size: int, year: int | None) -> list[str]:
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from jixiao.lifecycle import demo_data
+    from jixiao.lifecycle.models import Agency
+
+    now = datetime.now(ZoneInfo("Asia/Shanghai"))
+    year = year or now.year
+    report = []
+    for code, finance in LIFECYCLE_TENANTS:
+        made = demo_data.generate(code, year, size, finance_username=finance, monitoring_month=max(1, now.month - 1))
+        report.append(f"{code}: {len(made)} projects")
+    with system_scope() as db:
+        lingling = tenancy.get_by_code(db, "431102")
+    with scoped(TenantScope(read_ids=(lingling.id,), write_id=lingling.id, login_username="lingling_evaluator")) as db:
+        evaluator = db.scalar(sa.select(User).where(User.username == "lingling_evaluator"))
+        agency = db.scalar(sa.select(Agency).where(Agency.tenant_id == lingling.id).order_by(Agency.id).limit(1))
+        if evaluator is not None and agency is not None and evaluator.agency_id is None:
+            evaluator.agency_id = agency.id
+            db.commit()
+    return report
 
 
 def describe_logins() -> list[str]:

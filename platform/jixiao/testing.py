@@ -102,6 +102,9 @@ def make_app(database: TestDatabase, instance_path: Path, **overrides: Any) -> F
     return create_app(config)
 
 
+DEMO_SIZE = 8
+
+
 def prepare_database(app: Flask, *, tenants: bool = True, demo_data: bool = True) -> None:
     """Migrate, load the tenant trees shipped in tenants/, and the demo users."""
     from jixiao import demo, migrate
@@ -115,7 +118,7 @@ def prepare_database(app: Flask, *, tenants: bool = True, demo_data: bool = True
             with system_scope() as db:
                 tenancy.load_files(db, host(), sorted(Path(app.config["TENANTS_PATH"]).glob("*.yaml")))
         if demo_data:
-            demo.load()
+            demo.load(size=DEMO_SIZE)
 
 
 @pytest.fixture(scope="session")

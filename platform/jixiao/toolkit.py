@@ -20,8 +20,9 @@ __all__ = [
 class TenantView:
     """A read-only view of a tenant, as hooks receive it.
 
-    ``settings`` are the tenant's settings as written in the tenants' YAML files (inherited down the tree),
-    before plugin defaults are merged in; ``plugins`` the plugins in force for it.
+    ``settings`` are the tenant's effective settings: plugin defaults (national, then regional) overlaid by
+    the tenants' YAML files (inherited down the tree). ``tenant_default_settings`` itself sees only the YAML
+    part. ``plugins`` are the plugins in force for it.
     """
 
     id: int

@@ -30,6 +30,7 @@ class UserSchema(Schema):
     active = fields.Boolean()
     tenant = fields.Nested(TenantRefSchema, allow_none=True)
     department = fields.Nested(DepartmentRefSchema, allow_none=True)
+    agency_id = fields.Integer(allow_none=True)
     last_login_at = fields.DateTime(allow_none=True)
     locked_until = fields.DateTime(allow_none=True)
     version = fields.Integer()
@@ -47,6 +48,8 @@ class UserCreateSchema(Schema):
     roles = fields.List(fields.String(validate=validate.OneOf(ROLE_CHOICES)), required=True,
                         validate=validate.Length(min=1))
     department_code = fields.String(load_default=None, allow_none=True)
+    agency_id = fields.Integer(load_default=None, allow_none=True,
+                               metadata={"description": "for evaluators: their third-party agency"})
 
 
 class UserUpdateSchema(Schema):
@@ -56,6 +59,7 @@ class UserUpdateSchema(Schema):
     active = fields.Boolean()
     password = fields.String(load_only=True, validate=validate.Length(min=8, max=256))
     unlock = fields.Boolean()
+    agency_id = fields.Integer(allow_none=True)
     version = fields.Integer(metadata={"description": "the version read; a stale one answers 409"})
 
 

@@ -22,7 +22,7 @@ from jixiao.tenancy.models import Tenant
 TOKEN_PREFIX = "jx_"
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_.\-]{3,64}$")
 MIN_PASSWORD_LENGTH = 8
-USER_FIELDS = ["username", "display_name", "roles", "department_id", "active", "tenant_id"]
+USER_FIELDS = ["username", "display_name", "roles", "department_id", "agency_id", "active", "tenant_id"]
 # A hash to compare against when the username is unknown, so both paths cost one KDF run.
 _DUMMY_HASH = generate_password_hash("not-a-password")
 
@@ -157,6 +157,17 @@ def _require_admin(actor: Any, tenant: Tenant) -> None:
         raise Forbidden("只有本级管理员可以管理用户和部门")
 
 
+def _agency_id(session: Session, tenant: Tenant, agency_id: int | None) -> int | None:
+    if agency_id is None:
+        return None
+    from jixiao.lifecycle.models import Agency
+
+    agency = session.get(Agency, agency_id)
+    if agency is None or agency.tenant_id != tenant.id:
+        raise ValidationFailed(fields={"agency_id": "本级没有该第三方机构"})
+    return agency.id
+
+
 def _check_roles(roles: list[str], department_id: int | None) -> None:
     if not roles:
         raise ValidationFailed(fields={"roles": "至少需要一个角色"})
@@ -189,6 +200,7 @@ def create_user(
     display_name: str = "",
     department_code: str | None = None,
     is_operator: bool = False,
+    agency_id: int | None = None,
 ) -> User:
     """Create a user. ``actor`` None means the command line, run by whoever operates the machine."""
     if actor is not None:
@@ -203,6 +215,9 @@ def create_user(
     department = _department_by_code(session, tenant, department_code) if tenant else None
     if not is_operator:
         _check_roles(roles, department.id if department else None)
+    agency = _agency_id(session, tenant, agency_id) if tenant else None
+    if Role.EVALUATOR in roles and agency is None and actor is not None:
+        raise ValidationFailed(fields={"agency_id": "第三方机构人员（evaluator）须属于一个已登记的机构"})
     if _username_taken(session, username):
         raise ValidationFailed(fields={"username": f"用户名 {username} 已被使用（全平台唯一）"})
     user = User(
@@ -213,6 +228,7 @@ def create_user(
         roles=list(dict.fromkeys(roles)),
         is_operator=is_operator,
         department_id=department.id if department else None,
+        agency_id=agency,
     )
     session.add(user)
     try:
@@ -260,6 +276,8 @@ def update_user(session: Session, actor: Any, tenant: Tenant, user_id: int, chan
         department = _department_by_code(session, tenant, changes["department_code"])
         department_id = department.id if department else None
     _check_roles(roles, department_id)
+    if "agency_id" in changes:
+        user.agency_id = _agency_id(session, tenant, changes["agency_id"])
     if user.id == actor.id and (Role.ADMIN not in roles or changes.get("active") is False):
         raise ValidationFailed(fields={"roles": "不能取消自己的管理员角色或停用自己"})
     user.roles = list(dict.fromkeys(roles))

@@ -82,6 +82,7 @@ def users() -> Any:
                 username=form.get("username", "").strip(), password=form.get("password", ""),
                 display_name=form.get("display_name", "").strip(), roles=request.form.getlist("roles"),
                 department_code=form.get("department_code") or None,
+                agency_id=int(form["agency_id"]) if form.get("agency_id", "").isdigit() else None,
             )
         except ValidationFailed as exc:
             session().rollback()
@@ -92,8 +93,14 @@ def users() -> Any:
     return render_template(
         "accounts/users.html", tenant=tenant, users=service.list_users(session(), tenant),
         departments=service.list_departments(session(), tenant), roles=list(Role), role_labels=ROLE_LABELS,
-        errors=errors, form=form, can_manage=_can_manage(tenant),
+        errors=errors, form=form, can_manage=_can_manage(tenant), agencies=_agencies(tenant),
     ), (400 if errors else 200)
+
+
+def _agencies(tenant: Any) -> list[Any]:
+    from jixiao.lifecycle.evaluations import list_agencies
+
+    return list_agencies(session(), tenant)
 
 
 @bp.route("/t/<tenant_code>/users/<int:user_id>", methods=["GET", "POST"])

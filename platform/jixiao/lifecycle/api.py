@@ -1,5 +1,507 @@
-"""Lifecycle API (being written)."""
+"""Lifecycle API: projects and each stage under /api/v1/tenants/<code>/, published items under /api/v1/public/."""
 
+from __future__ import annotations
+
+from typing import Any
+
+from flask import request, send_file, url_for
+from flask.views import MethodView
+from flask_login import current_user
 from flask_smorest import Blueprint
 
+from jixiao.auth import current_tenant, require_login
+from jixiao.db import TenantScope, session, set_scope
+from jixiao.errors import NotFound, ValidationFailed
+from jixiao.lifecycle import evaluations, monitoring, projects, public, rectification, results, targets, todo
+from jixiao.lifecycle.common import get_project, hooks
+from jixiao.lifecycle.models import Project
+from jixiao.lifecycle.schemas import (
+    AgencySchema,
+    BudgetSchema,
+    EvaluationCreateSchema,
+    EvaluationQuerySchema,
+    EvaluationSchema,
+    EvaluationSubmitSchema,
+    EvidenceSchema,
+    ExAnteInputSchema,
+    ExAnteSchema,
+    HistorySchema,
+    LedgerQuerySchema,
+    MonitoringOverviewSchema,
+    MonitoringSchema,
+    NoticeAnswerSchema,
+    NoticeIssueSchema,
+    NoticeSchema,
+    NoticeVerifySchema,
+    PaymentSchema,
+    ProjectCreateSchema,
+    ProjectPageSchema,
+    ProjectQuerySchema,
+    ProjectSchema,
+    ProjectUpdateSchema,
+    PublicEvaluationSchema,
+    PublicTargetsSchema,
+    PublishSchema,
+    QualitySchema,
+    ResultSchema,
+    ReviewSchema,
+    SampleRequestSchema,
+    SampleSchema,
+    TargetsSchema,
+    TodoSchema,
+    YearQuerySchema,
+)
+from jixiao.tenancy import service as tenancy
+
 blp = Blueprint("lifecycle_api", __name__, description="Projects and their lifecycle")
+PREFIX = "/tenants/<tenant_code>"
+
+
+def _project(project_id: int) -> Project:
+    return get_project(session(), current_user, current_tenant(), project_id)
+
+
+# ---- Projects -----------------------------------------------------------------------------------------------
+
+
+@blp.route(f"{PREFIX}/projects")
+class Projects(MethodView):
+    @require_login
+    @blp.arguments(ProjectQuerySchema, location="query")
+    @blp.response(200, ProjectPageSchema)
+    def get(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Projects the user may see, filtered (year, department, stage, kind, fund type, grade, light), paginated."""
+        page, per_page = args.pop("page"), args.pop("per_page")
+        filters = projects.ProjectFilters(department_code=args.pop("department", None), **args)
+        rows, total = projects.list_projects(session(), current_user, current_tenant(), filters, page, per_page)
+        items = []
+        for row in rows:
+            item = ProjectSchema().dump(row.project)
+            item.update(light=row.light, grade=row.grade)
+            items.append(item)
+        return {"items": items, "total": total, "page": page, "per_page": per_page}
+
+    @require_login
+    @blp.arguments(ProjectCreateSchema)
+    @blp.response(201, ProjectSchema)
+    def post(self, data: dict[str, Any]) -> Any:
+        """Enter a project, policy or department-whole budget (unit staff for their department, or finance)."""
+        return projects.create_project(session(), current_user, current_tenant(), data)
+
+
+@blp.route(f"{PREFIX}/projects/<int:project_id>")
+class ProjectItem(MethodView):
+    @require_login
+    @blp.response(200, ProjectSchema)
+    def get(self, project_id: int) -> Any:
+        """One project."""
+        return _project(project_id)
+
+    @require_login
+    @blp.arguments(ProjectUpdateSchema)
+    @blp.response(200, ProjectSchema)
+    def patch(self, data: dict[str, Any], project_id: int) -> Any:
+        """Change a project; ``version`` must be the one read (409 when stale)."""
+        return projects.update_project(session(), current_user, current_tenant(), _project(project_id), data)
+
+
+@blp.route(f"{PREFIX}/projects/<int:project_id>/history")
+class ProjectHistory(MethodView):
+    @require_login
+    @blp.response(200, HistorySchema(many=True))
+    def get(self, project_id: int) -> Any:
+        """Who changed what in the project and its records, when, before and after (newest first)."""
+        from jixiao.lifecycle.views import project_history
+
+        return project_history(session(), _project(project_id))
+
+
+def _exante_body(project: Project, assessment: Any) -> dict[str, Any]:
+    db, tenant = session(), current_tenant()
+    fields = ("id", "scores", "comments", "total_score", "conclusion", "amount_cut", "reviewer_ids", "assessed_at",
+              "version")
+    body = {name: getattr(assessment, name) for name in fields} if assessment else {}
+    body.update(required=projects.exante_required(db, tenant, project), dimensions=hooks(db, tenant).exante_dimensions())
+    return body
+
+
+@blp.route(f"{PREFIX}/projects/<int:project_id>/exante")
+class ExAnte(MethodView):
+    @require_login
+    @blp.response(200, ExAnteSchema)
+    def get(self, project_id: int) -> dict[str, Any]:
+        """The ex-ante assessment, whether one is required, and the dimensions to score."""
+        project, db = _project(project_id), session()
+        return _exante_body(project, projects.exante_for(db, project))
+
+    @require_login
+    @blp.arguments(ExAnteInputSchema)
+    @blp.response(200, ExAnteSchema)
+    def put(self, data: dict[str, Any], project_id: int) -> dict[str, Any]:
+        """Record the assessment: a score per dimension, comments, the conclusion, the amount cut."""
+        project = _project(project_id)
+        return _exante_body(project, projects.record_exante(session(), current_user, current_tenant(), project, data))
+
+
+@blp.route(f"{PREFIX}/projects/<int:project_id>/targets")
+class Targets(MethodView):
+    @require_login
+    @blp.response(200, TargetsSchema)
+    def get(self, project_id: int) -> Any:
+        """The performance targets and their indicator table."""
+        target_set = targets.targets_for(session(), _project(project_id))
+        if target_set is None:
+            raise NotFound("该项目尚未填报绩效目标")
+        return target_set
+
+    @require_login
+    @blp.arguments(TargetsSchema)
+    @blp.response(200, TargetsSchema)
+    def put(self, data: dict[str, Any], project_id: int) -> Any:
+        """Replace the overall target and the whole indicator table (while a draft or returned)."""
+        return targets.replace_targets(session(), current_user, current_tenant(), _project(project_id), data)
+
+
+@blp.route(f"{PREFIX}/projects/<int:project_id>/targets/submit")
+class TargetsSubmit(MethodView):
+    @require_login
+    @blp.response(200, TargetsSchema)
+    def post(self, project_id: int) -> Any:
+        """Submit the targets for review; the tenant's rules validate them (400 naming each problem)."""
+        return targets.submit_targets(session(), current_user, current_tenant(), _project(project_id))
+
+
+@blp.route(f"{PREFIX}/projects/<int:project_id>/targets/review")
+class TargetsReview(MethodView):
+    @require_login
+    @blp.arguments(ReviewSchema)
+    @blp.response(200, TargetsSchema)
+    def post(self, data: dict[str, Any], project_id: int) -> Any:
+        """Finance approves the targets or returns them with reasons."""
+        return targets.review_targets(session(), current_user, current_tenant(), _project(project_id),
+                                      approve=data["decision"] == "approve", comment=data["comment"])
+
+
+@blp.route(f"{PREFIX}/projects/<int:project_id>/budget")
+class Budget(MethodView):
+    @require_login
+    @blp.arguments(BudgetSchema)
+    @blp.response(200, ProjectSchema)
+    def post(self, data: dict[str, Any], project_id: int) -> Any:
+        """Set the approved amount: no approved target, no budget (409 says what is missing)."""
+        return projects.approve_budget(session(), current_user, current_tenant(), _project(project_id),
+                                       data["approved_amount"], data.get("version"))
+
+
+@blp.route(f"{PREFIX}/projects/<int:project_id>/payment")
+class Payment(MethodView):
+    @require_login
+    @blp.arguments(PaymentSchema)
+    @blp.response(200, ProjectSchema)
+    def post(self, data: dict[str, Any], project_id: int) -> Any:
+        """Suspend payment for a project in serious deviation (with the reason), or resume it."""
+        return projects.set_payment(session(), current_user, current_tenant(), _project(project_id),
+                                    data["suspended"], data["reason"])
+
+
+@blp.route(f"{PREFIX}/projects/<int:project_id>/monitoring")
+class Monitoring(MethodView):
+    @require_login
+    @blp.response(200, MonitoringOverviewSchema)
+    def get(self, project_id: int) -> dict[str, Any]:
+        """The months the project owes reports for and the reports filed, with rates and lights."""
+        project, db = _project(project_id), session()
+        return {"periods_owed": monitoring.periods_owed(db, current_tenant(), project),
+                "reports": monitoring.reports_for(db, project)}
+
+    @require_login
+    @blp.arguments(MonitoringSchema)
+    @blp.response(201, MonitoringSchema)
+    def post(self, data: dict[str, Any], project_id: int) -> Any:
+        """File (or correct) one period's report; off-track lights need a cause and a measure."""
+        return monitoring.submit_report(session(), current_user, current_tenant(), _project(project_id), data)
+
+
+@blp.route(f"{PREFIX}/projects/<int:project_id>/evaluations")
+class ProjectEvaluations(MethodView):
+    @require_login
+    @blp.response(200, EvaluationSchema(many=True))
+    def get(self, project_id: int) -> Any:
+        """The project's evaluations that the user may see."""
+        project = _project(project_id)
+        return evaluations.list_evaluations(session(), current_user, current_tenant(), project_id=project.id)
+
+    @require_login
+    @blp.arguments(EvaluationCreateSchema)
+    @blp.response(201, EvaluationSchema)
+    def post(self, data: dict[str, Any], project_id: int) -> Any:
+        """Open the unit's self-evaluation (kind ``self``), or commission one (finance: department, finance,
+        third_party with ``agency_id``)."""
+        project, db, tenant = _project(project_id), session(), current_tenant()
+        if data["kind"] == "self":
+            return evaluations.start_self_evaluation(db, current_user, tenant, project)
+        return evaluations.assign(db, current_user, tenant, project, data["kind"], data.get("agency_id"))
+
+
+@blp.route(f"{PREFIX}/evaluations")
+class TenantEvaluations(MethodView):
+    @require_login
+    @blp.arguments(EvaluationQuerySchema, location="query")
+    @blp.response(200, EvaluationSchema(many=True))
+    def get(self, args: dict[str, Any]) -> Any:
+        """Evaluations in the tenant the user may see (an evaluator: only those assigned to their agency)."""
+        return evaluations.list_evaluations(session(), current_user, current_tenant(), **args)
+
+
+@blp.route(f"{PREFIX}/evaluations/<int:evaluation_id>")
+class EvaluationItem(MethodView):
+    @require_login
+    @blp.response(200, EvaluationSchema)
+    def get(self, evaluation_id: int) -> Any:
+        """One evaluation with its indicator scores."""
+        return evaluations.get_evaluation(session(), current_user, current_tenant(), evaluation_id)
+
+
+@blp.route(f"{PREFIX}/evaluations/<int:evaluation_id>/submit")
+class EvaluationSubmit(MethodView):
+    @require_login
+    @blp.arguments(EvaluationSubmitSchema)
+    @blp.response(200, EvaluationSchema)
+    def post(self, data: dict[str, Any], evaluation_id: int) -> Any:
+        """Submit the actual values (and qualitative bands); scores, total and grade are computed."""
+        db, tenant = session(), current_tenant()
+        evaluation = evaluations.get_evaluation(db, current_user, tenant, evaluation_id)
+        return evaluations.submit(db, current_user, tenant, evaluation, data)
+
+
+@blp.route(f"{PREFIX}/evaluations/<int:evaluation_id>/quality")
+class EvaluationQuality(MethodView):
+    @require_login
+    @blp.arguments(QualitySchema)
+    @blp.response(200, EvaluationSchema)
+    def post(self, data: dict[str, Any], evaluation_id: int) -> Any:
+        """Finance scores the quality of a third-party agency's evaluation work."""
+        db, tenant = session(), current_tenant()
+        evaluation = evaluations.get_evaluation(db, current_user, tenant, evaluation_id)
+        return evaluations.score_quality(db, current_user, tenant, evaluation, data["score"], data["comment"])
+
+
+@blp.route(f"{PREFIX}/evaluations/sample")
+class Sample(MethodView):
+    @require_login
+    @blp.arguments(YearQuerySchema, location="query")
+    @blp.response(200, SampleSchema(many=True))
+    def get(self, args: dict[str, Any]) -> Any:
+        """The re-evaluation samples drawn, with their seeds."""
+        return evaluations.list_samples(session(), current_tenant(), args.get("year"))
+
+    @require_login
+    @blp.arguments(SampleRequestSchema)
+    @blp.response(201, SampleSchema)
+    def post(self, data: dict[str, Any]) -> Any:
+        """Draw the year's re-evaluation sample from self-evaluated projects (a given seed reproduces a draw)."""
+        return evaluations.draw_sample(session(), current_user, current_tenant(), data["year"], data.get("seed"),
+                                       data["kind"], data.get("agency_id"))
+
+
+@blp.route(f"{PREFIX}/agencies")
+class Agencies(MethodView):
+    @require_login
+    @blp.response(200, AgencySchema(many=True))
+    def get(self) -> Any:
+        """Third-party agencies registered with the tenant."""
+        return evaluations.list_agencies(session(), current_tenant())
+
+    @require_login
+    @blp.arguments(AgencySchema)
+    @blp.response(201, AgencySchema)
+    def post(self, data: dict[str, Any]) -> Any:
+        """Register an agency (finance)."""
+        return evaluations.create_agency(session(), current_user, current_tenant(), data["name"], data["contact"])
+
+
+# ---- Rectification ------------------------------------------------------------------------------------------
+
+
+NOTICE_FIELDS = ("id", "evaluation_id", "project_id", "problems", "deadline", "status", "measures", "answered_at",
+                 "verified_at", "return_reason", "version")
+
+
+def _notice_body(notice: Any) -> dict[str, Any]:
+    body = {name: getattr(notice, name) for name in NOTICE_FIELDS}
+    body.update(project_name=notice.project.name, overdue=rectification.is_overdue(notice))
+    return body
+
+
+@blp.route(f"{PREFIX}/projects/<int:project_id>/rectifications")
+class ProjectRectifications(MethodView):
+    @require_login
+    @blp.response(200, NoticeSchema(many=True))
+    def get(self, project_id: int) -> Any:
+        """The project's rectification notices."""
+        project = _project(project_id)
+        notices = rectification.ledger(session(), current_user, current_tenant())
+        return [_notice_body(n) for n in notices if n.project_id == project.id]
+
+    @require_login
+    @blp.arguments(NoticeIssueSchema)
+    @blp.response(201, NoticeSchema)
+    def post(self, data: dict[str, Any], project_id: int) -> Any:
+        """Issue the rectification notice for one of the project's evaluations (finance)."""
+        _project(project_id)
+        notice = rectification.issue(session(), current_user, current_tenant(), data["evaluation_id"],
+                                     data.get("problems"), data.get("deadline"))
+        return _notice_body(notice)
+
+
+@blp.route(f"{PREFIX}/rectifications")
+class Ledger(MethodView):
+    @require_login
+    @blp.arguments(LedgerQuerySchema, location="query")
+    @blp.response(200, NoticeSchema(many=True))
+    def get(self, args: dict[str, Any]) -> Any:
+        """The rectification ledger (整改台账), with overdue notices marked; ``overdue=true`` lists only those."""
+        notices = rectification.ledger(session(), current_user, current_tenant(), **args)
+        return [_notice_body(n) for n in notices]
+
+
+@blp.route(f"{PREFIX}/rectifications/<int:notice_id>/answer")
+class NoticeAnswer(MethodView):
+    @require_login
+    @blp.arguments(NoticeAnswerSchema)
+    @blp.response(200, NoticeSchema)
+    def post(self, data: dict[str, Any], notice_id: int) -> Any:
+        """The unit reports its measures (evidence files go to ``files``)."""
+        db, tenant = session(), current_tenant()
+        notice = rectification.get_notice(db, current_user, tenant, notice_id)
+        return _notice_body(rectification.answer(db, current_user, tenant, notice, data["measures"], data.get("version")))
+
+
+@blp.route(f"{PREFIX}/rectifications/<int:notice_id>/verify")
+class NoticeVerify(MethodView):
+    @require_login
+    @blp.arguments(NoticeVerifySchema)
+    @blp.response(200, NoticeSchema)
+    def post(self, data: dict[str, Any], notice_id: int) -> Any:
+        """Finance accepts the rectification or returns it with the reason."""
+        db, tenant = session(), current_tenant()
+        notice = rectification.get_notice(db, current_user, tenant, notice_id)
+        return _notice_body(rectification.verify(db, current_user, tenant, notice, accept=data["decision"] == "accept",
+                                                 reason=data["reason"], version=data.get("version")))
+
+
+@blp.route(f"{PREFIX}/rectifications/<int:notice_id>/files")
+class NoticeFiles(MethodView):
+    @require_login
+    @blp.response(200, EvidenceSchema(many=True))
+    def get(self, notice_id: int) -> Any:
+        """The evidence files uploaded for a notice."""
+        db, tenant = session(), current_tenant()
+        return rectification.evidence_of(db, rectification.get_notice(db, current_user, tenant, notice_id))
+
+    @require_login
+    @blp.response(201, EvidenceSchema)
+    def post(self, notice_id: int) -> Any:
+        """Upload one evidence file (multipart field ``file``)."""
+        db, tenant = session(), current_tenant()
+        notice = rectification.get_notice(db, current_user, tenant, notice_id)
+        upload = request.files.get("file")
+        if upload is None:
+            raise ValidationFailed(fields={"file": "请选择要上传的文件（表单字段 file）"})
+        return rectification.store_evidence(db, current_user, tenant, notice, upload.filename or "", upload.stream,
+                                            upload.mimetype or "")
+
+
+@blp.route(f"{PREFIX}/rectifications/<int:notice_id>/files/<int:file_id>")
+class NoticeFile(MethodView):
+    @require_login
+    @blp.response(200)
+    def get(self, notice_id: int, file_id: int) -> Any:
+        """Download an evidence file."""
+        db, tenant = session(), current_tenant()
+        notice = rectification.get_notice(db, current_user, tenant, notice_id)
+        evidence = rectification.get_evidence(db, current_user, tenant, notice, file_id)
+        return send_file(rectification.evidence_path(tenant, evidence), mimetype=evidence.content_type,
+                         as_attachment=True, download_name=evidence.filename)
+
+
+# ---- Results and publication --------------------------------------------------------------------------------
+
+
+@blp.route(f"{PREFIX}/projects/<int:project_id>/results")
+class Results(MethodView):
+    @require_login
+    @blp.response(200, ResultSchema(many=True))
+    def get(self, project_id: int) -> Any:
+        """How the project's evaluation results were applied to next year's budget."""
+        return results.results_for(session(), _project(project_id).id)
+
+    @require_login
+    @blp.arguments(ResultSchema)
+    @blp.response(201, ResultSchema)
+    def post(self, data: dict[str, Any], project_id: int) -> Any:
+        """Finance decides on an evaluation's result (the grade's suggested action is the default)."""
+        db, tenant = session(), current_tenant()
+        project = _project(project_id)
+        evaluation = evaluations.get_evaluation(db, current_user, tenant, data["evaluation_id"])
+        if evaluation.project_id != project.id:
+            raise ValidationFailed(fields={"evaluation_id": "该项目没有这份评价"})
+        return results.decide(db, current_user, tenant, evaluation, data)
+
+
+@blp.route(f"{PREFIX}/projects/<int:project_id>/publish")
+class Publish(MethodView):
+    @require_login
+    @blp.arguments(PublishSchema)
+    @blp.response(200, ProjectSchema)
+    def post(self, data: dict[str, Any], project_id: int) -> Any:
+        """Publish the approved targets and/or an evaluation report (never a classified project)."""
+        return projects.publish(session(), current_user, current_tenant(), _project(project_id),
+                                targets=data["targets"], evaluation_id=data.get("evaluation_id"))
+
+
+@blp.route(f"{PREFIX}/todo")
+class Todo(MethodView):
+    @require_login
+    @blp.response(200, TodoSchema(many=True))
+    def get(self) -> Any:
+        """The user's to-do list (待办), each item with the page that clears it."""
+        tenant = current_tenant()
+        return [
+            {**item.__dict__, "url": url_for("lifecycle.project", tenant_code=tenant.code,
+                                             project_id=item.project_id, _anchor=item.anchor)}
+            for item in todo.todo(session(), current_user, tenant)
+        ]
+
+
+# ---- Public (no login) --------------------------------------------------------------------------------------
+
+
+def public_tenant(code: str) -> Any:
+    """Read one tenant's published records: the scope opens that tenant alone, read-only."""
+    db = session()
+    tenant = tenancy.get_by_code(db, code)
+    if tenant is None:
+        raise NotFound("没有这个财政部门")
+    set_scope(db, TenantScope(read_ids=(tenant.id,)))
+    return tenant
+
+
+@blp.route("/public/<public_code>/targets")
+class PublicTargets(MethodView):
+    @blp.arguments(YearQuerySchema, location="query")
+    @blp.response(200, PublicTargetsSchema(many=True))
+    def get(self, args: dict[str, Any], public_code: str) -> Any:
+        """Published performance targets of a tenant (公开), without login."""
+        return public.published_targets(session(), public_tenant(public_code), args.get("year"))
+
+
+@blp.route("/public/<public_code>/evaluations")
+class PublicEvaluations(MethodView):
+    @blp.arguments(YearQuerySchema, location="query")
+    @blp.response(200, PublicEvaluationSchema(many=True))
+    def get(self, args: dict[str, Any], public_code: str) -> Any:
+        """Published evaluation results of a tenant: grade, score, summary and findings; nothing internal."""
+        return public.published_evaluations(session(), public_tenant(public_code), args.get("year"))
+
+

@@ -1,5 +1,161 @@
-"""Statistics pages (being written)."""
+"""Statistics page: a tenant's yearly figures per stage, in tables, a funnel and a prose summary."""
 
-from flask import Blueprint
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from flask import Blueprint, render_template, request
+from flask_babel import gettext as _
+from marshmallow import ValidationError
+
+from jixiao.auth import current_tenant, require_login
+from jixiao.db import session
+from jixiao.errors import ValidationFailed
+from jixiao.lifecycle.models import LABELS, ProjectKind
+from jixiao.statistics import service
+from jixiao.statistics.schemas import YearArgs
 
 bp = Blueprint("statistics", __name__, template_folder="templates")
+
+YI = Decimal("100000000")
+WAN = Decimal("10000")
+GRADE_ORDER = ["优", "良", "中", "差"]
+
+
+def format_amount(value: Decimal | int | None) -> str:
+    """Yuan shown as the seeds' reports do: 亿元 from 1亿, 万元 from 1万, else 元 (at most two decimals)."""
+    amount = Decimal(value or 0)
+    unit, text = (YI, _("%(n)s 亿元")) if abs(amount) >= YI else (WAN, _("%(n)s 万元")) if abs(amount) >= WAN else (
+        Decimal(1), _("%(n)s 元"))
+    shown = f"{(amount / unit).quantize(Decimal('0.01'), rounding=ROUND_HALF_UP):f}".rstrip("0").rstrip(".")
+    return text % {"n": shown}
+
+
+def ordered_grades(by_grade: dict[str, int]) -> list[tuple[str, int]]:
+    """Grades in the usual order (优, 良, 中, 差), any regional grade after them."""
+    known = [(g, by_grade[g]) for g in GRADE_ORDER if by_grade.get(g)]
+    return known + sorted((g, n) for g, n in by_grade.items() if g not in GRADE_ORDER and n)
+
+
+def _grades_text(by_grade: dict[str, int]) -> str:
+    return "、".join(_("%(grade)s %(n)s 个", grade=g, n=n) for g, n in ordered_grades(by_grade))
+
+
+def summary(stats: dict[str, Any]) -> list[str]:
+    """The figures as sentences in the style of the seeds' reports, one paragraph per group of stages."""
+    year = stats["year"]
+    filing, exante = stats["filing"], stats["exante"]
+    ev, reports = stats["evaluations"], stats["reports"]
+    rect, results = stats["rectification"], stats["results"]
+    paragraphs: list[str] = []
+
+    clauses: list[str] = []
+    if filing["targets"]["units"]:
+        clauses.append(_("%(units)s 个单位编报绩效目标（目标表 %(records)s 张）",
+                         units=filing["targets"]["units"], records=filing["targets"]["records"]))
+    if filing["monitoring"]["units"]:
+        clauses.append(_("%(units)s 个单位开展绩效运行“双监控”（监控表 %(records)s 份，涉及资金 %(amount)s）",
+                         units=filing["monitoring"]["units"], records=filing["monitoring"]["records"],
+                         amount=format_amount(filing["monitoring"]["amount"])))
+    if filing["self_evaluation"]["units"]:
+        clauses.append(_("%(units)s 个单位提交绩效自评报告（%(records)s 份）",
+                         units=filing["self_evaluation"]["units"], records=filing["self_evaluation"]["records"]))
+    if exante["count"]:
+        text = _("开展事前绩效评估 %(n)s 个", n=exante["count"])
+        if exante["projects_cut"]:
+            text += _("，核减 %(n)s 个项目资金 %(amount)s", n=exante["projects_cut"],
+                      amount=format_amount(exante["amount_cut"]))
+        clauses.append(text)
+    if clauses:
+        paragraphs.append(_("%(year)s年，", year=year) + "；".join(clauses) + "。")
+
+    clauses = []
+    if ev["count"]:
+        all_key = ev["key"]["count"] == ev["count"]
+        what = _("重点绩效评价") if all_key else _("绩效评价")
+        if ev["projects"] == ev["count"]:
+            head = _("共对 %(n)s 个项目开展%(what)s", n=ev["count"], what=what)
+        else:
+            head = _("共对 %(projects)s 个项目开展%(what)s %(n)s 次", projects=ev["projects"], what=what, n=ev["count"])
+        parts = [head + _("，涉及资金 %(amount)s", amount=format_amount(ev["amount"]))]
+        kinds = [_("%(label)s %(n)s 个", label=ProjectKind(k).label, n=ev["by_project_kind"][k]["count"])
+                 for k in ("department_whole", "project", "policy") if ev["by_project_kind"][k]["count"]]
+        if kinds:
+            parts.append(_("其中") + "、".join(kinds))
+        if ev["third_party"]:
+            parts.append(_("委托第三方机构 %(n)s 个", n=ev["third_party"]))
+        clauses.append("，".join(parts))
+        if ev["key"]["count"] and not all_key:
+            clauses.append(_("重点绩效评价 %(n)s 个", n=ev["key"]["count"])
+                           + (_("，其中%(grades)s", grades=_grades_text(ev["key"]["by_grade"]))
+                              if ev["key"]["by_grade"] else ""))
+        elif ev["by_grade"] and set(ev["by_grade"]) != {service.NO_GRADE}:
+            clauses.append(_("评价结果%(grades)s", grades=_grades_text(ev["by_grade"])))
+        text = _("公开评价报告 %(n)s 份", n=reports["published"])
+        if reports["withheld"]:
+            text += _("（涉密 %(n)s 份不予公开）", n=reports["withheld"])
+        if reports["unpublished"]:
+            text += _("，尚未公开 %(n)s 份", n=reports["unpublished"])
+        clauses.append(text)
+    if rect["issued"]:
+        text = _("下达整改通知书 %(n)s 份", n=rect["issued"])
+        if rect["closed"]:
+            text += _("，已整改销号 %(n)s 份（按期 %(on_time)s 份）", n=rect["closed"], on_time=rect["closed_on_time"])
+        if rect["overdue"]:
+            text += _("，逾期未整改 %(n)s 份", n=rect["overdue"])
+        clauses.append(text)
+    if clauses:
+        paragraphs.append(_("%(year)s年，", year=year) + "；".join(clauses) + "。")
+
+    if results["count"]:
+        text = _("评价结果应用于预算安排 %(n)s 项", n=results["count"])
+        if results["budget_changes"]:
+            text += _("，据此调整预算 %(n)s 项", n=results["budget_changes"])
+            if results["reductions"]:
+                text += _("，调减 %(amount)s", amount=format_amount(-results["reductions"]))
+            if results["increases"]:
+                text += _("，调增 %(amount)s", amount=format_amount(results["increases"]))
+        if results["idle_recovered"]:
+            text += _("，收回闲置资金 %(amount)s", amount=format_amount(results["idle_recovered"]))
+        paragraphs.append(text + "。")
+    if not paragraphs:
+        paragraphs.append(_("%(year)s年暂无绩效管理数据。", year=year))
+    return paragraphs
+
+
+def funnel(stats: dict[str, Any]) -> list[dict[str, Any]]:
+    """Units per stage (targets → monitoring → self-evaluation), with a bar width in percent of the widest."""
+    filing = stats["filing"]
+    stages = [
+        (_("编报绩效目标"), filing["targets"]["units"]),
+        (_("开展运行监控"), filing["monitoring"]["units"]),
+        (_("提交绩效自评"), filing["self_evaluation"]["units"]),
+    ]
+    widest = max((n for _label, n in stages), default=0) or 1
+    return [{"label": label, "units": n, "percent": round(n * 100 / widest, 1)} for label, n in stages]
+
+
+@bp.route("/t/<tenant_code>/statistics")
+@require_login
+def yearly() -> Any:
+    try:
+        year = YearArgs().load({k: v for k, v in request.args.items() if k == "year"})["year"]
+    except ValidationError as exc:
+        raise ValidationFailed(_("年度有误"), fields={k: "；".join(map(str, v)) for k, v in exc.messages.items()}) from exc
+    tenant = current_tenant()
+    db = session()
+    stats = service.yearly_statistics(db, tenant, year)
+    years = sorted(set(service.available_years(db, tenant)) | {year, service.current_year()}, reverse=True)
+    return render_template(
+        "statistics/yearly.html",
+        tenant=tenant,
+        year=year,
+        years=years,
+        stats=stats,
+        summary=summary(stats),
+        funnel=funnel(stats),
+        amount=format_amount,
+        label=lambda value: LABELS.get(value, value),
+        grades=ordered_grades,
+    )

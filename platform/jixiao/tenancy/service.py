@@ -97,7 +97,10 @@ class PluginInForce:
 
 def plugins_in_force(session: Session, host: PluginHost, tenant: Tenant) -> list[PluginInForce]:
     """The plugins answering for ``tenant``, each with the tenant whose YAML enabled it."""
-    chain = [*ancestors(session, tenant), tenant]
+    return _plugins_in_chain(host, tenant, [*ancestors(session, tenant), tenant])
+
+
+def _plugins_in_chain(host: PluginHost, tenant: Tenant, chain: list[Tenant]) -> list[PluginInForce]:
     result: dict[str, PluginInForce] = {
         NATIONAL: PluginInForce(NATIONAL, "", "全国（内置）", inherited=True, installed=True)
     }
@@ -110,27 +113,31 @@ def plugins_in_force(session: Session, host: PluginHost, tenant: Tenant) -> list
     return list(result.values())
 
 
-def yaml_settings(session: Session, tenant: Tenant) -> dict[str, Any]:
+def yaml_settings(session: Session, tenant: Tenant, chain: list[Tenant] | None = None) -> dict[str, Any]:
     merged: dict[str, Any] = {}
-    for holder in [*ancestors(session, tenant), tenant]:
+    for holder in chain if chain is not None else [*ancestors(session, tenant), tenant]:
         merged.update(holder.settings or {})
     return merged
 
 
 def view(session: Session, host: PluginHost, tenant: Tenant) -> TenantView:
-    plugins = tuple(p.name for p in plugins_in_force(session, host, tenant) if p.installed)
-    return TenantView.build(tenant, plugins, yaml_settings(session, tenant))
+    """The tenant as hooks see it: its plugins in force and its effective settings."""
+    chain = [*ancestors(session, tenant), tenant]
+    in_force = _plugins_in_chain(host, tenant, chain)
+    plugins = tuple(p.name for p in in_force if p.installed)
+    written = yaml_settings(session, tenant, chain)
+    bare = TenantView.build(tenant, plugins, written)
+    merged: dict[str, Any] = {}
+    # pluggy answers last-registered first; reversed, the national defaults come first and regions override.
+    for answer in reversed(host.for_tenant(bare).tenant_default_settings()):
+        merged.update(answer or {})
+    merged.update(written)
+    return TenantView.build(tenant, plugins, merged)
 
 
 def effective_settings(session: Session, host: PluginHost, tenant: Tenant) -> dict[str, Any]:
     """Plugin defaults (national, then regional) overlaid by the YAML settings (ancestors, then own)."""
-    tenant_view = view(session, host, tenant)
-    merged: dict[str, Any] = {}
-    # pluggy answers last-registered first; reversed, the national defaults come first and regions override.
-    for answer in reversed(host.for_tenant(tenant_view).tenant_default_settings()):
-        merged.update(answer or {})
-    merged.update(tenant_view.settings)
-    return merged
+    return dict(view(session, host, tenant).settings)
 
 
 # ---- Loading trees from YAML --------------------------------------------------------------------------------

@@ -1,0 +1,323 @@
+"""Projects: creating and listing them, ex-ante assessment, the budget and payment, publication."""
+
+from __future__ import annotations
+
+import dataclasses
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from jixiao import audit
+from jixiao.accounts.models import Department, Role, User
+from jixiao.db import utcnow
+from jixiao.errors import Conflict, Forbidden, ValidationFailed
+from jixiao.lifecycle import common
+from jixiao.lifecycle.models import (
+    Conclusion,
+    Evaluation,
+    EvaluationKind,
+    EvaluationStatus,
+    ExAnteAssessment,
+    FundType,
+    MonitoringReport,
+    Project,
+    ProjectKind,
+    Stage,
+    TargetSet,
+    TargetStatus,
+)
+from jixiao.tenancy.models import Tenant
+from jixiao.toolkit import ProjectView
+
+PROJECT_FIELDS = ["code", "name", "year", "kind", "fund_type", "category", "is_new", "is_key", "classified",
+                  "requested_amount", "approved_amount", "adjusted_amount", "stage", "department_id",
+                  "payment_suspended", "suspension_reason"]
+EDITABLE = {"name", "category", "is_new", "is_key", "requested_amount", "kind", "fund_type"}
+FINANCE_ONLY = {"classified", "adjusted_amount"}
+
+
+def _department(session: Session, tenant: Tenant, code: str | None) -> Department:
+    department = session.scalar(sa.select(Department).where(Department.tenant_id == tenant.id,
+                                                             Department.code == (code or "")))
+    if department is None:
+        raise ValidationFailed(fields={"department_code": f"本级没有代码为 {code} 的部门"})
+    return department
+
+
+def create_project(session: Session, actor: User, tenant: Tenant, data: dict[str, Any]) -> Project:
+    """A unit (or finance) enters a project, policy or department-whole budget for a budget year."""
+    if not common.is_own_tenant(actor, tenant) or not actor.has_role(Role.FINANCE, Role.DEPARTMENT):
+        raise Forbidden("只有本级预算单位人员或财政绩效人员可以申报项目")
+    department = _department(session, tenant, data.get("department_code") or (
+        actor.department.code if actor.department else None))
+    if not actor.has_role(Role.FINANCE) and department.id not in common.department_subtree_ids(session, actor.department_id):
+        raise Forbidden("预算单位人员只能为本部门（及下属单位）申报项目")
+    exists = session.scalar(sa.select(Project.id).where(
+        Project.tenant_id == tenant.id, Project.year == data["year"], Project.code == data["code"]))
+    if exists:
+        raise ValidationFailed(fields={"code": f"{data['year']} 年已有编码为 {data['code']} 的项目"})
+    if Decimal(data["requested_amount"]) < 0:
+        raise ValidationFailed(fields={"requested_amount": "申请金额不能为负数"})
+    project = Project(
+        tenant_id=tenant.id, department_id=department.id, year=data["year"], code=data["code"], name=data["name"],
+        kind=ProjectKind(data["kind"]), fund_type=FundType(data["fund_type"]), category=data.get("category") or "",
+        is_new=data.get("is_new", True), is_key=data.get("is_key", False),
+        classified=bool(data.get("classified", False)) and actor.has_role(Role.FINANCE),
+        requested_amount=Decimal(data["requested_amount"]), stage=Stage.DRAFT, created_by_id=actor.id,
+    )
+    session.add(project)
+    session.flush()
+    common.record(session, actor, "project.create", project, after=audit.snapshot(project, PROJECT_FIELDS))
+    common.commit(session)
+    return project
+
+
+def update_project(session: Session, actor: User, tenant: Tenant, project: Project, changes: dict[str, Any]) -> Project:
+    common.require_unit_or_finance(session, actor, project, "修改项目")
+    common.check_version(project, changes.pop("version", None), "项目")
+    unknown = set(changes) - EDITABLE - FINANCE_ONLY
+    if unknown:
+        raise ValidationFailed(fields={k: "该字段不能在此修改" for k in unknown})
+    if set(changes) & FINANCE_ONLY and not actor.has_role(Role.FINANCE):
+        raise Forbidden("只有财政绩效人员可以标记涉密或调整预算")
+    if "adjusted_amount" in changes and project.approved_amount is None:
+        raise Conflict("预算尚未批复，不能调整")
+    if project.stage not in (Stage.DRAFT,) and set(changes) & {"requested_amount", "kind", "fund_type"}:
+        raise Conflict("目标提交后不能再修改申请金额、类型和资金来源")
+    before = audit.snapshot(project, PROJECT_FIELDS)
+    for key, value in changes.items():
+        if key in {"kind"}:
+            value = ProjectKind(value)
+        elif key == "fund_type":
+            value = FundType(value)
+        setattr(project, key, value)
+    common.record(session, actor, "project.update", project, before, audit.snapshot(project, PROJECT_FIELDS))
+    common.commit(session)
+    return project
+
+
+# ---- Listing ------------------------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass
+class ProjectFilters:
+    year: int | None = None
+    department_code: str | None = None
+    stage: str | None = None
+    kind: str | None = None
+    fund_type: str | None = None
+    grade: str | None = None
+    light: str | None = None
+    q: str | None = None
+
+
+@dataclasses.dataclass
+class ProjectRow:
+    project: Project
+    light: str | None
+    grade: str | None
+
+
+def _latest_light() -> Any:
+    latest = (
+        sa.select(MonitoringReport.light)
+        .where(MonitoringReport.project_id == Project.id)
+        .order_by(MonitoringReport.period.desc())
+        .limit(1)
+        .correlate(Project)
+        .scalar_subquery()
+    )
+    return latest
+
+
+def _latest_grade() -> Any:
+    return (
+        sa.select(Evaluation.grade)
+        .where(Evaluation.project_id == Project.id, Evaluation.status == EvaluationStatus.SUBMITTED)
+        .order_by(sa.case((Evaluation.kind == EvaluationKind.SELF, 1), else_=0), Evaluation.submitted_at.desc())
+        .limit(1)
+        .correlate(Project)
+        .scalar_subquery()
+    )
+
+
+def list_projects(session: Session, actor: User, tenant: Tenant, filters: ProjectFilters, page: int = 1,
+                  per_page: int = 50) -> tuple[list[ProjectRow], int]:
+    """One page of the projects ``actor`` may see, with each one's latest light and grade, in two statements."""
+    light, grade = _latest_light().label("light"), _latest_grade().label("grade")
+    conditions = [common.project_filter(session, actor, tenant)]
+    if filters.year:
+        conditions.append(Project.year == filters.year)
+    if filters.department_code:
+        conditions.append(Project.department.has(Department.code == filters.department_code))
+    for column, value, enum_cls in ((Project.stage, filters.stage, Stage), (Project.kind, filters.kind, ProjectKind),
+                                    (Project.fund_type, filters.fund_type, FundType)):
+        if value:
+            conditions.append(column == enum_cls(value))
+    if filters.q:
+        conditions.append(sa.or_(Project.name.contains(filters.q), Project.code.contains(filters.q)))
+    inner = sa.select(Project.id.label("id"), light, grade).where(*conditions).subquery()
+    outer_conditions = []
+    if filters.light:
+        outer_conditions.append(inner.c.light == filters.light)
+    if filters.grade:
+        outer_conditions.append(inner.c.grade == filters.grade)
+    total = session.scalar(sa.select(sa.func.count()).select_from(inner).where(*outer_conditions)) or 0
+    rows = session.execute(
+        sa.select(Project, inner.c.light, inner.c.grade)
+        .join(inner, inner.c.id == Project.id)
+        .where(*outer_conditions)
+        .order_by(Project.year.desc(), Project.code)
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+    ).all()
+    return [ProjectRow(p, str(lt) if lt else None, g) for p, lt, g in rows], total
+
+
+# ---- Ex-ante assessment -------------------------------------------------------------------------------------
+
+
+def exante_required(session: Session, tenant: Tenant, project: Project) -> bool:
+    return bool(common.hooks(session, tenant).exante_required(project=ProjectView.build(project)))
+
+
+def exante_for(session: Session, project: Project) -> ExAnteAssessment | None:
+    return session.scalar(sa.select(ExAnteAssessment).where(ExAnteAssessment.project_id == project.id))
+
+
+def record_exante(session: Session, actor: User, tenant: Tenant, project: Project, data: dict[str, Any]) -> ExAnteAssessment:
+    """Finance staff or an expert records the assessment: a score per dimension, the conclusion, the cut."""
+    if not (common.is_own_tenant(actor, tenant) and actor.has_role(Role.FINANCE, Role.EXPERT)):
+        raise Forbidden("只有本级财政绩效人员或评审专家可以填写事前绩效评估")
+    if project.stage not in (Stage.DRAFT, Stage.TARGETS_SUBMITTED):
+        raise Conflict("目标已批复的项目不能再做事前评估")
+    dimensions = common.hooks(session, tenant).exante_dimensions()
+    scores = data.get("scores") or {}
+    errors: dict[str, str] = {}
+    for dimension in dimensions:
+        value = scores.get(dimension["key"])
+        if value is None:
+            errors[f"scores.{dimension['key']}"] = f"请为“{dimension['label']}”打分"
+        elif not (0 <= Decimal(str(value)) <= dimension["max"]):
+            errors[f"scores.{dimension['key']}"] = f"“{dimension['label']}”的得分应在 0 到 {dimension['max']} 之间"
+    extra = set(scores) - {d["key"] for d in dimensions}
+    for key in extra:
+        errors[f"scores.{key}"] = "不是本地区事前评估的维度"
+    cut = Decimal(str(data.get("amount_cut") or 0))
+    if cut < 0 or cut > project.requested_amount:
+        errors["amount_cut"] = "核减金额应在 0 与申请金额之间"
+    if errors:
+        raise ValidationFailed(fields=errors)
+    assessment = exante_for(session, project)
+    before = audit.snapshot(assessment, ["scores", "conclusion", "amount_cut"]) if assessment else None
+    if assessment is None:
+        assessment = ExAnteAssessment(tenant_id=tenant.id, project_id=project.id, total_score=Decimal(0),
+                                      conclusion=Conclusion.SUPPORT, assessed_at=utcnow())
+        session.add(assessment)
+    else:
+        common.check_version(assessment, data.get("version"), "事前评估")
+    assessment.scores = {k: str(Decimal(str(v))) for k, v in scores.items()}
+    assessment.comments = dict(data.get("comments") or {})
+    assessment.total_score = sum((Decimal(str(v)) for v in scores.values()), Decimal(0))
+    assessment.conclusion = Conclusion(data["conclusion"])
+    assessment.amount_cut = cut
+    assessment.reviewer_ids = sorted(set(data.get("reviewer_ids") or []) | {actor.id})
+    assessment.assessed_at = utcnow()
+    session.flush()
+    common.record(session, actor, "exante.record", assessment, before,
+                  audit.snapshot(assessment, ["scores", "conclusion", "amount_cut", "total_score"]))
+    common.commit(session)
+    common.emit(session, tenant, "exante.recorded", project, actor, conclusion=str(assessment.conclusion))
+    return assessment
+
+
+def exante_blocker(session: Session, tenant: Tenant, project: Project) -> str | None:
+    """Why the project cannot go on without ex-ante support, or None."""
+    if not exante_required(session, tenant, project):
+        return None
+    assessment = exante_for(session, project)
+    if assessment is None:
+        return "该项目须先完成事前绩效评估（结论为“支持”或“调整后支持”）"
+    if assessment.conclusion is Conclusion.REJECT:
+        return "事前绩效评估结论为“不予支持”，不能批复目标或预算"
+    return None
+
+
+# ---- Budget and payment -------------------------------------------------------------------------------------
+
+
+def approve_budget(session: Session, actor: User, tenant: Tenant, project: Project, amount: Decimal,
+                   version: int | None = None) -> Project:
+    """无目标、不预算: the approved amount needs approved targets (and ex-ante support where required)."""
+    common.require_finance(actor, tenant, "批复预算")
+    common.check_version(project, version, "项目")
+    targets = session.scalar(sa.select(TargetSet).where(TargetSet.project_id == project.id))
+    if targets is None or targets.status is not TargetStatus.APPROVED:
+        raise Conflict("绩效目标尚未批复，不能批复预算（无目标、不预算）")
+    blocker = exante_blocker(session, tenant, project)
+    if blocker:
+        raise Conflict(blocker)
+    if amount < 0:
+        raise ValidationFailed(fields={"approved_amount": "批复金额不能为负数"})
+    before = audit.snapshot(project, ["approved_amount", "stage"])
+    project.approved_amount = amount
+    if project.stage is Stage.TARGETS_APPROVED:
+        project.stage = Stage.BUDGETED
+    common.record(session, actor, "budget.approve", project, before, audit.snapshot(project, ["approved_amount", "stage"]))
+    common.commit(session)
+    common.emit(session, tenant, "budget.approved", project, actor, amount=amount)
+    return project
+
+
+def set_payment(session: Session, actor: User, tenant: Tenant, project: Project, suspended: bool, reason: str) -> Project:
+    """Finance suspends payment for a project in serious deviation, or resumes it."""
+    common.require_finance(actor, tenant, "暂停或恢复拨款")
+    if suspended and not reason.strip():
+        raise ValidationFailed(fields={"reason": "暂停拨款须写明原因"})
+    if project.approved_amount is None:
+        raise Conflict("预算尚未批复，没有可暂停的拨款")
+    before = audit.snapshot(project, ["payment_suspended", "suspension_reason"])
+    project.payment_suspended = suspended
+    project.suspension_reason = reason.strip() if suspended else ""
+    common.record(session, actor, "payment.suspend" if suspended else "payment.resume", project, before,
+                  audit.snapshot(project, ["payment_suspended", "suspension_reason"]))
+    common.commit(session)
+    common.emit(session, tenant, "payment.suspended" if suspended else "payment.resumed", project, actor, reason=reason)
+    return project
+
+
+# ---- Publication (公开) --------------------------------------------------------------------------------------
+
+
+def publish(session: Session, actor: User, tenant: Tenant, project: Project, *, targets: bool = False,
+            evaluation_id: int | None = None) -> Project:
+    """谁组织评价、谁负责公开; a classified (涉密) project is never published."""
+    common.require_finance(actor, tenant, "公开目标或评价报告")
+    if project.classified:
+        raise Conflict("涉密项目不能公开")
+    now = utcnow()
+    if targets:
+        target_set = session.scalar(sa.select(TargetSet).where(TargetSet.project_id == project.id))
+        if target_set is None or target_set.status is not TargetStatus.APPROVED:
+            raise Conflict("只能公开已批复的绩效目标")
+        target_set.published_at = target_set.published_at or now
+        common.record(session, actor, "targets.publish", target_set)
+    if evaluation_id is not None:
+        evaluation = session.get(Evaluation, evaluation_id)
+        if evaluation is None or evaluation.project_id != project.id:
+            raise ValidationFailed(fields={"evaluation_id": "该项目没有这份评价"})
+        if evaluation.status is not EvaluationStatus.SUBMITTED:
+            raise Conflict("评价尚未完成，不能公开")
+        evaluation.published_at = evaluation.published_at or now
+        common.record(session, actor, "evaluation.publish", evaluation)
+    if not targets and evaluation_id is None:
+        raise ValidationFailed(fields={"targets": "请选择要公开的内容（绩效目标或评价报告）"})
+    common.commit(session)
+    common.emit(session, tenant, "published", project, actor, targets=targets, evaluation_id=evaluation_id)
+    return project
+
+
+def history(session: Session, project: Project) -> list[Any]:
+    return audit.history(session, "projects", project.id)

@@ -1,0 +1,63 @@
+"""What the public sees (公开): published targets and evaluation results, and nothing else.
+
+No login. Classified (涉密) projects never appear; internal comments, evaluators and unit staff never leave
+the platform. These functions run in a session scoped to the one tenant asked about.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, selectinload
+
+from jixiao.lifecycle.models import Evaluation, EvaluationStatus, Project, TargetSet, TargetStatus
+from jixiao.tenancy.models import Tenant
+
+
+def _project(project: Project) -> dict[str, Any]:
+    return {
+        "code": project.code, "name": project.name, "year": project.year, "kind": str(project.kind),
+        "kind_label": project.kind.label, "fund_type": str(project.fund_type),
+        "department": project.department.name if project.department else "",
+        "approved_amount": project.approved_amount,
+    }
+
+
+def published_targets(session: Session, tenant: Tenant, year: int | None = None) -> list[dict[str, Any]]:
+    stmt = (sa.select(TargetSet).join(TargetSet.project)
+            .where(Project.tenant_id == tenant.id, TargetSet.published_at.is_not(None), Project.classified.is_(False),
+                   TargetSet.status == TargetStatus.APPROVED)
+            .options(selectinload(TargetSet.indicators))
+            .order_by(Project.year.desc(), Project.code))
+    if year:
+        stmt = stmt.where(Project.year == year)
+    return [
+        {
+            "project": _project(t.project), "overall_target": t.overall_target, "published_at": t.published_at,
+            "indicators": [
+                {"level1": i.level1, "level2": i.level2, "name": i.name, "direction": str(i.direction),
+                 "target_value": i.target_value, "target_text": i.target_text, "unit": i.unit, "weight": i.weight}
+                for i in t.indicators
+            ],
+        }
+        for t in session.scalars(stmt)
+    ]
+
+
+def published_evaluations(session: Session, tenant: Tenant, year: int | None = None) -> list[dict[str, Any]]:
+    stmt = (sa.select(Evaluation).join(Evaluation.project)
+            .where(Project.tenant_id == tenant.id, Evaluation.published_at.is_not(None), Project.classified.is_(False),
+                   Evaluation.status == EvaluationStatus.SUBMITTED)
+            .order_by(Project.year.desc(), Project.code))
+    if year:
+        stmt = stmt.where(Project.year == year)
+    return [
+        {
+            "project": _project(e.project), "kind": str(e.kind), "kind_label": e.kind.label,
+            "total_score": e.total_score, "grade": e.grade, "summary": e.summary,
+            "findings": [{"problem": f.get("problem", ""), "suggestion": f.get("suggestion", "")} for f in e.findings],
+            "published_at": e.published_at,
+        }
+        for e in session.scalars(stmt)
+    ]

@@ -1,0 +1,186 @@
+"""Rectification (整改): a notice per evaluation, the unit's answer with evidence, finance's verification.
+
+The ledger (整改台账) lists every notice with its state; a notice past its deadline and not verified is
+overdue.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import IO
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from flask import current_app
+from sqlalchemy.orm import Session
+
+from jixiao import audit
+from jixiao.accounts.models import Role, User
+from jixiao.db import utcnow
+from jixiao.errors import Conflict, NotFound, ValidationFailed
+from jixiao.lifecycle import common
+from jixiao.lifecycle.models import (
+    EvaluationStatus,
+    EvidenceFile,
+    NoticeStatus,
+    Project,
+    RectificationNotice,
+    Stage,
+)
+from jixiao.tenancy.models import Tenant
+
+NOTICE_FIELDS = ["status", "problems", "deadline", "measures", "return_reason"]
+ALLOWED_EXTENSIONS = {".pdf", ".doc", ".docx", ".xls", ".xlsx", ".jpg", ".jpeg", ".png", ".zip", ".txt", ".ofd"}
+
+
+def today() -> date:
+    """Deadlines are days in China's time zone."""
+    return datetime.now(ZoneInfo(current_app.config.get("BABEL_DEFAULT_TIMEZONE", "Asia/Shanghai"))).date()
+
+
+def is_overdue(notice: RectificationNotice, on: date | None = None) -> bool:
+    return notice.status is not NoticeStatus.VERIFIED and notice.deadline < (on or today())
+
+
+def issue(session: Session, actor: User, tenant: Tenant, evaluation_id: int, problems: list[str] | None = None,
+          deadline: date | None = None) -> RectificationNotice:
+    """Finance issues the notice for an evaluation's findings (one notice per evaluation)."""
+    common.require_finance(actor, tenant, "下达整改通知")
+    from jixiao.lifecycle.evaluations import get_evaluation
+
+    evaluation = get_evaluation(session, actor, tenant, evaluation_id)
+    if evaluation.status is not EvaluationStatus.SUBMITTED:
+        raise Conflict("评价尚未提交，不能下达整改通知")
+    if session.scalar(sa.select(RectificationNotice.id).where(RectificationNotice.evaluation_id == evaluation.id)):
+        raise Conflict("这项评价已经下达过整改通知")
+    listed = [p.strip() for p in (problems if problems is not None else
+                                  [f.get("problem", "") for f in evaluation.findings]) if p and p.strip()]
+    if not listed:
+        raise ValidationFailed(fields={"problems": "请列出需要整改的问题（问题清单）"})
+    settings = common.tenant_view(session, tenant).settings
+    due = deadline or today() + timedelta(days=int(settings.get("rectification.default_days", 30)))
+    if due < today():
+        raise ValidationFailed(fields={"deadline": "整改期限不能早于今天"})
+    notice = RectificationNotice(tenant_id=tenant.id, evaluation_id=evaluation.id, project_id=evaluation.project_id,
+                                 problems=listed, deadline=due, status=NoticeStatus.ISSUED, issued_by_id=actor.id)
+    session.add(notice)
+    project = evaluation.project
+    if project.stage in (Stage.EVALUATED, Stage.BUDGETED):
+        project.stage = Stage.RECTIFYING
+    session.flush()
+    common.record(session, actor, "rectification.issue", notice, after=audit.snapshot(notice, NOTICE_FIELDS))
+    common.commit(session)
+    common.emit(session, tenant, "rectification.issued", project, actor, deadline=due, problems=len(listed))
+    return notice
+
+
+def get_notice(session: Session, actor: User, tenant: Tenant, notice_id: int) -> RectificationNotice:
+    notice = session.scalar(sa.select(RectificationNotice).where(
+        RectificationNotice.id == notice_id,
+        RectificationNotice.project_id.in_(sa.select(Project.id).where(common.project_filter(session, actor, tenant)))))
+    if notice is None:
+        raise NotFound("未找到该整改通知，或您无权查看")
+    return notice
+
+
+def answer(session: Session, actor: User, tenant: Tenant, notice: RectificationNotice, measures: str,
+           version: int | None = None) -> RectificationNotice:
+    """The unit reports what it did (整改报告); evidence files are uploaded to the notice."""
+    common.require_unit_or_finance(session, actor, notice.project, "反馈整改情况")
+    common.check_version(notice, version, "整改通知")
+    if notice.status not in (NoticeStatus.ISSUED, NoticeStatus.RETURNED):
+        raise Conflict(f"整改通知{notice.status.label}，不能再反馈")
+    if not measures.strip():
+        raise ValidationFailed(fields={"measures": "请填写整改措施和结果"})
+    before = audit.snapshot(notice, NOTICE_FIELDS)
+    notice.measures, notice.status, notice.answered_at = measures.strip(), NoticeStatus.ANSWERED, utcnow()
+    common.record(session, actor, "rectification.answer", notice, before, audit.snapshot(notice, NOTICE_FIELDS))
+    common.commit(session)
+    common.emit(session, tenant, "rectification.answered", notice.project, actor)
+    return notice
+
+
+def verify(session: Session, actor: User, tenant: Tenant, notice: RectificationNotice, *, accept: bool,
+           reason: str = "", version: int | None = None) -> RectificationNotice:
+    """Finance accepts the rectification, or returns it with the reason."""
+    common.require_finance(actor, tenant, "核验整改情况")
+    common.check_version(notice, version, "整改通知")
+    if notice.status is not NoticeStatus.ANSWERED:
+        raise Conflict(f"只能核验单位已反馈的整改（当前：{notice.status.label}）")
+    if not accept and not reason.strip():
+        raise ValidationFailed(fields={"reason": "退回时请写明原因"})
+    before = audit.snapshot(notice, NOTICE_FIELDS)
+    if accept:
+        notice.status, notice.verified_at, notice.verifier_id = NoticeStatus.VERIFIED, utcnow(), actor.id
+    else:
+        notice.status, notice.return_reason = NoticeStatus.RETURNED, reason.strip()
+    common.record(session, actor, "rectification.verify" if accept else "rectification.return", notice, before,
+                  audit.snapshot(notice, NOTICE_FIELDS))
+    common.commit(session)
+    common.emit(session, tenant, "rectification.verified" if accept else "rectification.returned", notice.project, actor)
+    return notice
+
+
+def ledger(session: Session, actor: User, tenant: Tenant, *, year: int | None = None, status: str | None = None,
+           overdue: bool | None = None) -> list[RectificationNotice]:
+    """整改台账: auditors and finance see the whole tenant; units their own notices."""
+    stmt = (sa.select(RectificationNotice).join(RectificationNotice.project)
+            .where(common.project_filter(session, actor, tenant)))
+    if year:
+        stmt = stmt.where(Project.year == year)
+    if status:
+        stmt = stmt.where(RectificationNotice.status == NoticeStatus(status))
+    if overdue is True:
+        stmt = stmt.where(RectificationNotice.deadline < today(), RectificationNotice.status != NoticeStatus.VERIFIED)
+    return list(session.scalars(stmt.order_by(RectificationNotice.deadline, RectificationNotice.id)))
+
+
+# ---- Evidence files -----------------------------------------------------------------------------------------
+
+
+def store_evidence(session: Session, actor: User, tenant: Tenant, notice: RectificationNotice, filename: str,
+                   stream: IO[bytes], content_type: str = "") -> EvidenceFile:
+    common.require_unit_or_finance(session, actor, notice.project, "上传整改佐证材料")
+    if not actor.has_role(Role.FINANCE) and notice.status is NoticeStatus.VERIFIED:
+        raise Conflict("整改已核验，不能再上传材料")
+    suffix = Path(filename or "").suffix.lower()
+    if suffix not in ALLOWED_EXTENSIONS:
+        raise ValidationFailed(fields={"file": f"不支持的文件类型；可上传 {'、'.join(sorted(ALLOWED_EXTENSIONS))}"})
+    data = stream.read()
+    if not data:
+        raise ValidationFailed(fields={"file": "文件是空的"})
+    digest = hashlib.sha256(data).hexdigest()
+    folder = Path(current_app.instance_path) / "files" / str(tenant.id)
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / digest
+    if not target.exists():
+        tmp = target.with_suffix(".part")
+        tmp.write_bytes(data)
+        tmp.replace(target)
+    evidence = EvidenceFile(tenant_id=tenant.id, owner_type="rectification_notices", owner_id=notice.id,
+                            filename=Path(filename).name[:255], content_type=content_type or "application/octet-stream",
+                            size=len(data), sha256=digest, uploaded_by_id=actor.id)
+    session.add(evidence)
+    session.flush()
+    common.record(session, actor, "evidence.upload", evidence, after={"filename": evidence.filename, "size": evidence.size})
+    common.commit(session)
+    return evidence
+
+
+def evidence_of(session: Session, notice: RectificationNotice) -> list[EvidenceFile]:
+    return list(session.scalars(sa.select(EvidenceFile).where(
+        EvidenceFile.owner_type == "rectification_notices", EvidenceFile.owner_id == notice.id).order_by(EvidenceFile.id)))
+
+
+def evidence_path(tenant: Tenant, evidence: EvidenceFile) -> Path:
+    return Path(current_app.instance_path) / "files" / str(tenant.id) / evidence.sha256
+
+
+def get_evidence(session: Session, actor: User, tenant: Tenant, notice: RectificationNotice, file_id: int) -> EvidenceFile:
+    evidence = session.get(EvidenceFile, file_id)
+    if evidence is None or evidence.owner_type != "rectification_notices" or evidence.owner_id != notice.id:
+        raise NotFound("未找到该文件")
+    return evidence
+

@@ -1,0 +1,401 @@
+"""Marshmallow schemas for the lifecycle API. Money travels as strings of yuan ("1234.50")."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+from jixiao.accounts.schemas import DepartmentRefSchema
+from jixiao.lifecycle.models import (
+    Conclusion,
+    Direction,
+    EvaluationKind,
+    FundType,
+    Light,
+    ProjectKind,
+    QualitativeBand,
+    Stage,
+)
+
+
+def choices(enum_cls: type) -> validate.OneOf:
+    return validate.OneOf([m.value for m in enum_cls])
+
+
+def Money(**kwargs: object) -> fields.Decimal:  # noqa: N802 - reads like a field class
+    return fields.Decimal(as_string=True, places=2, **kwargs)
+
+
+class ProjectSchema(Schema):
+    id = fields.Integer()
+    code = fields.String()
+    name = fields.String()
+    year = fields.Integer()
+    kind = fields.String()
+    fund_type = fields.String()
+    category = fields.String()
+    is_new = fields.Boolean()
+    is_key = fields.Boolean()
+    classified = fields.Boolean()
+    requested_amount = Money()
+    approved_amount = Money(allow_none=True)
+    adjusted_amount = Money(allow_none=True)
+    stage = fields.String()
+    payment_suspended = fields.Boolean()
+    suspension_reason = fields.String()
+    department = fields.Nested(DepartmentRefSchema)
+    version = fields.Integer()
+
+
+class ProjectRowSchema(ProjectSchema):
+    light = fields.String(allow_none=True, metadata={"description": "the latest monitoring report's light"})
+    grade = fields.String(allow_none=True, metadata={"description": "the latest evaluation's grade"})
+
+
+class ProjectPageSchema(Schema):
+    items = fields.List(fields.Nested(ProjectRowSchema))
+    total = fields.Integer()
+    page = fields.Integer()
+    per_page = fields.Integer()
+
+
+class ProjectQuerySchema(Schema):
+    year = fields.Integer(validate=validate.Range(min=2000, max=2100))
+    department = fields.String()
+    stage = fields.String(validate=choices(Stage))
+    kind = fields.String(validate=choices(ProjectKind))
+    fund_type = fields.String(validate=choices(FundType))
+    grade = fields.String()
+    light = fields.String(validate=choices(Light))
+    q = fields.String(validate=validate.Length(max=100))
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
+
+
+class ProjectCreateSchema(Schema):
+    code = fields.String(required=True, validate=validate.Length(min=1, max=40))
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    year = fields.Integer(required=True, validate=validate.Range(min=2000, max=2100))
+    kind = fields.String(required=True, validate=choices(ProjectKind))
+    fund_type = fields.String(required=True, validate=choices(FundType))
+    category = fields.String(load_default="", validate=validate.Length(max=40))
+    department_code = fields.String(load_default=None, allow_none=True)
+    is_new = fields.Boolean(load_default=True)
+    is_key = fields.Boolean(load_default=False)
+    classified = fields.Boolean(load_default=False)
+    requested_amount = Money(required=True, validate=validate.Range(min=0))
+
+
+class ProjectUpdateSchema(Schema):
+    name = fields.String(validate=validate.Length(min=1, max=200))
+    category = fields.String(validate=validate.Length(max=40))
+    kind = fields.String(validate=choices(ProjectKind))
+    fund_type = fields.String(validate=choices(FundType))
+    is_new = fields.Boolean()
+    is_key = fields.Boolean()
+    classified = fields.Boolean()
+    requested_amount = Money(validate=validate.Range(min=0))
+    adjusted_amount = Money(validate=validate.Range(min=0))
+    version = fields.Integer(required=True)
+
+
+class ExAnteSchema(Schema):
+    id = fields.Integer(dump_only=True)
+    required = fields.Boolean(dump_only=True)
+    dimensions = fields.List(fields.Dict(), dump_only=True)
+    scores = fields.Dict(keys=fields.String(), values=fields.Decimal(as_string=True))
+    comments = fields.Dict(keys=fields.String(), values=fields.String())
+    total_score = fields.Decimal(as_string=True, dump_only=True)
+    conclusion = fields.String(validate=choices(Conclusion))
+    amount_cut = Money()
+    reviewer_ids = fields.List(fields.Integer())
+    assessed_at = fields.DateTime(dump_only=True)
+    version = fields.Integer()
+
+
+class ExAnteInputSchema(Schema):
+    scores = fields.Dict(keys=fields.String(), values=fields.Decimal(), required=True)
+    comments = fields.Dict(keys=fields.String(), values=fields.String(), load_default=dict)
+    conclusion = fields.String(required=True, validate=choices(Conclusion))
+    amount_cut = fields.Decimal(load_default=0)
+    reviewer_ids = fields.List(fields.Integer(), load_default=list)
+    version = fields.Integer(load_default=None, allow_none=True)
+
+
+class IndicatorSchema(Schema):
+    id = fields.Integer(dump_only=True)
+    level1 = fields.String(required=True, validate=validate.Length(min=1, max=20))
+    level2 = fields.String(required=True, validate=validate.Length(min=1, max=40))
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    direction = fields.String(required=True, validate=choices(Direction))
+    target_value = fields.Decimal(as_string=True, allow_none=True, load_default=None)
+    target_text = fields.String(load_default="", validate=validate.Length(max=200))
+    unit = fields.String(load_default="", validate=validate.Length(max=20))
+    weight = fields.Decimal(as_string=True, required=True, validate=validate.Range(min=0))
+    catalog_code = fields.String(allow_none=True, load_default=None)
+
+
+class TargetsSchema(Schema):
+    id = fields.Integer(dump_only=True)
+    overall_target = fields.String(load_default="")
+    status = fields.String(dump_only=True)
+    review_comment = fields.String(dump_only=True)
+    submitted_at = fields.DateTime(dump_only=True, allow_none=True)
+    reviewed_at = fields.DateTime(dump_only=True, allow_none=True)
+    published_at = fields.DateTime(dump_only=True, allow_none=True)
+    indicators = fields.List(fields.Nested(IndicatorSchema), load_default=list)
+    version = fields.Integer(allow_none=True, load_default=None)
+
+
+class ReviewSchema(Schema):
+    decision = fields.String(required=True, validate=validate.OneOf(["approve", "return"]))
+    comment = fields.String(load_default="")
+
+
+class BudgetSchema(Schema):
+    approved_amount = Money(required=True, validate=validate.Range(min=0))
+    version = fields.Integer(load_default=None, allow_none=True)
+
+
+class PaymentSchema(Schema):
+    suspended = fields.Boolean(required=True)
+    reason = fields.String(load_default="")
+
+
+class MonitoringValueSchema(Schema):
+    indicator_id = fields.Integer(required=True)
+    actual_value = fields.Decimal(as_string=True, allow_none=True, load_default=None)
+    attainment = fields.Decimal(as_string=True, dump_only=True, allow_none=True)
+    light = fields.String(dump_only=True, allow_none=True)
+    note = fields.String(load_default="")
+
+
+class MonitoringSchema(Schema):
+    id = fields.Integer(dump_only=True)
+    period = fields.Integer(required=True, validate=validate.Range(min=1, max=12))
+    executed_amount = Money(required=True, validate=validate.Range(min=0))
+    execution_rate = fields.Decimal(as_string=True, dump_only=True)
+    light = fields.String(dump_only=True)
+    cause = fields.String(load_default="")
+    measure = fields.String(load_default="")
+    values = fields.List(fields.Nested(MonitoringValueSchema), load_default=list)
+    version = fields.Integer(load_default=None, allow_none=True)
+
+
+class MonitoringOverviewSchema(Schema):
+    periods_owed = fields.List(fields.Integer())
+    reports = fields.List(fields.Nested(MonitoringSchema))
+
+
+class ScoreSchema(Schema):
+    indicator_id = fields.Integer(required=True)
+    actual_value = fields.Decimal(as_string=True, allow_none=True, load_default=None)
+    band = fields.String(allow_none=True, load_default=None, validate=choices(QualitativeBand))
+    band_fraction = fields.Decimal(as_string=True, allow_none=True, load_default=None)
+    points = fields.Decimal(as_string=True, dump_only=True)
+    score = fields.Decimal(as_string=True, dump_only=True)
+    note = fields.String(load_default="")
+
+
+class FindingSchema(Schema):
+    problem = fields.String(required=True)
+    suggestion = fields.String(load_default="")
+
+
+class EvaluationSchema(Schema):
+    id = fields.Integer()
+    project_id = fields.Integer()
+    kind = fields.String()
+    status = fields.String()
+    agency_id = fields.Integer(allow_none=True)
+    sample_id = fields.Integer(allow_none=True)
+    executed_amount = Money(allow_none=True)
+    execution_score = fields.Decimal(as_string=True, allow_none=True)
+    total_score = fields.Decimal(as_string=True, allow_none=True)
+    grade = fields.String(allow_none=True)
+    summary = fields.String()
+    findings = fields.List(fields.Nested(FindingSchema))
+    internal_comment = fields.String()
+    submitted_at = fields.DateTime(allow_none=True)
+    published_at = fields.DateTime(allow_none=True)
+    quality_score = fields.Decimal(as_string=True, allow_none=True)
+    quality_comment = fields.String()
+    scores = fields.List(fields.Nested(ScoreSchema))
+    version = fields.Integer()
+
+
+class EvaluationCreateSchema(Schema):
+    kind = fields.String(required=True, validate=choices(EvaluationKind))
+    agency_id = fields.Integer(load_default=None, allow_none=True)
+
+
+class EvaluationSubmitSchema(Schema):
+    executed_amount = Money(required=True, validate=validate.Range(min=0))
+    scores = fields.List(fields.Nested(ScoreSchema), required=True)
+    summary = fields.String(load_default="")
+    findings = fields.List(fields.Nested(FindingSchema), load_default=list)
+    internal_comment = fields.String(load_default="")
+    version = fields.Integer(load_default=None, allow_none=True)
+
+
+class EvaluationQuerySchema(Schema):
+    year = fields.Integer()
+    kind = fields.String(validate=choices(EvaluationKind))
+    status = fields.String(validate=validate.OneOf(["assigned", "submitted"]))
+
+
+class QualitySchema(Schema):
+    score = fields.Decimal(required=True)
+    comment = fields.String(load_default="")
+
+
+class SampleRequestSchema(Schema):
+    year = fields.Integer(required=True, validate=validate.Range(min=2000, max=2100))
+    seed = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=0, max=2**31 - 1))
+    kind = fields.String(load_default="finance", validate=validate.OneOf(["finance", "third_party", "department"]))
+    agency_id = fields.Integer(load_default=None, allow_none=True)
+
+
+class SampleSchema(Schema):
+    id = fields.Integer()
+    year = fields.Integer()
+    seed = fields.Integer()
+    rule = fields.String()
+    population_ids = fields.List(fields.Integer())
+    drawn_ids = fields.List(fields.Integer())
+    created_at = fields.DateTime()
+
+
+class AgencySchema(Schema):
+    id = fields.Integer(dump_only=True)
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    contact = fields.String(load_default="", validate=validate.Length(max=200))
+    active = fields.Boolean(dump_only=True)
+
+
+class EvidenceSchema(Schema):
+    id = fields.Integer()
+    filename = fields.String()
+    size = fields.Integer()
+    content_type = fields.String()
+    sha256 = fields.String()
+    created_at = fields.DateTime()
+
+
+class NoticeSchema(Schema):
+    id = fields.Integer()
+    evaluation_id = fields.Integer()
+    project_id = fields.Integer()
+    project_name = fields.String()
+    problems = fields.List(fields.String())
+    deadline = fields.Date()
+    status = fields.String()
+    overdue = fields.Boolean()
+    measures = fields.String()
+    answered_at = fields.DateTime(allow_none=True)
+    verified_at = fields.DateTime(allow_none=True)
+    return_reason = fields.String()
+    version = fields.Integer()
+
+
+class NoticeIssueSchema(Schema):
+    evaluation_id = fields.Integer(required=True)
+    problems = fields.List(fields.String(), load_default=None, allow_none=True)
+    deadline = fields.Date(load_default=None, allow_none=True)
+
+
+class NoticeAnswerSchema(Schema):
+    measures = fields.String(required=True)
+    version = fields.Integer(load_default=None, allow_none=True)
+
+
+class NoticeVerifySchema(Schema):
+    decision = fields.String(required=True, validate=validate.OneOf(["accept", "return"]))
+    reason = fields.String(load_default="")
+    version = fields.Integer(load_default=None, allow_none=True)
+
+
+class LedgerQuerySchema(Schema):
+    year = fields.Integer()
+    status = fields.String(validate=validate.OneOf(["issued", "answered", "verified", "returned"]))
+    overdue = fields.Boolean()
+
+
+class ResultSchema(Schema):
+    id = fields.Integer(dump_only=True)
+    evaluation_id = fields.Integer(required=True)
+    grade = fields.String(dump_only=True)
+    suggested_action = fields.String(dump_only=True)
+    decision = fields.String(load_default=None, allow_none=True)
+    decision_note = fields.String(load_default="")
+    amount_change = Money(load_default=0)
+    idle_recovered = Money(load_default=0, validate=validate.Range(min=0))
+    next_year = fields.Integer(dump_only=True)
+
+
+class PublishSchema(Schema):
+    targets = fields.Boolean(load_default=False)
+    evaluation_id = fields.Integer(load_default=None, allow_none=True)
+
+
+class HistorySchema(Schema):
+    at = fields.DateTime()
+    actor_name = fields.String()
+    action = fields.String()
+    object_type = fields.String()
+    object_id = fields.String()
+    before = fields.Raw(allow_none=True)
+    after = fields.Raw(allow_none=True)
+
+
+class TodoSchema(Schema):
+    kind = fields.String()
+    label = fields.String()
+    project_id = fields.Integer()
+    project_name = fields.String()
+    record_id = fields.Integer(allow_none=True)
+    due = fields.String(allow_none=True)
+    url = fields.String()
+
+
+class PublicProjectSchema(Schema):
+    code = fields.String()
+    name = fields.String()
+    year = fields.Integer()
+    kind = fields.String()
+    kind_label = fields.String()
+    fund_type = fields.String()
+    department = fields.String()
+    approved_amount = Money(allow_none=True)
+
+
+class PublicIndicatorSchema(Schema):
+    level1 = fields.String()
+    level2 = fields.String()
+    name = fields.String()
+    direction = fields.String()
+    target_value = fields.Decimal(as_string=True, allow_none=True)
+    target_text = fields.String()
+    unit = fields.String()
+    weight = fields.Decimal(as_string=True)
+
+
+class PublicTargetsSchema(Schema):
+    project = fields.Nested(PublicProjectSchema)
+    overall_target = fields.String()
+    published_at = fields.DateTime()
+    indicators = fields.List(fields.Nested(PublicIndicatorSchema))
+
+
+class PublicEvaluationSchema(Schema):
+    project = fields.Nested(PublicProjectSchema)
+    kind = fields.String()
+    kind_label = fields.String()
+    total_score = fields.Decimal(as_string=True, allow_none=True)
+    grade = fields.String(allow_none=True)
+    summary = fields.String()
+    findings = fields.List(fields.Nested(FindingSchema))
+    published_at = fields.DateTime()
+
+
+class YearQuerySchema(Schema):
+    year = fields.Integer(validate=validate.Range(min=2000, max=2100))

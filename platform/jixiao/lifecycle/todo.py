@@ -1,0 +1,136 @@
+"""The to-do list (待办) every home page leads with: derived from the records, never stored.
+
+Each item says what to do, for which project, and links to the form that clears it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from flask import current_app
+from sqlalchemy.orm import Session
+
+from jixiao.accounts.models import Role, User
+from jixiao.lifecycle import common
+from jixiao.lifecycle.models import (
+    Evaluation,
+    EvaluationKind,
+    EvaluationStatus,
+    MonitoringReport,
+    NoticeStatus,
+    Project,
+    RectificationNotice,
+    Stage,
+    TargetSet,
+    TargetStatus,
+)
+from jixiao.lifecycle.monitoring import MONITORED_STAGES
+from jixiao.tenancy.models import Tenant
+from jixiao.toolkit import ProjectView
+
+LIMIT = 200
+
+
+@dataclasses.dataclass(frozen=True)
+class TodoItem:
+    kind: str
+    label: str
+    project_id: int
+    project_name: str
+    anchor: str
+    record_id: int | None = None
+    due: str | None = None
+
+
+def _now_month() -> tuple[int, int]:
+    now = datetime.now(ZoneInfo(current_app.config.get("BABEL_DEFAULT_TIMEZONE", "Asia/Shanghai")))
+    return now.year, now.month
+
+
+def todo(session: Session, actor: User, tenant: Tenant) -> list[TodoItem]:
+    """What ``actor`` has to do in their own tenant (a bounded number of statements)."""
+    if not common.is_own_tenant(actor, tenant):
+        return []
+    items: list[TodoItem] = []
+    visible = common.project_filter(session, actor, tenant)
+    if actor.has_role(Role.DEPARTMENT):
+        items += _unit_items(session, tenant, visible)
+    if actor.has_role(Role.FINANCE):
+        items += _finance_items(session, visible)
+    if actor.has_role(Role.EVALUATOR) and actor.agency_id:
+        rows = session.execute(
+            sa.select(Evaluation.id, Project.id, Project.name, Evaluation.kind).join(Evaluation.project)
+            .where(Evaluation.agency_id == actor.agency_id, Evaluation.status == EvaluationStatus.ASSIGNED)
+            .limit(LIMIT)).all()
+        items += [TodoItem("evaluation", f"开展{kind.label}", pid, name, "evaluations", eid) for eid, pid, name, kind in rows]
+    if actor.has_role(Role.AUDITOR):
+        from jixiao.lifecycle.rectification import today
+
+        rows = session.execute(
+            sa.select(RectificationNotice.id, Project.id, Project.name, RectificationNotice.deadline)
+            .join(RectificationNotice.project)
+            .where(visible, RectificationNotice.status != NoticeStatus.VERIFIED, RectificationNotice.deadline < today())
+            .limit(LIMIT)).all()
+        items += [TodoItem("overdue", "跟踪逾期未完成的整改", pid, name, "rectification", nid, str(due))
+                  for nid, pid, name, due in rows]
+    return items
+
+
+def _unit_items(session: Session, tenant: Tenant, visible: sa.ColumnElement[bool]) -> list[TodoItem]:
+    items: list[TodoItem] = []
+    rows = session.execute(
+        sa.select(Project.id, Project.name, TargetSet.status).outerjoin(TargetSet, TargetSet.project_id == Project.id)
+        .where(visible, Project.stage == Stage.DRAFT).limit(LIMIT)).all()
+    for pid, name, status in rows:
+        label = "按财政意见修改并重新提交绩效目标" if status is TargetStatus.RETURNED else "填报并提交绩效目标"
+        items.append(TodoItem("targets", label, pid, name, "targets"))
+    year, month = _now_month()
+    due_month = month - 1
+    if due_month >= 1:
+        projects = list(session.scalars(
+            sa.select(Project).where(visible, Project.year == year, Project.stage.in_(MONITORED_STAGES)).limit(LIMIT)))
+        filed = set(session.execute(sa.select(MonitoringReport.project_id, MonitoringReport.period).where(
+            MonitoringReport.project_id.in_([p.id for p in projects]))).all())
+        hooks = common.hooks(session, tenant)
+        for project in projects:
+            owed = [m for m in hooks.monitoring_periods(project=ProjectView.build(project), year=year) or [] if m <= due_month]
+            if owed and (project.id, max(owed)) not in filed:
+                items.append(TodoItem("monitoring", f"报送 {max(owed)} 月绩效监控", project.id, project.name,
+                                      "monitoring", due=f"{year}-{max(owed):02d}"))
+    rows = session.execute(
+        sa.select(Project.id, Project.name).where(
+            visible, Project.year < year, Project.stage.in_(MONITORED_STAGES),
+            ~Project.id.in_(sa.select(Evaluation.project_id).where(
+                Evaluation.kind == EvaluationKind.SELF, Evaluation.status == EvaluationStatus.SUBMITTED)))
+        .limit(LIMIT)).all()
+    items += [TodoItem("self_evaluation", "完成单位自评", pid, name, "evaluations") for pid, name in rows]
+    rows = session.execute(
+        sa.select(RectificationNotice.id, Project.id, Project.name, RectificationNotice.deadline)
+        .join(RectificationNotice.project)
+        .where(visible, RectificationNotice.status.in_([NoticeStatus.ISSUED, NoticeStatus.RETURNED])).limit(LIMIT)).all()
+    items += [TodoItem("rectification", "反馈整改情况", pid, name, "rectification", nid, str(due))
+              for nid, pid, name, due in rows]
+    return items
+
+
+def _finance_items(session: Session, visible: sa.ColumnElement[bool]) -> list[TodoItem]:
+    items: list[TodoItem] = []
+    rows = session.execute(sa.select(Project.id, Project.name).join(TargetSet, TargetSet.project_id == Project.id)
+                           .where(visible, TargetSet.status == TargetStatus.SUBMITTED).limit(LIMIT)).all()
+    items += [TodoItem("targets_review", "审核绩效目标", pid, name, "targets") for pid, name in rows]
+    rows = session.execute(sa.select(Project.id, Project.name).where(visible, Project.stage == Stage.TARGETS_APPROVED)
+                           .limit(LIMIT)).all()
+    items += [TodoItem("budget", "批复预算", pid, name, "budget") for pid, name in rows]
+    rows = session.execute(
+        sa.select(Evaluation.id, Project.id, Project.name, Evaluation.kind).join(Evaluation.project)
+        .where(visible, Evaluation.status == EvaluationStatus.ASSIGNED, Evaluation.agency_id.is_(None),
+               Evaluation.kind.in_([EvaluationKind.FINANCE])).limit(LIMIT)).all()
+    items += [TodoItem("evaluation", f"开展{kind.label}", pid, name, "evaluations", eid) for eid, pid, name, kind in rows]
+    rows = session.execute(
+        sa.select(RectificationNotice.id, Project.id, Project.name).join(RectificationNotice.project)
+        .where(visible, RectificationNotice.status == NoticeStatus.ANSWERED).limit(LIMIT)).all()
+    items += [TodoItem("rectification_verify", "核验整改情况", pid, name, "rectification", nid) for nid, pid, name in rows]
+    return items
