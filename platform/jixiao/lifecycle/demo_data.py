@@ -8,6 +8,7 @@ results were applied and published. The demo, the tests and the benchmarks share
 
 from __future__ import annotations
 
+import contextlib
 import io
 import random
 from datetime import timedelta
@@ -101,10 +102,8 @@ def generate(tenant_code: str, year: int, size: int, *, finance_username: str, s
             made.append(f"{project.code} {project.name} → {stage}")
             _advance(db, actor, tenant, project, stage, index, agency, rng, monitoring_month)
         if made and not evaluations.list_samples(db, tenant, year):
-            try:
+            with contextlib.suppress(Conflict):  # nothing self-evaluated yet at this size
                 evaluations.draw_sample(db, actor, tenant, year, seed=seed)
-            except Conflict:
-                pass  # nothing self-evaluated yet at this size
     return made
 
 
