@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from jixiao import audit
 from jixiao.accounts.models import Role, User
@@ -81,7 +81,8 @@ def get_evaluation(session: Session, actor: User, tenant: Tenant, evaluation_id:
 
 def list_evaluations(session: Session, actor: User, tenant: Tenant, *, year: int | None = None,
                      kind: str | None = None, status: str | None = None, project_id: int | None = None) -> list[Evaluation]:
-    stmt = sa.select(Evaluation).join(Evaluation.project).where(_visible(session, actor, tenant))
+    stmt = (sa.select(Evaluation).join(Evaluation.project).where(_visible(session, actor, tenant))
+            .options(selectinload(Evaluation.scores)))
     if year:
         stmt = stmt.where(Project.year == year)
     if kind:

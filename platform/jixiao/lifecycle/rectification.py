@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask import current_app
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, contains_eager
 
 from jixiao import audit
 from jixiao.accounts.models import Role, User
@@ -127,6 +127,7 @@ def ledger(session: Session, actor: User, tenant: Tenant, *, year: int | None = 
            overdue: bool | None = None) -> list[RectificationNotice]:
     """整改台账: auditors and finance see the whole tenant; units their own notices."""
     stmt = (sa.select(RectificationNotice).join(RectificationNotice.project)
+            .options(contains_eager(RectificationNotice.project))
             .where(common.project_filter(session, actor, tenant)))
     if year:
         stmt = stmt.where(Project.year == year)

@@ -1,0 +1,70 @@
+"""List endpoints run a bounded number of SQL statements, whatever the number of rows."""
+
+from __future__ import annotations
+
+import contextlib
+
+import pytest
+from sqlalchemy import event
+
+from jixiao.testing import api_login
+
+FEW_YEAR, MANY_YEAR = 2038, 2037
+
+
+@contextlib.contextmanager
+def count_statements(app):
+    engine = app.extensions["jixiao.db"].engine
+    statements: list[str] = []
+
+    def before(conn, cursor, statement, parameters, context, executemany):
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", before)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", before)
+
+
+@pytest.fixture(scope="module")
+def many_projects(jixiao_app):
+    """One year with every stage once (8 projects) and one with every stage three times (24)."""
+    from jixiao.lifecycle import demo_data
+
+    with jixiao_app.app_context():
+        demo_data.generate("431102", FEW_YEAR, 8, finance_username="lingling_finance", monitoring_month=10)
+        demo_data.generate("431102", MANY_YEAR, 24, finance_username="lingling_finance", monitoring_month=10)
+    return MANY_YEAR
+
+
+@pytest.mark.parametrize("username", ["lingling_finance", "lingling_dept", "lingling_auditor", "yongzhou_finance"])
+@pytest.mark.parametrize("path", [
+    "/api/v1/tenants/431102/projects?year={year}",
+    "/api/v1/tenants/431102/projects?year={year}&light=red",
+    "/api/v1/tenants/431102/evaluations?year={year}",
+    "/api/v1/tenants/431102/rectifications?year={year}",
+    "/api/v1/tenants/431102/statistics?year={year}",
+])
+def test_statement_count_does_not_grow_with_rows(app, many_projects, username, path):
+    user = api_login(app, username)
+    user.get(path.format(year=FEW_YEAR))  # warm caches that are per process, not per row
+    with count_statements(app) as few:
+        assert user.get(path.format(year=FEW_YEAR)).status_code == 200
+    with count_statements(app) as full:
+        response = user.get(path.format(year=many_projects))
+        assert response.status_code == 200
+    body = response.get_json()
+    rows = body["items"] if isinstance(body, dict) and "items" in body else body
+    if "statistics" not in path and "light" not in path and username != "lingling_dept":
+        assert rows, "the full year should have rows"
+    assert len(full) == len(few), (len(few), len(full), full)
+    assert len(full) <= 15
+
+
+def test_to_do_list_is_bounded(app, many_projects):
+    user = api_login(app, "lingling_finance")
+    user.get("/api/v1/tenants/431102/todo")
+    with count_statements(app) as statements:
+        assert user.get("/api/v1/tenants/431102/todo").status_code == 200
+    assert len(statements) <= 15
