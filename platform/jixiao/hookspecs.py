@@ -144,3 +144,29 @@ def on_lifecycle_event(tenant: Any, event: str, project: Any, actor: str, detail
     ``results.decided``, …). Called after the change committed, only for the tenant's plugins; ``project`` is a
     ``ProjectView``, ``actor`` the username, ``detail`` plain values. Return nothing.
     """
+
+
+@hookspec
+def monitoring_warnings(tenant: Any, project: Any, report: Any) -> list[dict[str, Any]] | None:
+    """Warnings about a monitoring report, beyond its traffic light (预警).
+
+    Called when a unit files a report. ``report`` is a read-only ``MonitoringView`` (period, executed amount,
+    execution rate in percent, each indicator's attainment in percent). **Collected**. Return a list of
+    ``{"code": ..., "message": ... (Chinese), "response_days": n or None}``; when any warning names
+    ``response_days``, the unit must answer it (继续执行 / 调剂 / 取消) within that many working days, or the
+    daily scan suspends the project's payment. National default: no warnings beyond the lights.
+    """
+
+
+# ---- Indicator catalogs -------------------------------------------------------------------------------------
+
+
+@hookspec
+def register_indicator_catalogs(tenant: Any, year: int) -> list[dict[str, Any]] | None:
+    """Indicator catalogs (共性指标库) in force for ``tenant`` in budget ``year``.
+
+    **Collected**. Each catalog is a dict: ``{"code", "name", "source", "years": [first, last or None],
+    "categories": [{"code", "name", "indicators": [{"code", "level1", "level2", "name", "direction",
+    "unit", "typical_value"}]}]}``. Units pick common indicators from it when they fill targets; a plugin's
+    ``validate_targets`` may require them. Ship catalogs as data files in the plugin package.
+    """

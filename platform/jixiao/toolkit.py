@@ -12,7 +12,8 @@ from types import MappingProxyType
 from typing import Any
 
 __all__ = [
-    "IndicatorView", "ProjectView", "TargetsView", "TenantView", "load_data_file", "money", "yuan_from_wan",
+    "IndicatorView", "MonitoringView", "ProjectView", "TargetsView", "TenantView", "add_working_days",
+    "load_data_file", "money", "yuan_from_wan",
 ]
 
 
@@ -104,6 +105,31 @@ class TargetsView:
 
     overall_target: str
     indicators: tuple[IndicatorView, ...]
+
+
+@dataclasses.dataclass(frozen=True)
+class MonitoringView:
+    """A monitoring report as hooks see it: rates and attainments in percent."""
+
+    period: int
+    executed_amount: Decimal
+    budget_amount: Decimal
+    execution_rate: Decimal
+    light: str
+    attainments: tuple[tuple[str, Decimal | None], ...]
+
+
+def add_working_days(start: Any, days: int) -> Any:
+    """``start`` plus ``days`` working days (Monday to Friday; public holidays are not known here)."""
+    from datetime import timedelta
+
+    current = start
+    remaining = days
+    while remaining > 0:
+        current += timedelta(days=1)
+        if current.weekday() < 5:
+            remaining -= 1
+    return current
 
 
 def money(value: Any) -> Decimal:

@@ -49,6 +49,7 @@ from jixiao.lifecycle.schemas import (
     SampleSchema,
     TargetsSchema,
     TodoSchema,
+    WarningResponseSchema,
     YearQuerySchema,
 )
 from jixiao.tenancy import service as tenancy
@@ -220,6 +221,17 @@ class Monitoring(MethodView):
     def post(self, data: dict[str, Any], project_id: int) -> Any:
         """File (or correct) one period's report; off-track lights need a cause and a measure."""
         return monitoring.submit_report(session(), current_user, current_tenant(), _project(project_id), data)
+
+
+@blp.route(f"{PREFIX}/projects/<int:project_id>/monitoring/<int:period>/response")
+class MonitoringResponse(MethodView):
+    @require_login
+    @blp.arguments(WarningResponseSchema)
+    @blp.response(200, MonitoringSchema)
+    def post(self, data: dict[str, Any], project_id: int, period: int) -> Any:
+        """Answer a warning that asks for a decision (继续执行 / 调剂 / 取消) before its deadline."""
+        return monitoring.respond(session(), current_user, current_tenant(), _project(project_id), period,
+                                  data["choice"], data["note"])
 
 
 @blp.route(f"{PREFIX}/projects/<int:project_id>/evaluations")

@@ -86,6 +86,12 @@ class Light(LabelledEnum):
     BLUE = "blue"
 
 
+class WarningResponse(LabelledEnum):
+    CONTINUE = "continue"
+    ADJUST = "adjust_funds"
+    CANCEL = "cancel"
+
+
 class EvaluationKind(LabelledEnum):
     SELF = "self"
     DEPARTMENT = "department"
@@ -125,6 +131,7 @@ LABELS = {
     "assigned": "待评价",
     "achieved": "达成", "partial": "部分达成", "not_achieved": "未达成",
     "issued": "已下达", "answered": "已反馈", "verified": "已核验",
+    "continue": "继续执行", "adjust_funds": "调剂", "cancel": "取消",
 }
 
 
@@ -248,6 +255,12 @@ class MonitoringReport(TenantOwned, TimestampMixin, Base):
     light: Mapped[Light] = mapped_column(_enum(Light, 8))
     cause: Mapped[str] = mapped_column(sa.Text, default="")
     measure: Mapped[str] = mapped_column(sa.Text, default="")
+    # Warnings from the tenant's rules (预警) and, when they ask for one, the unit's answer by a deadline.
+    warnings: Mapped[list[dict[str, Any]]] = mapped_column(sa.JSON, default=list)
+    response: Mapped[WarningResponse | None] = mapped_column(_enum(WarningResponse, 12))
+    response_note: Mapped[str] = mapped_column(sa.Text, default="")
+    response_due: Mapped[date | None]
+    responded_at: Mapped[datetime | None]
     submitted_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     version: Mapped[int] = mapped_column(default=1)
 

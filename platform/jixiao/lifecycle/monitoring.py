@@ -14,12 +14,22 @@ from sqlalchemy.orm import Session
 
 from jixiao import audit
 from jixiao.accounts.models import User
+from jixiao.db import utcnow
 from jixiao.errors import Conflict, ValidationFailed
 from jixiao.lifecycle import common, scoring
-from jixiao.lifecycle.models import Indicator, Light, MonitoringReport, MonitoringValue, Project, Stage
+from jixiao.lifecycle.models import (
+    Indicator,
+    Light,
+    MonitoringReport,
+    MonitoringValue,
+    Project,
+    Stage,
+    WarningResponse,
+)
+from jixiao.lifecycle.rectification import today
 from jixiao.lifecycle.targets import targets_for
 from jixiao.tenancy.models import Tenant
-from jixiao.toolkit import ProjectView
+from jixiao.toolkit import MonitoringView, ProjectView, add_working_days
 
 SEVERITY = {Light.RED: 3, Light.YELLOW: 2, Light.BLUE: 1, Light.GREEN: 0}
 OFF_TRACK = {Light.RED, Light.YELLOW}
@@ -79,6 +89,13 @@ def submit_report(session: Session, actor: User, tenant: Tenant, project: Projec
             note=(row.get("note") or "")[:200],
         ))
     overall = worst(lights)
+    names = {i.id: i.name for i in indicators.values()}
+    view = MonitoringView(period=period, executed_amount=executed, budget_amount=project.budget_amount,
+                          execution_rate=rate, light=str(overall),
+                          attainments=tuple((names[v.indicator_id], v.attainment) for v in values))
+    warnings = [w for answer in reversed(hooks.monitoring_warnings(project=ProjectView.build(project), report=view))
+                for w in (answer or [])]
+    response_days = [int(w["response_days"]) for w in warnings if w.get("response_days")]
     cause, measure = (data.get("cause") or "").strip(), (data.get("measure") or "").strip()
     if overall in OFF_TRACK:
         if not cause:
@@ -100,6 +117,9 @@ def submit_report(session: Session, actor: User, tenant: Tenant, project: Projec
         session.flush()
     report.executed_amount, report.execution_rate, report.light = executed, rate, overall
     report.cause, report.measure, report.submitted_by_id = cause, measure, actor.id
+    report.warnings = warnings
+    report.response, report.response_note, report.responded_at = None, "", None
+    report.response_due = add_working_days(today(), min(response_days)) if response_days else None
     report.values.extend(values)
     session.flush()
     common.record(session, actor, "monitoring.submit", report, before, _snapshot(report))
@@ -108,10 +128,35 @@ def submit_report(session: Session, actor: User, tenant: Tenant, project: Projec
     return report
 
 
+def respond(session: Session, actor: User, tenant: Tenant, project: Project, period: int, choice: str,
+            note: str = "") -> MonitoringReport:
+    """The unit answers a warning that asks for a decision: 继续执行, 调剂 or 取消."""
+    common.require_unit_or_finance(session, actor, project, "回应监控预警")
+    report = session.scalar(sa.select(MonitoringReport).where(
+        MonitoringReport.project_id == project.id, MonitoringReport.period == period))
+    if report is None:
+        raise ValidationFailed(fields={"period": f"没有 {period} 月的监控报告"})
+    if report.response_due is None:
+        raise Conflict("这份监控报告没有需要回应的预警")
+    if report.response is not None:
+        raise Conflict(f"已于 {report.responded_at:%Y-%m-%d} 回应：{report.response.label}")
+    try:
+        response = WarningResponse(choice)
+    except ValueError as exc:
+        raise ValidationFailed(fields={"choice": "请选择 继续执行（continue）、调剂（adjust_funds）或 取消（cancel）"}) from exc
+    if response is not WarningResponse.CONTINUE and not note.strip():
+        raise ValidationFailed(fields={"note": f"选择“{response.label}”时请说明安排"})
+    report.response, report.response_note, report.responded_at = response, note.strip(), utcnow()
+    common.record(session, actor, "monitoring.respond", report, None, {"response": response, "note": report.response_note})
+    common.commit(session)
+    common.emit(session, tenant, "monitoring.responded", project, actor, period=period, response=str(response))
+    return report
+
+
 def _snapshot(report: MonitoringReport) -> dict[str, Any]:
     return {
         "period": report.period, "executed_amount": report.executed_amount, "execution_rate": report.execution_rate,
-        "light": report.light, "cause": report.cause, "measure": report.measure,
+        "light": report.light, "cause": report.cause, "measure": report.measure, "warnings": report.warnings,
         "values": [audit.snapshot(v, ["indicator_id", "actual_value", "attainment", "light"]) for v in report.values],
     }
 

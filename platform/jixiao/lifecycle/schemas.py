@@ -178,7 +178,17 @@ class MonitoringSchema(Schema):
     cause = fields.String(load_default="")
     measure = fields.String(load_default="")
     values = fields.List(fields.Nested(MonitoringValueSchema), load_default=list)
+    warnings = fields.List(fields.Dict(), dump_only=True)
+    response = fields.String(dump_only=True, allow_none=True)
+    response_note = fields.String(dump_only=True)
+    response_due = fields.Date(dump_only=True, allow_none=True)
+    responded_at = fields.DateTime(dump_only=True, allow_none=True)
     version = fields.Integer(load_default=None, allow_none=True)
+
+
+class WarningResponseSchema(Schema):
+    choice = fields.String(required=True, validate=validate.OneOf(["continue", "adjust_funds", "cancel"]))
+    note = fields.String(load_default="")
 
 
 class MonitoringOverviewSchema(Schema):
