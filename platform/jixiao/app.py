@@ -31,11 +31,12 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     errors.init_app(app)
 
     from jixiao.accounts import views as accounts_views
+    from jixiao.catalog import views as catalog_views
     from jixiao.lifecycle import views as lifecycle_views
     from jixiao.statistics import views as statistics_views
     from jixiao.tenancy import views as tenancy_views
 
-    for blueprint in (accounts_views.bp, tenancy_views.bp, lifecycle_views.bp, statistics_views.bp):
+    for blueprint in (accounts_views.bp, tenancy_views.bp, lifecycle_views.bp, catalog_views.bp, statistics_views.bp):
         app.register_blueprint(blueprint)
 
     from jixiao import cli
