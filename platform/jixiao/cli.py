@@ -242,12 +242,73 @@ def worker_command(queues: str, burst: bool, with_scheduler: bool) -> None:
         click.echo("error: JIXIAO_REDIS_URL is not set; with the embedded default, jobs run in-process and no "
                    "worker is needed", err=True)
         sys.exit(1)
+    from jixiao.jobs import service as jobs
+
     connection = Redis.from_url(url)
+    recovered = jobs.recover_abandoned()
+    if recovered:
+        click.echo(f"recovered jobs left by a dead worker: {', '.join(map(str, recovered))}")
     # The worker forks for each job: connections opened here must not be shared with the children.
     current_app.extensions["jixiao.db"].engine.dispose()
     names = [q.strip() for q in queues.split(",") if q.strip()]
     worker = Worker([Queue(name, connection=connection) for name in names], connection=connection)
     worker.work(burst=burst, with_scheduler=with_scheduler)
+
+
+@main.command("scheduler")
+@with_appcontext
+def scheduler_command() -> None:
+    """Run the periodic scans on their schedule (run exactly one scheduler per deployment)."""
+    from redis import Redis
+    from rq.cron import CronScheduler
+
+    from jixiao.jobs.scans import SCHEDULE, run_scheduled
+
+    url = current_app.config.get("REDIS_URL")
+    if not url:
+        click.echo("error: JIXIAO_REDIS_URL is not set; run scans by hand with `jixiao jobs run KIND`", err=True)
+        sys.exit(1)
+    cron = CronScheduler(connection=Redis.from_url(url), name="jixiao")
+    for kind, expression, purpose in SCHEDULE:
+        cron.register(run_scheduled, queue_name="scheduled", args=(kind,), cron=expression, name=kind)
+        click.echo(f"{expression:<12} {kind}  {purpose}")
+    current_app.extensions["jixiao.db"].engine.dispose()
+    cron.start()
+
+
+@main.group("jobs")
+def jobs_group() -> None:
+    """Background jobs."""
+
+
+@jobs_group.command("run")
+@click.argument("kind")
+@with_appcontext
+def jobs_run(kind: str) -> None:
+    """Run a scan now, in this process (e.g. scan.daily, scan.monitoring_reminders)."""
+    from jixiao.jobs import service as jobs
+
+    jobs.load_kinds()
+    if kind not in jobs.KINDS or not kind.startswith("scan."):
+        click.echo(f"error: unknown scan {kind}; known: {', '.join(k for k in jobs.KINDS if k.startswith('scan.'))}",
+                   err=True)
+        sys.exit(1)
+    job_id = jobs.create_record(None, None, kind, {})
+    jobs.execute(job_id, None, retries_left=0)
+    with system_scope() as db:
+        from jixiao.jobs.models import Job
+
+        job = db.get(Job, job_id)
+        click.echo(f"job {job.id} {job.status}: {job.result or job.error}")
+
+
+@jobs_group.command("recover")
+@with_appcontext
+def jobs_recover() -> None:
+    """Retry or fail the jobs left running by a worker that died."""
+    from jixiao.jobs import service as jobs
+
+    click.echo(f"recovered: {jobs.recover_abandoned() or 'none'}")
 
 
 # ---- plugins and demo ---------------------------------------------------------------------------------------

@@ -66,6 +66,8 @@ def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         "TENANTS_PATH": overrides.get("TENANTS_PATH") or env.get("JIXIAO_TENANTS_PATH") or str(
             Path(__file__).resolve().parents[2] / "tenants"
         ),
+        # Seconds to wait before each retry of a job that failed transiently (RQ needs --with-scheduler for > 0).
+        "JOB_RETRY_INTERVALS": [int(x) for x in env.get("JIXIAO_JOB_RETRY_INTERVALS", "10,30,60").split(",") if x.strip()],
         "LOGIN_MAX_FAILURES": int(env.get("JIXIAO_LOGIN_MAX_FAILURES", "5")),
         "LOGIN_LOCK_MINUTES": int(env.get("JIXIAO_LOGIN_LOCK_MINUTES", "15")),
         "SESSION_COOKIE_HTTPONLY": True,

@@ -2,6 +2,7 @@
 
 from jixiao.accounts.models import ApiToken, Department, User
 from jixiao.audit.models import AuditEvent
+from jixiao.jobs.models import Job, Notification
 from jixiao.lifecycle.models import (
     Agency,
     Evaluation,
@@ -21,6 +22,6 @@ from jixiao.tenancy.models import Tenant
 
 __all__ = [
     "Agency", "ApiToken", "AuditEvent", "Department", "Evaluation", "EvaluationScore", "EvidenceFile",
-    "ExAnteAssessment", "Indicator", "MonitoringReport", "MonitoringValue", "Project", "RectificationNotice",
+    "ExAnteAssessment", "Indicator", "Job", "Notification", "MonitoringReport", "MonitoringValue", "Project", "RectificationNotice",
     "ResultApplication", "SampleDraw", "TargetSet", "Tenant", "User",
 ]

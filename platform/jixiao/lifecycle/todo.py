@@ -88,18 +88,9 @@ def _unit_items(session: Session, tenant: Tenant, visible: sa.ColumnElement[bool
         label = "按财政意见修改并重新提交绩效目标" if status is TargetStatus.RETURNED else "填报并提交绩效目标"
         items.append(TodoItem("targets", label, pid, name, "targets"))
     year, month = _now_month()
-    due_month = month - 1
-    if due_month >= 1:
-        projects = list(session.scalars(
-            sa.select(Project).where(visible, Project.year == year, Project.stage.in_(MONITORED_STAGES)).limit(LIMIT)))
-        filed = set(session.execute(sa.select(MonitoringReport.project_id, MonitoringReport.period).where(
-            MonitoringReport.project_id.in_([p.id for p in projects]))).all())
-        hooks = common.hooks(session, tenant)
-        for project in projects:
-            owed = [m for m in hooks.monitoring_periods(project=ProjectView.build(project), year=year) or [] if m <= due_month]
-            if owed and (project.id, max(owed)) not in filed:
-                items.append(TodoItem("monitoring", f"报送 {max(owed)} 月绩效监控", project.id, project.name,
-                                      "monitoring", due=f"{year}-{max(owed):02d}"))
+    for project, period in monitoring_due(session, tenant, visible, year, month):
+        items.append(TodoItem("monitoring", f"报送 {period} 月绩效监控", project.id, project.name, "monitoring",
+                              due=f"{year}-{period:02d}"))
     rows = session.execute(
         sa.select(Project.id, Project.name).where(
             visible, Project.year < year, Project.stage.in_(MONITORED_STAGES),
@@ -114,6 +105,24 @@ def _unit_items(session: Session, tenant: Tenant, visible: sa.ColumnElement[bool
     items += [TodoItem("rectification", "反馈整改情况", pid, name, "rectification", nid, str(due))
               for nid, pid, name, due in rows]
     return items
+
+
+def monitoring_due(session: Session, tenant: Tenant, visible: sa.ColumnElement[bool], year: int,
+                   month: int) -> list[tuple[Project, int]]:
+    """Budgeted projects of ``year`` whose report for the last month owed before ``month`` is missing."""
+    if month - 1 < 1:
+        return []
+    projects = list(session.scalars(
+        sa.select(Project).where(visible, Project.year == year, Project.stage.in_(MONITORED_STAGES)).limit(LIMIT)))
+    filed = set(session.execute(sa.select(MonitoringReport.project_id, MonitoringReport.period).where(
+        MonitoringReport.project_id.in_([p.id for p in projects]))).all())
+    hooks = common.hooks(session, tenant)
+    due = []
+    for project in projects:
+        owed = [m for m in hooks.monitoring_periods(project=ProjectView.build(project), year=year) or [] if m < month]
+        if owed and (project.id, max(owed)) not in filed:
+            due.append((project, max(owed)))
+    return due
 
 
 def _finance_items(session: Session, visible: sa.ColumnElement[bool]) -> list[TodoItem]:

@@ -1,0 +1,1 @@
+"""Background work (RQ) with durable records, notifications, and the schedule of periodic scans."""

@@ -1,0 +1,51 @@
+"""In-app notifications (the bell): written by scans and jobs, read by their one recipient."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from jixiao.db import utcnow
+from jixiao.errors import NotFound
+from jixiao.jobs.models import Notification
+
+
+def notify(session: Session, *, tenant_id: int, user_id: int, kind: str, title: str, body: str = "", url: str = "",
+           dedupe_key: str) -> bool:
+    """Write a notification unless the same one (``dedupe_key``) was written before; True when written."""
+    exists = session.scalar(sa.select(Notification.id).where(Notification.user_id == user_id,
+                                                             Notification.dedupe_key == dedupe_key))
+    if exists:
+        return False
+    session.add(Notification(tenant_id=tenant_id, user_id=user_id, kind=kind, title=title[:200], body=body,
+                             url=url[:300], dedupe_key=dedupe_key[:120], created_at=utcnow()))
+    return True
+
+
+def for_user(session: Session, user: Any, limit: int = 30) -> tuple[int, list[Notification]]:
+    unread = session.scalar(sa.select(sa.func.count(Notification.id)).where(
+        Notification.user_id == user.id, Notification.read_at.is_(None))) or 0
+    items = list(session.scalars(sa.select(Notification).where(Notification.user_id == user.id)
+                                 .order_by(Notification.id.desc()).limit(limit)))
+    return unread, items
+
+
+def unread_count(session: Session, user: Any) -> int:
+    return session.scalar(sa.select(sa.func.count(Notification.id)).where(
+        Notification.user_id == user.id, Notification.read_at.is_(None))) or 0
+
+
+def mark_read(session: Session, user: Any, notification_id: int | None = None) -> int:
+    """Mark one notification (or all) of ``user`` read; another user's notification does not exist for them."""
+    stmt = sa.update(Notification).where(Notification.user_id == user.id, Notification.read_at.is_(None))
+    if notification_id is not None:
+        owned = session.scalar(sa.select(Notification.id).where(Notification.id == notification_id,
+                                                                Notification.user_id == user.id))
+        if owned is None:
+            raise NotFound("未找到该通知")
+        stmt = stmt.where(Notification.id == notification_id)
+    count = session.execute(stmt.values(read_at=utcnow())).rowcount
+    session.commit()
+    return count

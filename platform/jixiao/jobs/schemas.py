@@ -1,0 +1,50 @@
+"""Schemas for jobs and notifications."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+
+class JobSchema(Schema):
+    id = fields.Integer()
+    kind = fields.String()
+    label = fields.Function(lambda job: _label(job.kind))
+    queue = fields.String()
+    status = fields.String()
+    status_label = fields.Function(lambda job: job.status.label)
+    progress = fields.Integer(metadata={"description": "0–100"})
+    message = fields.String()
+    result = fields.Dict(allow_none=True)
+    error = fields.String(metadata={"description": "why it failed, in words a user understands"})
+    attempts = fields.Integer()
+    max_attempts = fields.Integer()
+    created_at = fields.DateTime()
+    started_at = fields.DateTime(allow_none=True)
+    finished_at = fields.DateTime(allow_none=True)
+
+
+def _label(kind: str) -> str:
+    from jixiao.jobs.service import KINDS, load_kinds
+
+    load_kinds()
+    return KINDS[kind].label if kind in KINDS else kind
+
+
+class JobRequestSchema(Schema):
+    kind = fields.String(required=True, validate=validate.OneOf(["system.selfcheck"]))
+    args = fields.Dict(load_default=dict)
+
+
+class NotificationSchema(Schema):
+    id = fields.Integer()
+    kind = fields.String()
+    title = fields.String()
+    body = fields.String()
+    url = fields.String()
+    created_at = fields.DateTime()
+    read_at = fields.DateTime(allow_none=True)
+
+
+class NotificationListSchema(Schema):
+    unread = fields.Integer()
+    items = fields.List(fields.Nested(NotificationSchema))

@@ -1,0 +1,330 @@
+"""Background jobs: kinds, enqueueing, running with progress and retries, and recovering from dead workers.
+
+A job kind is a function ``fn(ctx, **args) -> dict`` registered with :func:`job_kind`. It gets ids, never
+objects, and must be idempotent: running it twice leaves the same result. With ``JIXIAO_REDIS_URL`` the job
+goes to an RQ queue and a ``jixiao worker`` runs it; without, the same code runs in-process at once.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import socket
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from flask import current_app
+from sqlalchemy.orm import Session
+
+from jixiao import audit
+from jixiao.db import TenantScope, get_scope, scoped, set_scope, utcnow
+from jixiao.errors import NotFound, ServiceUnavailable
+from jixiao.jobs.models import Job, JobStatus
+
+QUEUES = ("interactive", "documents", "scheduled")
+
+
+class TransientJobError(Exception):
+    """A failure worth retrying (a backing service hiccup); other exceptions fail the job at once."""
+
+
+class JobFailed(Exception):
+    """A failure to report to the user as it is (a Chinese sentence), without retrying."""
+
+
+@dataclasses.dataclass(frozen=True)
+class JobKind:
+    name: str
+    func: Callable[..., dict[str, Any] | None]
+    queue: str
+    label: str
+    max_attempts: int
+    timeout: int
+
+
+KINDS: dict[str, JobKind] = {}
+
+
+def job_kind(name: str, *, label: str, queue: str = "interactive", max_attempts: int = 3,
+             timeout: int = 1800) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Register ``fn(ctx, **args)`` as the job kind ``name``."""
+    if queue not in QUEUES:
+        raise ValueError(f"unknown queue {queue}")
+
+    def decorator(func: Callable[..., Any]) -> Callable[..., Any]:
+        KINDS[name] = JobKind(name, func, queue, label, max_attempts, timeout)
+        return func
+
+    return decorator
+
+
+def load_kinds() -> None:
+    """Import the modules that register job kinds (idempotent)."""
+    import jixiao.jobs.builtin  # noqa: F401
+    import jixiao.jobs.scans  # noqa: F401
+
+
+@dataclasses.dataclass
+class JobContext:
+    """What a running job may use: its record's ids, the session under the job's tenant scope, progress."""
+
+    job_id: int
+    tenant_id: int | None
+    user_id: int | None
+    attempt: int
+    session: Session
+
+    def progress(self, percent: int, message: str = "") -> None:
+        """Record progress in its own short transaction, so readers see it while the job works."""
+        engine = current_app.extensions["jixiao.db"].engine
+        with engine.begin() as connection:
+            if connection.dialect.name == "postgresql":
+                _set_job_scope(connection, self.tenant_id)
+            connection.execute(sa.update(Job).where(Job.id == self.job_id).values(
+                progress=max(0, min(100, int(percent))), message=message[:300], heartbeat_at=utcnow()))
+
+
+def _set_job_scope(connection: sa.Connection, tenant_id: int | None) -> None:
+    scope = TenantScope(read_ids=(tenant_id,) if tenant_id else (), write_id=tenant_id,
+                        platform=tenant_id is None)
+    settings = scope.settings()
+    connection.execute(sa.text("SELECT " + ", ".join(f"set_config('{k}', :v{i}, true)" for i, k in enumerate(settings))),
+                       {f"v{i}": v for i, v in enumerate(settings.values())})
+
+
+# ---- Asking for a job ---------------------------------------------------------------------------------------
+
+
+def create_record(actor: Any, tenant: Any, kind: str, args: dict[str, Any]) -> int:
+    """Write a job's record without queueing it (the scheduler's scans run where they are)."""
+    load_kinds()
+    spec = KINDS[kind]
+    with scoped(TenantScope(platform=tenant is None, write_id=getattr(tenant, "id", None),
+                            read_ids=(tenant.id,) if tenant is not None else ())) as session:
+        job = Job(tenant_id=getattr(tenant, "id", None), kind=kind, queue=spec.queue, args=dict(args),
+                  requested_by_id=getattr(actor, "id", None), status=JobStatus.QUEUED, max_attempts=1, message="排队中")
+        session.add(job)
+        session.commit()
+        return job.id
+
+
+def enqueue(session: Session, actor: Any, tenant: Any, kind: str, args: dict[str, Any] | None = None) -> Job:
+    """Record the job, then hand it to RQ (or run it here, in the embedded default)."""
+    load_kinds()
+    spec = KINDS[kind]
+    job = Job(tenant_id=tenant.id if tenant is not None else None, kind=kind, queue=spec.queue, args=dict(args or {}),
+              requested_by_id=getattr(actor, "id", None), status=JobStatus.QUEUED, max_attempts=spec.max_attempts,
+              message="排队中")
+    redis_url = current_app.config.get("REDIS_URL")
+    connection = None
+    if redis_url:
+        connection = _redis(redis_url)
+        try:
+            connection.ping()
+        except Exception as exc:  # noqa: BLE001 - any Redis failure means the same to the user
+            raise ServiceUnavailable("后台任务服务（Redis）暂不可用，任务未提交，请稍后重试；页面的其他功能不受影响") from exc
+    session.add(job)
+    session.flush()
+    audit.record(session, actor=actor, action="job.enqueue", obj=job, tenant_id=job.tenant_id,
+                 after={"kind": kind, "args": job.args})
+    session.commit()
+    if connection is None:
+        run_in_process(job.id, job.tenant_id)
+        session.refresh(job)
+        return job
+    from rq import Queue, Retry
+
+    intervals = current_app.config.get("JOB_RETRY_INTERVALS", [10, 30, 60])
+    retry = Retry(max=spec.max_attempts - 1, interval=intervals) if spec.max_attempts > 1 else None
+    rq_job = Queue(spec.queue, connection=connection).enqueue(
+        "jixiao.jobs.runner.run", job.id, job.tenant_id, job_id=f"jixiao-{job.id}", retry=retry, job_timeout=spec.timeout,
+        description=f"{kind} #{job.id}", failure_ttl=7 * 24 * 3600)
+    job.rq_job_id = rq_job.id
+    session.commit()
+    return job
+
+
+def _redis(url: str) -> Any:
+    from redis import Redis
+
+    return Redis.from_url(url, socket_connect_timeout=2, socket_timeout=5)
+
+
+def run_in_process(job_id: int, tenant_id: int | None) -> None:
+    """The embedded default: run the job now, in this process, with the same code a worker runs."""
+    session = current_app.extensions["jixiao.db"].session()
+    previous = get_scope(session)
+    with scoped(_job_scope(tenant_id)) as lookup:
+        attempts = lookup.get(Job, job_id).max_attempts
+    try:
+        for attempt in range(attempts):
+            try:
+                execute(job_id, tenant_id, retries_left=attempts - attempt - 1)
+                return
+            except TransientJobError:
+                continue  # no scheduler in-process: retry at once
+    finally:
+        set_scope(session, previous)
+
+
+# ---- Running a job ------------------------------------------------------------------------------------------
+
+
+def worker_identity() -> str:
+    return f"{socket.gethostname()}:{os.getppid()}:{os.getpid()}"
+
+
+def _job_scope(tenant_id: int | None) -> TenantScope:
+    """Enough to read and write one job's record (the job's own work gets its tenant's full scope)."""
+    return TenantScope(read_ids=(tenant_id,) if tenant_id else (), write_id=tenant_id, platform=tenant_id is None,
+                       system=tenant_id is None)
+
+
+def execute(job_id: int, tenant_id: int | None, retries_left: int) -> None:
+    """Run one attempt of the job under its tenant's scope; record the outcome. Raises to ask RQ to retry."""
+    load_kinds()
+    db = current_app.extensions["jixiao.db"].session()
+    with scoped(_job_scope(tenant_id)) as session:
+        job = session.get(Job, job_id)
+    if job is None or job.tenant_id != tenant_id:
+        return
+    if job.status is JobStatus.SUCCEEDED:
+        return  # idempotent: a duplicate delivery changes nothing
+    tenant_ids = _tenant_read_ids(job.tenant_id)
+    # A platform job (a scan across tenants) sets each tenant's scope itself as it goes.
+    scope = TenantScope(read_ids=tenant_ids, write_id=job.tenant_id, user_id=job.requested_by_id,
+                        platform=job.tenant_id is None, system=job.tenant_id is None)
+    set_scope(db, scope)
+    job = db.get(Job, job_id)
+    job.status, job.attempts = JobStatus.RUNNING, job.attempts + 1
+    job.started_at, job.heartbeat_at, job.worker = utcnow(), utcnow(), worker_identity()
+    job.message, job.error = "执行中", ""
+    db.commit()
+    spec = KINDS.get(job.kind)
+    context = JobContext(job_id=job.id, tenant_id=job.tenant_id, user_id=job.requested_by_id, attempt=job.attempts,
+                         session=db)
+    try:
+        if spec is None:
+            raise JobFailed(f"未知的任务类型 {job.kind}")
+        result = spec.func(context, **job.args) or {}
+    except TransientJobError as exc:
+        db.rollback()
+        _finish(db, job_id, JobStatus.RETRYING if retries_left > 0 else JobStatus.FAILED,
+                error=f"第 {job.attempts} 次执行失败：{exc}" + ("，稍后自动重试" if retries_left > 0 else "，已停止重试"))
+        if retries_left > 0:
+            raise
+        return
+    except JobFailed as exc:
+        db.rollback()
+        _finish(db, job_id, JobStatus.FAILED, error=str(exc))
+        return
+    except Exception as exc:
+        db.rollback()
+        current_app.logger.exception("job %s failed", job_id)
+        _finish(db, job_id, JobStatus.FAILED, error=f"任务执行出错，已记录错误，请联系管理员（{type(exc).__name__}）")
+        return
+    _finish(db, job_id, JobStatus.SUCCEEDED, result=result)
+
+
+def _tenant_read_ids(tenant_id: int | None) -> tuple[int, ...]:
+    if tenant_id is None:
+        return ()
+    from jixiao.tenancy.models import Tenant
+
+    with scoped(TenantScope(system=True)) as session:
+        tenant = session.get(Tenant, tenant_id)
+        from jixiao.tenancy.service import subtree_ids
+
+        return tuple(subtree_ids(session, tenant))
+
+
+def _finish(db: Session, job_id: int, status: JobStatus, *, result: dict[str, Any] | None = None,
+            error: str = "") -> None:
+    job = db.get(Job, job_id)
+    job.status = status
+    job.error = error
+    if status is JobStatus.SUCCEEDED:
+        job.result, job.progress, job.message = result, 100, "已完成"
+    elif status is JobStatus.RETRYING:
+        job.message = "等待重试"
+    else:
+        job.message = "失败"
+    job.finished_at = utcnow() if status.finished else None
+    db.commit()
+
+
+# ---- Reading and recovering ---------------------------------------------------------------------------------
+
+
+def get_job(session: Session, actor: Any, job_id: int) -> Job:
+    """A job of the actor's tenant (jobs of other tenants do not exist for them)."""
+    job = session.get(Job, job_id)
+    if job is None or job.tenant_id != getattr(actor, "tenant_id", None):
+        raise NotFound("未找到该任务")
+    return job
+
+
+def list_jobs(session: Session, actor: Any, limit: int = 50) -> list[Job]:
+    stmt = (sa.select(Job).where(Job.tenant_id == actor.tenant_id).order_by(Job.id.desc()).limit(limit))
+    return list(session.scalars(stmt))
+
+
+def recover_abandoned(stale_after: timedelta = timedelta(minutes=10)) -> list[int]:
+    """Jobs left running by a worker that died: retry them if attempts remain, else fail them with a reason.
+
+    A job is abandoned when its worker process is gone (same host: the pid is dead; elsewhere: no heartbeat
+    for ``stale_after``). Runs when a worker starts and from the scheduler.
+    """
+    from jixiao.tenancy.models import Tenant
+
+    host = socket.gethostname()
+    recovered = []
+    with scoped(TenantScope(system=True)) as session:
+        every_tenant = tuple(session.scalars(sa.select(Tenant.id)))
+    with scoped(TenantScope(read_ids=every_tenant, platform=True, system=True)) as session:
+        running = [(job.id, job.tenant_id) for job in session.scalars(sa.select(Job).where(Job.status == JobStatus.RUNNING))
+                   if _abandoned(job, host, stale_after)]
+    for job_id, tenant_id in running:
+        with scoped(_job_scope(tenant_id)) as session:
+            job = session.get(Job, job_id)
+            recovered.append(job.id)
+            if job.attempts < job.max_attempts and current_app.config.get("REDIS_URL"):
+                job.status, job.message = JobStatus.QUEUED, "执行进程意外退出，已重新排队"
+                job.error = f"第 {job.attempts} 次执行时后台进程意外退出"
+                session.commit()
+                _requeue(job)
+            else:
+                job.status, job.message, job.finished_at = JobStatus.FAILED, "失败", utcnow()
+                job.error = "执行该任务的后台进程意外退出，已达最大尝试次数；请重新提交"
+                session.commit()
+    return recovered
+
+
+def _abandoned(job: Job, host: str, stale_after: timedelta) -> bool:
+    parts = (job.worker or "").split(":")
+    if len(parts) == 3 and parts[0] == host:
+        return not any(_alive(int(pid)) for pid in parts[1:] if pid.isdigit())
+    beat = job.heartbeat_at or job.started_at
+    return beat is not None and utcnow() - beat > stale_after
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _requeue(job: Job) -> None:
+    from rq import Queue
+
+    connection = _redis(current_app.config["REDIS_URL"])
+    spec = KINDS.get(job.kind)
+    Queue(job.queue, connection=connection).enqueue(
+        "jixiao.jobs.runner.run", job.id, job.tenant_id, job_id=f"jixiao-{job.id}-r{job.attempts}",
+        job_timeout=spec.timeout if spec else 1800, description=f"{job.kind} #{job.id} (recovered)")
