@@ -50,7 +50,7 @@ class Worker:
         env.update(JIXIAO_DATABASE_URL=app.config["DATABASE_URL"], JIXIAO_REDIS_URL=app.config["REDIS_URL"],
                    JIXIAO_SECRET_KEY=app.config["SECRET_KEY"], JIXIAO_INSTANCE_PATH=app.config["INSTANCE_PATH"],
                    JIXIAO_JOB_RETRY_INTERVALS="0,0,0")
-        self.log = open(Path(app.config["INSTANCE_PATH"]) / f"worker-{time.monotonic_ns()}.log", "w+")
+        self.log = open(Path(app.config["INSTANCE_PATH"]) / f"worker-{time.monotonic_ns()}.log", "w+")  # noqa: SIM115 - outlives this call
         self.process = subprocess.Popen([JIXIAO, "worker", "--queues", "interactive"], env=env, stdout=self.log,
                                         stderr=subprocess.STDOUT, start_new_session=True)
 
@@ -59,7 +59,7 @@ class Worker:
         os.killpg(self.process.pid, signal.SIGKILL)
         self.process.wait(timeout=10)
 
-    def stop(self) -> None:
+    def stop(self) -> str:
         if self.process.poll() is None:
             os.killpg(self.process.pid, signal.SIGTERM)
             try:
