@@ -2,6 +2,7 @@
 
 from jixiao.accounts.models import ApiToken, Department, User
 from jixiao.audit.models import AuditEvent
+from jixiao.documents.models import Document
 from jixiao.jobs.models import Job, Notification
 from jixiao.lifecycle.models import (
     Agency,
@@ -21,7 +22,7 @@ from jixiao.lifecycle.models import (
 from jixiao.tenancy.models import Tenant
 
 __all__ = [
-    "Agency", "ApiToken", "AuditEvent", "Department", "Evaluation", "EvaluationScore", "EvidenceFile",
+    "Agency", "ApiToken", "AuditEvent", "Department", "Document", "Evaluation", "EvaluationScore", "EvidenceFile",
     "ExAnteAssessment", "Indicator", "Job", "Notification", "MonitoringReport", "MonitoringValue", "Project", "RectificationNotice",
     "ResultApplication", "SampleDraw", "TargetSet", "Tenant", "User",
 ]
