@@ -32,11 +32,15 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     from jixiao.accounts import views as accounts_views
     from jixiao.catalog import views as catalog_views
+    from jixiao.documents import views as documents_views
+    from jixiao.jobs import views as jobs_views
     from jixiao.lifecycle import views as lifecycle_views
+    from jixiao.spreadsheets import views as spreadsheets_views
     from jixiao.statistics import views as statistics_views
     from jixiao.tenancy import views as tenancy_views
 
-    for blueprint in (accounts_views.bp, tenancy_views.bp, lifecycle_views.bp, catalog_views.bp, statistics_views.bp):
+    for blueprint in (accounts_views.bp, tenancy_views.bp, lifecycle_views.bp, catalog_views.bp, statistics_views.bp,
+                      jobs_views.bp, documents_views.bp, spreadsheets_views.bp):
         app.register_blueprint(blueprint)
 
     from jixiao import cli

@@ -1,0 +1,5 @@
+"""spreadsheets pages (being written)."""
+
+from flask import Blueprint
+
+bp = Blueprint("spreadsheets", __name__, template_folder="templates")
