@@ -50,7 +50,8 @@ def test_statement_count_does_not_grow_with_rows(app, many_projects, username, p
     user = api_login(app, username)
     user.get(path.format(year=FEW_YEAR))  # warm caches that are per process, not per row
     with count_statements(app) as few:
-        assert user.get(path.format(year=FEW_YEAR)).status_code == 200
+        few_response = user.get(path.format(year=FEW_YEAR))
+        assert few_response.status_code == 200
     with count_statements(app) as full:
         response = user.get(path.format(year=many_projects))
         assert response.status_code == 200
@@ -58,7 +59,11 @@ def test_statement_count_does_not_grow_with_rows(app, many_projects, username, p
     rows = body["items"] if isinstance(body, dict) and "items" in body else body
     if "statistics" not in path and "light" not in path and username != "lingling_dept":
         assert rows, "the full year should have rows"
-    assert len(full) == len(few), (len(few), len(full), full)
+    few_body = few_response.get_json()
+    few_rows = few_body["items"] if isinstance(few_body, dict) and "items" in few_body else few_body
+    # An eager load of a relationship runs once when there are rows, and not at all when there are none.
+    allowance = 1 if rows and not few_rows else 0
+    assert len(few) <= len(full) <= len(few) + allowance, (len(few), len(full), full)
     assert len(full) <= 20
 
 

@@ -25,6 +25,7 @@ def init_app(app: Flask) -> None:
     app.extensions["jixiao.api"] = api
 
     from jixiao.accounts.api import blp as accounts_blp
+    from jixiao.assessment.api import blp as assessment_blp
     from jixiao.catalog.api import blp as catalog_blp
     from jixiao.documents.api import blp as documents_blp
     from jixiao.jobs.api import blp as jobs_blp
@@ -34,6 +35,6 @@ def init_app(app: Flask) -> None:
     from jixiao.system.api import blp as system_blp
     from jixiao.tenancy.api import blp as tenancy_blp
 
-    for blp in (accounts_blp, tenancy_blp, lifecycle_blp, catalog_blp, statistics_blp, jobs_blp, documents_blp,
+    for blp in (accounts_blp, tenancy_blp, lifecycle_blp, catalog_blp, assessment_blp, statistics_blp, jobs_blp, documents_blp,
                 spreadsheets_blp, system_blp):
         api.register_blueprint(blp, url_prefix="/api/v1")

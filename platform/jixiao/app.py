@@ -31,6 +31,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     errors.init_app(app)
 
     from jixiao.accounts import views as accounts_views
+    from jixiao.assessment import views as assessment_views
     from jixiao.catalog import views as catalog_views
     from jixiao.documents import views as documents_views
     from jixiao.jobs import views as jobs_views
@@ -40,7 +41,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from jixiao.tenancy import views as tenancy_views
 
     for blueprint in (accounts_views.bp, tenancy_views.bp, lifecycle_views.bp, catalog_views.bp, statistics_views.bp,
-                      jobs_views.bp, documents_views.bp, spreadsheets_views.bp):
+                      jobs_views.bp, documents_views.bp, spreadsheets_views.bp, assessment_views.bp):
         app.register_blueprint(blueprint)
 
     from jixiao import cli

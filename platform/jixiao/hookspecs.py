@@ -170,3 +170,39 @@ def register_indicator_catalogs(tenant: Any, year: int) -> list[dict[str, Any]] 
     "unit", "typical_value"}]}]}``. Units pick common indicators from it when they fill targets; a plugin's
     ``validate_targets`` may require them. Ship catalogs as data files in the plugin package.
     """
+
+
+# ---- Inter-level assessment ---------------------------------------------------------------------------------
+
+
+@hookspec
+def register_assessment_schemes(tenant: Any, year: int) -> list[dict[str, Any]] | None:
+    """Assessment schemes (考核方案) an upper tenant may open a campaign with for budget ``year``.
+
+    **Collected**. Each scheme is data: ``{"code", "name", "rule_set" (which rules answered, e.g.
+    "hunan-2021"), "years": [first, last or None], "subjects": "counties" | "cities" | "cities_and_counties" |
+    "departments", "for_levels": ["province", "city"], "groups": [{"name", "indicators": [{"code", "name", "max",
+    "kind": "computed" | "assessed" | "bonus" | "deduction" | "veto", "metric": (computed only),
+    "empty": "full" | "zero"}]}], "grades": [["优秀", 90], …]}``. Return only schemes in force in ``year``.
+    The metrics a computed indicator may name are listed in docs/plugins.md.
+    """
+
+
+@hookspec(firstresult=True)
+def assessment_grade(tenant: Any, scheme: dict[str, Any], total: Any) -> str | None:
+    """The grade of a subject's total (``Decimal``) in a campaign with ``scheme``. **firstresult**.
+    National default: the scheme's ``grades`` bands, else 优秀 ≥ 90, 良好 ≥ 80, 合格 ≥ 60, 不合格.
+    """
+
+
+@hookspec(firstresult=True)
+def assessment_awards(tenant: Any, scheme: dict[str, Any], results: list[Any],
+                      ancestor_results: dict[str, dict[str, Any]]) -> dict[str, dict[str, list[str]]] | None:
+    """Awards (奖励) and notices (通报 / 约谈) once a campaign is finalised. **firstresult**.
+
+    ``results`` are read-only ``AssessmentResultView`` objects (code, name, division_type, parent_code, total,
+    grade, rank, rank_in_parent, vetoed); ``ancestor_results`` maps subject codes to what upper levels
+    published about them the same year (``{"rank", "of", "grade", "total", "assessor"}``; e.g. a city sees the
+    province's ranking of its counties). Return ``{code: {"awards": [...], "notices": [...]}}`` in Chinese.
+    National default: none.
+    """

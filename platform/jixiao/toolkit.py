@@ -12,7 +12,8 @@ from types import MappingProxyType
 from typing import Any
 
 __all__ = [
-    "IndicatorView", "MonitoringView", "ProjectView", "TargetsView", "TenantView", "add_working_days",
+    "AssessmentResultView", "IndicatorView", "MonitoringView", "ProjectView", "TargetsView", "TenantView",
+    "add_working_days",
     "load_data_file", "money", "yuan_from_wan",
 ]
 
@@ -153,3 +154,18 @@ def load_data_file(package: str, name: str) -> Any:
 
     text = (files(package) / "data" / name).read_text(encoding="utf-8")
     return json.loads(text) if name.endswith(".json") else yaml.safe_load(text)
+
+
+@dataclasses.dataclass(frozen=True)
+class AssessmentResultView:
+    """One subject's finalised result in an assessment campaign, as ``assessment_awards`` sees it."""
+
+    code: str
+    name: str
+    division_type: str
+    parent_code: str | None
+    total: Decimal
+    grade: str
+    rank: int
+    rank_in_parent: int
+    vetoed: bool

@@ -62,6 +62,7 @@ def job_kind(name: str, *, label: str, queue: str = "interactive", max_attempts:
 
 def load_kinds() -> None:
     """Import the modules that register job kinds (idempotent)."""
+    import jixiao.assessment.jobs  # noqa: F401
     import jixiao.jobs.builtin  # noqa: F401
     import jixiao.jobs.scans  # noqa: F401
 
@@ -79,11 +80,15 @@ class JobContext:
     def progress(self, percent: int, message: str = "") -> None:
         """Record progress in its own short transaction, so readers see it while the job works."""
         engine = current_app.extensions["jixiao.db"].engine
+        values = {"progress": max(0, min(100, int(percent))), "message": message[:300], "heartbeat_at": utcnow()}
+        if engine.dialect.name == "sqlite":
+            # One writer at a time: a second connection would wait for the job's own transaction.
+            self.session.execute(sa.update(Job).where(Job.id == self.job_id).values(**values))
+            return
         with engine.begin() as connection:
             if connection.dialect.name == "postgresql":
                 _set_job_scope(connection, self.tenant_id)
-            connection.execute(sa.update(Job).where(Job.id == self.job_id).values(
-                progress=max(0, min(100, int(percent))), message=message[:300], heartbeat_at=utcnow()))
+            connection.execute(sa.update(Job).where(Job.id == self.job_id).values(**values))
 
 
 def _set_job_scope(connection: sa.Connection, tenant_id: int | None) -> None:

@@ -132,3 +132,41 @@ def sample_for_reevaluation(tenant: Any, candidates: list[Any], rng: Any) -> lis
 @hookimpl
 def suggest_results_action(tenant: Any, grade: str) -> dict[str, str] | None:
     return dict(RESULT_ACTIONS[grade]) if grade in RESULT_ACTIONS else None
+
+
+# A basic assessment scheme built only from the records, for bureaus whose region ships none.
+BASIC_SCHEME = {
+    "code": "national-basic",
+    "name": "预算绩效管理工作考核（基本指标）",
+    "rule_set": "national",
+    "years": [2018, None],
+    "for_levels": ["province", "city"],
+    "subjects": "counties",
+    "groups": [
+        {"name": "全过程管理", "indicators": [
+            {"code": "T1", "name": "报送绩效目标的单位占比", "max": 20, "kind": "computed", "metric": "targets_units"},
+            {"code": "M1", "name": "开展绩效监控的单位占比", "max": 20, "kind": "computed", "metric": "monitoring_units"},
+            {"code": "E1", "name": "开展单位自评的单位占比", "max": 20, "kind": "computed", "metric": "self_evaluation_units"},
+            {"code": "P1", "name": "评价报告公开率", "max": 20, "kind": "computed", "metric": "reports_published",
+             "empty": "full"},
+            {"code": "R1", "name": "整改按期完成率", "max": 20, "kind": "computed", "metric": "rectification_on_time",
+             "empty": "full"},
+        ]},
+    ],
+    "grades": [["优秀", 90], ["良好", 80], ["合格", 60], ["不合格", 0]],
+}
+
+
+@hookimpl
+def register_assessment_schemes(tenant: Any, year: int) -> list[dict[str, Any]]:
+    first, last = BASIC_SCHEME["years"]
+    return [dict(BASIC_SCHEME)] if first <= year and (last is None or year <= last) else []
+
+
+@hookimpl
+def assessment_grade(tenant: Any, scheme: dict[str, Any], total: Any) -> str:
+    bands = scheme.get("grades") or [["优秀", 90], ["良好", 80], ["合格", 60], ["不合格", 0]]
+    for label, lower in sorted(bands, key=lambda band: -Decimal(str(band[1]))):
+        if total >= Decimal(str(lower)):
+            return str(label)
+    return str(sorted(bands, key=lambda band: Decimal(str(band[1])))[0][0])

@@ -1,16 +1,186 @@
 """Sichuan (四川) rules for Jixiao.
 
-This release ships the region's default settings; the ex-ante and monitoring rules follow (see README).
+Every number is data (``data/settings.yaml``, overridable per bureau in the tenants YAML); every rule carries
+the budget years it is in force and does not answer for other years, so the national rule answers then.
+See README.md for each rule's source.
 """
 
 from __future__ import annotations
 
+import copy
+import functools
+import math
+from collections.abc import Mapping
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from jixiao import hookimpl
-from jixiao.toolkit import load_data_file
+from jixiao.toolkit import load_data_file, money
+
+PACKAGE = "jixiao_sichuan"
+CENT = Decimal("0.01")
+
+#: Each rule: the setting holding its years, and the settings that make it up.
+RULES: dict[str, tuple[str, ...]] = {
+    "exante": ("exante.threshold_yuan", "exante.threshold_kinds"),
+    "monitoring.warnings": ("monitoring.execution_floor_by_month", "monitoring.divergence_points",
+                            "monitoring.response_working_days"),
+    "evaluation.sample": ("evaluation.sample.key_share", "evaluation.sample.other_share"),
+}
+
+
+@functools.cache
+def _defaults() -> dict[str, Any]:
+    return load_data_file(PACKAGE, "settings.yaml")
+
+
+def defaults() -> dict[str, Any]:
+    """The plugin's default settings (a fresh copy: callers may not change the shipped data)."""
+    return copy.deepcopy(_defaults())
+
+
+def setting(tenant: Any, key: str) -> Any:
+    """The tenant's setting (its YAML over the plugin's defaults), else the shipped default."""
+    settings: Mapping[str, Any] = tenant.settings
+    return settings[key] if key in settings else _defaults().get(key)
+
+
+def covers(years: Any, year: int) -> bool:
+    """``[first, last]`` (inclusive, ``None`` = open) covers ``year``; no years at all means every year."""
+    if not years:
+        return True
+    first, last = (list(years) + [None, None])[:2]
+    return (first is None or int(first) <= year) and (last is None or year <= int(last))
+
+
+def rule_in_force(tenant: Any, rule: str, year: int) -> dict[str, Any] | None:
+    """The settings of ``rule`` in force for budget ``year``, or ``None`` when no edition covers it."""
+    values = {key: setting(tenant, key) for key in RULES[rule]}
+    for edition in setting(tenant, f"{rule}.editions") or []:
+        if covers(edition.get("years"), year):
+            return {**values, **{k: v for k, v in edition.items() if k in values}}
+    return values if covers(setting(tenant, f"{rule}.years"), year) else None
+
+
+def _number(value: Any) -> Decimal:
+    return Decimal(repr(value) if isinstance(value, float) else str(value))
+
+
+def _points(value: Decimal) -> str:
+    """A percentage for a message: ``25`` → ``25``, ``24.5`` → ``24.5``."""
+    return f"{value.normalize():f}"
+
+
+# ---- Settings -----------------------------------------------------------------------------------------------
 
 
 @hookimpl
 def tenant_default_settings(tenant: Any) -> dict[str, Any]:
-    return load_data_file("jixiao_sichuan", "settings.yaml")
+    return defaults()
+
+
+# ---- Ex-ante assessment (seed 003) ---------------------------------------------------------------------------
+
+
+@hookimpl
+def exante_required(tenant: Any, project: Any) -> bool | None:
+    """Every project or policy over the threshold (50万元), new or continuing; at or under it, none.
+
+    ``None`` — the national rule decides — for a budget year the rule does not cover, a kind it does not
+    decide (department-whole budgets), or a bureau that switched it off (``exante.threshold_yuan: null``).
+    """
+    rule = rule_in_force(tenant, "exante", project.year)
+    if rule is None or rule["exante.threshold_yuan"] is None:
+        return None
+    if project.kind not in (rule["exante.threshold_kinds"] or []):
+        return None
+    return money(project.requested_amount) > money(rule["exante.threshold_yuan"])
+
+
+# ---- Monitoring warnings (illustrative) ----------------------------------------------------------------------
+
+
+def _floor(floors: Mapping[Any, Any], period: int) -> tuple[int, Decimal] | None:
+    """The floor of the latest month listed at or before ``period``: (month, percent)."""
+    due = sorted((int(month), _number(percent)) for month, percent in (floors or {}).items() if int(month) <= period)
+    return due[-1] if due else None
+
+
+@hookimpl
+def monitoring_warnings(tenant: Any, project: Any, report: Any) -> list[dict[str, Any]] | None:
+    """Execution below the month's floor, and target progress diverging from execution.
+
+    ``report.attainments`` are percentages of the value expected by the end of the month (target × month /
+    12); target progress, a share of the annual target like the execution rate, is attainment × month / 12.
+    """
+    rule = rule_in_force(tenant, "monitoring.warnings", project.year)
+    if rule is None:
+        return None
+    days = rule["monitoring.response_working_days"]
+    days = int(days) if days else None
+    answer = f"请在 {days} 个工作日内选择继续执行、调剂或取消，逾期将暂停拨款" if days else "请关注并纠偏"
+    rate = Decimal(report.execution_rate).quantize(CENT, rounding=ROUND_HALF_UP)
+    warnings: list[dict[str, Any]] = []
+    floor = _floor(rule["monitoring.execution_floor_by_month"], report.period)
+    if floor is not None and rate < floor[1]:
+        month, percent = floor
+        warnings.append({
+            "code": "execution_below_floor",
+            "message": f"截至{report.period}月末预算执行率为 {rate}%，低于{month}月末应达到的 {_points(percent)}%。{answer}。",
+            "response_days": days,
+        })
+    limit = rule["monitoring.divergence_points"]
+    if limit is not None:
+        limit = _number(limit)
+        for name, attainment in report.attainments:
+            if attainment is None:
+                continue
+            progress = (Decimal(attainment) * report.period / 12).quantize(CENT, rounding=ROUND_HALF_UP)
+            gap = abs(progress - rate)
+            if gap > limit:
+                warnings.append({
+                    "code": "divergence",
+                    "message": (f"指标“{name}”的目标完成进度为 {progress}%，预算执行率为 {rate}%，相差 {gap} 个百分点，"
+                                f"超过 {_points(limit)} 个百分点。{answer}。"),
+                    "response_days": days,
+                })
+    return warnings
+
+
+# ---- Re-evaluation sample (seed 003: 自评+抽评+三方评; shares illustrative) ----------------------------------------
+
+
+def _draw(ids: list[int], share: Any, rng: Any) -> list[int]:
+    size = min(len(ids), math.ceil(_number(share) * len(ids))) if ids else 0
+    if size <= 0:
+        return []
+    return list(ids) if size == len(ids) else rng.sample(ids, size)
+
+
+@hookimpl
+def sample_for_reevaluation(tenant: Any, candidates: list[Any], rng: Any) -> list[int] | None:
+    """A share of the key projects (all, by default), then a share of the others, drawn with ``rng`` only."""
+    if not candidates:
+        return None
+    rule = rule_in_force(tenant, "evaluation.sample", candidates[0].year)
+    if rule is None:
+        return None
+    key = [c.id for c in candidates if c.is_key]
+    others = [c.id for c in candidates if not c.is_key]
+    return sorted(_draw(key, rule["evaluation.sample.key_share"], rng)
+                  + _draw(others, rule["evaluation.sample.other_share"], rng))
+
+
+# ---- Results application (seed 003) --------------------------------------------------------------------------
+
+
+@hookimpl
+def suggest_results_action(tenant: Any, grade: str) -> dict[str, str] | None:
+    """优 → 优先保障, 良 → 保障, 中 → 压缩, 差 → 取消; another grade is left to the next plugin.
+
+    A bureau's ``results.actions`` is laid over the shipped map grade by grade (a grade set to ``null`` is
+    left to the next plugin), so it names only the grades it changes.
+    """
+    actions = {**(_defaults().get("results.actions") or {}), **(setting(tenant, "results.actions") or {})}
+    action = actions.get(grade)
+    return {"action": str(action["action"]), "label": str(action["label"])} if action else None

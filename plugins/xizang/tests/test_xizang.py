@@ -1,6 +1,18 @@
+from decimal import Decimal
+
+import pytest
+
+import jixiao_xizang
 from jixiao.db import system_scope
+from jixiao.lifecycle.common import hooks
 from jixiao.plugins import host
+from jixiao.rules.national import LEVEL2_BY_LEVEL1
 from jixiao.tenancy import service as tenancy
+from jixiao.testing import unique
+from jixiao.toolkit import IndicatorView, ProjectView, TargetsView, TenantView
+
+BIANGBA, LINGLING = "540330", "431102"
+DIRECTIONS = {"ge", "gt", "eq", "le", "lt", "qualitative"}
 
 
 def test_hook_tenant_default_settings(jixiao_app):
@@ -9,8 +21,246 @@ def test_hook_tenant_default_settings(jixiao_app):
         lingling = tenancy.effective_settings(db, host(), tenancy.get_by_code(db, "431102"))
     assert biangba["monitoring.months_by_kind"]["department_whole"] == [6]
     assert "monitoring.months_by_kind" not in lingling
+    assert biangba["targets.common_indicators_from_catalog"] is True
+    assert "targets.common_indicators_from_catalog" not in lingling
 
 
 def test_discovered(jixiao_app):
     infos = {i.name: i for i in jixiao_app.extensions["jixiao.plugins"].info()}
     assert infos["xizang"].distribution == "jixiao-xizang"
+    assert {"register_indicator_catalogs", "validate_targets"} <= set(infos["xizang"].hooks)
+
+
+# ---- The catalog (seed 001: 9 categories, 93 indicators) ------------------------------------------------------
+
+
+def catalogs_of(app, code: str, year: int) -> list:
+    with app.app_context(), system_scope() as db:
+        answers = hooks(db, tenancy.get_by_code(db, code)).register_indicator_catalogs(year=year)
+    return [catalog for answer in answers for catalog in answer or []]
+
+
+def test_hook_register_indicator_catalogs(jixiao_app):
+    [catalog] = catalogs_of(jixiao_app, BIANGBA, 2024)
+    assert catalog["code"] == "xizang-common-2024"
+    assert catalog["name"] == "西藏自治区分行业分领域共性绩效指标"
+    assert catalog["years"] == [2024, None]
+    assert "合理默认值" in catalog["source"] and "9类93条" in catalog["source"]
+    categories = catalog["categories"]
+    assert len(categories) >= 9
+    assert {"教育", "卫生健康", "农业农村", "交通运输", "社会保障和就业", "文化旅游体育", "生态环境",
+            "住房城乡建设", "一般公共服务"} <= {c["name"] for c in categories}
+    indicators = [i for c in categories for i in c["indicators"]]
+    assert len(indicators) >= 93
+    assert len({i["code"] for i in indicators}) == len(indicators)
+    for category in categories:
+        assert category["code"] and category["name"] and len(category["indicators"]) >= 3
+        names = [i["name"] for i in category["indicators"]]
+        assert len(set(names)) == len(names), category["name"]
+        for item in category["indicators"]:
+            assert item["code"].startswith(category["code"] + "-"), item
+            assert item["level2"] in LEVEL2_BY_LEVEL1[item["level1"]], item
+            assert item["direction"] in DIRECTIONS, item
+            assert item["name"].strip() and isinstance(item["unit"], str), item
+            assert isinstance(item["typical_value"], str) and item["typical_value"], item
+            assert item["unit"] or item["direction"] == "qualitative", item
+        level1s = {i["level1"] for i in category["indicators"]}
+        assert {"产出", "效益", "满意度"} <= level1s, category["name"]  # enough to fill a valid target table
+
+
+def test_the_catalog_is_in_force_from_2024_only(jixiao_app):
+    assert catalogs_of(jixiao_app, BIANGBA, 2023) == []
+    assert len(catalogs_of(jixiao_app, BIANGBA, 2031)) == 1
+
+
+def test_a_tenant_that_does_not_enable_xizang_gets_no_catalog(jixiao_app):
+    assert catalogs_of(jixiao_app, LINGLING, 2024) == []
+
+
+def test_every_xizang_tenant_inherits_the_catalog(jixiao_app):
+    assert len(catalogs_of(jixiao_app, "540000", 2024)) == 1  # the region, which enables the plugin
+    assert len(catalogs_of(jixiao_app, "540102", 2024)) == 1  # Chengguan, Lhasa: inherited
+
+
+def test_a_broken_data_file_is_refused_naming_the_entry():
+    good = {"code": "c", "name": "n", "years": [2024, None], "categories": [
+        {"code": "JY", "name": "教育", "indicators": [
+            {"code": "JY-001", "level1": "产出", "level2": "数量指标", "name": "受资助学生人数", "direction": "ge",
+             "unit": "人", "typical_value": 500}]}]}
+    checked = jixiao_xizang._checked_catalog(good)
+    assert checked["categories"][0]["indicators"][0]["typical_value"] == "500"
+    bad_level = {**good, "categories": [{**good["categories"][0], "indicators": [
+        {**good["categories"][0]["indicators"][0], "level2": "效益指标"}]}]}
+    with pytest.raises(jixiao_xizang.CatalogFileError, match="JY-001"):
+        jixiao_xizang._checked_catalog(bad_level)
+    repeated = {**good, "categories": [{**good["categories"][0], "indicators": good["categories"][0]["indicators"] * 2}]}
+    with pytest.raises(jixiao_xizang.CatalogFileError, match="重复"):
+        jixiao_xizang._checked_catalog(repeated)
+    with pytest.raises(jixiao_xizang.CatalogFileError, match="years"):
+        jixiao_xizang._checked_catalog({**good, "years": [2025, 2024]})
+
+
+def test_successive_versions_each_in_force_in_their_years(monkeypatch):
+    def version(code, years, name):
+        return {"code": code, "name": code, "years": years, "categories": [{"code": "JY", "name": "教育", "indicators": [
+            {"code": "JY-001", "level1": "产出", "level2": "数量指标", "name": name, "direction": "ge", "unit": "人",
+             "typical_value": "1"}]}]}
+
+    data = {"catalogs": [version("old", [2024, 2025], "旧指标"), version("new", [2026, None], "新指标")]}
+    monkeypatch.setattr(jixiao_xizang, "load_data_file", lambda package, name: data)
+    monkeypatch.setattr(jixiao_xizang, "_stamp", lambda: -1)  # a fresh cache entry
+    assert [c["code"] for c in jixiao_xizang.register_indicator_catalogs(tenant=None, year=2025)] == ["old"]
+    assert [c["code"] for c in jixiao_xizang.register_indicator_catalogs(tenant=None, year=2026)] == ["new"]
+    assert jixiao_xizang.register_indicator_catalogs(tenant=None, year=2023) == []
+    assert jixiao_xizang.category_for("教育", 2027)[1]["indicators"][0]["name"] == "新指标"
+
+
+# ---- Target validation: common indicators from the catalog ----------------------------------------------------
+
+
+def row(level1, level2, name, direction, value, unit, weight, code=None, text=""):
+    return {"level1": level1, "level2": level2, "name": name, "direction": direction,
+            "target_value": value, "unit": unit, "weight": weight, "catalog_code": code, "target_text": text}
+
+
+CATALOG_ROWS = [
+    row("产出", "数量指标", "新建（改扩建）校舍面积", "ge", "2000", "平方米", "30", "JY-003"),
+    row("产出", "时效指标", "资助资金发放及时率", "eq", "100", "%", "20", "JY-007"),
+    row("效益", "社会效益指标", "义务教育巩固率", "ge", "97", "%", "30", "JY-009"),
+    row("满意度", "服务对象满意度指标", "学生及家长满意度", "ge", "90", "%", "10", "JY-011"),
+]
+OUTSIDE = row("产出", "数量指标", "购置图书册数", "ge", "5000", "册", "10")
+
+
+def new_project(client, tenant_code: str, *, kind: str = "project", category: str = "教育", year: int = 2024) -> dict:
+    response = client.post(f"/api/v1/tenants/{tenant_code}/projects", json={
+        "code": unique("xz"), "name": "义务教育学校办学条件改善", "year": year, "kind": kind,
+        "fund_type": "general_public", "category": category, "department_code": "101",
+        "requested_amount": "800000.00"})
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()
+
+
+def fill_and_submit(client, tenant_code: str, project: dict, rows: list) -> object:
+    base = f"/api/v1/tenants/{tenant_code}/projects/{project['id']}/targets"
+    put = client.put(base, json={"overall_target": "改善义务教育学校办学条件，保障适龄儿童少年接受义务教育。",
+                                 "indicators": rows})
+    assert put.status_code == 200, put.get_json()
+    return client.post(f"{base}/submit")
+
+
+def test_hook_validate_targets(login):
+    """Xizang: a Biangba education project with a common indicator outside the catalog is rejected naming it."""
+    client = login("biangba_finance")
+    project = new_project(client, BIANGBA)
+    refused = fill_and_submit(client, BIANGBA, project, [OUTSIDE, *CATALOG_ROWS])
+    assert refused.status_code == 400, refused.get_json()
+    fields = refused.get_json()["error"]["fields"]
+    assert list(fields) == ["indicators[1].name"]
+    message = fields["indicators[1].name"]
+    assert message.startswith("“购置图书册数”不是本行业（教育）共性指标；可选：")
+    suggested = message.split("可选：")[1].split("、")
+    assert len(suggested) == 3 and all("（JY-" in s for s in suggested)
+    assert "受资助学生人数（JY-002）" in suggested  # the closest 数量指标 by name
+
+    # The same table with the catalog's indicator in its place is accepted.
+    accepted = fill_and_submit(client, BIANGBA, project, [
+        row("产出", "数量指标", "受资助学生人数", "ge", "600", "人", "10", "JY-002"), *CATALOG_ROWS])
+    assert accepted.status_code == 200, accepted.get_json()
+    assert accepted.get_json()["status"] == "submitted"
+
+
+def test_the_same_project_in_lingling_is_not_judged_by_xizang(login):
+    """A tenant that does not enable a plugin is never answered by it (Lingling, Hunan)."""
+    client = login("lingling_finance")
+    project = new_project(client, LINGLING)
+    response = fill_and_submit(client, LINGLING, project, [OUTSIDE, *CATALOG_ROWS])
+    assert response.status_code == 200, response.get_json()
+
+
+def test_a_code_from_another_category_or_a_renamed_catalog_indicator_is_refused(login):
+    client = login("biangba_finance")
+    project = new_project(client, BIANGBA)
+    rows = [row("产出", "数量指标", "家庭医生签约服务人数", "ge", "100", "人", "10", "WS-001"),
+            row("产出", "数量指标", "受资助学生总人数", "ge", "600", "人", "10", "JY-002"),
+            row("产出", "数量指标", "享受“三包”政策学生人数", "eq", "3000", "人", "10", "JY-001"),
+            row("产出", "质量指标", "校舍工程验收合格率", "eq", "100", "%", "10", "JY-404"),
+            *CATALOG_ROWS]
+    fields = fill_and_submit(client, BIANGBA, project, rows).get_json()["error"]["fields"]
+    assert "属于“卫生健康”类，不是本行业（教育）共性指标" in fields["indicators[1].catalog_code"]
+    assert "名称应为“受资助学生人数”" in fields["indicators[2].name"]
+    assert "指标方向应为“≥”" in fields["indicators[3].direction"]
+    assert "“JY-404”不在《西藏自治区分行业分领域共性绩效指标》中" in fields["indicators[4].catalog_code"]
+    assert "校舍工程验收合格率（JY-006）" in fields["indicators[4].catalog_code"]
+    assert len(fields) == 4
+
+
+def test_catalog_names_without_codes_and_individual_indicators_pass(login):
+    client = login("biangba_finance")
+    project = new_project(client, BIANGBA)
+    rows = [{**r, "catalog_code": None} for r in CATALOG_ROWS]  # the catalog's own names, no codes
+    rows.append(row("效益", "经济效益指标", "带动校园周边就业收入", "ge", "5", "万元", "10"))  # 教育 has no 经济效益
+    response = fill_and_submit(client, BIANGBA, project, rows)
+    assert response.status_code == 200, response.get_json()
+
+
+@pytest.mark.parametrize("category, year", [("", 2024), ("科学技术", 2024), ("教育", 2023)])
+def test_outside_a_catalog_category_or_year_the_rule_does_not_apply(login, category, year):
+    client = login("biangba_finance")
+    project = new_project(client, BIANGBA, category=category, year=year)
+    response = fill_and_submit(client, BIANGBA, project, [OUTSIDE, *CATALOG_ROWS])
+    assert response.status_code == 200, response.get_json()
+
+
+def test_a_category_code_or_alias_selects_the_category(login):
+    client = login("biangba_finance")
+    for category in ("JY", "行政运行"):
+        project = new_project(client, BIANGBA, category=category)
+        fields = fill_and_submit(client, BIANGBA, project, [OUTSIDE, *CATALOG_ROWS]).get_json()["error"]["fields"]
+        assert "购置图书册数" in fields["indicators[1].name"]
+
+
+def view(indicators, *, enabled=True):
+    tenant = TenantView(id=1, code=BIANGBA, name="边坝县", level="county", division_type="县",
+                        ancestor_codes=("540000", "540300"), plugins=("xizang",),
+                        settings={"targets.common_indicators_from_catalog": enabled})
+    project = ProjectView(id=1, code="p", name="p", year=2024, kind="project", fund_type="general_public",
+                          category="教育", is_new=True, is_key=False, requested_amount=Decimal("1"),
+                          approved_amount=None, department_code="101")
+    targets = TargetsView(overall_target="x", indicators=tuple(
+        IndicatorView(level1=r["level1"], level2=r["level2"], name=r["name"], direction=r["direction"],
+                      target_value=Decimal(r["target_value"]), target_text="", unit=r["unit"],
+                      weight=Decimal(r["weight"]), catalog_code=r["catalog_code"]) for r in indicators))
+    return {"tenant": tenant, "project": project, "targets": targets}
+
+
+def test_the_setting_switches_the_rule_off():
+    assert jixiao_xizang.validate_targets(**view([OUTSIDE], enabled=False)) is None
+    [problem] = jixiao_xizang.validate_targets(**view([OUTSIDE]))
+    assert problem["field"] == "indicators[1].name"
+
+
+def test_a_catalog_name_under_the_wrong_level_is_refused():
+    wrong = row("效益", "社会效益指标", "学生及家长满意度", "ge", "90", "%", "10")
+    [problem] = jixiao_xizang.validate_targets(**view([wrong]))
+    assert problem == {"field": "indicators[1].level2",
+                       "message": "共性指标“学生及家长满意度”（JY-011）属于“满意度—服务对象满意度指标”"}
+
+
+# ---- Monitoring cadence (seed 001): department-whole at June, projects monthly --------------------------------
+
+
+def periods_owed(client, tenant_code: str, kind: str) -> list:
+    project = new_project(client, tenant_code, kind=kind, category="")
+    response = client.get(f"/api/v1/tenants/{tenant_code}/projects/{project['id']}/monitoring")
+    assert response.status_code == 200, response.get_json()
+    return response.get_json()["periods_owed"]
+
+
+def test_monitoring_cadence(login):
+    biangba = login("biangba_finance")
+    assert periods_owed(biangba, BIANGBA, "department_whole") == [6]
+    assert periods_owed(biangba, BIANGBA, "project") == list(range(1, 13))
+    assert periods_owed(biangba, BIANGBA, "policy") == list(range(1, 13))
+    # Lingling does not enable xizang: the national default (every month) for a department-whole budget too.
+    assert periods_owed(login("lingling_finance"), LINGLING, "department_whole") == list(range(1, 13))

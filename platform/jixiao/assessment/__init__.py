@@ -1,0 +1,1 @@
+"""Inter-level assessment: campaigns, computed and assessed indicators, rankings, awards and notices."""

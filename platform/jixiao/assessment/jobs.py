@@ -1,0 +1,23 @@
+"""Job kinds for assessments: finalising (totals, grades, rankings, awards) and publishing results."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from jixiao.assessment import service
+from jixiao.jobs.service import JobContext, job_kind
+from jixiao.tenancy.models import Tenant
+
+
+@job_kind("assessment.finalize", label="考核汇总排名", queue="interactive", max_attempts=2)
+def finalize(ctx: JobContext, campaign_id: int) -> dict[str, Any]:
+    tenant = ctx.session.get(Tenant, ctx.tenant_id)
+    campaign = service.get_campaign(ctx.session, tenant, campaign_id)
+    ctx.progress(10, "读取考核方案和各地记录")
+    return service.finalize(ctx.session, tenant, campaign, progress=ctx.progress)
+
+
+@job_kind("assessment.publish", label="发布考核结果", queue="interactive", max_attempts=2)
+def publish(ctx: JobContext, campaign_id: int) -> dict[str, Any]:
+    tenant = ctx.session.get(Tenant, ctx.tenant_id)
+    return service.publish(ctx.session, tenant, service.get_campaign(ctx.session, tenant, campaign_id))

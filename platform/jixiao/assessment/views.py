@@ -1,0 +1,101 @@
+"""Pages: the assessor's campaigns, scoring grid and ranking chart; the subject's own result."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from jixiao.assessment import service
+from jixiao.auth import current_tenant, require_login
+from jixiao.db import session
+from jixiao.errors import DomainError, ValidationFailed
+from jixiao.jobs.service import enqueue
+
+bp = Blueprint("assessment", __name__, template_folder="templates")
+
+
+@bp.route("/t/<tenant_code>/assessments", methods=["GET", "POST"])
+@require_login
+def campaigns() -> Any:
+    tenant, db = current_tenant(), session()
+    year = request.values.get("year", type=int) or date.today().year - 1
+    errors: dict[str, Any] = {}
+    if request.method == "POST":
+        try:
+            deadline = date.fromisoformat(request.form.get("deadline") or "")
+        except ValueError:
+            deadline = None
+        try:
+            if deadline is None:
+                raise ValidationFailed(fields={"deadline": "请填写自评截止日期"})
+            campaign = service.create_campaign(db, current_user, tenant, year=year,
+                                               scheme_code=request.form.get("scheme", ""), deadline=deadline)
+        except DomainError as exc:
+            db.rollback()
+            errors = exc.fields or {"_": exc.message}
+        else:
+            flash(f"已发起考核：{campaign.title}", "success")
+            return redirect(url_for("assessment.campaign", campaign_id=campaign.id))
+    return render_template("assessment/campaigns.html", tenant=tenant, year=year,
+                           campaigns=service.list_campaigns(db, tenant), schemes=service.schemes_for(db, tenant, year),
+                           assignments=service.assignments_for(db, tenant), errors=errors,
+                           default_deadline=date.today() + timedelta(days=30),
+                           can_assess=current_user.tenant_id == tenant.id and current_user.has_role("finance", "admin"))
+
+
+@bp.route("/t/<tenant_code>/assessments/<int:campaign_id>", methods=["GET", "POST"])
+@require_login
+def campaign(campaign_id: int) -> Any:
+    tenant, db = current_tenant(), session()
+    item = service.get_campaign(db, tenant, campaign_id)
+    if request.method == "POST":
+        action = request.form.get("action")
+        try:
+            if action == "score":
+                try:
+                    points = Decimal(request.form.get("points", ""))
+                except InvalidOperation as exc:
+                    raise ValidationFailed(fields={"points": "请填写数字"}) from exc
+                service.score(db, current_user, tenant, item, int(request.form["subject_id"]),
+                              request.form["indicator"], points, request.form.get("comment", ""))
+                flash("已保存评分", "success")
+            elif action in ("finalize", "publish"):
+                service._require_assessor(current_user, tenant)
+                job = enqueue(db, current_user, tenant, f"assessment.{action}", {"campaign_id": item.id})
+                return redirect(url_for("jobs.job", job_id=job.id))
+        except DomainError as exc:
+            db.rollback()
+            flash(exc.message + ("：" + "；".join(map(str, exc.fields.values())) if exc.fields else ""), "error")
+        return redirect(url_for("assessment.campaign", campaign_id=item.id))
+    indicators = service.indicators_of(item.scheme)
+    ranking = service.ranking(db, item)
+    return render_template("assessment/campaign.html", tenant=tenant, campaign=item, indicators=indicators,
+                           ranking=ranking, scores={(s.id, sc.indicator_code): sc for s in item.subjects for sc in s.scores},
+                           can_assess=current_user.tenant_id == tenant.id and current_user.has_role("finance", "admin"))
+
+
+@bp.route("/t/<tenant_code>/assessment-results/<int:campaign_id>", methods=["GET", "POST"])
+@require_login
+def result(campaign_id: int) -> Any:
+    tenant, db = current_tenant(), session()
+    if request.method == "POST":
+        try:
+            upload = request.files.get("file")
+            if upload is not None and upload.filename:
+                service.add_evidence(db, current_user, tenant, campaign_id, request.form.get("indicator", ""),
+                                     upload.filename, upload.read(), upload.mimetype or "")
+            else:
+                service.self_report(db, current_user, tenant, campaign_id, request.form.get("indicator", ""),
+                                    request.form.get("text", ""))
+            flash("已保存自评", "success")
+        except DomainError as exc:
+            db.rollback()
+            flash(exc.message, "error")
+        return redirect(url_for("assessment.result", campaign_id=campaign_id))
+    return render_template("assessment/result.html", tenant=tenant,
+                           assignment=service.get_assignment(db, tenant, campaign_id),
+                           can_report=current_user.tenant_id == tenant.id and current_user.has_role("finance", "admin"))

@@ -1,0 +1,1 @@
+"""Indicator catalogs (共性指标库) offered by the tenant's plugins."""

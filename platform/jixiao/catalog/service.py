@@ -1,0 +1,123 @@
+"""Indicator catalogs (共性指标库): what the tenant's plugins offer for a budget year, and searching them.
+
+Catalogs are data, not rows: every enabled plugin answers ``register_indicator_catalogs(tenant, year)`` (a
+region ships its catalog as a data file in its package), and the answers are collected here. Nothing is stored,
+so a bureau that replaces its plugin's data file sees the new catalog at once.
+
+A catalog is ``{"code", "name", "source", "years": [first, last or None], "categories": [{"code", "name",
+"aliases", "indicators": [{"code", "level1", "level2", "name", "direction", "unit", "typical_value"}]}]}``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from jixiao.lifecycle.common import hooks
+from jixiao.tenancy.models import Tenant
+
+INDICATOR_KEYS = ("code", "level1", "level2", "name", "direction", "unit", "typical_value")
+
+
+def _text(value: Any) -> str:
+    return "" if value is None else str(value)
+
+
+def _in_force(years: list[Any], year: int) -> bool:
+    first = years[0] if years else None
+    last = years[1] if len(years) > 1 else None
+    return (first is None or first <= year) and (last is None or year <= last)
+
+
+def _normalised(catalog: dict[str, Any]) -> dict[str, Any]:
+    """A copy of a plugin's catalog with every documented key present (strings where text is expected)."""
+    years = list(catalog.get("years") or [None, None])
+    return {
+        "code": _text(catalog.get("code")),
+        "name": _text(catalog.get("name")),
+        "source": _text(catalog.get("source")),
+        "years": (years + [None, None])[:2],
+        "categories": [
+            {
+                "code": _text(category.get("code")),
+                "name": _text(category.get("name")),
+                "aliases": [_text(a) for a in category.get("aliases") or []],
+                "indicators": [{key: _text(item.get(key)) for key in INDICATOR_KEYS}
+                               for item in category.get("indicators") or []],
+            }
+            for category in catalog.get("categories") or []
+        ],
+    }
+
+
+def catalogs_for(session: Session, tenant: Tenant, year: int) -> list[dict[str, Any]]:
+    """Every catalog the tenant's plugins register for budget ``year``, regional plugins first.
+
+    Only the tenant's enabled plugins are asked. A catalog whose ``years`` exclude ``year`` is left out even
+    if a plugin returned it, and a catalog code already seen (from a plugin asked earlier) is not repeated.
+    """
+    found: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for answer in hooks(session, tenant).register_indicator_catalogs(year=year):
+        for catalog in answer or []:
+            item = _normalised(catalog)
+            if item["code"] in seen or not _in_force(item["years"], year):
+                continue
+            seen.add(item["code"])
+            found.append(item)
+    return found
+
+
+def category_matches(category: dict[str, Any], wanted: str) -> bool:
+    """A category is named by its code, its name or one of its aliases (a project's 类别 uses the name)."""
+    return wanted in (category["code"], category["name"], *category["aliases"])
+
+
+def _matches(item: dict[str, Any], category: dict[str, Any], terms: list[str]) -> bool:
+    text = " ".join((item["code"], item["name"], item["level1"], item["level2"], category["name"])).casefold()
+    return all(term in text for term in terms)
+
+
+def search(session: Session, tenant: Tenant, year: int, q: str | None = None, category: str | None = None,
+           level1: str | None = None) -> list[dict[str, Any]]:
+    """Indicators of the tenant's catalogs for ``year``, in catalog order, each with its catalog and category.
+
+    ``q``: words (split on spaces) that must all appear, ignoring case, in the indicator's code, name, level 1,
+    level 2 or category name. ``category``: a category's code, name or alias. ``level1``: 产出, 效益, 满意度
+    or 成本. Empty filters are ignored.
+    """
+    return search_in(catalogs_for(session, tenant, year), q=q, category=category, level1=level1)
+
+
+def search_in(catalogs: list[dict[str, Any]], q: str | None = None, category: str | None = None,
+              level1: str | None = None) -> list[dict[str, Any]]:
+    """:func:`search` over catalogs already collected by :func:`catalogs_for`."""
+    terms = [t.casefold() for t in (q or "").split()]
+    wanted_category = (category or "").strip()
+    wanted_level1 = (level1 or "").strip()
+    results: list[dict[str, Any]] = []
+    for catalog in catalogs:
+        catalog_ref = {"code": catalog["code"], "name": catalog["name"]}
+        for cat in catalog["categories"]:
+            if wanted_category and not category_matches(cat, wanted_category):
+                continue
+            category_ref = {"code": cat["code"], "name": cat["name"]}
+            for item in cat["indicators"]:
+                if wanted_level1 and item["level1"] != wanted_level1:
+                    continue
+                if terms and not _matches(item, cat, terms):
+                    continue
+                results.append({**item, "catalog": catalog_ref, "category": category_ref})
+    return results
+
+
+def summary(catalogs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The catalogs without their indicators: categories with their indicator counts."""
+    return [
+        {**{k: c[k] for k in ("code", "name", "source", "years")},
+         "categories": [{"code": cat["code"], "name": cat["name"], "aliases": cat["aliases"],
+                         "count": len(cat["indicators"])} for cat in c["categories"]],
+         "count": sum(len(cat["indicators"]) for cat in c["categories"])}
+        for c in catalogs
+    ]
