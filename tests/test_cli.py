@@ -67,3 +67,21 @@ def test_worker_drains_the_queues_of_a_real_redis(app):
         pytest.skip("no JIXIAO_TEST_REDIS_URL: CI runs this against Redis")
     result = app.test_cli_runner().invoke(main, ["worker", "--burst", "--queues", "interactive"])
     assert result.exit_code == 0, result.output
+
+
+def test_plugins_new_scaffolds_a_package_whose_test_passes(tmp_path):
+    import subprocess
+    import sys
+
+    from click.testing import CliRunner
+
+    result = CliRunner().invoke(main, ["plugins", "new", "guangxi", "--into", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    package = tmp_path / "guangxi"
+    assert (package / "pyproject.toml").read_text().count('guangxi = "jixiao_guangxi"') == 1
+    assert (package / "jixiao_guangxi" / "data" / "settings.yaml").exists()
+    run = subprocess.run([sys.executable, "-m", "pytest", "-q", "tests"], cwd=package, capture_output=True, text=True)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "1 passed" in run.stdout
+    again = CliRunner().invoke(main, ["plugins", "new", "guangxi", "--into", str(tmp_path)])
+    assert again.exit_code == 1 and "already exists" in again.output

@@ -314,10 +314,37 @@ def jobs_recover() -> None:
 # ---- plugins and demo ---------------------------------------------------------------------------------------
 
 
-@main.command("plugins")
+@main.group("plugins", invoke_without_command=True)
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def plugins_command(ctx: click.Context, as_json: bool) -> None:
+    """List installed plugins: name, version, hooks, and the tenants that enable each."""
+    if ctx.invoked_subcommand is None:
+        ctx.invoke(plugins_list, as_json=as_json)
+
+
+@plugins_command.command("new")
+@click.argument("name")
+@click.option("--into", default="plugins", show_default=True, type=click.Path(file_okay=False, path_type=Path),
+              help="the folder that holds the region packages")
+def plugins_new(name: str, into: Path) -> None:
+    """Scaffold a regional plugin package NAME (entry point, hooks module, data folder, a passing test)."""
+    from jixiao import scaffold
+
+    try:
+        written = scaffold.create(into, name)
+    except (ValueError, FileExistsError) as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    for path in written:
+        click.echo(f"  + {path}")
+    click.echo(f"next: pip install -e {into / name}; add '{name}' to a province's plugins in tenants/*.yaml")
+
+
+@plugins_command.command("list")
 @click.option("--json", "as_json", is_flag=True)
 @with_appcontext
-def plugins_command(as_json: bool) -> None:
+def plugins_list(as_json: bool) -> None:
     """List installed plugins: name, version, hooks, and the tenants that enable each."""
     import json
 

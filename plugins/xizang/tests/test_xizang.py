@@ -264,3 +264,52 @@ def test_monitoring_cadence(login):
     assert periods_owed(biangba, BIANGBA, "policy") == list(range(1, 13))
     # Lingling does not enable xizang: the national default (every month) for a department-whole budget too.
     assert periods_owed(login("lingling_finance"), LINGLING, "department_whole") == list(range(1, 13))
+
+
+def test_the_region_assesses_its_own_departments(jixiao_app):
+    """A campaign over region-level departments: computed from their records, departments ranked together."""
+    from datetime import date, timedelta
+    from decimal import Decimal
+
+    import sqlalchemy as sa
+
+    from jixiao.accounts.models import Department
+    from jixiao.db import TenantScope, scoped, system_scope
+    from jixiao.lifecycle.models import FundType, Project, ProjectKind, Stage, TargetSet, TargetStatus
+    from jixiao.tenancy import service as tenancy
+    from jixiao.testing import api_login
+
+    from tests.test_audit_and_api import make_app_like
+
+    app = make_app_like(jixiao_app, REDIS_URL=None)
+    with app.app_context():
+        with system_scope() as db:
+            region = tenancy.get_by_code(db, "540000")
+        with scoped(TenantScope(read_ids=(region.id,), write_id=region.id)) as db:
+            if not db.scalar(sa.select(Department.id).where(Department.tenant_id == region.id, Department.code == "XZ1")):
+                for code, name, filed in (("XZ1", "自治区教育厅", True), ("XZ2", "自治区卫生健康委", False)):
+                    department = Department(tenant_id=region.id, code=code, name=name)
+                    db.add(department)
+                    db.flush()
+                    project = Project(tenant_id=region.id, department_id=department.id, year=2024, code=f"{code}-1",
+                                      name=f"{name}部门整体支出", kind=ProjectKind.DEPARTMENT_WHOLE,
+                                      fund_type=FundType.GENERAL_PUBLIC, is_new=False,
+                                      requested_amount=Decimal("1000000"), stage=Stage.DRAFT)
+                    db.add(project)
+                    db.flush()
+                    if filed:
+                        db.add(TargetSet(tenant_id=region.id, project_id=project.id, overall_target="x",
+                                         status=TargetStatus.SUBMITTED))
+                db.commit()
+    admin = api_login(app, "xizang_admin")
+    campaign = admin.post("/api/v1/tenants/540000/assessments", json={
+        "year": 2024, "scheme": "xizang-departments", "deadline": (date.today() + timedelta(days=20)).isoformat()})
+    assert campaign.status_code == 201, campaign.get_json()
+    campaign_id = campaign.get_json()["id"]
+    job = admin.post(f"/api/v1/tenants/540000/assessments/{campaign_id}/finalize").get_json()
+    assert job["status"] == "succeeded", job
+    ranking = {r["code"]: r for r in admin.get(f"/api/v1/tenants/540000/assessments/{campaign_id}/ranking").get_json()}
+    # 教育厅 filed targets (A1 15 + A2 15) and nothing is owed for C2, C3 (20): 50; 卫健委 only the 20.
+    assert Decimal(ranking["XZ1"]["total"]) == Decimal("50.00") and ranking["XZ1"]["rank"] == 1
+    assert Decimal(ranking["XZ2"]["total"]) == Decimal("20.00") and ranking["XZ2"]["rank"] == 2
+    assert campaign.get_json()["rule_set"] == "xizang-2024"
