@@ -278,7 +278,6 @@ def test_the_region_assesses_its_own_departments(jixiao_app):
     from jixiao.lifecycle.models import FundType, Project, ProjectKind, Stage, TargetSet, TargetStatus
     from jixiao.tenancy import service as tenancy
     from jixiao.testing import api_login
-
     from tests.test_audit_and_api import make_app_like
 
     app = make_app_like(jixiao_app, REDIS_URL=None)
