@@ -239,3 +239,18 @@ def test_the_daily_scan_is_idempotent_and_suspends_late_answers(app):
     with embedded.app_context(), scoped(TenantScope(read_ids=(tenant.id,))) as db:
         again = db.scalar(sa.select(sa.func.count(Notification.id)).where(Notification.tenant_id == tenant.id))
     assert again == count and report_id
+
+
+def test_the_bell_shows_the_unread_count_on_every_page(app):
+    from jixiao.cli import main
+    from tests.test_pages import page_login
+
+    embedded = make_app_like(app, REDIS_URL=None)
+    assert embedded.test_cli_runner().invoke(main, ["jobs", "run", "scan.daily"]).exit_code == 0
+    client = embedded.test_client()
+    page_login(client, "lingling_finance")
+    unread = api_login(embedded, "lingling_finance").get("/api/v1/notifications").get_json()["unread"]
+    assert unread > 0
+    for path in ("/t/431102/", "/t/431102/projects", "/notifications"):
+        html = client.get(path).get_data(as_text=True)
+        assert f'<span class="badge" id="unread-count">{unread}</span>' in html, path

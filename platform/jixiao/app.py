@@ -56,9 +56,18 @@ def _template_helpers(app: Flask) -> None:
 
     from jixiao.accounts.models import ROLE_LABELS, Role
 
+    def unread_notifications() -> int:
+        from flask_login import current_user
+
+        from jixiao.db import session
+        from jixiao.jobs.notifications import unread_count
+
+        return unread_count(session(), current_user) if current_user.is_authenticated else 0
+
     @app.context_processor
     def _inject() -> dict[str, Any]:
-        return {"csrf_token": generate_csrf, "role_label": lambda r: ROLE_LABELS.get(Role(r), r) if r in Role._value2member_map_ else r}
+        return {"csrf_token": generate_csrf, "unread_notifications": unread_notifications,
+                "role_label": lambda r: ROLE_LABELS.get(Role(r), r) if r in Role._value2member_map_ else r}
 
     @app.template_filter("localtime")
     def _localtime(value: Any) -> str:

@@ -176,6 +176,18 @@ def list_projects(session: Session, actor: User, tenant: Tenant, filters: Projec
     return [ProjectRow(p, str(lt) if lt else None, g) for p, lt, g in rows], total
 
 
+def counts(session: Session, actor: User, tenant: Tenant, year: int) -> tuple[dict[str, int], dict[str, int]]:
+    """Projects the actor may see in ``year``, counted per stage and per latest monitoring light (two statements)."""
+    visible = [common.project_filter(session, actor, tenant), Project.year == year]
+    by_stage = dict(session.execute(sa.select(Project.stage, sa.func.count(Project.id)).where(*visible)
+                                    .group_by(Project.stage)).all())
+    light = _latest_light().label("light")
+    lights = sa.select(light).where(*visible).subquery()
+    by_light = dict(session.execute(sa.select(lights.c.light, sa.func.count()).where(lights.c.light.is_not(None))
+                                    .group_by(lights.c.light)).all())
+    return ({str(k): v for k, v in by_stage.items()}, {str(k): v for k, v in by_light.items()})
+
+
 # ---- Ex-ante assessment -------------------------------------------------------------------------------------
 
 

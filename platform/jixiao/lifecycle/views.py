@@ -1,25 +1,86 @@
-"""Lifecycle pages (the forms for each stage are being written)."""
+"""Lifecycle pages: the project list, a project's page with one form per stage, the rectification ledger,
+the agencies and the public page.
+
+Thin adapters, like the API: parse the form (amounts are typed in 万元 on the pages and converted to yuan here),
+call the same service function the API calls, then redirect to the project page at the stage's anchor with a
+flash. A domain error re-renders the page with the service's Chinese message and the field errors next to
+the fields, with the error's status (400, 403, 409). Only the forms the user may use are shown.
+"""
 
 from __future__ import annotations
 
+import dataclasses
+import json
+import math
+import re
+from collections.abc import Callable
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Blueprint
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
 from sqlalchemy.orm import Session
+from werkzeug.datastructures import MultiDict
 
+from jixiao.accounts import service as accounts
+from jixiao.accounts.models import Role
 from jixiao.audit.models import AuditEvent
+from jixiao.auth import current_tenant, require_login
+from jixiao.db import session
+from jixiao.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from jixiao.lifecycle import (
+    common,
+    evaluations,
+    monitoring,
+    projects,
+    public,
+    rectification,
+    results,
+    scoring,
+    targets,
+)
+from jixiao.lifecycle.api import public_tenant
 from jixiao.lifecycle.models import (
+    LABELS,
+    Conclusion,
+    Direction,
     Evaluation,
+    EvaluationKind,
+    EvaluationStatus,
     ExAnteAssessment,
+    FundType,
+    Light,
     MonitoringReport,
+    NoticeStatus,
     Project,
+    ProjectKind,
+    QualitativeBand,
     RectificationNotice,
     ResultApplication,
+    Stage,
     TargetSet,
+    TargetStatus,
+    WarningResponse,
 )
+from jixiao.rules.national import LEVEL2_BY_LEVEL1  # suggestions for the indicator table's first two levels
+from jixiao.statistics.service import current_year
 
 bp = Blueprint("lifecycle", __name__, template_folder="templates")
+
+WAN = Decimal(10000)
+CENT = Decimal("0.01")
+PER_PAGE = 50
+BLANK_ROWS = 3  # blank indicator rows under the filled ones (saving the draft adds more)
+MIN_ROWS = 8  # rows a new indicator table starts with
+FINDING_ROWS = 3
+STAGE_ORDER = list(Stage)
+EDITABLE_TARGETS = (TargetStatus.DRAFT, TargetStatus.RETURNED)
+ROW_FIELDS = ("level1", "level2", "name", "direction", "value", "unit", "weight")
+ROW_KEY = re.compile(r"^(level1|level2|name|direction|value|unit|weight)-(\d+)$")
+INDICATOR_ERROR = re.compile(r"^indicators\[(\d+)\]\.(\w+)$")
 
 
 def project_history(session: Session, project: Project, limit: int = 300) -> list[AuditEvent]:
@@ -40,18 +101,797 @@ def project_history(session: Session, project: Project, limit: int = 300) -> lis
     return list(session.scalars(stmt))
 
 
-@bp.route("/t/<tenant_code>/projects/<int:project_id>")
-def project(project_id: int) -> Any:
-    """The project's page (placeholder until the stage forms land)."""
-    from flask_login import current_user
+# ---- Formatting and parsing ---------------------------------------------------------------------------------
 
-    from jixiao.auth import current_tenant, require_login
-    from jixiao.db import session
-    from jixiao.lifecycle.common import get_project
 
-    @require_login
-    def render() -> Any:
-        item = get_project(session(), current_user, current_tenant(), project_id)
-        return f"<h1>{item.name}</h1>"
+def wan(value: Decimal | int | None) -> str:
+    """Yuan shown in 万元 with two decimals and thousands separators ("—" when there is none)."""
+    if value is None:
+        return "—"
+    return format((Decimal(value) / WAN).quantize(CENT, rounding=ROUND_HALF_UP), ",.2f")
 
-    return render()
+
+def plain(value: Decimal | int | None) -> str:
+    """A number as typed into a form: no exponent, no trailing zeros."""
+    return "" if value is None else format(Decimal(value).normalize(), "f")
+
+
+def wan_input(value: Decimal | None) -> str:
+    return "" if value is None else plain(Decimal(value) / WAN)
+
+
+def _number(form: MultiDict, name: str, errors: dict[str, str], label: str, *, required: bool = False,
+            field: str | None = None) -> Decimal | None:
+    text = (form.get(name) or "").strip().replace(",", "").replace("，", "")
+    if not text:
+        if required:
+            errors[field or name] = _("请填写%(label)s", label=label)
+        return None
+    try:
+        number = Decimal(text)
+    except InvalidOperation:
+        errors[field or name] = _("%(label)s应为数字", label=label)
+        return None
+    if not number.is_finite():
+        errors[field or name] = _("%(label)s应为数字", label=label)
+        return None
+    return number
+
+
+def _yuan(form: MultiDict, name: str, errors: dict[str, str], label: str, *, required: bool = False,
+          field: str | None = None) -> Decimal | None:
+    """An amount typed in 万元, as yuan (to the cent)."""
+    number = _number(form, name, errors, label, required=required, field=field)
+    return None if number is None else (number * WAN).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def _int(text: str | None) -> int | None:
+    text = (text or "").strip()
+    return int(text) if text.isdigit() else None
+
+
+def _date(form: MultiDict, name: str, errors: dict[str, str], label: str) -> date | None:
+    text = (form.get(name) or "").strip()
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        errors[name] = _("%(label)s应为日期（年-月-日）", label=label)
+        return None
+
+
+def _check(errors: dict[str, str]) -> None:
+    if errors:
+        raise ValidationFailed(fields=errors)
+
+
+def _permitted(check: Callable[[], Any]) -> bool:
+    """Whether the service's own rule lets the user do it (so the page shows only usable forms)."""
+    try:
+        check()
+    except Forbidden:
+        return False
+    return True
+
+
+def _choice(value: str | None, enum_cls: type) -> str | None:
+    return value if value in enum_cls._value2member_map_ else None
+
+
+@bp.context_processor
+def _helpers() -> dict[str, Any]:
+    return {"wan": wan, "plain": plain, "wan_input": wan_input, "label": lambda value: LABELS.get(str(value), value),
+            "json_text": lambda value: json.dumps(value, ensure_ascii=False, default=str)}
+
+
+# ---- The project list ---------------------------------------------------------------------------------------
+
+
+def _filters(args: MultiDict) -> projects.ProjectFilters:
+    year = _int(args.get("year"))
+    return projects.ProjectFilters(
+        year=year if year and 2000 <= year <= 2100 else None,
+        department_code=(args.get("department") or "").strip() or None,
+        stage=_choice(args.get("stage"), Stage),
+        kind=_choice(args.get("kind"), ProjectKind),
+        fund_type=_choice(args.get("fund_type"), FundType),
+        grade=(args.get("grade") or "").strip() or None,
+        light=_choice(args.get("light"), Light),
+        q=(args.get("q") or "").strip()[:100] or None,
+    )
+
+
+def _filter_args(filters: projects.ProjectFilters) -> dict[str, Any]:
+    values = {"year": filters.year, "department": filters.department_code, "stage": filters.stage,
+              "kind": filters.kind, "fund_type": filters.fund_type, "grade": filters.grade, "light": filters.light,
+              "q": filters.q}
+    return {k: v for k, v in values.items() if v}
+
+
+def _charts(db: Session, tenant: Any, year: int) -> dict[str, Any]:
+    """Counts per stage (as a funnel: how many reached each stage) and per latest light, for one year."""
+    stage_counts, light_counts = projects.counts(db, current_user, tenant, year)
+    by_stage = [(stage, stage_counts.get(stage.value, 0)) for stage in STAGE_ORDER]
+    reached = [sum(n for _stage, n in by_stage[i:]) for i in range(len(by_stage))]
+    widest = max(reached, default=0) or 1
+    funnel = [{"stage": stage, "now": n, "reached": r, "percent": round(r * 100 / widest, 1)}
+              for (stage, n), r in zip(by_stage, reached, strict=True)]
+    by_light = [(light, light_counts.get(light.value, 0)) for light in (Light.RED, Light.YELLOW, Light.GREEN, Light.BLUE)]
+    widest_light = max((n for _light, n in by_light), default=0) or 1
+    lights = [{"light": light, "n": n, "percent": round(n * 100 / widest_light, 1)} for light, n in by_light]
+    return {"year": year, "funnel": funnel, "lights": lights, "total": reached[0] if reached else 0}
+
+
+def _creatable_departments(db: Session, tenant: Any) -> list[Any]:
+    departments = accounts.list_departments(db, tenant)
+    if current_user.has_role(Role.FINANCE):
+        return departments
+    own = set(common.department_subtree_ids(db, current_user.department_id))
+    return [d for d in departments if d.id in own]
+
+
+def _render_list(failure: Failure | None = None) -> Any:
+    db, tenant = session(), current_tenant()
+    filters = _filters(request.args)
+    page = max(_int(request.args.get("page")) or 1, 1)
+    rows, total = projects.list_projects(db, current_user, tenant, filters, page, PER_PAGE)
+    own = common.is_own_tenant(current_user, tenant)
+    may_create = own and current_user.has_role(Role.FINANCE, Role.DEPARTMENT)
+    this_year = current_year()
+    bands = common.hooks(db, tenant).evaluation_grade_bands(kind="self") or []
+    context = {
+        "tenant": tenant, "rows": rows, "total": total, "page": page, "pages": max(math.ceil(total / PER_PAGE), 1),
+        "filters": filters, "filter_args": _filter_args(filters), "own": own, "may_create": may_create,
+        "departments": accounts.list_departments(db, tenant),
+        "create_departments": _creatable_departments(db, tenant) if may_create else [],
+        "stages": STAGE_ORDER, "kinds": list(ProjectKind), "funds": list(FundType), "lights": list(Light),
+        "grades": [b[0] for b in bands], "this_year": this_year,
+        "charts": _charts(db, tenant, filters.year or this_year),
+        "failure": failure, "errors": failure.fields if failure else {},
+        "form": failure.form if failure else MultiDict(),
+    }
+    return render_template("lifecycle/projects.html", **context), (failure.status if failure else 200)
+
+
+@bp.route("/t/<tenant_code>/projects", methods=["GET", "POST"], endpoint="projects")
+@require_login
+def project_list() -> Any:
+    """The projects the user may see, filtered and paginated; department staff and finance enter new ones."""
+    if request.method == "GET":
+        return _render_list()
+    db, tenant, form = session(), current_tenant(), request.form
+    errors: dict[str, str] = {}
+    try:
+        year = _int(form.get("year"))
+        if year is None or not 2000 <= year <= 2100:
+            errors["year"] = _("请填写预算年度（如 2026）")
+        for name, label in (("code", _("项目编码")), ("name", _("项目名称"))):
+            if not (form.get(name) or "").strip():
+                errors[name] = _("请填写%(label)s", label=label)
+        kind, fund = _choice(form.get("kind"), ProjectKind), _choice(form.get("fund_type"), FundType)
+        if kind is None:
+            errors["kind"] = _("请选择类型")
+        if fund is None:
+            errors["fund_type"] = _("请选择资金来源（预算类别）")
+        amount = _yuan(form, "requested_amount", errors, _("申请金额"), required=True)
+        _check(errors)
+        item = projects.create_project(db, current_user, tenant, {
+            "code": form["code"].strip()[:40], "name": form["name"].strip()[:200], "year": year, "kind": kind,
+            "fund_type": fund, "category": (form.get("category") or "").strip()[:40],
+            "department_code": form.get("department_code") or None, "is_new": form.get("is_new") == "on",
+            "is_key": form.get("is_key") == "on", "classified": form.get("classified") == "on",
+            "requested_amount": amount,
+        })
+    except (ValidationFailed, Conflict, Forbidden) as exc:
+        db.rollback()
+        return _render_list(Failure("create", "create", exc.message, exc.fields, form, exc.status))
+    flash(_("已创建项目“%(name)s”，请填报绩效目标。", name=item.name), "success")
+    return redirect(url_for("lifecycle.project", project_id=item.id, _anchor="targets"))
+
+
+# ---- The project page ---------------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass
+class Failure:
+    """A form post the service refused: which form, the message, the field errors and what was typed."""
+
+    key: str
+    anchor: str
+    message: str
+    fields: dict[str, Any]
+    form: MultiDict
+    status: int
+
+
+@dataclasses.dataclass
+class IndicatorRow:
+    level1: str = ""
+    level2: str = ""
+    name: str = ""
+    direction: str = "ge"
+    value: str = ""
+    unit: str = ""
+    weight: str = ""
+
+    @classmethod
+    def of(cls, indicator: Any) -> IndicatorRow:
+        qualitative = str(indicator.direction) == Direction.QUALITATIVE
+        return cls(level1=indicator.level1, level2=indicator.level2, name=indicator.name,
+                   direction=str(indicator.direction),
+                   value=indicator.target_text if qualitative else plain(indicator.target_value),
+                   unit=indicator.unit, weight=plain(indicator.weight))
+
+    def blank(self) -> bool:
+        return not any(getattr(self, f) for f in ROW_FIELDS if f != "direction")
+
+
+def _posted_rows(form: MultiDict) -> list[IndicatorRow]:
+    """The indicator rows typed into the targets form, blank rows left out, in their order on the page."""
+    indices = sorted({int(m.group(2)) for key in form if (m := ROW_KEY.match(key))})
+    rows = [IndicatorRow(**{f: (form.get(f"{f}-{i}") or "").strip() for f in ROW_FIELDS}) for i in indices]
+    return [row for row in rows if not row.blank()]
+
+
+def _indicator_data(rows: list[IndicatorRow]) -> list[dict[str, Any]]:
+    """The rows as the service takes them; numbers that are not numbers are named by row (1-based)."""
+    errors: dict[str, str] = {}
+    data = []
+    for position, row in enumerate(rows, start=1):
+        where = f"indicators[{position}]"
+        qualitative = row.direction == Direction.QUALITATIVE
+        value = None
+        if not qualitative and row.value:
+            try:
+                value = Decimal(row.value.replace(",", ""))
+            except InvalidOperation:
+                errors[f"{where}.target_value"] = _("指标值应为数字；文字描述的指标请把方向选为“定性”")
+        weight = None
+        if row.weight:
+            try:
+                weight = Decimal(row.weight)
+            except InvalidOperation:
+                errors[f"{where}.weight"] = _("权重应为数字")
+        data.append({"level1": row.level1[:20], "level2": row.level2[:40], "name": row.name[:200],
+                     "direction": row.direction, "target_value": value,
+                     "target_text": row.value[:200] if qualitative else "", "unit": row.unit[:20],
+                     "weight": weight if weight is not None else Decimal(0)})
+    _check(errors)
+    return data
+
+
+def _row_errors(fields: dict[str, Any]) -> tuple[dict[int, list[str]], set[tuple[int, str]]]:
+    """Field errors like ``indicators[2].level2`` as messages per form row (0-based) and cells to mark."""
+    by_row: dict[int, list[str]] = {}
+    cells: set[tuple[int, str]] = set()
+    for field, message in fields.items():
+        match = INDICATOR_ERROR.match(field)
+        if match:
+            row = int(match.group(1)) - 1
+            name = {"target_value": "value", "target_text": "value"}.get(match.group(2), match.group(2))
+            by_row.setdefault(row, []).append(str(message))
+            cells.add((row, name))
+    return by_row, cells
+
+
+def _period_due(owed: list[int], filed: set[int], year: int, today: date) -> int | None:
+    """The month the monitoring form offers first: the latest month already over that the project owes,
+    unless it was filed (then the first one not filed)."""
+    if not owed:
+        return None
+    over = 12 if year < today.year else (today.month - 1 if year == today.year else 0)
+    due = [m for m in owed if m <= over]
+    if due and due[-1] not in filed:
+        return due[-1]
+    return next((m for m in owed if m not in filed), owed[-1])
+
+
+def _project_context(db: Session, tenant: Any, item: Project, failure: Failure | None) -> dict[str, Any]:
+    user = current_user
+    own = common.is_own_tenant(user, tenant)
+    finance = _permitted(lambda: common.require_finance(user, tenant, ""))
+    unit = _permitted(lambda: common.require_unit_or_finance(db, user, item, ""))
+    hooks = common.hooks(db, tenant)
+
+    # Ex-ante assessment.
+    assessment = projects.exante_for(db, item)
+    exante = {
+        "required": projects.exante_required(db, tenant, item), "assessment": assessment,
+        "dimensions": hooks.exante_dimensions() or [], "blocker": projects.exante_blocker(db, tenant, item),
+        "may": own and user.has_role(Role.FINANCE, Role.EXPERT) and item.stage in (Stage.DRAFT, Stage.TARGETS_SUBMITTED),
+    }
+
+    # Targets.
+    target_set = targets.targets_for(db, item)
+    indicators = list(target_set.indicators) if target_set else []
+    editable = unit and (target_set is None or target_set.status in EDITABLE_TARGETS)
+    if failure and failure.key == "targets":
+        rows = _posted_rows(failure.form)
+    else:
+        rows = [IndicatorRow.of(i) for i in indicators]
+    fields = failure.fields if failure and failure.key in ("targets", "targets_submit", "targets_review") else {}
+    row_errors, cell_errors = _row_errors(fields)
+    rows += [IndicatorRow() for _ in range(max(BLANK_ROWS, MIN_ROWS - len(rows)) if editable else 0)]
+
+    # Monitoring.
+    owed = monitoring.periods_owed(db, tenant, item)
+    reports = monitoring.reports_for(db, item)
+    filed = {r.period for r in reports}
+    next_period = _period_due(owed, filed, item.year, rectification.today())
+
+    # Evaluations.
+    evaluation_list = evaluations.list_evaluations(db, user, tenant, project_id=item.id)
+    submittable = {e.id for e in evaluation_list if e.status is EvaluationStatus.ASSIGNED and _permitted(
+        lambda e=e: evaluations._may_submit(db, user, e))}
+    has_self = any(e.kind is EvaluationKind.SELF for e in evaluation_list)
+    evaluable = item.stage in evaluations.EVALUATED_STAGES
+
+    # Rectification.
+    notices = [n for n in rectification.ledger(db, user, tenant) if n.project_id == item.id]
+    noticed = {n.evaluation_id for n in notices}
+    settings = common.tenant_view(db, tenant).settings
+
+    # Results.
+    bands = hooks.evaluation_grade_bands(kind="self") or []
+    actions: dict[str, str] = {}
+    for band in bands:
+        suggested = results.suggestion(db, tenant, band[0])
+        actions.setdefault(suggested["action"], suggested["label"])
+    applications = results.results_for(db, item.id)
+    graded = [e for e in evaluation_list if e.status is EvaluationStatus.SUBMITTED and e.grade]
+    suggestions = {e.id: results.suggestion(db, tenant, e.grade) for e in graded}
+    for suggested in suggestions.values():
+        actions.setdefault(suggested["action"], suggested["label"])
+
+    return {
+        "tenant": tenant, "project": item, "own": own, "finance": finance, "unit": unit,
+        "stages": STAGE_ORDER, "stage_index": STAGE_ORDER.index(item.stage),
+        "exante": exante, "conclusions": list(Conclusion),
+        "target_set": target_set, "indicators": indicators, "by_indicator": {i.id: i for i in indicators},
+        "targets_editable": editable, "rows": rows, "row_errors": row_errors, "cell_errors": cell_errors,
+        "directions": list(Direction), "level2_suggestions": LEVEL2_BY_LEVEL1,
+        "periods_owed": owed, "reports": reports, "filed": filed, "next_period": next_period,
+        "may_monitor": unit and item.stage in monitoring.MONITORED_STAGES, "responses": list(WarningResponse),
+        "evaluations": evaluation_list, "submittable": submittable, "evaluable": evaluable,
+        "may_start_self": unit and evaluable and not has_self,
+        "agencies": [a for a in evaluations.list_agencies(db, tenant) if a.active] if finance else [],
+        "commission_kinds": [EvaluationKind.DEPARTMENT, EvaluationKind.FINANCE, EvaluationKind.THIRD_PARTY],
+        "bands": list(QualitativeBand), "band_ranges": scoring.QUALITATIVE_BANDS, "finding_rows": FINDING_ROWS,
+        "notices": notices, "evidence": {n.id: rectification.evidence_of(db, n) for n in notices},
+        "to_notice": [e for e in evaluation_list if e.status is EvaluationStatus.SUBMITTED and e.id not in noticed],
+        "overdue": {n.id for n in notices if rectification.is_overdue(n)},
+        "default_days": settings.get("rectification.default_days", 30), "today": rectification.today(),
+        "notice_open": (NoticeStatus.ISSUED, NoticeStatus.RETURNED), "notice_answered": NoticeStatus.ANSWERED,
+        "notice_verified": NoticeStatus.VERIFIED,
+        "graded": graded, "suggestions": suggestions, "actions": actions,
+        "applications": {a.evaluation_id: a for a in applications}, "application_list": applications,
+        "history": project_history(db, item),
+        "failure": failure,
+    }
+
+
+def _errors_for(failure: Failure | None, *keys: str) -> dict[str, Any]:
+    return failure.fields if failure and failure.key in keys else {}
+
+
+def _render_project(project_id: int, failure: Failure | None = None) -> Any:
+    db, tenant = session(), current_tenant()
+    item = common.get_project(db, current_user, tenant, project_id)
+    context = _project_context(db, tenant, item, failure)
+
+    def errors(*keys: str) -> dict[str, Any]:
+        return _errors_for(failure, *keys)
+
+    def value(key: str, name: str, default: Any = "") -> Any:
+        """What the user typed into form ``key`` when it failed, else ``default``."""
+        if failure and failure.key == key:
+            return failure.form.get(name, "")
+        return default
+
+    context.update(errors=errors, value=value)
+    return render_template("lifecycle/project.html", **context), (failure.status if failure else 200)
+
+
+@bp.route("/t/<tenant_code>/projects/<int:project_id>", endpoint="project")
+@require_login
+def project_page(project_id: int) -> Any:
+    """The project's page: its facts, then one section per stage (anchors: exante, targets, budget,
+    monitoring, evaluations, rectification, results) and its history."""
+    return _render_project(project_id)
+
+
+def _act(project_id: int, key: str, anchor: str, action: Callable[[Session, Any, Project], str]) -> Any:
+    """Run one form's action: redirect to the section with a flash, or re-render with the service's answer."""
+    db, tenant = session(), current_tenant()
+    item = common.get_project(db, current_user, tenant, project_id)
+    try:
+        done = action(db, tenant, item)
+    except (ValidationFailed, Conflict, Forbidden) as exc:
+        db.rollback()
+        return _render_project(project_id, Failure(key, anchor, exc.message, exc.fields, request.form.copy(),
+                                                   exc.status))
+    flash(done, "success")
+    return redirect(url_for("lifecycle.project", project_id=project_id, _anchor=anchor))
+
+
+def _evaluation_of(db: Session, tenant: Any, item: Project, evaluation_id: int) -> Evaluation:
+    evaluation = evaluations.get_evaluation(db, current_user, tenant, evaluation_id)
+    if evaluation.project_id != item.id:
+        raise NotFound(_("该项目没有这份评价"))
+    return evaluation
+
+
+def _notice_of(db: Session, tenant: Any, item: Project, notice_id: int) -> RectificationNotice:
+    notice = rectification.get_notice(db, current_user, tenant, notice_id)
+    if notice.project_id != item.id:
+        raise NotFound(_("该项目没有这份整改通知"))
+    return notice
+
+
+# ---- Ex-ante assessment ---------------------------------------------------------------------------------------
+
+
+@bp.route("/t/<tenant_code>/projects/<int:project_id>/exante", methods=["POST"])
+@require_login
+def exante(project_id: int) -> Any:
+    def action(db: Session, tenant: Any, item: Project) -> str:
+        form, errors = request.form, {}
+        scores, comments = {}, {}
+        for dimension in common.hooks(db, tenant).exante_dimensions() or []:
+            key = dimension["key"]
+            score = _number(form, f"score-{key}", errors, dimension["label"], field=f"scores.{key}")
+            if score is not None:
+                scores[key] = score
+            if (form.get(f"comment-{key}") or "").strip():
+                comments[key] = form[f"comment-{key}"].strip()
+        cut = _yuan(form, "amount_cut", errors, _("核减金额"))
+        conclusion = _choice(form.get("conclusion"), Conclusion)
+        if conclusion is None:
+            errors["conclusion"] = _("请选择评估结论")
+        _check(errors)
+        assessment = projects.record_exante(db, current_user, tenant, item, {
+            "scores": scores, "comments": comments, "conclusion": conclusion, "amount_cut": cut or 0,
+            "version": _int(form.get("version"))})
+        return _("已保存事前绩效评估：总分 %(score)s，结论“%(conclusion)s”。", score=plain(assessment.total_score),
+                 conclusion=assessment.conclusion.label)
+
+    return _act(project_id, "exante", "exante", action)
+
+
+# ---- Targets --------------------------------------------------------------------------------------------------
+
+
+def _save_targets(db: Session, tenant: Any, item: Project) -> None:
+    form = request.form
+    targets.replace_targets(db, current_user, tenant, item, {
+        "overall_target": form.get("overall_target", ""), "indicators": _indicator_data(_posted_rows(form)),
+        "version": _int(form.get("version"))})
+
+
+@bp.route("/t/<tenant_code>/projects/<int:project_id>/targets", methods=["POST"])
+@require_login
+def targets_save(project_id: int) -> Any:
+    def action(db: Session, tenant: Any, item: Project) -> str:
+        _save_targets(db, tenant, item)
+        return _("绩效目标已保存为草稿；填好后请点击“保存并提交审核”。")
+
+    return _act(project_id, "targets", "targets", action)
+
+
+@bp.route("/t/<tenant_code>/projects/<int:project_id>/targets/submit", methods=["POST"])
+@require_login
+def targets_submit(project_id: int) -> Any:
+    """Submit the targets for review; when posted from the edit form, what was typed is saved first."""
+    if "overall_target" in request.form:
+        db, tenant = session(), current_tenant()
+        item = common.get_project(db, current_user, tenant, project_id)
+        try:
+            _save_targets(db, tenant, item)
+        except (ValidationFailed, Conflict, Forbidden) as exc:
+            db.rollback()
+            return _render_project(project_id, Failure("targets", "targets", exc.message, exc.fields,
+                                                       request.form.copy(), exc.status))
+
+    def action(db: Session, tenant: Any, item: Project) -> str:
+        targets.submit_targets(db, current_user, tenant, item)
+        return _("绩效目标已提交财政部门审核。")
+
+    return _act(project_id, "targets_submit", "targets", action)
+
+
+@bp.route("/t/<tenant_code>/projects/<int:project_id>/targets/review", methods=["POST"])
+@require_login
+def targets_review(project_id: int) -> Any:
+    def action(db: Session, tenant: Any, item: Project) -> str:
+        approve = request.form.get("decision") == "approve"
+        targets.review_targets(db, current_user, tenant, item, approve=approve,
+                               comment=request.form.get("comment", ""))
+        return _("绩效目标已批复。") if approve else _("绩效目标已退回单位修改。")
+
+    return _act(project_id, "targets_review", "targets", action)
+
+
+# ---- Budget and payment ---------------------------------------------------------------------------------------
+
+
+@bp.route("/t/<tenant_code>/projects/<int:project_id>/budget", methods=["POST"])
+@require_login
+def budget(project_id: int) -> Any:
+    def action(db: Session, tenant: Any, item: Project) -> str:
+        errors: dict[str, str] = {}
+        amount = _yuan(request.form, "approved_amount", errors, _("批复金额"), required=True)
+        _check(errors)
+        projects.approve_budget(db, current_user, tenant, item, amount, _int(request.form.get("version")))
+        return _("预算已批复：%(amount)s 万元。", amount=wan(amount))
+
+    return _act(project_id, "budget", "budget", action)
+
+
+@bp.route("/t/<tenant_code>/projects/<int:project_id>/payment", methods=["POST"])
+@require_login
+def payment(project_id: int) -> Any:
+    def action(db: Session, tenant: Any, item: Project) -> str:
+        suspended = request.form.get("suspended") == "1"
+        projects.set_payment(db, current_user, tenant, item, suspended, request.form.get("reason", ""))
+        return _("已暂停拨款。") if suspended else _("已恢复拨款。")
+
+    return _act(project_id, "payment", "budget", action)
+
+
+# ---- Monitoring -----------------------------------------------------------------------------------------------
+
+
+@bp.route("/t/<tenant_code>/projects/<int:project_id>/monitoring", methods=["POST"])
+@require_login
+def monitoring_report(project_id: int) -> Any:
+    def action(db: Session, tenant: Any, item: Project) -> str:
+        form, errors = request.form, {}
+        period = _int(form.get("period"))
+        if period is None:
+            errors["period"] = _("请选择监控月份")
+        executed = _yuan(form, "executed_amount", errors, _("累计执行数"), required=True)
+        values = []
+        target_set = targets.targets_for(db, item)
+        for indicator in target_set.indicators if target_set else []:
+            actual = _number(form, f"actual-{indicator.id}", errors, _("实际完成值"), field=f"values.{indicator.id}")
+            values.append({"indicator_id": indicator.id, "actual_value": actual,
+                           "note": (form.get(f"note-{indicator.id}") or "").strip()})
+        _check(errors)
+        report = monitoring.submit_report(db, current_user, tenant, item, {
+            "period": period, "executed_amount": executed, "values": values,
+            "cause": form.get("cause", ""), "measure": form.get("measure", "")})
+        return _("已报送 %(period)s 月绩效监控：执行率 %(rate)s%%，%(light)s。", period=report.period,
+                 rate=report.execution_rate, light=report.light.label)
+
+    return _act(project_id, "monitoring", "monitoring", action)
+
+
+@bp.route("/t/<tenant_code>/projects/<int:project_id>/monitoring/<int:period>/response", methods=["POST"])
+@require_login
+def monitoring_response(project_id: int, period: int) -> Any:
+    """The unit answers a warning that asks for a decision (继续执行 / 调剂 / 取消)."""
+    def action(db: Session, tenant: Any, item: Project) -> str:
+        report = monitoring.respond(db, current_user, tenant, item, period, request.form.get("choice", ""),
+                                    request.form.get("note", ""))
+        return _("已回应 %(period)s 月监控预警：%(choice)s。", period=period, choice=report.response.label)
+
+    return _act(project_id, f"response-{period}", "monitoring", action)
+
+
+# ---- Evaluations ----------------------------------------------------------------------------------------------
+
+
+@bp.route("/t/<tenant_code>/projects/<int:project_id>/evaluations", methods=["POST"])
+@require_login
+def evaluation_create(project_id: int) -> Any:
+    """The unit opens its self-evaluation (kind ``self``); finance commissions any other kind."""
+    def action(db: Session, tenant: Any, item: Project) -> str:
+        kind = _choice(request.form.get("kind"), EvaluationKind)
+        if kind is None:
+            raise ValidationFailed(fields={"kind": _("请选择评价方式")})
+        if kind == EvaluationKind.SELF:
+            evaluations.start_self_evaluation(db, current_user, tenant, item)
+            return _("已开展单位自评，请填写绩效自评表。")
+        evaluation = evaluations.assign(db, current_user, tenant, item, kind, _int(request.form.get("agency_id")))
+        return _("已安排%(kind)s。", kind=evaluation.kind.label)
+
+    return _act(project_id, "evaluation_create", "evaluations", action)
+
+
+@bp.route("/t/<tenant_code>/projects/<int:project_id>/evaluations/<int:evaluation_id>/submit", methods=["POST"])
+@require_login
+def evaluation_submit(project_id: int, evaluation_id: int) -> Any:
+    def action(db: Session, tenant: Any, item: Project) -> str:
+        evaluation = _evaluation_of(db, tenant, item, evaluation_id)
+        form, errors = request.form, {}
+        executed = _yuan(form, "executed_amount", errors, _("全年执行数"))
+        scores = []
+        target_set = targets.targets_for(db, item)
+        for indicator in target_set.indicators if target_set else []:
+            where = f"scores.{indicator.id}"
+            row: dict[str, Any] = {"indicator_id": indicator.id, "note": (form.get(f"note-{indicator.id}") or "").strip()}
+            if indicator.direction is Direction.QUALITATIVE:
+                row["band"] = _choice(form.get(f"band-{indicator.id}"), QualitativeBand)
+                row["band_fraction"] = _number(form, f"fraction-{indicator.id}", errors, _("得分比例"), field=where)
+            else:
+                row["actual_value"] = _number(form, f"actual-{indicator.id}", errors, _("实际完成值"), field=where)
+            scores.append(row)
+        findings = [{"problem": (form.get(f"problem-{n}") or "").strip(),
+                     "suggestion": (form.get(f"suggestion-{n}") or "").strip()} for n in range(FINDING_ROWS + 5)]
+        _check(errors)
+        done = evaluations.submit(db, current_user, tenant, evaluation, {
+            "executed_amount": executed, "scores": scores, "summary": form.get("summary", ""),
+            "findings": [f for f in findings if f["problem"]], "internal_comment": form.get("internal_comment", ""),
+            "version": _int(form.get("version"))})
+        return _("已提交%(kind)s：总分 %(score)s，等级“%(grade)s”。", kind=done.kind.label, score=done.total_score,
+                 grade=done.grade)
+
+    return _act(project_id, f"evaluation-{evaluation_id}", "evaluations", action)
+
+
+@bp.route("/t/<tenant_code>/projects/<int:project_id>/evaluations/<int:evaluation_id>/quality", methods=["POST"])
+@require_login
+def evaluation_quality(project_id: int, evaluation_id: int) -> Any:
+    def action(db: Session, tenant: Any, item: Project) -> str:
+        evaluation = _evaluation_of(db, tenant, item, evaluation_id)
+        errors: dict[str, str] = {}
+        score = _number(request.form, "score", errors, _("质量得分"), required=True)
+        _check(errors)
+        evaluations.score_quality(db, current_user, tenant, evaluation, score, request.form.get("comment", ""))
+        return _("已评定第三方机构工作质量：%(score)s 分。", score=plain(score))
+
+    return _act(project_id, f"quality-{evaluation_id}", "evaluations", action)
+
+
+# ---- Rectification --------------------------------------------------------------------------------------------
+
+
+@bp.route("/t/<tenant_code>/projects/<int:project_id>/rectifications", methods=["POST"])
+@require_login
+def rectification_issue(project_id: int) -> Any:
+    evaluation_id = _int(request.form.get("evaluation_id")) or 0
+
+    def action(db: Session, tenant: Any, item: Project) -> str:
+        evaluation = _evaluation_of(db, tenant, item, evaluation_id)
+        errors: dict[str, str] = {}
+        deadline = _date(request.form, "deadline", errors, _("整改期限"))
+        _check(errors)
+        problems = [line.strip() for line in (request.form.get("problems") or "").splitlines() if line.strip()]
+        notice = rectification.issue(db, current_user, tenant, evaluation.id, problems, deadline)
+        return _("已下达整改通知：%(n)s 个问题，期限 %(deadline)s。", n=len(notice.problems), deadline=notice.deadline)
+
+    return _act(project_id, f"issue-{evaluation_id}", "rectification", action)
+
+
+@bp.route("/t/<tenant_code>/projects/<int:project_id>/rectifications/<int:notice_id>/answer", methods=["POST"])
+@require_login
+def rectification_answer(project_id: int, notice_id: int) -> Any:
+    def action(db: Session, tenant: Any, item: Project) -> str:
+        notice = _notice_of(db, tenant, item, notice_id)
+        rectification.answer(db, current_user, tenant, notice, request.form.get("measures", ""),
+                             _int(request.form.get("version")))
+        return _("已反馈整改情况，等待财政核验。")
+
+    return _act(project_id, f"answer-{notice_id}", "rectification", action)
+
+
+@bp.route("/t/<tenant_code>/projects/<int:project_id>/rectifications/<int:notice_id>/files", methods=["POST"])
+@require_login
+def rectification_file(project_id: int, notice_id: int) -> Any:
+    def action(db: Session, tenant: Any, item: Project) -> str:
+        notice = _notice_of(db, tenant, item, notice_id)
+        upload = request.files.get("file")
+        if upload is None or not upload.filename:
+            raise ValidationFailed(fields={"file": _("请选择要上传的文件")})
+        evidence = rectification.store_evidence(db, current_user, tenant, notice, upload.filename, upload.stream,
+                                                upload.mimetype or "")
+        return _("已上传佐证材料“%(name)s”。", name=evidence.filename)
+
+    return _act(project_id, f"files-{notice_id}", "rectification", action)
+
+
+@bp.route("/t/<tenant_code>/projects/<int:project_id>/rectifications/<int:notice_id>/verify", methods=["POST"])
+@require_login
+def rectification_verify(project_id: int, notice_id: int) -> Any:
+    def action(db: Session, tenant: Any, item: Project) -> str:
+        notice = _notice_of(db, tenant, item, notice_id)
+        accept = request.form.get("decision") == "accept"
+        rectification.verify(db, current_user, tenant, notice, accept=accept, reason=request.form.get("reason", ""),
+                             version=_int(request.form.get("version")))
+        return _("整改已核验销号。") if accept else _("整改情况已退回单位。")
+
+    return _act(project_id, f"verify-{notice_id}", "rectification", action)
+
+
+# ---- Results and publication ----------------------------------------------------------------------------------
+
+
+@bp.route("/t/<tenant_code>/projects/<int:project_id>/results", methods=["POST"])
+@require_login
+def results_decide(project_id: int) -> Any:
+    evaluation_id = _int(request.form.get("evaluation_id")) or 0
+
+    def action(db: Session, tenant: Any, item: Project) -> str:
+        evaluation = _evaluation_of(db, tenant, item, evaluation_id)
+        form, errors = request.form, {}
+        change = _yuan(form, "amount_change", errors, _("下年度预算调整额"))
+        idle = _yuan(form, "idle_recovered", errors, _("收回闲置资金"))
+        _check(errors)
+        application = results.decide(db, current_user, tenant, evaluation, {
+            "decision": form.get("decision") or None, "decision_note": form.get("decision_note", ""),
+            "amount_change": change or 0, "idle_recovered": idle or 0})
+        return _("已记录评价结果应用（%(year)s 年预算）。", year=application.next_year)
+
+    return _act(project_id, f"results-{evaluation_id}", "results", action)
+
+
+@bp.route("/t/<tenant_code>/projects/<int:project_id>/publish", methods=["POST"])
+@require_login
+def publish(project_id: int) -> Any:
+    publish_targets = request.form.get("targets") == "1"
+    evaluation_id = _int(request.form.get("evaluation_id"))
+    anchor = "targets" if publish_targets else "evaluations"
+
+    def action(db: Session, tenant: Any, item: Project) -> str:
+        projects.publish(db, current_user, tenant, item, targets=publish_targets, evaluation_id=evaluation_id)
+        return _("已向社会公开。")
+
+    key = "publish-targets" if publish_targets else f"publish-{evaluation_id}"
+    return _act(project_id, key, anchor, action)
+
+
+# ---- The ledger, agencies -------------------------------------------------------------------------------------
+
+
+@bp.route("/t/<tenant_code>/rectifications", endpoint="ledger")
+@require_login
+def ledger_page() -> Any:
+    """整改台账: every notice the user may see, overdue ones highlighted."""
+    db, tenant = session(), current_tenant()
+    year = _int(request.args.get("year"))
+    status = _choice(request.args.get("status"), NoticeStatus)
+    overdue_only = request.args.get("overdue") in ("1", "on", "true")
+    notices = rectification.ledger(db, current_user, tenant, year=year, status=status,
+                                   overdue=True if overdue_only else None)
+    overdue = {n.id for n in notices if rectification.is_overdue(n)}
+    return render_template("lifecycle/ledger.html", tenant=tenant, notices=notices, overdue=overdue, year=year,
+                           status=status, overdue_only=overdue_only, statuses=list(NoticeStatus),
+                           today=rectification.today())
+
+
+@bp.route("/t/<tenant_code>/agencies", methods=["GET", "POST"], endpoint="agencies")
+@require_login
+def agencies_page() -> Any:
+    """Third-party agencies (第三方机构) registered with the tenant; finance registers new ones."""
+    db, tenant = session(), current_tenant()
+    failure = None
+    if request.method == "POST":
+        try:
+            agency = evaluations.create_agency(db, current_user, tenant, request.form.get("name", ""),
+                                               request.form.get("contact", ""))
+        except (ValidationFailed, Conflict, Forbidden) as exc:
+            db.rollback()
+            failure = Failure("agency", "", exc.message, exc.fields, request.form.copy(), exc.status)
+        else:
+            flash(_("已登记第三方机构“%(name)s”。", name=agency.name), "success")
+            return redirect(url_for("lifecycle.agencies"))
+    may_register = _permitted(lambda: common.require_finance(current_user, tenant, ""))
+    return render_template("lifecycle/agencies.html", tenant=tenant, agencies=evaluations.list_agencies(db, tenant),
+                           may_register=may_register, failure=failure,
+                           errors=failure.fields if failure else {},
+                           form=failure.form if failure else MultiDict()), (failure.status if failure else 200)
+
+
+# ---- Public (no login) ----------------------------------------------------------------------------------------
+
+
+@bp.route("/public/<public_code>/", endpoint="public")
+def public_page(public_code: str) -> Any:
+    """What a bureau has published (公开): approved targets and evaluation results, nothing internal."""
+    tenant = public_tenant(public_code)
+    year = _int(request.args.get("year"))
+    db = session()
+    return render_template("lifecycle/public.html", tenant=tenant, year=year,
+                           published_targets=public.published_targets(db, tenant, year),
+                           published_evaluations=public.published_evaluations(db, tenant, year))

@@ -1,4 +1,4 @@
-"""Pages: the tenant's home (the tenant, its parent and children, plugins in force, the user's roles)."""
+"""Pages: the tenant's home (the user's to-do list, the tenant, its parent and children, plugins in force, roles)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from flask_login import current_user
 from jixiao.auth import current_tenant, require_login
 from jixiao.db import session
 from jixiao.errors import Forbidden
+from jixiao.lifecycle import todo
 from jixiao.plugins import host
 from jixiao.system import service as system
 from jixiao.tenancy import service
@@ -31,10 +32,12 @@ def home() -> Any:
     tenant = current_tenant()
     db = session()
     in_force = service.plugins_in_force(db, host(), tenant)
+    own = tenant.id == current_user.tenant_id
     return render_template(
         "tenancy/home.html",
         tenant=tenant,
-        own=tenant.id == current_user.tenant_id,
+        own=own,
+        todos=todo.todo(db, current_user, tenant) if own else [],
         parent=tenant.parent,
         parent_visible=tenant.parent is not None and tenant.id != current_user.tenant_id,
         children=service.children(db, tenant),
