@@ -49,28 +49,61 @@ def test_row_level_security_is_forced_on_every_tenant_owned_table(pg):
     assert flags == {t: True for t in TENANT_TABLES}
 
 
-def test_raw_select_without_tenant_sees_nothing_and_with_lingling_only_lingling(app, pg):
-    # Give every table rows in several tenants, tokens included.
+@pytest.fixture
+def rows_everywhere(app, pg):
+    """Rows in at least two tenants in every tenant-owned table, made through the product's own paths."""
+    from datetime import date, timedelta
+
+    from jixiao.cli import main
+    from jixiao.db import TenantScope, scoped
+    from jixiao.documents.store import save_document
+    from tests.test_audit_and_api import make_app_like
+
+    embedded = make_app_like(app, REDIS_URL=None)
     for username in ("lingling_admin", "heshan_finance"):
-        api_login(app, username).post("/api/v1/auth/tokens", json={"name": "rls"})
-    lingling = tenant_id(app, "431102")
+        user = api_login(embedded, username)
+        user.post("/api/v1/auth/tokens", json={"name": "rls"})
+        assert user.post("/api/v1/jobs", json={"kind": "system.selfcheck", "args": {"steps": 1}}).status_code == 202
+    assert embedded.test_cli_runner().invoke(main, ["jobs", "run", "scan.daily"]).exit_code == 0
+    with embedded.app_context():
+        for code in ("431102", "430903"):
+            tid = tenant_id(embedded, code)
+            with scoped(TenantScope(read_ids=(tid,), write_id=tid)) as db:
+                save_document(db, tenant_id=tid, kind="export", owner_type="tenants", owner_id=tid, title="rls",
+                              filename="rls.txt", content_type="text/plain", data=f"rls {code}".encode())
+                db.commit()
+    deadline = (date.today() + timedelta(days=10)).isoformat()
+    for username, code, scheme in (("hunan_admin", "430000", "hunan-province-counties"),
+                                   ("hengyang_finance", "430400", "hunan-city-counties")):
+        assessor = api_login(embedded, username)
+        created = assessor.post(f"/api/v1/tenants/{code}/assessments", json={"year": 2026, "scheme": scheme,
+                                                                            "deadline": deadline})
+        assert created.status_code == 201, created.get_json()
+        job = assessor.post(f"/api/v1/tenants/{code}/assessments/{created.get_json()['id']}/finalize").get_json()
+        assert job["status"] == "succeeded", job
+    return embedded
+
+
+def test_raw_select_without_tenant_sees_nothing_and_with_one_tenant_only_its_rows(app, pg, rows_everywhere):
     owner = sa.create_engine(app.config["MIGRATION_DATABASE_URL"])
     try:
         with owner.connect() as connection:
-            totals = {t: connection.execute(sa.text(f"SELECT count(DISTINCT tenant_id) FROM {t}")).scalar()
-                      for t in TENANT_TABLES}
+            tenants_of = {t: connection.execute(sa.text(
+                f"SELECT tenant_id, count(*) FROM {t} WHERE tenant_id IS NOT NULL GROUP BY tenant_id "
+                "ORDER BY count(*) DESC, tenant_id")).all() for t in TENANT_TABLES}
     finally:
         owner.dispose()
-    assert {t: c for t, c in totals.items() if c < 2} == {}
+    assert {t: len(rows) for t, rows in tenants_of.items() if len(rows) < 2} == {}
 
     with pg.connect() as connection:
         for table in TENANT_TABLES:
             assert connection.execute(sa.text(f"SELECT count(*) FROM {table}")).scalar() == 0, table
-    with pg.begin() as connection:
-        connection.execute(sa.text("SELECT set_config('jixiao.tenant_ids', :ids, true)"), {"ids": str(lingling)})
-        for table in TENANT_TABLES:
+    for table, rows in tenants_of.items():
+        chosen = rows[0][0]
+        with pg.begin() as connection:
+            connection.execute(sa.text("SELECT set_config('jixiao.tenant_ids', :ids, true)"), {"ids": str(chosen)})
             seen = connection.execute(sa.text(f"SELECT DISTINCT tenant_id FROM {table}")).scalars().all()
-            assert seen == [lingling], (table, seen)
+        assert seen == [chosen], (table, seen)
 
 
 def test_a_setting_does_not_leak_into_the_next_transaction(app, pg):
