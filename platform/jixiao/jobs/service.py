@@ -63,8 +63,10 @@ def job_kind(name: str, *, label: str, queue: str = "interactive", max_attempts:
 def load_kinds() -> None:
     """Import the modules that register job kinds (idempotent)."""
     import jixiao.assessment.jobs  # noqa: F401
+    import jixiao.documents.jobs  # noqa: F401
     import jixiao.jobs.builtin  # noqa: F401
     import jixiao.jobs.scans  # noqa: F401
+    import jixiao.spreadsheets.job_kinds  # noqa: F401
 
 
 @dataclasses.dataclass

@@ -1,0 +1,96 @@
+"""Background work for spreadsheets: large project-list imports and large exports.
+
+Both get ids and plain values, never objects: the import the uploaded file's sha256 (the bytes wait in the
+file store) and its name; the export the list's name, the tenant whose list it is and the list's arguments.
+Each leaves a notification for the person who asked, pointing to the result.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from jixiao.accounts.models import User
+from jixiao.documents import store
+from jixiao.errors import DomainError
+from jixiao.jobs.models import Job
+from jixiao.jobs.notifications import notify
+from jixiao.jobs.service import JobContext, JobFailed, job_kind
+from jixiao.spreadsheets import bulk, export, importer, xlsx
+from jixiao.tenancy.models import Tenant
+
+IMPORT_PROJECTS = "spreadsheets.import_projects"
+EXPORT = "spreadsheets.export"
+
+
+def _people(ctx: JobContext) -> tuple[User, Tenant]:
+    session = ctx.session
+    actor = session.get(User, ctx.user_id) if ctx.user_id else None
+    tenant = session.get(Tenant, ctx.tenant_id) if ctx.tenant_id else None
+    if actor is None or tenant is None or not actor.active:
+        raise JobFailed("提交任务的用户已不存在或已停用，任务未执行")
+    return actor, tenant
+
+
+def _notify(ctx: JobContext, tenant: Tenant, title: str, body: str, url: str) -> None:
+    if ctx.user_id:
+        notify(ctx.session, tenant_id=tenant.id, user_id=ctx.user_id, kind="spreadsheet", title=title, body=body,
+               url=url, dedupe_key=f"spreadsheets-job-{ctx.job_id}")
+
+
+@job_kind(IMPORT_PROJECTS, label="项目清单导入", queue="interactive", max_attempts=1)
+def import_projects(ctx: JobContext, sha256: str, filename: str = "项目清单.xlsx") -> dict[str, Any]:
+    """Read and check the whole list again (the records may have changed since the upload), then create every
+    project in one transaction, or none and leave the error report."""
+    session = ctx.session
+    actor, tenant = _people(ctx)
+    path = store.path_of(tenant.id, sha256)
+    if not path.exists():
+        raise JobFailed("上传的文件已不在文件库中，请重新上传")
+    ctx.progress(5, "正在读取文件")
+    try:
+        rows, errors = importer.parse_project_list(path.read_bytes(), filename, tenant)
+        ctx.progress(30, f"已读取 {len(rows)} 行，正在校验")
+        if rows and not errors:
+            errors = bulk.validate(session, actor, tenant, rows)
+        if errors:
+            rejected = importer.reject(session, actor, tenant, errors, filename=filename, what="项目清单",
+                                       owner_id=ctx.job_id, job_id=ctx.job_id)
+            job = session.get(Job, ctx.job_id)
+            job.result = {"status": "rejected", "error_count": len(errors), "rows": rejected.fields["rows"],
+                          "report_url": rejected.report_url, "document_id": rejected.document.id if rejected.document else None}
+            _notify(ctx, tenant, "项目清单未导入：请按错误报告修改", rejected.message, rejected.report_url or "")
+            session.commit()
+            raise JobFailed(rejected.message)
+        ctx.progress(60, f"校验通过，正在写入 {len(rows)} 个项目")
+        made = bulk.create_projects(session, actor, tenant, rows, progress=ctx.progress)
+    except DomainError as exc:
+        session.rollback()
+        raise JobFailed(exc.message) from exc
+    url = f"/t/{tenant.code}/projects"
+    _notify(ctx, tenant, f"项目清单已导入：新增 {len(made)} 个项目", filename, url)
+    session.commit()
+    return {"status": "imported", "created": len(made), "rows": len(rows), "url": url}
+
+
+@job_kind(EXPORT, label="导出 Excel", queue="documents", max_attempts=2)
+def export_list(ctx: JobContext, name: str, tenant_id: int, args: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Build the export and keep it as a document of the requester's tenant."""
+    session = ctx.session
+    actor, home = _people(ctx)
+    tenant = session.get(Tenant, tenant_id)
+    if tenant is None or not (tenant.id == home.id or tenant.path.startswith(home.path)):
+        raise JobFailed("无权导出该财政部门的数据")
+    ctx.progress(5, "正在读取数据")
+    try:
+        filename, data = export.build(session, actor, tenant, name, dict(args or {}), progress=ctx.progress)
+    except DomainError as exc:
+        raise JobFailed(exc.message) from exc
+    ctx.progress(95, "正在保存文件")
+    document = store.save_document(
+        session, tenant_id=home.id, kind="export", owner_type=importer.OWNER_TYPE, owner_id=ctx.job_id,
+        title=f"{tenant.name}{export.NAMES.get(name, name)}导出", filename=filename, content_type=xlsx.XLSX_MIMETYPE,
+        data=data, job_id=ctx.job_id, actor_id=actor.id)
+    url = importer.document_url(home.code, document.id)
+    _notify(ctx, home, f"导出完成：{filename}", f"{export.NAMES.get(name, name)}已生成，点击下载", url)
+    session.commit()
+    return {"status": "done", "document_id": document.id, "filename": filename, "url": url, "size": len(data)}

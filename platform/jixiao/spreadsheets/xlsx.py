@@ -1,0 +1,339 @@
+"""What every spreadsheet of the platform shares: reading an upload safely, styles, the hidden metadata sheet,
+cell values as numbers and text, and the error report.
+
+An upload is judged by its content, never by its name: an .xlsx file is a zip archive holding
+``[Content_Types].xml`` and ``xl/workbook.xml``; anything else (a renamed text file, an old binary .xls, a
+truncated download, a zip bomb) is refused with a sentence a clerk understands.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import re
+import zipfile
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import Any
+
+from flask import current_app, has_app_context
+from openpyxl import Workbook, load_workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+from openpyxl.utils import get_column_letter
+from openpyxl.workbook.workbook import Workbook as WorkbookType
+from openpyxl.worksheet.worksheet import Worksheet
+
+from jixiao.errors import DomainError, ValidationFailed
+
+XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+META_SHEET = "_jixiao"
+TEMPLATE_VERSION = 1
+WAN = Decimal(10000)
+CENT = Decimal("0.01")
+DEFAULT_MAX_ROWS = 5000
+# An .xlsx compresses well, but not a thousand times: more than this unpacked is a zip bomb, not a form.
+MAX_UNPACKED_BYTES = 200 * 1024 * 1024
+
+ZIP_SIGNATURE = b"PK\x03\x04"
+OLE_SIGNATURE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # the old binary .xls (and .doc)
+
+THIN = Side(style="thin", color="999999")
+BORDER = Border(left=THIN, right=THIN, top=THIN, bottom=THIN)
+HEADING_FILL = PatternFill("solid", fgColor="DDE6F0")
+INPUT_FILL = PatternFill("solid", fgColor="FFF7D6")
+LABEL_FILL = PatternFill("solid", fgColor="F2F2F2")
+TITLE_FONT = Font(size=16, bold=True)
+BOLD = Font(bold=True)
+NOTE_FONT = Font(size=9, color="666666")
+WRAP = Alignment(wrap_text=True, vertical="center")
+CENTER = Alignment(horizontal="center", vertical="center", wrap_text=True)
+MONEY_FORMAT = "#,##0.00####"
+PERCENT_FORMAT = "0.00%"
+
+
+class FileTooLarge(DomainError):
+    status = 413
+    code = "payload_too_large"
+    default_message = "上传的文件过大"
+
+
+def config(name: str, default: int) -> int:
+    if has_app_context():
+        return int(current_app.config.get(name) or default)
+    return default
+
+
+# ---- Reading an upload ------------------------------------------------------------------------------------
+
+
+def refuse(message: str) -> ValidationFailed:
+    return ValidationFailed(message, fields={"file": message})
+
+
+def check_upload(data: bytes | None, filename: str = "") -> None:
+    """Refuse what is not a readable .xlsx workbook, before openpyxl sees it."""
+    limit = config("MAX_CONTENT_LENGTH", 20 * 1024 * 1024)
+    if not data:
+        raise refuse("上传的文件是空的，请选择填好的 Excel 文件（.xlsx）")
+    if len(data) > limit:
+        raise FileTooLarge(f"文件过大（{len(data) / 1024 / 1024:.1f} MB），上限为 {limit / 1024 / 1024:.0f} MB；"
+                           "请删除多余的工作表或分批导入", fields={"file": "文件过大"})
+    if data.startswith(OLE_SIGNATURE):
+        raise refuse("这是旧版 Excel（.xls）或其他 Office 文件，请在 Excel 中“另存为”Excel 工作簿（.xlsx）后再上传")
+    if not data.startswith(ZIP_SIGNATURE):
+        looks = "文本或 CSV 文件" if _looks_like_text(data) else "未知格式的文件"
+        raise refuse(f"“{filename or '上传的文件'}”不是 Excel 工作簿（.xlsx），看起来是{looks}；"
+                     "请使用平台下载的模板填写后上传")
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+        names = set(archive.namelist())
+        unpacked = sum(info.file_size for info in archive.infolist())
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, ValueError) as exc:
+        raise refuse("文件已损坏或不完整（无法作为 .xlsx 打开），请在 Excel 中重新保存后上传") from exc
+    if "[Content_Types].xml" not in names or "xl/workbook.xml" not in names:
+        raise refuse("这是一个压缩包，但不是 Excel 工作簿（.xlsx）；请使用平台下载的模板")
+    if unpacked > MAX_UNPACKED_BYTES:
+        raise refuse("文件解压后过大，不像是一份填报表格；请删除多余内容或分批导入")
+    try:
+        broken = archive.testzip() if len(data) < 5 * 1024 * 1024 else None
+    except Exception as exc:  # noqa: BLE001 - zlib and zipfile errors alike mean a damaged file
+        raise refuse("文件已损坏或不完整（无法作为 .xlsx 打开），请在 Excel 中重新保存后上传") from exc
+    if broken is not None:
+        raise refuse(f"文件已损坏（{broken} 校验失败），请在 Excel 中重新保存后上传")
+
+
+def _looks_like_text(data: bytes) -> bool:
+    head = data[:2048]
+    try:
+        head.decode("utf-8")
+        return True
+    except UnicodeDecodeError:
+        try:
+            head.decode("gb18030")
+            return b"\x00" not in head
+        except UnicodeDecodeError:
+            return False
+
+
+def open_workbook(data: bytes, filename: str = "", *, read_only: bool = False) -> WorkbookType:
+    check_upload(data, filename)
+    try:
+        return load_workbook(io.BytesIO(data), read_only=read_only, data_only=True)
+    except Exception as exc:  # noqa: BLE001 - openpyxl raises many kinds of errors for malformed files
+        raise refuse("无法读取该 Excel 文件（格式不完整或已损坏），请在 Excel 中重新保存为 .xlsx 后上传") from exc
+
+
+# ---- Metadata ---------------------------------------------------------------------------------------------
+
+
+def write_meta(workbook: WorkbookType, values: dict[str, Any]) -> None:
+    """A very hidden sheet saying what the workbook is (template kind, version, tenant, project)."""
+    sheet = workbook.create_sheet(META_SHEET)
+    sheet.append(["key", "value"])
+    for key, value in {"version": TEMPLATE_VERSION, **values}.items():
+        sheet.append([key, "" if value is None else str(value)])
+    sheet.sheet_state = "veryHidden"
+
+
+def read_meta(workbook: WorkbookType) -> dict[str, str]:
+    if META_SHEET not in workbook.sheetnames:
+        return {}
+    meta: dict[str, str] = {}
+    for row in workbook[META_SHEET].iter_rows(min_row=2, max_col=2, values_only=True):
+        if row and row[0]:
+            meta[str(row[0])] = "" if row[1] is None else str(row[1])
+    return meta
+
+
+def main_sheet(workbook: WorkbookType) -> Any:
+    visible = [ws for ws in workbook.worksheets if ws.title != META_SHEET and ws.sheet_state == "visible"]
+    return visible[0] if visible else workbook.worksheets[0]
+
+
+# ---- Cell values ------------------------------------------------------------------------------------------
+
+
+def text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return str(value).strip()
+
+
+HEADING_NOISE = re.compile(r"[\s*＊]|[（(][^）)]*[）)]")
+
+
+def norm_heading(value: Any) -> str:
+    """A heading without spaces, asterisks and parenthesised units: “申请金额（万元）*” → “申请金额”."""
+    return HEADING_NOISE.sub("", text(value))
+
+
+class NotANumber(ValueError):
+    pass
+
+
+def number(value: Any, number_format: str = "General") -> Decimal | None:
+    """A cell as a Decimal (None when blank). Percent-formatted cells give the percent (95% → 95)."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if isinstance(value, bool):
+        raise NotANumber("应为数字")
+    if isinstance(value, int | float | Decimal):
+        result = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
+        if "%" in (number_format or ""):
+            result *= 100
+        return result.normalize() if result == result.to_integral_value() else result
+    cleaned = str(value).strip().replace(",", "").replace("，", "").replace(" ", "")
+    percent = cleaned.endswith(("%", "％"))
+    if percent:
+        cleaned = cleaned[:-1]
+    try:
+        result = Decimal(cleaned)
+    except InvalidOperation as exc:
+        raise NotANumber(f"“{text(value)}”不是数字") from exc
+    if not result.is_finite():
+        raise NotANumber(f"“{text(value)}”不是数字")
+    return result
+
+
+def wan_to_yuan(value: Decimal) -> Decimal:
+    return (value * WAN).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def yuan_to_wan(value: Decimal | None) -> Decimal | None:
+    return None if value is None else (Decimal(value) / WAN).normalize()
+
+
+def cell_float(value: Decimal | None) -> float | None:
+    """Excel stores doubles; write Decimals as such (exact for the cents of any realistic budget)."""
+    return None if value is None else float(value)
+
+
+# ---- Errors -----------------------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class RowError:
+    """One problem of an uploaded sheet: the row as Excel numbers it, the column heading, what is wrong."""
+
+    row: int | None
+    column: str
+    message: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"row": self.row, "column": self.column, "message": self.message}
+
+
+def sort_errors(errors: Iterable[RowError]) -> list[RowError]:
+    return sorted(errors, key=lambda e: (e.row or 0, e.column))
+
+
+def error_report(errors: Sequence[RowError], *, filename: str, what: str, uploader: str = "") -> bytes:
+    """The rejected file's error report: 行号 | 列 | 问题, one line per problem."""
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = "错误报告"
+    sheet.append(["行号", "列", "问题"])
+    for cell in sheet[1]:
+        cell.font, cell.fill, cell.border, cell.alignment = BOLD, HEADING_FILL, BORDER, CENTER
+    for error in sort_errors(errors):
+        sheet.append([error.row if error.row is not None else "—", error.column or "—", error.message])
+    for row in sheet.iter_rows(min_row=2):
+        for cell in row:
+            cell.border, cell.alignment = BORDER, WRAP
+    sheet.column_dimensions["A"].width = 8
+    sheet.column_dimensions["B"].width = 20
+    sheet.column_dimensions["C"].width = 80
+    sheet.freeze_panes = "A2"
+    about = workbook.create_sheet("说明")
+    about.append(["导入内容", what])
+    about.append(["上传文件", filename])
+    about.append(["上传人", uploader])
+    about.append(["问题数", len(errors)])
+    about.append(["处理结果", "文件未导入任何数据。请按本报告逐条修改原文件后重新上传。"])
+    about.column_dimensions["A"].width = 12
+    about.column_dimensions["B"].width = 70
+    return to_bytes(workbook)
+
+
+def to_bytes(workbook: WorkbookType) -> bytes:
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+# ---- Writing ----------------------------------------------------------------------------------------------
+
+
+def style_heading_row(sheet: Worksheet, row: int, first: int, last: int) -> None:
+    for col in range(first, last + 1):
+        cell = sheet.cell(row=row, column=col)
+        cell.font, cell.fill, cell.border, cell.alignment = BOLD, HEADING_FILL, BORDER, CENTER
+
+
+def set_widths(sheet: Any, widths: Sequence[float]) -> None:
+    for index, width in enumerate(widths, start=1):
+        sheet.column_dimensions[get_column_letter(index)].width = width
+
+
+def rows_to_xlsx(title: str, headings: Sequence[str], rows: Iterable[Sequence[Any]], *,
+                 widths: Sequence[float] | None = None, formats: dict[int, str] | None = None,
+                 subtitle: str = "", sheet_title: str | None = None) -> bytes:
+    """A plain list as an .xlsx: a title line, an optional subtitle, the headings, then the rows.
+
+    Streams (openpyxl's write-only mode), so tens of thousands of rows take little memory. ``formats``
+    maps a 0-based column to a number format. Decimals are written as numbers.
+    """
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet(_sheet_title(sheet_title or title))
+    widths = widths or [max(10.0, min(40.0, len(h) * 2.2 + 2)) for h in headings]
+    set_widths(sheet, widths)
+    heading_row = 3 if subtitle else 2
+    sheet.freeze_panes = f"A{heading_row + 1}"
+    title_cell = WriteOnlyCell(sheet, value=title)
+    title_cell.font = TITLE_FONT
+    sheet.append([title_cell])
+    if subtitle:
+        note = WriteOnlyCell(sheet, value=subtitle)
+        note.font = NOTE_FONT
+        sheet.append([note])
+    heads = []
+    for heading in headings:
+        cell = WriteOnlyCell(sheet, value=heading)
+        cell.font, cell.fill, cell.border, cell.alignment = BOLD, HEADING_FILL, BORDER, CENTER
+        heads.append(cell)
+    sheet.append(heads)
+    formats = formats or {}
+    for row in rows:
+        cells = []
+        for index, value in enumerate(row):
+            cell = WriteOnlyCell(sheet, value=_plain_value(value))
+            if index in formats and isinstance(cell.value, int | float | date | datetime) and not isinstance(cell.value, bool):
+                cell.number_format = formats[index]
+            cells.append(cell)
+        sheet.append(cells)
+    return to_bytes(workbook)
+
+
+def _plain_value(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        from zoneinfo import ZoneInfo
+
+        tz = current_app.config.get("BABEL_DEFAULT_TIMEZONE", "Asia/Shanghai") if has_app_context() else "Asia/Shanghai"
+        return value.astimezone(ZoneInfo(tz)).replace(tzinfo=None)
+    if isinstance(value, list | tuple):
+        return "\n".join(str(v) for v in value)
+    if hasattr(value, "label") and hasattr(value, "value"):
+        return value.label
+    return value
+
+
+def _sheet_title(title: str) -> str:
+    return re.sub(r"[\\/*?:\[\]]", "", title)[:31] or "Sheet1"
