@@ -227,3 +227,36 @@ def test_hook_assessment_awards_follows_hengyangs_rule(app):
     assert decided["A"]["awards"] and not decided["B"]["awards"]
     assert decided["C"]["awards"] and decided["D"]["awards"]
     assert decided["E"]["notices"] and decided["B"]["notices"]
+
+
+def test_the_ranking_notice_is_exported_as_pdf_and_excel(seeded):
+    import re
+    from io import BytesIO
+
+    from openpyxl import load_workbook
+
+    from tests.test_pages import csrf_from, page_login
+
+    city = api_login(seeded, "hengyang_finance")
+    campaign = open_campaign(city, "430400", "hunan-city-counties")
+    finalize(city, "430400", campaign["id"])
+    client = seeded.test_client()
+    page_login(client, "hengyang_finance")
+    page = client.get(f"/t/430400/assessments/{campaign['id']}").get_data(as_text=True)
+    assert "排名" in page and "生成通报" in page
+    response = client.post(f"/t/430400/assessments/{campaign['id']}",
+                           data={"action": "notice", "csrf_token": csrf_from(page)})
+    assert response.status_code == 302 and "/jobs/" in response.headers["Location"]
+    job_id = int(re.search(r"/jobs/(\d+)", response.headers["Location"]).group(1))
+    job = city.get(f"/api/v1/jobs/{job_id}").get_json()
+    assert job["status"] == "succeeded", job
+    pdf = client.get(job["result"]["url"])
+    assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")
+    page = client.get(f"/t/430400/assessments/{campaign['id']}").get_data(as_text=True)
+    sheet = client.get(re.search(r'href="([^"]+)">导出排名', page).group(1).replace("&amp;", "&"))
+    assert sheet.status_code == 200
+    rows = list(load_workbook(BytesIO(sheet.data)).active.iter_rows(values_only=True))
+    assert any("衡阳县" in str(cell) for row in rows for cell in row)
+    # Another city cannot read Hengyang's notice.
+    other = api_login(seeded, "yongzhou_finance")
+    assert other.get(job["result"]["url"].replace("/download", "")).status_code == 404

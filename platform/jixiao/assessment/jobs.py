@@ -5,6 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from jixiao.assessment import service
+from jixiao.assessment.models import Campaign
+from jixiao.documents.models import Document
+from jixiao.documents.service import register_owner_type
 from jixiao.jobs.service import JobContext, job_kind
 from jixiao.tenancy.models import Tenant
 
@@ -21,3 +24,13 @@ def finalize(ctx: JobContext, campaign_id: int) -> dict[str, Any]:
 def publish(ctx: JobContext, campaign_id: int) -> dict[str, Any]:
     tenant = ctx.session.get(Tenant, ctx.tenant_id)
     return service.publish(ctx.session, tenant, service.get_campaign(ctx.session, tenant, campaign_id))
+
+
+def _campaign_documents_visible(session: Any, actor: Any, tenant: Tenant) -> Any:
+    """A ranking notice is read by whoever may read the assessor's campaigns."""
+    import sqlalchemy as sa
+
+    return Document.owner_id.in_(sa.select(Campaign.id).where(Campaign.tenant_id == tenant.id))
+
+
+register_owner_type("assessment_campaigns", _campaign_documents_visible, "考核")

@@ -390,3 +390,16 @@ def publish(session: Session, tenant: Tenant, campaign: Campaign) -> dict[str, A
                 assignment.result = result
                 writer.commit()
     return {"campaign_id": campaign.id, "published": len(payloads)}
+
+
+def notice_data(tenant: Tenant, campaign: Campaign) -> dict[str, Any]:
+    """The ranking notice (通报) of a finalised campaign, as plain data for the document job."""
+    subjects = ranking(None, campaign)  # type: ignore[arg-type]
+    rows = [{"rank": s.rank, "name": s.name, "score": str(s.total), "grade": s.grade,
+             "notes": "；".join([*s.awards, *s.notices, *(["一票否决"] if s.vetoed else [])])} for s in subjects]
+    return {
+        "owner_type": "assessment_campaigns", "owner_id": campaign.id, "title": f"关于{campaign.title}结果的通报",
+        "year": campaign.year, "issuer": tenant.bureau_name, "rows": rows,
+        "rewarded": [s.name for s in subjects if s.awards], "summoned": [s.name for s in subjects if s.notices],
+        "issued_on": (campaign.finalized_at or utcnow()).date().isoformat(),
+    }

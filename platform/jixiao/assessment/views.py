@@ -67,13 +67,23 @@ def campaign(campaign_id: int) -> Any:
                 service._require_assessor(current_user, tenant)
                 job = enqueue(db, current_user, tenant, f"assessment.{action}", {"campaign_id": item.id})
                 return redirect(url_for("jobs.job", job_id=job.id))
+            elif action == "notice":
+                service._require_assessor(current_user, tenant)
+                if item.status.value not in ("finalized", "published"):
+                    raise ValidationFailed("请先汇总排名，再生成通报")
+                job = enqueue(db, current_user, tenant, "documents.ranking_notice", service.notice_data(tenant, item))
+                return redirect(url_for("jobs.job", job_id=job.id))
         except DomainError as exc:
             db.rollback()
             flash(exc.message + ("：" + "；".join(map(str, exc.fields.values())) if exc.fields else ""), "error")
         return redirect(url_for("assessment.campaign", campaign_id=item.id))
     indicators = service.indicators_of(item.scheme)
     ranking = service.ranking(db, item)
+    from jixiao.documents.service import documents_by_owner
+
+    notices = documents_by_owner(db, current_user, tenant, "assessment_campaigns", [item.id]).get(item.id, [])
     return render_template("assessment/campaign.html", tenant=tenant, campaign=item, indicators=indicators,
+                           notice_documents=notices,
                            ranking=ranking, scores={(s.id, sc.indicator_code): sc for s in item.subjects for sc in s.scores},
                            can_assess=current_user.tenant_id == tenant.id and current_user.has_role("finance", "admin"))
 

@@ -444,7 +444,14 @@ def _project_context(db: Session, tenant: Any, item: Project, failure: Failure |
     for suggested in suggestions.values():
         actions.setdefault(suggested["action"], suggested["label"])
 
+    from jixiao.documents import service as documents
+
     return {
+        "may_generate": documents.may_generate(user, tenant),
+        "evaluation_documents": documents.documents_by_owner(db, user, tenant, "evaluations",
+                                                             [e.id for e in evaluation_list]),
+        "notice_documents": documents.documents_by_owner(db, user, tenant, "rectification_notices",
+                                                         [n.id for n in notices]),
         "tenant": tenant, "project": item, "own": own, "finance": finance, "unit": unit,
         "stages": STAGE_ORDER, "stage_index": STAGE_ORDER.index(item.stage),
         "exante": exante, "conclusions": list(Conclusion),
