@@ -11,6 +11,7 @@ import pytest
 from jixiao import hookimpl
 from jixiao.db import system_scope
 from jixiao.tenancy import service as tenancy
+from jixiao.testing import api_login
 from tests.helpers import load, small_tree
 
 BIANGBA, LINGLING = "540330", "431102"
@@ -175,3 +176,20 @@ def test_catalogs_are_collected_from_enabled_plugins_only(fresh_app, tmp_path):
     assert lingling[0]["categories"][0]["indicators"][0]["typical_value"] == "3"
     assert lengshuitan == []  # a tenant that does not enable the plugin is never answered by it
     assert [i["code"] for i in found] == ["T-1"] and found[0]["category"] == {"code": "T", "name": "测试类"}
+
+
+def test_the_targets_form_offers_the_catalog_for_the_projects_category(app):
+    from tests.test_pages import page_login
+
+    finance = api_login(app, "biangba_finance")
+    created = finance.post("/api/v1/tenants/540330/projects", json={
+        "code": "CAT-FORM-1", "name": "义务教育营养改善", "year": 2026, "kind": "project",
+        "fund_type": "general_public", "category": "教育", "department_code": "101", "requested_amount": "100"})
+    assert created.status_code in (201, 400), created.get_json()
+    project_id = created.get_json()["id"] if created.status_code == 201 else finance.get(
+        "/api/v1/tenants/540330/projects?q=CAT-FORM-1").get_json()["items"][0]["id"]
+    client = app.test_client()
+    page_login(client, "biangba_finance")
+    html = client.get(f"/t/540330/projects/{project_id}").get_data(as_text=True)
+    assert 'list="catalog-names"' in html and '<datalist id="catalog-names">' in html
+    assert "共性指标库" in html

@@ -254,3 +254,42 @@ def test_the_bell_shows_the_unread_count_on_every_page(app):
     for path in ("/t/431102/", "/t/431102/projects", "/notifications"):
         html = client.get(path).get_data(as_text=True)
         assert f'<span class="badge" id="unread-count">{unread}</span>' in html, path
+
+
+def test_the_schedule_is_data_naming_real_scans_with_valid_cron_expressions():
+    from croniter import croniter
+
+    from jixiao.jobs.scans import SCHEDULE
+    from jixiao.jobs.service import KINDS, load_kinds
+
+    load_kinds()
+    assert {kind for kind, _cron, _purpose in SCHEDULE} == {"scan.monitoring_reminders", "scan.daily"}
+    for kind, expression, purpose in SCHEDULE:
+        assert kind in KINDS and KINDS[kind].queue == "scheduled"
+        assert croniter.is_valid(expression) and purpose
+
+
+def test_the_monthly_reminder_tells_units_what_they_owe(app):
+    from datetime import date
+
+    from jixiao.cli import main
+    from jixiao.testing import unique
+    from tests.test_lifecycle_api import INDICATORS
+
+    if date.today().month == 1:
+        pytest.skip("in January no month of this year is due yet")
+    embedded = make_app_like(app, REDIS_URL=None)
+    finance = api_login(embedded, "lingling_finance")
+    base = "/api/v1/tenants/431102/projects"
+    project = finance.post(base, json={"code": unique("R"), "name": "提醒项目", "year": date.today().year,
+                                       "kind": "department_whole", "fund_type": "general_public",
+                                       "department_code": "101", "requested_amount": "1000"}).get_json()
+    finance.put(f"{base}/{project['id']}/targets", json={"overall_target": "保障运转", "indicators": INDICATORS})
+    finance.post(f"{base}/{project['id']}/targets/submit")
+    assert finance.post(f"{base}/{project['id']}/targets/review", json={"decision": "approve"}).status_code == 200
+    assert finance.post(f"{base}/{project['id']}/budget", json={"approved_amount": "1000"}).status_code == 200
+    result = embedded.test_cli_runner().invoke(main, ["jobs", "run", "scan.monitoring_reminders"])
+    assert result.exit_code == 0 and "succeeded" in result.output, result.output
+    unit = api_login(embedded, "lingling_dept").get("/api/v1/notifications").get_json()["items"]
+    mine = [n for n in unit if n["kind"] == "monitoring_due" and "提醒项目" in n["title"]]
+    assert mine and mine[0]["url"].endswith(f"/projects/{project['id']}#monitoring")

@@ -444,9 +444,12 @@ def _project_context(db: Session, tenant: Any, item: Project, failure: Failure |
     for suggested in suggestions.values():
         actions.setdefault(suggested["action"], suggested["label"])
 
+    from jixiao.catalog import service as catalog
     from jixiao.documents import service as documents
 
+    catalog_items = catalog.search(db, tenant, item.year, category=item.category) if item.category else []
     return {
+        "catalog_items": catalog_items,
         "may_generate": documents.may_generate(user, tenant),
         "evaluation_documents": documents.documents_by_owner(db, user, tenant, "evaluations",
                                                              [e.id for e in evaluation_list]),
