@@ -10,12 +10,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
-from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
@@ -28,12 +22,6 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--
         "--disable-component-update", "--disable-sync"]
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def chromium() -> str:
     if not shutil.which(CHROMIUM):
@@ -41,36 +29,6 @@ def chromium() -> str:
             pytest.fail("Chromium is missing: .ci/run installs Debian's chromium package")
         pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
     return CHROMIUM
-
-
-@pytest.fixture(scope="module")
-def live_server(chromium: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    instance = tmp_path_factory.mktemp("live-lifecycle")
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("JIXIAO_")}
-    env["JIXIAO_INSTANCE_PATH"] = str(instance)
-    log = (instance / "server.log").open("w")
-    process = subprocess.Popen([sys.executable, str(ROOT / "dev.py"), "run", "--port", str(port)],
-                               cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 180
-    try:
-        while time.monotonic() < deadline:
-            if process.poll() is not None:
-                raise AssertionError("dev.py run exited:\n" + (instance / "server.log").read_text())
-            try:
-                with urllib.request.urlopen(url + "/api/v1/health", timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                time.sleep(0.5)
-        else:
-            raise AssertionError("server did not start:\n" + (instance / "server.log").read_text())
-        yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
-        log.close()
 
 
 def login(browser, base: str, username: str):
@@ -87,7 +45,7 @@ def flash(page) -> str:
     return page.locator(".flash").first.inner_text()
 
 
-def test_a_project_through_its_lifecycle_in_chromium(live_server):
+def test_a_project_through_its_lifecycle_in_chromium(chromium, live_server):
     from playwright.sync_api import expect, sync_playwright
 
     artifacts = ROOT / "test-artifacts"
@@ -195,7 +153,7 @@ def test_a_project_through_its_lifecycle_in_chromium(live_server):
             browser.close()
 
 
-def test_ledger_and_public_page_in_chromium(live_server):
+def test_ledger_and_public_page_in_chromium(chromium, live_server):
     from playwright.sync_api import expect, sync_playwright
 
     artifacts = ROOT / "test-artifacts"

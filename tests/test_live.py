@@ -6,13 +6,8 @@ import http.cookiejar
 import os
 import re
 import shutil
-import socket
-import subprocess
-import sys
-import time
 import urllib.parse
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -21,44 +16,11 @@ ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/bin/chromium"
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    instance = tmp_path_factory.mktemp("live-instance")
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("JIXIAO_")}
-    env["JIXIAO_INSTANCE_PATH"] = str(instance)
-    log = (instance / "server.log").open("w")
-    process = subprocess.Popen([sys.executable, str(ROOT / "dev.py"), "run", "--port", str(port)],
-                               cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 180
-    url = f"http://127.0.0.1:{port}"
-    try:
-        while time.monotonic() < deadline:
-            if process.poll() is not None:
-                raise AssertionError("dev.py run exited:\n" + (instance / "server.log").read_text())
-            try:
-                with urllib.request.urlopen(url + "/api/v1/health", timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                time.sleep(0.5)
-        else:
-            raise AssertionError("server did not start:\n" + (instance / "server.log").read_text())
-        output = (instance / "server.log").read_text()
-        assert f"http://127.0.0.1:{port}/" in output, output
-        assert "lingling_finance" in output and "jixiao-demo-2026" in output, output
-        assert (instance / "jixiao.sqlite3").exists()
-        yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
-        log.close()
+def test_dev_py_run_printed_the_url_and_the_demo_logins(live_server):
+    output = (live_server.instance / "server.log").read_text()
+    assert f"{live_server}/" in output, output
+    assert "lingling_finance" in output and "jixiao-demo-2026" in output, output
+    assert (live_server.instance / "jixiao.sqlite3").exists()
 
 
 def test_smoke_login_and_home_page_over_http(live_server):
