@@ -165,10 +165,11 @@ def set_scope(session: Session, scope: TenantScope) -> None:
     """Change the scope; an open PostgreSQL transaction gets the new settings at once."""
     session.info[SCOPE_KEY] = scope
     if session.in_transaction() and session.get_bind().dialect.name == "postgresql":
-        _apply_settings(session.connection(), scope)
+        apply_settings(session.connection(), scope)
 
 
-def _apply_settings(connection: sa.Connection, scope: TenantScope) -> None:
+def apply_settings(connection: sa.Connection, scope: TenantScope) -> None:
+    """Write ``scope`` into the transaction-local settings that row-level security reads."""
     settings = scope.settings()
     # One round trip; set_config(..., true) lasts until the transaction ends, so nothing leaks across the pool.
     selects = ", ".join(f"set_config('{name}', :v{i}, true)" for i, name in enumerate(settings))
@@ -250,7 +251,7 @@ def _on_orm_execute(state: ORMExecuteState) -> None:
 @event.listens_for(Session, "after_begin")
 def _on_after_begin(session: Session, _transaction: Any, connection: sa.Connection) -> None:
     if connection.dialect.name == "postgresql":
-        _apply_settings(connection, get_scope(session))
+        apply_settings(connection, get_scope(session))
 
 
 def db() -> Database:

@@ -199,7 +199,7 @@ class Ranking(MethodView):
     def get(self, campaign_id: int) -> Any:
         """The ranking: by level, best first, with ranks overall and within each parent."""
         db = session()
-        return service.ranking(db, service.get_campaign(db, current_tenant(), campaign_id))
+        return service.ranking(service.get_campaign(db, current_tenant(), campaign_id))
 
 
 @blp.route(f"{PREFIX}/assessment-results")

@@ -341,7 +341,7 @@ def ancestor_results(session: Session, tenant: Tenant, year: int) -> dict[str, d
     return found
 
 
-def ranking(session: Session, campaign: Campaign) -> list[CampaignSubject]:
+def ranking(campaign: Campaign) -> list[CampaignSubject]:
     return sorted(campaign.subjects, key=lambda s: (s.level, s.rank or 10**6, s.code))
 
 
@@ -370,7 +370,7 @@ def publish(session: Session, tenant: Tenant, campaign: Campaign) -> dict[str, A
     """Give each subject its own result (score, rank, deductions with reasons) in its own tenant."""
     if campaign.status is not CampaignStatus.FINALIZED:
         raise Conflict("请先汇总排名再发布结果")
-    subjects = ranking(session, campaign)
+    subjects = ranking(campaign)
     of_level = {level: sum(1 for s in subjects if s.level == level) for level in {s.level for s in subjects}}
     payloads = []
     for subject in subjects:
@@ -394,7 +394,7 @@ def publish(session: Session, tenant: Tenant, campaign: Campaign) -> dict[str, A
 
 def notice_data(tenant: Tenant, campaign: Campaign) -> dict[str, Any]:
     """The ranking notice (通报) of a finalised campaign, as plain data for the document job."""
-    subjects = ranking(None, campaign)  # type: ignore[arg-type]
+    subjects = ranking(campaign)
     rows = [{"rank": s.rank, "name": s.name, "score": str(s.total), "grade": s.grade,
              "notes": "；".join([*s.awards, *s.notices, *(["一票否决"] if s.vetoed else [])])} for s in subjects]
     return {

@@ -78,7 +78,7 @@ def campaign(campaign_id: int) -> Any:
             flash(exc.message + ("：" + "；".join(map(str, exc.fields.values())) if exc.fields else ""), "error")
         return redirect(url_for("assessment.campaign", campaign_id=item.id))
     indicators = service.indicators_of(item.scheme)
-    ranking = service.ranking(db, item)
+    ranking = service.ranking(item)
     from jixiao.documents.service import documents_by_owner
 
     notices = documents_by_owner(db, current_user, tenant, "assessment_campaigns", [item.id]).get(item.id, [])

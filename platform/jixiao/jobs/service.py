@@ -19,7 +19,7 @@ from flask import current_app
 from sqlalchemy.orm import Session
 
 from jixiao import audit
-from jixiao.db import TenantScope, get_scope, scoped, set_scope, utcnow
+from jixiao.db import TenantScope, apply_settings, get_scope, scoped, set_scope, utcnow
 from jixiao.errors import NotFound, ServiceUnavailable
 from jixiao.jobs.models import Job, JobStatus
 
@@ -89,16 +89,8 @@ class JobContext:
             return
         with engine.begin() as connection:
             if connection.dialect.name == "postgresql":
-                _set_job_scope(connection, self.tenant_id)
+                apply_settings(connection, _job_scope(self.tenant_id))
             connection.execute(sa.update(Job).where(Job.id == self.job_id).values(**values))
-
-
-def _set_job_scope(connection: sa.Connection, tenant_id: int | None) -> None:
-    scope = TenantScope(read_ids=(tenant_id,) if tenant_id else (), write_id=tenant_id,
-                        platform=tenant_id is None)
-    settings = scope.settings()
-    connection.execute(sa.text("SELECT " + ", ".join(f"set_config('{k}', :v{i}, true)" for i, k in enumerate(settings))),
-                       {f"v{i}": v for i, v in enumerate(settings.values())})
 
 
 # ---- Asking for a job ---------------------------------------------------------------------------------------
