@@ -209,6 +209,22 @@ def too_large(errors: list[RowError], row: int | None, column: str, number: Deci
     return False
 
 
+def executed_amount(errors: list[RowError], row: int, column: str, name: str, read: Any, missing: str) -> Decimal | None:
+    """An executed amount in 万元: ``read()`` parses the cell; missing, negative or absurd amounts are errors."""
+    try:
+        amount = read()
+    except xlsx.NotANumber as exc:
+        errors.append(RowError(row, column, f"{name}{exc}"))
+        return None
+    if amount is None:
+        errors.append(RowError(row, column, missing))
+    elif amount < 0:
+        errors.append(RowError(row, column, f"{name}不能为负数"))
+    elif not too_large(errors, row, column, amount, HUGE_WAN):
+        return amount
+    return None
+
+
 def _limit(errors: list[RowError], row: int, column: str, value_text: str, size: int) -> str:
     if len(value_text) > size:
         errors.append(RowError(row, column, f"不能超过 {size} 个字（现为 {len(value_text)} 个字）"))
@@ -387,17 +403,9 @@ def parse_monitoring(session: Session, tenant: Tenant, project: Project, wb: Any
     cause = measure = ""
     if budget is not None and budget_row is not None:
         cells = {c.column: c for c in ws[budget_row]}
-        try:
-            executed = cell_number(cells, budget.col("执行数"))
-        except xlsx.NotANumber as exc:
-            errors.append(RowError(budget_row, "执行数（万元）", f"执行数{exc}"))
-        else:
-            if executed is None:
-                errors.append(RowError(budget_row, "执行数（万元）", "请填写截至监控月份的执行数（万元）"))
-            elif executed < 0:
-                errors.append(RowError(budget_row, "执行数（万元）", "执行数不能为负数"))
-            else:
-                too_large(errors, budget_row, "执行数（万元）", executed, HUGE_WAN)
+        executed = executed_amount(errors, budget_row, "执行数（万元）", "执行数",
+                                   lambda: cell_number(cells, budget.col("执行数")),
+                                   "请填写截至监控月份的执行数（万元）")
         cause = text(value(cells, budget.col("偏差原因")))
         measure = text(value(cells, budget.col("纠偏措施")))
     found = table(ws, "一级指标", ["三级指标", "预计全年完成情况", "偏差原因", "纠偏措施"], errors)
@@ -504,17 +512,8 @@ def parse_self_evaluation(session: Session, tenant: Tenant, project: Project, wb
     if executed_row is None:
         errors.append(RowError(None, "全年执行数", "找不到“全年执行数”，请使用平台下载的模板"))
     else:
-        try:
-            executed = xlsx.number(raw_executed, executed_format)
-        except xlsx.NotANumber as exc:
-            errors.append(RowError(executed_row, "全年执行数（万元）", f"全年执行数{exc}"))
-        else:
-            if executed is None:
-                errors.append(RowError(executed_row, "全年执行数（万元）", "请填写全年执行数（万元）"))
-            elif executed < 0:
-                errors.append(RowError(executed_row, "全年执行数（万元）", "全年执行数不能为负数"))
-            else:
-                too_large(errors, executed_row, "全年执行数（万元）", executed, HUGE_WAN)
+        executed = executed_amount(errors, executed_row, "全年执行数（万元）", "全年执行数",
+                                   lambda: xlsx.number(raw_executed, executed_format), "请填写全年执行数（万元）")
     summary_text, _fmt, summary_row = below(ws, "实际完成情况")
     found = table(ws, "一级指标", ["三级指标", "实际完成值", "得分", "偏差原因分析及改进措施"], errors)
     if found is None or errors:
