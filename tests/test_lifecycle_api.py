@@ -101,7 +101,8 @@ def test_a_project_through_every_stage(roles, client):
         "cause": "培训场地改造推迟", "measure": "下半年集中培训"}), 201)
     assert report["execution_rate"] == "20.00" and report["light"] == "red"
     light_of = {v["indicator_id"]: v["light"] for v in report["values"]}
-    assert light_of[ids[0]] == "red" and light_of[ids[1]] == "blue"
+    # 培训合格率 (%, a level) reads 96 against its 95 target, not against a pro-rated 47.5: green, not blue.
+    assert light_of[ids[0]] == "red" and light_of[ids[1]] == "green"
 
     # 7. Finance suspends payment for the serious deviation, then resumes it.
     assert ok(finance.post(base(f"/projects/{pid}/payment"), json={"suspended": True, "reason": "执行严重滞后"}))["payment_suspended"]
@@ -117,8 +118,10 @@ def test_a_project_through_every_stage(roles, client):
         "executed_amount": "450000", "scores": scores, "summary": "基本完成年度目标",
         "findings": [{"problem": "受益学生人数未达目标", "suggestion": "扩大覆盖面"}],
         "internal_comment": "内部意见：负责人张三需约谈"}))
-    # execution 450000/500000 × 10 = 9; 产出 50 (30:20 split) full; 效益 30: 20/30×... see scoring tests.
-    assert submitted["execution_score"] == "9.00" and submitted["grade"] in {"优", "良"}
+    # execution 450000/500000 × 10 = 9; 产出 50 (30:20) full; 效益 30 (20:10): 4000/5000 × 20 = 16 and 0.7 × 10 = 7;
+    # 满意度 10 full: 92.00.
+    assert submitted["execution_score"] == "9.00"
+    assert (submitted["total_score"], submitted["grade"]) == ("92.00", "优")
     assert ok(unit.get(base(f"/projects/{pid}")))["stage"] == "evaluated"
 
     # 9. Finance draws the re-evaluation sample with a recorded seed; a key project is always drawn.
@@ -135,11 +138,23 @@ def test_a_project_through_every_stage(roles, client):
     assert evaluator.get(base(f"/evaluations/{self_eval['id']}")).status_code == 404
     listed = ok(evaluator.get(base("/projects")))
     assert [p["id"] for p in listed["items"]] == [pid]
+    # A key evaluation is scored on 决策 / 过程 / 产出 / 效益: the form's own rows plus the target indicators.
+    form_rows = [{"form_code": code, "band": "achieved", "band_fraction": "0.9"}
+                 for code in ("D1", "D2", "D3", "D4", "D5", "D6", "P3", "P4", "P5")] + [
+                {"form_code": "P1", "actual_value": "100"}]
+    incomplete = evaluator.post(base(f"/evaluations/{third['id']}/submit"), json={
+        "executed_amount": "450000", "scores": scores})
+    assert incomplete.status_code == 400 and "scores.form:D1" in incomplete.get_json()["error"]["fields"]
     done = ok(evaluator.post(base(f"/evaluations/{third['id']}/submit"), json={
-        "executed_amount": "450000", "scores": scores, "summary": "第三方评价：总体良好",
+        "executed_amount": "450000", "scores": scores + form_rows, "summary": "第三方评价：总体良好",
         "findings": [{"problem": "资金支付进度偏慢", "suggestion": "加快支付"},
                      {"problem": "绩效目标细化不足", "suggestion": "细化指标"}]}))
     assert done["status"] == "submitted"
+    # 决策 20 × 0.9 = 18; 过程: 资金到位率 4 + 预算执行率 0.9 × 5 = 4.5 + 0.9 × 11 = 9.9; 产出 30 full;
+    # 效益 30 shared 20:10:10 with 满意度: 0.8 × 15 + 0.7 × 7.5 + 7.5 = 24.75.
+    assert (done["total_score"], done["grade"], done["execution_score"]) == ("91.15", "优", "4.50")
+    assert [g["name"] for g in done["form"]["groups"]] == ["决策", "过程", "产出", "效益"]
+    assert [s["group"] for s in done["scores"]][:2] == ["决策", "决策"]
     assert ok(finance.post(base(f"/evaluations/{third['id']}/quality"), json={"score": "88", "comment": "报告规范"}))["quality_score"] == "88"
 
     # 11. Rectification: notice from the findings, the unit answers with evidence, finance verifies.

@@ -112,6 +112,11 @@ def ids_of(html: str, field: str) -> list[int]:
     return [int(i) for i in re.findall(rf'name="{field}-(\d+)"', html)]
 
 
+def keys_of(html: str, field: str) -> list[str]:
+    """Row keys of an evaluation form: target indicator ids and the form's own rows (``form-D1``)."""
+    return re.findall(rf'name="{field}-((?:form-)?[\w]+)"', html)
+
+
 def test_a_project_through_the_pages(app, unit, finance, client):
     # 1. The unit enters a department-whole budget; its to-do list leads to the targets form.
     pid = create_project(unit, "教育局部门整体支出（页面）")
@@ -210,9 +215,11 @@ def test_rectification_results_and_evidence_through_the_pages(app, unit, finance
     form = {"executed_amount": "60", "summary": "财政重点评价",
             "problem-0": "绩效目标细化不足", "suggestion-0": "细化量化指标",
             "problem-1": "资金支付偏慢", "suggestion-1": "加快支付"}
-    for i in ids_of(page, "actual"):
+    # A finance evaluation is scored on 决策 / 过程 / 产出 / 效益: the form's own rows come first.
+    assert "form-D1" in keys_of(page, "band") and "立项依据充分性" in page and "按预算执行率计算" in page
+    for i in keys_of(page, "actual"):
         form[f"actual-{i}"] = "80"
-    for i in ids_of(page, "band"):
+    for i in keys_of(page, "band"):
         form[f"band-{i}"], form[f"fraction-{i}"] = "partial", "0.7"
     finance.post(project_url(pid, f"/evaluations/{eid}/submit"), form, page=page)
 

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from jixiao import hookimpl
-from jixiao.lifecycle.scoring import attainment_ratio, grade_for
+from jixiao.lifecycle.scoring import attainment_ratio, evaluation_form, grade_for
 from jixiao.plugins import PluginHost
 from jixiao.rules import national
 from jixiao.toolkit import IndicatorView, ProjectView, TargetsView, TenantView
@@ -169,16 +169,45 @@ def test_hook_monitoring_light_of_attainment_ratios(host):
     assert hooks.monitoring_light(ratio=attainment_ratio("ge", D(120), D(18), 3), subject="indicator") == "yellow"
     # A cost cap of 120万 a year: 60万 spent by the end of March is twice the 30万 expected.
     assert hooks.monitoring_light(ratio=attainment_ratio("le", D(120), D(60), 3), subject="indicator") == "red"
+    # A unit-cost cap of 100 元/人 (a level) read 90 in June: inside the cap, so green (it used to be red).
+    assert hooks.monitoring_light(ratio=attainment_ratio("le", D(100), D(90), 6, "level"), subject="indicator") == "green"
 
 
 # ---- Evaluation ---------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("kind", ["self", "department", "finance", "third_party"])
-def test_hook_evaluation_weights(host, kind):
-    weights = hooks_for(host).evaluation_weights(kind=kind)
-    assert weights == {"execution": 10, "产出": 50, "效益": 30, "满意度": 10}
-    assert sum(D(str(v)) for v in weights.values()) == 100
+def test_hook_evaluation_weights_self_evaluation_form(host):
+    form = evaluation_form(hooks_for(host).evaluation_weights(kind="self"), "self")
+    assert form.execution == D(10)
+    assert [(g.name, g.points, g.level1) for g in form.groups] == [
+        ("产出", D(50), ("产出", "成本")), ("效益", D(30), ("效益",)), ("满意度", D(10), ("满意度",))]
+    assert form.total == 100
+
+
+@pytest.mark.parametrize("kind", ["department", "finance", "third_party"])
+def test_hook_evaluation_weights_finance_and_key_evaluations_score_decision_process_output_outcome(host, kind):
+    """They used to get the self-evaluation form (10/50/30/10), with no 决策 or 过程 at all."""
+    form = evaluation_form(hooks_for(host).evaluation_weights(kind=kind), kind)
+    assert [(g.name, g.points) for g in form.groups] == [("决策", 20), ("过程", 20), ("产出", 30), ("效益", 30)]
+    assert form.execution == 0 and form.total == 100
+    output_outcome = sum(g.points for g in form.groups if g.name in ("产出", "效益"))
+    assert output_outcome / form.total >= D("0.6")
+    decision, process = form.groups[0], form.groups[1]
+    assert sum(i.points for i in decision.indicators) == 20 and sum(i.points for i in process.indicators) == 20
+    assert [i.name for i in process.indicators if i.scored_by == "execution"] == ["预算执行率"]
+    assert form.group_of("满意度").name == "效益" and form.group_of("成本").name == "产出"
+
+
+def test_hook_evaluation_weights_a_bureau_replaces_a_kinds_form_by_setting(host):
+    own = {"execution": 0, "groups": [{"name": "决策", "points": 15, "indicators": [
+        {"code": "D", "level2": "项目立项", "name": "立项规范性", "points": 15}]},
+        {"name": "过程", "points": 15, "indicators": [{"code": "P", "level2": "资金管理", "name": "资金使用合规性",
+                                                      "points": 15}]},
+        {"name": "产出", "points": 40, "level1": ["产出"]}, {"name": "效益", "points": 30, "level1": ["效益", "满意度"]}]}
+    hooks = hooks_for(host, **{"evaluation.forms": {"finance": own}})
+    assert [g.points for g in evaluation_form(hooks.evaluation_weights(kind="finance"), "finance").groups] == [
+        15, 15, 40, 30]
+    assert evaluation_form(hooks.evaluation_weights(kind="self"), "self").execution == 10
 
 
 def test_hook_evaluation_grade_bands(host):
@@ -243,9 +272,9 @@ def test_hook_sample_for_reevaluation(host):
 
 def test_hook_suggest_results_action(host):
     hooks = hooks_for(host)
-    assert hooks.suggest_results_action(grade="优") == {"action": "prioritise", "label": "优先保障"}
-    assert hooks.suggest_results_action(grade="良") == {"action": "maintain", "label": "保障"}
-    assert hooks.suggest_results_action(grade="中")["action"] == "reduce"
-    assert "压缩" in hooks.suggest_results_action(grade="中")["label"]
-    assert hooks.suggest_results_action(grade="差") == {"action": "cut", "label": "削减或取消"}
-    assert hooks.suggest_results_action(grade="合格") is None  # a regional grade national does not know
+    assert hooks.suggest_results_action(grade="优", year=2026) == {"action": "prioritise", "label": "优先保障"}
+    assert hooks.suggest_results_action(grade="良", year=2026) == {"action": "maintain", "label": "保障"}
+    assert hooks.suggest_results_action(grade="中", year=2026)["action"] == "reduce"
+    assert "压缩" in hooks.suggest_results_action(grade="中", year=2026)["label"]
+    assert hooks.suggest_results_action(grade="差", year=2026) == {"action": "cut", "label": "削减或取消"}
+    assert hooks.suggest_results_action(grade="合格", year=2026) is None  # a regional grade national does not know

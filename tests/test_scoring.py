@@ -8,10 +8,14 @@ import pytest
 
 from jixiao.lifecycle.models import Direction, QualitativeBand
 from jixiao.lifecycle.scoring import (
+    annual_progress,
     attainment_ratio,
+    default_nature,
+    evaluation_form,
     execution_rate,
     execution_score,
     expected_share,
+    form_rows,
     grade_for,
     group_points,
     indicator_score,
@@ -246,10 +250,17 @@ def test_group_points_sum_exactly_to_the_groups_points_whatever_the_weights():
     assert all(p.as_tuple().exponent == -2 for p in points)
 
 
-def test_a_group_missing_from_the_weights_is_worth_its_own_weights():
+def test_cost_shares_the_output_groups_points_unless_the_weights_name_it():
+    """成本 used to add its own weights on top of 100 (a self-evaluation totalled 110.00)."""
     indicators = [("产出", D(1)), ("成本", D(5)), ("效益", D(1)), ("成本", D("2.5"))]
     points = group_points(indicators, NATIONAL_WEIGHTS)
-    assert points == [D("50.00"), D("5.00"), D("30.00"), D("2.50")]
+    # 产出's 50 points shared by weight 1 : 5 : 2.5 (8.5 in all), the cent's residue on the last.
+    assert points == [D("5.88"), D("29.41"), D("30.00"), D("14.71")]
+    assert points[0] + points[1] + points[3] == D(50)
+
+
+def test_an_indicator_whose_level1_is_in_no_group_is_worth_nothing():
+    assert group_points([("产出", D(1)), ("其他", D(7))], NATIONAL_WEIGHTS) == [D("50.00"), D("0.00")]
 
 
 def test_a_weighted_group_without_indicators_contributes_nothing():
@@ -270,7 +281,7 @@ def test_group_points_share_equally_when_all_weights_are_zero():
 
 
 def test_execution_is_never_an_indicator_group():
-    assert group_points([("execution", D(3))], NATIONAL_WEIGHTS) == [D("3.00")]
+    assert group_points([("execution", D(3))], NATIONAL_WEIGHTS) == [D("0.00")]
 
 
 def test_group_points_of_no_indicators():
@@ -319,7 +330,7 @@ def test_expected_share_is_month_over_twelve():
             expected_share(month)
 
 
-@pytest.mark.parametrize("direction", ["ge", "gt", "eq"])
+@pytest.mark.parametrize("direction", ["ge", "gt"])
 @pytest.mark.parametrize(
     ("target", "actual", "month", "ratio"),
     [
@@ -333,8 +344,20 @@ def test_expected_share_is_month_over_twelve():
         ("100", "100", 12, "1.0000"),
     ],
 )
-def test_attainment_of_higher_is_better_indicators_is_actual_over_expected(direction, target, actual, month, ratio):
+def test_attainment_of_cumulative_higher_is_better_indicators_is_actual_over_pro_rated(
+        direction, target, actual, month, ratio):
     exact(attainment_ratio(direction, D(target), D(actual), month), ratio)
+    exact(attainment_ratio(direction, D(target), D(actual), month, "cumulative"), ratio)
+
+
+@pytest.mark.parametrize(("actual", "month", "ratio"), [
+    ("95", 3, "0.9500"),   # a rate of 95% against ≥ 100%: compared with the target, whatever the month
+    ("95", 12, "0.9500"),
+    ("60", 6, "0.6000"),
+    ("120", 1, "1.2000"),
+])
+def test_attainment_of_a_level_is_compared_with_the_target_itself(actual, month, ratio):
+    exact(attainment_ratio("ge", D(100), D(actual), month, "level"), ratio)
 
 
 @pytest.mark.parametrize("direction", ["le", "lt", Direction.LE])
@@ -342,14 +365,50 @@ def test_attainment_of_higher_is_better_indicators_is_actual_over_expected(direc
     ("actual", "ratio"),
     [
         ("30", "1.0000"),  # exactly the pro-rated cap
-        ("25", "1.2000"),  # under the cap: ahead
+        ("25", "1.0000"),  # under the cap: on track (not "ahead", which would light blue)
+        ("0", "1.0000"),   # nothing used yet
         ("50", "0.6000"),  # well over: red territory
         ("60", "0.5000"),
-        ("0", "1.0000"),  # nothing used yet: on track, not infinitely ahead
     ],
 )
-def test_attainment_of_caps_is_inverted(direction, actual, ratio):
+def test_attainment_of_cumulative_caps_is_on_track_within_the_pro_rated_cap(direction, actual, ratio):
     exact(attainment_ratio(direction, D(120), D(actual), 3), ratio)
+
+
+@pytest.mark.parametrize(("actual", "month", "ratio"), [
+    ("90", 6, "1.0000"),   # a cap of 100 read 90 in June: inside the cap (it used to score 50/90 = 0.5556, red)
+    ("100", 1, "1.0000"),
+    ("125", 12, "0.8000"),
+    ("200", 6, "0.5000"),
+])
+def test_attainment_of_a_level_cap_is_on_track_at_or_under_the_cap(actual, month, ratio):
+    exact(attainment_ratio("le", D(100), D(actual), month, "level"), ratio)
+
+
+@pytest.mark.parametrize(("actual", "nature", "month", "ratio"), [
+    ("50", "cumulative", 6, "1.0000"),
+    ("45", "cumulative", 6, "0.9000"),
+    ("55", "cumulative", 6, "0.9000"),   # overshooting an exact target is as far off as falling short
+    ("100", "cumulative", 6, "0.0000"),  # twice the expected value: as far as can be
+    ("130", "level", 3, "0.7000"),
+    ("100", "level", 3, "1.0000"),
+])
+def test_attainment_of_exact_indicators_is_by_distance_from_the_expected_value(actual, nature, month, ratio):
+    exact(attainment_ratio("eq", D(100), D(actual), month, nature), ratio)
+
+
+@pytest.mark.parametrize(("unit", "nature"), [
+    ("%", "level"), ("分", "level"), ("元/人", "level"), ("次/年", "level"), ("天", "level"),
+    ("人次", "cumulative"), ("公里", "cumulative"), ("万元", "cumulative"), ("", "cumulative"),
+])
+def test_the_unit_proposes_an_indicators_nature(unit, nature):
+    assert default_nature(unit) == nature
+
+
+def test_annual_progress_is_the_share_of_the_annual_target():
+    exact(annual_progress(D(1000), D(800)), "80.00")
+    assert annual_progress(D(0), D(5)) is None
+    assert annual_progress(D(100), None) is None
 
 
 def test_attainment_has_no_ratio_for_qualitative_zero_or_missing_values():
@@ -364,3 +423,70 @@ def test_attainment_has_no_ratio_for_qualitative_zero_or_missing_values():
 def test_attainment_refuses_a_month_outside_the_year():
     with pytest.raises(ValueError, match="月份"):
         attainment_ratio("ge", D(100), D(50), 13)
+
+
+# ---- Evaluation forms ---------------------------------------------------------------------------------------
+
+KEY_FORM = {"execution": 0, "groups": [
+    {"name": "决策", "points": 20, "indicators": [{"code": "D1", "level2": "项目立项", "name": "立项依据充分性", "points": 20}]},
+    {"name": "过程", "points": 20, "indicators": [
+        {"code": "P1", "level2": "资金管理", "name": "预算执行率", "points": 8, "scored_by": "execution"},
+        {"code": "P2", "level2": "组织实施", "name": "制度执行有效性", "points": 12}]},
+    {"name": "产出", "points": 30, "level1": ["产出", "成本"]},
+    {"name": "效益", "points": 30, "level1": ["效益", "满意度"]},
+]}
+
+
+def test_the_flat_form_of_earlier_releases_is_read_with_cost_in_output():
+    form = evaluation_form(NATIONAL_WEIGHTS, "self")
+    assert form.execution == 10 and form.total == 100
+    assert form.group_of("成本").name == "产出" and form.group_of("满意度").name == "满意度"
+
+
+def test_a_form_that_names_cost_keeps_it_apart():
+    form = evaluation_form({"execution": 10, "产出": 40, "成本": 10, "效益": 30, "满意度": 10}, "self")
+    assert form.group_of("成本").name == "成本" and form.group_of("产出").level1 == ("产出",)
+
+
+def test_a_finance_form_with_output_and_outcome_under_60_percent_is_refused():
+    low = {"execution": 0, "groups": [
+        {"name": "决策", "points": 25, "indicators": [{"code": "D", "level2": "x", "name": "d", "points": 25}]},
+        {"name": "过程", "points": 25, "indicators": [{"code": "P", "level2": "x", "name": "p", "points": 25}]},
+        {"name": "产出", "points": 30, "level1": ["产出"]}, {"name": "效益", "points": 20, "level1": ["效益"]}]}
+    with pytest.raises(ValueError, match="不低于 60%"):
+        evaluation_form(low, "finance")
+    # Exactly 60% is the principle's floor, and allowed.
+    at_floor = {**low, "groups": [{**low["groups"][0], "points": 20, "indicators": [{**low["groups"][0]["indicators"][0], "points": 20}]},
+                                  {**low["groups"][1], "points": 20, "indicators": [{**low["groups"][1]["indicators"][0], "points": 20}]},
+                                  low["groups"][2], {**low["groups"][3], "points": 30}]}
+    assert evaluation_form(at_floor, "finance").total == 100
+    # The self-evaluation form has no 决策 or 过程 and is not held to it.
+    assert evaluation_form({"execution": 50, "产出": 25, "效益": 25}, "self").total == 100
+
+
+@pytest.mark.parametrize(("form", "message"), [
+    ({"execution": 10, "产出": 50, "效益": 30}, "合计应为 100 分"),
+    ({"execution": 0, "groups": [{"name": "产出", "points": 100, "level1": ["产出"],
+                                  "indicators": [{"code": "x", "name": "x", "points": 100}]}]}, "既取绩效目标"),
+    ({"execution": 0, "groups": [{"name": "决策", "points": 30, "indicators": [{"code": "x", "name": "x", "points": 20}]},
+                                 {"name": "产出", "points": 70, "level1": ["产出"]}]}, "之和应等于"),
+    (None, "没有为"),
+])
+def test_a_form_that_does_not_add_up_is_refused(form, message):
+    with pytest.raises(ValueError, match=message):
+        evaluation_form(form, "finance")
+
+
+def test_form_rows_list_the_forms_own_rows_then_share_target_groups():
+    form = evaluation_form(KEY_FORM, "finance")
+
+    class Target:
+        def __init__(self, id, level1, weight):
+            self.id, self.level1, self.weight = id, level1, D(weight)
+
+    targets = [Target(1, "产出", "2"), Target(2, "成本", "1"), Target(3, "效益", "1"), Target(4, "满意度", "1")]
+    rows = form_rows(form, targets)
+    assert [(r.group, r.key, r.points) for r in rows] == [
+        ("决策", "form:D1", D("20.00")), ("过程", "form:P1", D("8.00")), ("过程", "form:P2", D("12.00")),
+        ("产出", "1", D("20.00")), ("产出", "2", D("10.00")), ("效益", "3", D("15.00")), ("效益", "4", D("15.00"))]
+    assert sum(r.points for r in rows) + form.execution == 100

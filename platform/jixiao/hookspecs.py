@@ -101,11 +101,20 @@ def monitoring_light(tenant: Any, ratio: Any, subject: str) -> str | None:
 
 @hookspec(firstresult=True)
 def evaluation_weights(tenant: Any, kind: str) -> dict[str, Any] | None:
-    """Points per part of an evaluation of ``kind`` (``self``, ``department``, ``finance``, ``third_party``).
+    """The evaluation form of ``kind`` (``self``, ``department``, ``finance``, ``third_party``): its level-1
+    groups, their points and what shares them.
 
-    Return ``{"execution": 10, "产出": 50, "效益": 30, "满意度": 10}``: ``execution`` is the budget execution
-    score's cap, the other keys are level-1 indicator groups whose indicators share the group's points in
-    proportion to their weights. **firstresult**. National default: the self-evaluation form's 10/50/30/10.
+    Return ``{"execution": E, "groups": [...]}``. ``execution`` is the budget execution row's points (10 on the
+    self-evaluation form, 0 where 预算执行率 is a row of 过程). Each group is ``{"name", "points", "level1": [...]}``
+    — its points shared by the project's target indicators of those level-1 names in proportion to their
+    weights — or ``{"name", "points", "indicators": [{"code", "level2", "name", "points", "direction"?,
+    "target_value"?, "unit"?, "scored_by"?}]}`` — the form's own rows (决策, 过程), scored by the evaluator
+    (qualitative by default) or, with ``"scored_by": "execution"``, by the budget execution rule. The form must
+    total 100; for every kind but ``self``, 产出 + 效益 must have at least 60% of the points (national principle);
+    成本 indicators count in the group taking 产出 unless a group names 成本. The flat form of earlier releases,
+    ``{"execution": 10, "产出": 50, "效益": 30, "满意度": 10}``, is still read. **firstresult**. National
+    default: self 10 / 产出 50 / 效益 30 / 满意度 10; department, finance and third-party evaluations 决策 20 /
+    过程 20 / 产出 30 / 效益 30 (illustrative points; the setting ``evaluation.forms`` replaces a kind's form).
     """
 
 
@@ -129,11 +138,25 @@ def sample_for_reevaluation(tenant: Any, candidates: list[Any], rng: Any) -> lis
 
 
 @hookspec(firstresult=True)
-def suggest_results_action(tenant: Any, grade: str) -> dict[str, str] | None:
+def suggest_results_action(tenant: Any, grade: str, year: int) -> dict[str, str] | None:
     """The action a grade suggests for next year's budget: ``{"action": code, "label": Chinese text}``.
 
-    **firstresult**. National default: 优 → 优先保障 (``prioritise``), 良 → 保障 (``maintain``),
-    中 → 压缩 / 督促改进 (``reduce``), 差 → 削减或取消 (``cut``).
+    ``year`` is the budget year of the evaluated project (the decision shapes the budget of ``year + 1``), so
+    a rule can answer only for the years it is in force. The action should be one of
+    ``results_actions(tenant, year)``. **firstresult**. National default: 优 → 优先保障 (``prioritise``),
+    良 → 保障 (``maintain``), 中 → 压缩 / 督促改进 (``reduce``), 差 → 削减或取消 (``cut``).
+    """
+
+
+@hookspec(firstresult=True)
+def results_actions(tenant: Any, year: int) -> list[dict[str, str]] | None:
+    """The decisions finance may record on an evaluation's result for budget ``year``.
+
+    Return a list of ``{"action": code, "label": Chinese text}``, in the order they are offered; a decision
+    whose code is not listed is refused (the action suggested for the evaluation's grade is always accepted
+    as well). ``year`` is as for ``suggest_results_action``. **firstresult**. National default: the four
+    actions of national practice — 优先保障 (``prioritise``), 保障 (``maintain``), 压缩预算，督促改进
+    (``reduce``), 削减或取消 (``cut``).
     """
 
 

@@ -17,6 +17,7 @@ from jixiao.lifecycle.models import (
     Project,
     RectificationNotice,
     ResultApplication,
+    ResultDecision,
     SampleDraw,
     TargetSet,
 )
@@ -25,5 +26,5 @@ from jixiao.tenancy.models import Tenant
 __all__ = [
     "Agency", "ApiToken", "Campaign", "CampaignScore", "CampaignSubject", "SubjectAssignment", "AuditEvent", "Department", "Document", "Evaluation", "EvaluationScore", "EvidenceFile",
     "ExAnteAssessment", "Indicator", "Job", "Notification", "MonitoringReport", "MonitoringValue", "Project", "RectificationNotice",
-    "ResultApplication", "SampleDraw", "TargetSet", "Tenant", "User",
+    "ResultApplication", "ResultDecision", "SampleDraw", "TargetSet", "Tenant", "User",
 ]

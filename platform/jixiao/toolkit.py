@@ -12,7 +12,7 @@ from types import MappingProxyType
 from typing import Any
 
 __all__ = [
-    "AssessmentResultView", "IndicatorView", "MonitoringView", "ProjectView", "TargetsView", "TenantView",
+    "AssessmentResultView", "IndicatorView", "MonitoredIndicatorView", "MonitoringView", "ProjectView", "TargetsView", "TenantView",
     "add_working_days",
     "load_data_file", "money", "yuan_from_wan",
 ]
@@ -98,6 +98,7 @@ class IndicatorView:
     unit: str
     weight: Decimal
     catalog_code: str | None
+    nature: str = "cumulative"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -109,8 +110,33 @@ class TargetsView:
 
 
 @dataclasses.dataclass(frozen=True)
+class MonitoredIndicatorView:
+    """One indicator of a monitoring report: what it read, what it was compared with, how far the year got.
+
+    ``nature`` is ``cumulative`` (counts, amounts: ``expected_value`` is the pro-rated annual target) or
+    ``level`` (rates, unit costs: ``expected_value`` is the target). ``attainment`` is the lit ratio in percent
+    (for caps, 100 while within the cap); ``annual_progress`` is ``actual / target`` in percent, the share of the
+    year's target reached, which is what compares with the execution rate. Both ``None`` when not computable.
+    """
+
+    name: str
+    direction: str
+    nature: str
+    unit: str
+    target_value: Decimal | None
+    actual_value: Decimal | None
+    expected_value: Decimal | None
+    attainment: Decimal | None
+    annual_progress: Decimal | None
+    light: str | None
+
+
+@dataclasses.dataclass(frozen=True)
 class MonitoringView:
-    """A monitoring report as hooks see it: rates and attainments in percent."""
+    """A monitoring report as hooks see it: rates and attainments in percent.
+
+    ``attainments`` (name, percent) is kept for plugins written before ``indicators`` existed.
+    """
 
     period: int
     executed_amount: Decimal
@@ -118,6 +144,7 @@ class MonitoringView:
     execution_rate: Decimal
     light: str
     attainments: tuple[tuple[str, Decimal | None], ...]
+    indicators: tuple[MonitoredIndicatorView, ...] = ()
 
 
 def add_working_days(start: Any, days: int) -> Any:

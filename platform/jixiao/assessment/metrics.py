@@ -17,13 +17,13 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, aliased
 
 from jixiao.accounts.models import Department
+from jixiao.lifecycle import rectification
 from jixiao.lifecycle.models import (
     Evaluation,
     EvaluationKind,
     EvaluationStatus,
     ExAnteAssessment,
     MonitoringReport,
-    NoticeStatus,
     Project,
     ProjectKind,
     RectificationNotice,
@@ -160,9 +160,8 @@ def _notices(s: Subjects, *where: Any) -> sa.Select[Any]:
     return stmt.join(RectificationNotice, RectificationNotice.project_id == Project.id).where(*where)
 
 
-def _on_time_num(_: Any, s: Subjects) -> sa.Select[Any]:
-    return _notices(s, RectificationNotice.status == NoticeStatus.VERIFIED,
-                    sa.func.date(RectificationNotice.verified_at) <= RectificationNotice.deadline)
+def _on_time_num(session: Session, s: Subjects) -> sa.Select[Any]:
+    return _notices(s, rectification.closed_on_time(session))
 
 
 def _notices_den(_: Any, s: Subjects) -> sa.Select[Any]:

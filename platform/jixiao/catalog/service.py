@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from jixiao.errors import ValidationFailed
 from jixiao.lifecycle.common import hooks
 from jixiao.tenancy.models import Tenant
 
@@ -72,6 +73,48 @@ def catalogs_for(session: Session, tenant: Tenant, year: int) -> list[dict[str, 
 def category_matches(category: dict[str, Any], wanted: str) -> bool:
     """A category is named by its code, its name or one of its aliases (a project's 类别 uses the name)."""
     return wanted in (category["code"], category["name"], *category["aliases"])
+
+
+def category_choices(session: Session, tenant: Tenant, year: int) -> list[dict[str, Any]]:
+    """The categories a project of budget ``year`` chooses from: those of every catalog in force for the tenant
+    that year, in catalog order (a name repeated by a later catalog is not offered twice); empty when the
+    tenant's plugins register no catalog for the year."""
+    choices: list[dict[str, Any]] = []
+    names: set[str] = set()
+    for catalog in catalogs_for(session, tenant, year):
+        for category in catalog["categories"]:
+            if category["name"] not in names:
+                names.add(category["name"])
+                choices.append({"code": category["code"], "name": category["name"], "aliases": category["aliases"]})
+    return choices
+
+
+def category_problem(choices: list[dict[str, Any]], value: str | None) -> tuple[str, str | None]:
+    """The category to store for ``value`` and what is wrong with it (``None`` when nothing is).
+
+    Without a catalog the category is the unit's own text. With one it is required and must be one of the
+    catalog's categories, named by its name, code or alias; the category's name is what is stored, so the
+    catalog rules that read it always find the category.
+    """
+    wanted = (value or "").strip()
+    if not choices:
+        return wanted, None
+    for category in choices:
+        if category_matches(category, wanted):
+            return category["name"], None
+    allowed = "、".join(c["name"] for c in choices)
+    if not wanted:
+        return wanted, f"本级有共性指标库，请从其类别中选择项目类别：{allowed}"
+    return wanted, f"项目类别“{wanted}”不是共性指标库的类别，请从中选择：{allowed}"
+
+
+def project_category(session: Session, tenant: Tenant, year: int, value: str | None) -> str:
+    """:func:`category_problem` for one project of budget ``year``: the category to store, or
+    ``ValidationFailed`` on the field ``category``."""
+    category, problem = category_problem(category_choices(session, tenant, year), value)
+    if problem:
+        raise ValidationFailed(fields={"category": problem})
+    return category
 
 
 def _matches(item: dict[str, Any], category: dict[str, Any], terms: list[str]) -> bool:

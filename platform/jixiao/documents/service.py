@@ -306,9 +306,10 @@ def evaluation_report_context(session: Session, tenant: Tenant, evaluation: Eval
 
     project = evaluation.project
     target_set = targets_for(session, project)
-    scores = sorted(evaluation.scores, key=lambda s: (s.indicator.position, s.indicator_id))
-    weights = common.hooks(session, tenant).evaluation_weights(kind=str(evaluation.kind)) or {}
-    execution_points = Decimal(str(weights.get("execution", 10)))
+    from jixiao.lifecycle import evaluations
+
+    scores = sorted(evaluation.scores, key=lambda s: (s.position, s.id))
+    execution_points = evaluations.form_of(session, tenant, evaluation).execution
     points_total = execution_points + sum((s.points for s in scores), Decimal(0))
     title = f"{project.name}绩效评价报告"
     return {
@@ -321,6 +322,8 @@ def evaluation_report_context(session: Session, tenant: Tenant, evaluation: Eval
         "evaluation": evaluation,
         "overall_target": target_set.overall_target if target_set else "",
         "scores": scores,
+        "target_of": lambda s, _f=None: evaluations.target_text(s),
+        "actual_of": lambda s, _f=None: evaluations.actual_text(s),
         "execution_points": execution_points,
         "points_total": points_total,
         "execution_rate": percent(evaluation.executed_amount, project.budget_amount),
@@ -382,10 +385,10 @@ DEFAULT_REQUIREMENTS = [
 
 def statistics_context(session: Session, tenant: Tenant, year: int, as_of: date) -> dict[str, Any]:
     from jixiao.statistics import service as statistics
-    from jixiao.statistics.views import format_amount, ordered_grades, summary
+    from jixiao.statistics.views import decisions, format_amount, lights, ordered_grades, summary
 
     stats = statistics.yearly_statistics(session, tenant, year, today=as_of)
-    decisions = decision_labels(session, tenant)
+    labels = statistics.decision_labels(session, tenant, year)
     return {
         "bureau": tenant.bureau_name,
         "header_right": f"{year}年度预算绩效管理统计报告",
@@ -399,21 +402,10 @@ def statistics_context(session: Session, tenant: Tenant, year: int, as_of: date)
         "stages": stage_paragraphs(stats, format_amount),
         "amount": format_amount,
         "grades": ordered_grades,
-        "decision_label": lambda action: decisions.get(action, action),
+        "lights": lights,
+        "decisions": lambda by_decision: decisions(by_decision, labels),
         **helpers(),
     }
-
-
-def decision_labels(session: Session, tenant: Tenant) -> dict[str, str]:
-    """The results-application actions' names in words (prioritise → 优先保障), as the tenant's rules say."""
-    from jixiao.lifecycle import results
-
-    bands = common.hooks(session, tenant).evaluation_grade_bands(kind="finance") or []
-    labels = {"review": "由财政研究决定"}
-    for band in bands:
-        answer = results.suggestion(session, tenant, str(band[0]))
-        labels[answer["action"]] = answer.get("label") or answer["action"]
-    return labels
 
 
 def stage_paragraphs(stats: dict[str, Any], amount: Callable[[Any], str]) -> dict[str, str]:

@@ -445,8 +445,9 @@ class Results(MethodView):
     @require_login
     @blp.response(200, ResultSchema(many=True))
     def get(self, project_id: int) -> Any:
-        """How the project's evaluation results were applied to next year's budget."""
-        return results.results_for(session(), _project(project_id).id)
+        """How the project's evaluation results were applied to next year's budget: the current decision on each
+        evaluation, with every decision made on it (``history``)."""
+        return results.applied(session(), current_tenant(), _project(project_id))
 
     @require_login
     @blp.arguments(ResultSchema)
@@ -458,7 +459,8 @@ class Results(MethodView):
         evaluation = evaluations.get_evaluation(db, current_user, tenant, data["evaluation_id"])
         if evaluation.project_id != project.id:
             raise ValidationFailed(fields={"evaluation_id": "该项目没有这份评价"})
-        return results.decide(db, current_user, tenant, evaluation, data)
+        results.decide(db, current_user, tenant, evaluation, data)
+        return results.applied(db, tenant, project, evaluation.id)[0]
 
 
 @blp.route(f"{PREFIX}/projects/<int:project_id>/publish")

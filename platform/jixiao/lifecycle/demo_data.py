@@ -18,9 +18,10 @@ from typing import Any
 import sqlalchemy as sa
 
 from jixiao.accounts.models import Department, User
+from jixiao.catalog import service as catalog
 from jixiao.db import TenantScope, scoped, system_scope
 from jixiao.errors import Conflict
-from jixiao.lifecycle import evaluations, monitoring, projects, rectification, results, targets
+from jixiao.lifecycle import common, evaluations, monitoring, projects, rectification, results, targets
 from jixiao.lifecycle.models import Agency, Light, Project, RectificationNotice
 from jixiao.tenancy import service as tenancy
 
@@ -37,6 +38,10 @@ STAGES = ["draft", "targets_submitted", "targets_approved", "budgeted", "evaluat
 # Executed share of the budget by the monitoring month, to light every colour (expected share = month / 12).
 LIGHT_SHARES = {Light.RED: Decimal("0.3"), Light.YELLOW: Decimal("0.7"), Light.GREEN: Decimal("1.0"),
                 Light.BLUE: Decimal("1.3")}
+# Share of each ex-ante dimension's points given, dimension by dimension (the national five score 18, 16, 17, 17, 18).
+EXANTE_SHARES = [Decimal("0.9"), Decimal("0.8"), Decimal("0.85"), Decimal("0.85"), Decimal("0.9")]
+# Weights of the catalog indicators a demo table takes, by level 1 (as many as listed, in catalog order).
+CATALOG_WEIGHTS = {"产出": ["30", "20"], "效益": ["30"], "满意度": ["10"]}
 
 
 def indicator_table(kind: str) -> list[dict[str, Any]]:
@@ -63,6 +68,37 @@ def indicator_table(kind: str) -> list[dict[str, Any]]:
     ]
 
 
+def catalog_table(items: list[dict[str, Any]]) -> list[dict[str, Any]] | None:
+    """A target table of a catalog category's own indicators, their reference values as targets, for a tenant
+    whose catalog rule refuses common indicators from elsewhere; ``None`` when the category lacks 产出 or 效益."""
+    table: list[dict[str, Any]] = []
+    for level1, weights in CATALOG_WEIGHTS.items():
+        usable = [i for i in items if i["level1"] == level1 and (i["direction"] == "qualitative" or _number(i["typical_value"]))]
+        for item, weight in zip(usable, weights, strict=False):
+            row = {key: item[key] for key in ("level1", "level2", "name", "direction", "unit")}
+            row.update(weight=weight, catalog_code=item["code"])
+            if item["direction"] == "qualitative":
+                row["target_text"] = item["typical_value"] or "达成"
+            else:
+                row["target_value"] = item["typical_value"]
+            table.append(row)
+    return table if {"产出", "效益"} <= {row["level1"] for row in table} else None
+
+
+def _number(text: str) -> bool:
+    try:
+        Decimal(text)
+    except ArithmeticError:
+        return False
+    return True
+
+
+def exante_scores(dimensions: list[dict[str, Any]]) -> dict[str, Decimal]:
+    """A plausible score for every dimension the tenant's ex-ante form has, whatever its keys and points."""
+    return {d["key"]: (Decimal(str(d["max"])) * EXANTE_SHARES[n % len(EXANTE_SHARES)]).quantize(Decimal("1"))
+            for n, d in enumerate(dimensions)}
+
+
 def generate(tenant_code: str, year: int, size: int, *, finance_username: str, seed: int = 2026,
              monitoring_month: int = 10) -> list[str]:
     """Create ``size`` projects in ``tenant_code`` for ``year``, acting as the tenant's finance user."""
@@ -85,6 +121,8 @@ def generate(tenant_code: str, year: int, size: int, *, finance_username: str, s
             evaluations.create_agency(db, actor, tenant, f"{tenant.name}绩效评价咨询有限公司", "0000-0000000")
         existing = db.scalar(sa.select(sa.func.count(Project.id)).where(Project.tenant_id == tenant.id,
                                                                        Project.year == year)) or 0
+        # Where a catalog is in force the category is one of its categories, and the targets its indicators.
+        categories = [c["name"] for c in catalog.category_choices(db, tenant, year)]
         for index in range(existing, size):
             kind = KINDS[index % len(KINDS)]
             department = departments[index % len(departments)]
@@ -93,9 +131,10 @@ def generate(tenant_code: str, year: int, size: int, *, finance_username: str, s
                 name = f"{department.name}{name}"
             amount = Decimal(rng.randrange(20, 800) * 10000)
             stage = STAGES[index % len(STAGES)]
+            category = categories[index % len(categories)] if categories else ""
             project = projects.create_project(db, actor, tenant, {
                 "code": f"{year}-{tenant_code}-{index + 1:03d}", "name": name, "year": year, "kind": kind,
-                "fund_type": FUNDS[index % len(FUNDS)], "category": "", "department_code": department.code,
+                "fund_type": FUNDS[index % len(FUNDS)], "category": category, "department_code": department.code,
                 "is_new": kind != "department_whole" and index % 3 != 2, "is_key": index % 5 == 0,
                 "classified": index % 23 == 22, "requested_amount": amount,
             })
@@ -112,6 +151,8 @@ def _advance(db: Any, actor: User, tenant: Any, project: Project, stage: str, in
     if stage == "draft":
         return
     table = indicator_table(str(project.kind))
+    if project.category:
+        table = catalog_table(catalog.search(db, tenant, project.year, category=project.category)) or table
     targets.replace_targets(db, actor, tenant, project, {
         "overall_target": f"{project.name}：按期完成年度任务，资金使用规范高效，服务对象满意。", "indicators": table})
     targets.submit_targets(db, actor, tenant, project)
@@ -120,7 +161,7 @@ def _advance(db: Any, actor: User, tenant: Any, project: Project, stage: str, in
     if projects.exante_required(db, tenant, project):
         cut = (project.requested_amount * Decimal(rng.choice(["0", "0.1", "0.2"]))).quantize(Decimal("1"))
         projects.record_exante(db, actor, tenant, project, {
-            "scores": {"necessity": 18, "economy": 16, "targets": 17, "feasibility": 17, "compliance": 18},
+            "scores": exante_scores(common.hooks(db, tenant).exante_dimensions() or []),
             "conclusion": "adjust" if cut else "support", "amount_cut": cut})
     targets.review_targets(db, actor, tenant, project, approve=True)
     if stage == "targets_approved":
@@ -134,7 +175,9 @@ def _advance(db: Any, actor: User, tenant: Any, project: Project, stage: str, in
     if owed:
         period = max(owed)
         share = LIGHT_SHARES[light] * Decimal(period) / 12
-        values = [{"indicator_id": i.id, "actual_value": (i.target_value * share).quantize(Decimal("0.01"))}
+        # A level (a rate) reads its share of the target itself; a cumulative value its share of the pro-rated one.
+        values = [{"indicator_id": i.id, "actual_value": (i.target_value * (
+                      LIGHT_SHARES[light] if str(i.nature) == "level" else share)).quantize(Decimal("0.01"))}
                   for i in indicators if i.target_value is not None and str(i.direction) == "ge"]
         monitoring.submit_report(db, actor, tenant, project, {
             "period": period, "executed_amount": (budget * share).quantize(Decimal("0.01")), "values": values,
@@ -144,11 +187,11 @@ def _advance(db: Any, actor: User, tenant: Any, project: Project, stage: str, in
         return
     quality = rng.choice([Decimal("1.0"), Decimal("0.95"), Decimal("0.85"), Decimal("0.7"), Decimal("0.5")])
     self_eval = evaluations.start_self_evaluation(db, actor, tenant, project)
-    evaluations.submit(db, actor, tenant, self_eval, _evaluation_input(indicators, budget, quality))
+    evaluations.submit(db, actor, tenant, self_eval, _evaluation_input(db, tenant, self_eval, budget, quality))
     if stage == "evaluated":
         return
     third = evaluations.assign(db, actor, tenant, project, "third_party", agency.id)
-    evaluations.submit(db, actor, tenant, third, _evaluation_input(indicators, budget, quality, findings=True))
+    evaluations.submit(db, actor, tenant, third, _evaluation_input(db, tenant, third, budget, quality, findings=True))
     notice = rectification.issue(db, actor, tenant, third.id)
     if stage == "overdue":
         # The deadline passed without an answer: what the ledger's overdue view is for.
@@ -167,12 +210,26 @@ def _advance(db: Any, actor: User, tenant: Any, project: Project, stage: str, in
         projects.publish(db, actor, tenant, project, targets=True, evaluation_id=third.id)
 
 
-def _evaluation_input(indicators: list[Any], budget: Decimal, quality: Decimal, findings: bool = False) -> dict[str, Any]:
-    scores = []
-    for indicator in indicators:
+def _evaluation_input(db: Any, tenant: Any, evaluation: Any, budget: Decimal, quality: Decimal,
+                      findings: bool = False) -> dict[str, Any]:
+    """What an evaluator of ``quality`` (the share of the targets met) enters on the evaluation's own form."""
+    band, fraction = (("achieved", "0.9") if quality >= Decimal("0.9") else
+                      ("partial", "0.7") if quality >= Decimal("0.7") else ("not_achieved", "0.4"))
+    scores: list[dict[str, Any]] = []
+    for row in evaluations.table_of(db, tenant, evaluation):
+        if row.form_indicator is not None:
+            item = row.form_indicator
+            entry: dict[str, Any] = {"form_code": item.code}
+            if item.scored_by:
+                pass
+            elif item.direction == "qualitative":
+                entry.update(band=band, band_fraction=fraction)
+            else:
+                entry["actual_value"] = (item.target_value * quality).quantize(Decimal("0.01"))
+            scores.append(entry)
+            continue
+        indicator = row.indicator
         if str(indicator.direction) == "qualitative":
-            band, fraction = (("achieved", "0.9") if quality >= Decimal("0.9") else
-                              ("partial", "0.7") if quality >= Decimal("0.7") else ("not_achieved", "0.4"))
             scores.append({"indicator_id": indicator.id, "band": band, "band_fraction": fraction})
         elif str(indicator.direction) in ("le", "lt"):
             scores.append({"indicator_id": indicator.id, "actual_value": indicator.target_value})

@@ -142,8 +142,23 @@ def assign(session: Session, actor: User, tenant: Tenant, project: Project, kind
 
 def draw_sample(session: Session, actor: User, tenant: Tenant, year: int, seed: int | None = None,
                 assign_kind: str = "finance", agency_id: int | None = None) -> SampleDraw:
-    """Draw the re-evaluation sample from the year's self-evaluated projects, with a recorded seed."""
+    """Draw the re-evaluation sample from the year's self-evaluated projects, with a recorded seed.
+
+    A redraw keeps the assignments made before it: a drawn project that already has an evaluation of
+    ``assign_kind``, or any evaluation from an earlier draw, is not assigned again. The draw records which
+    drawn projects it assigned and which were already assigned.
+    """
     common.require_finance(actor, tenant, "抽取再评价样本")
+    kinds = {k.value: k for k in EvaluationKind if k is not EvaluationKind.SELF}
+    if assign_kind not in kinds:
+        raise ValidationFailed(fields={"kind": "抽评只能安排部门评价、财政评价或第三方评价"})
+    kind = kinds[assign_kind]
+    if kind is EvaluationKind.THIRD_PARTY and agency_id is None:
+        raise ValidationFailed(fields={"agency_id": "第三方评价须指定机构"})
+    if agency_id is not None:
+        agency = session.get(Agency, agency_id)
+        if agency is None or agency.tenant_id != tenant.id or not agency.active:
+            raise ValidationFailed(fields={"agency_id": "本级没有该第三方机构"})
     seed = seed if seed is not None else secrets.randbelow(2**31)
     population = list(session.scalars(
         sa.select(Project)
@@ -159,15 +174,21 @@ def draw_sample(session: Session, actor: User, tenant: Tenant, year: int, seed: 
         candidates=[ProjectView.build(p) for p in population], rng=rng)
     valid = {p.id for p in population}
     drawn = sorted(i for i in (chosen or []) if i in valid)
+    already = set(session.scalars(sa.select(Evaluation.project_id).where(
+        Evaluation.project_id.in_(drawn),
+        sa.or_(Evaluation.kind == kind,
+               sa.and_(Evaluation.sample_id.is_not(None), Evaluation.kind != EvaluationKind.SELF)))))
+    assigned = [i for i in drawn if i not in already]
     draw = SampleDraw(tenant_id=tenant.id, year=year, seed=seed, rule=_rule_name(session, tenant),
-                      population_ids=sorted(valid), drawn_ids=drawn, drawn_by_id=actor.id)
+                      population_ids=sorted(valid), drawn_ids=drawn, assigned_ids=assigned,
+                      already_assigned_ids=sorted(already), drawn_by_id=actor.id)
     session.add(draw)
     session.flush()
-    for project in population:
-        if project.id in drawn:
-            session.add(Evaluation(tenant_id=tenant.id, project_id=project.id, kind=EvaluationKind(assign_kind),
-                                   agency_id=agency_id, sample_id=draw.id, status=EvaluationStatus.ASSIGNED))
-    common.record(session, actor, "sample.draw", draw, after={"year": year, "seed": seed, "drawn": drawn})
+    for project_id in assigned:
+        session.add(Evaluation(tenant_id=tenant.id, project_id=project_id, kind=kind,
+                               agency_id=agency_id, sample_id=draw.id, status=EvaluationStatus.ASSIGNED))
+    common.record(session, actor, "sample.draw", draw, after={"year": year, "seed": seed, "drawn": drawn,
+                                                               "assigned": assigned, "already_assigned": sorted(already)})
     common.commit(session)
     return draw
 
@@ -204,8 +225,62 @@ def _may_submit(session: Session, actor: User, evaluation: Evaluation) -> None:
     raise Forbidden("您不是这项评价的承担方")
 
 
+def form_of(session: Session, tenant: Tenant, evaluation: Evaluation) -> scoring.EvaluationForm:
+    """The form ``evaluation`` is scored on: the one it kept if submitted, else what the tenant's rules give now.
+
+    A form that breaks the national principles (not 100 points; 产出 + 效益 under 60% in a finance or key
+    evaluation) is a configuration error of the region's rules, refused with 409 and the reason.
+    """
+    if evaluation.form:
+        return scoring.evaluation_form(evaluation.form, str(evaluation.kind))
+    answer = common.hooks(session, tenant).evaluation_weights(kind=str(evaluation.kind))
+    try:
+        return scoring.evaluation_form(answer, str(evaluation.kind))
+    except ValueError as exc:
+        raise Conflict(f"本级的{evaluation.kind.label}评价表配置有误：{exc}") from exc
+
+
+def table_of(session: Session, tenant: Tenant, evaluation: Evaluation) -> list[scoring.FormRow]:
+    """The evaluation's indicator table: the form's rows in order, with their points (see ``scoring.form_rows``)."""
+    target_set = targets_for(session, evaluation.project)
+    return scoring.form_rows(form_of(session, tenant, evaluation), list(target_set.indicators) if target_set else [])
+
+
+def _score_row(row: scoring.FormRow, given: dict[str, Any], execution: tuple[Decimal, Decimal] | None) -> EvaluationScore:
+    """Score one row of the table; ``ValueError`` (Chinese) when what was given cannot be scored."""
+    if row.form_indicator is not None:
+        item = row.form_indicator
+        code, direction, target, name = item.code, item.direction, item.target_value, item.name
+        level1, level2 = row.group, item.level2
+    else:
+        item = row.indicator
+        code, direction, target, name = None, str(item.direction), item.target_value, item.name
+        level1, level2 = row.group, item.level2
+    if row.form_indicator is not None and row.form_indicator.scored_by == scoring.SCORED_BY_EXECUTION:
+        if execution is None:
+            raise ValueError("请填写全年执行数")
+        executed, budget = execution
+        score = scoring.execution_score(executed, budget, row.points)
+        return EvaluationScore(form_code=code, group_name=level1, level2=level2, name=name, points=row.points,
+                               score=score, actual_value=scoring.execution_rate(executed, budget),
+                               note=(given.get("note") or "").strip())
+    actual = None if given.get("actual_value") in (None, "") else Decimal(str(given["actual_value"]))
+    band = given.get("band") or None
+    fraction = None if given.get("band_fraction") in (None, "") else Decimal(str(given["band_fraction"]))
+    score = scoring.indicator_score(direction, target, actual, row.points, band=band, band_fraction=fraction)
+    return EvaluationScore(
+        indicator_id=None if row.indicator is None else row.indicator.id, form_code=code, group_name=level1,
+        level2=level2, name=name, actual_value=actual, band=QualitativeBand(band) if band else None,
+        band_fraction=fraction, points=row.points, score=score, note=(given.get("note") or "").strip())
+
+
 def submit(session: Session, actor: User, tenant: Tenant, evaluation: Evaluation, data: dict[str, Any]) -> Evaluation:
-    """Score every indicator by the rules, add the budget execution score, grade the total."""
+    """Score every row of the evaluation's form by the rules, add the budget execution score, grade the total.
+
+    The self-evaluation form scores the target indicators (产出 / 效益 / 满意度) and the budget execution; finance
+    and key evaluations add the form's own 决策 and 过程 rows (``form_code``). Each submitted row names a target
+    indicator (``indicator_id``) or a form row (``form_code``).
+    """
     _may_submit(session, actor, evaluation)
     if evaluation.status is EvaluationStatus.SUBMITTED:
         raise Conflict("该评价已提交，不能重复提交")
@@ -215,47 +290,59 @@ def submit(session: Session, actor: User, tenant: Tenant, evaluation: Evaluation
     indicators = list(target_set.indicators) if target_set else []
     if not indicators:
         raise Conflict("项目没有已批复的绩效指标，无法评分")
-    hooks = common.hooks(session, tenant)
-    weights = hooks.evaluation_weights(kind=str(evaluation.kind))
-    points = scoring.group_points([(i.level1, i.weight) for i in indicators], weights)
-    given = {int(row["indicator_id"]): row for row in data.get("scores") or []}
+    form = form_of(session, tenant, evaluation)
+    rows = scoring.form_rows(form, indicators)
+    given: dict[str, dict[str, Any]] = {}
     errors: dict[str, str] = {}
-    scores: list[EvaluationScore] = []
-    for indicator, worth in zip(indicators, points, strict=True):
-        row = given.get(indicator.id)
-        where = f"scores.{indicator.id}"
-        if row is None:
-            errors[where] = f"请填写指标“{indicator.name}”的实际完成值"
-            continue
-        actual = None if row.get("actual_value") in (None, "") else Decimal(str(row["actual_value"]))
-        band = row.get("band")
-        fraction = None if row.get("band_fraction") in (None, "") else Decimal(str(row["band_fraction"]))
-        try:
-            score = scoring.indicator_score(str(indicator.direction), indicator.target_value, actual, worth,
-                                            band=band, band_fraction=fraction)
-        except ValueError as exc:
-            errors[where] = f"指标“{indicator.name}”：{exc}"
-            continue
-        scores.append(EvaluationScore(
-            tenant_id=tenant.id, indicator_id=indicator.id, actual_value=actual,
-            band=QualitativeBand(band) if band else None, band_fraction=fraction, points=worth, score=score,
-            note=(row.get("note") or "").strip(),
-        ))
+    for position, raw in enumerate(data.get("scores") or [], start=1):
+        if raw.get("form_code"):
+            given[f"form:{raw['form_code']}"] = raw
+        elif raw.get("indicator_id") not in (None, ""):
+            given[str(int(raw["indicator_id"]))] = raw
+        else:
+            errors[f"scores[{position}]"] = "每一行评分须指明绩效指标（indicator_id）或评价表指标（form_code）"
+    known = {row.key for row in rows}
+    for key in given:
+        if key not in known:
+            errors[f"scores.{key}"] = "不是本评价表中的指标"
     executed = data.get("executed_amount")
+    execution = None
     if executed in (None, ""):
         errors["executed_amount"] = "请填写全年执行数"
+    else:
+        execution = (Decimal(str(executed)), project.budget_amount)
+    scores: list[EvaluationScore] = []
+    for position, row in enumerate(rows):
+        where = f"scores.{row.key}"
+        name = row.form_indicator.name if row.form_indicator else row.indicator.name
+        scored_by_rule = row.form_indicator is not None and row.form_indicator.scored_by is not None
+        if row.key not in given and not scored_by_rule:
+            errors[where] = f"请填写指标“{name}”的实际完成值或评价档次"
+            continue
+        try:
+            score = _score_row(row, given.get(row.key, {}), execution)
+        except ValueError as exc:
+            if scored_by_rule and execution is None:
+                continue  # reported once, on executed_amount
+            errors[where] = f"指标“{name}”：{exc}"
+            continue
+        score.tenant_id, score.position = tenant.id, position
+        scores.append(score)
     if errors:
         raise ValidationFailed("评分未完成，请按提示补充", fields=errors)
-    executed_amount = Decimal(str(executed))
-    execution_score = scoring.execution_score(executed_amount, project.budget_amount,
-                                              Decimal(str(weights.get("execution", 10))))
+    assert execution is not None
+    executed_amount = execution[0]
+    execution_score = scoring.execution_score(executed_amount, project.budget_amount, form.execution)
+    rule_scored = [s for s in scores if s.form_code and s.indicator_id is None and _is_execution_row(form, s.form_code)]
     total = execution_score + sum((s.score for s in scores), Decimal(0))
-    bands = hooks.evaluation_grade_bands(kind=str(evaluation.kind))
+    bands = common.hooks(session, tenant).evaluation_grade_bands(kind=str(evaluation.kind))
     before = audit.snapshot(evaluation, EVALUATION_FIELDS)
     evaluation.scores.clear()
     evaluation.scores.extend(scores)
+    evaluation.form = form.as_dict()
     evaluation.executed_amount = executed_amount
-    evaluation.execution_score = execution_score
+    # 预算执行率得分: the execution row's score, wherever the form puts it.
+    evaluation.execution_score = rule_scored[0].score if rule_scored and not form.execution else execution_score
     evaluation.total_score = total
     evaluation.grade = scoring.grade_for(total, bands)
     evaluation.summary = (data.get("summary") or "").strip()
@@ -274,6 +361,10 @@ def submit(session: Session, actor: User, tenant: Tenant, evaluation: Evaluation
     return evaluation
 
 
+def _is_execution_row(form: scoring.EvaluationForm, code: str) -> bool:
+    return any(i.code == code and i.scored_by == scoring.SCORED_BY_EXECUTION for g in form.groups for i in g.indicators)
+
+
 def score_quality(session: Session, actor: User, tenant: Tenant, evaluation: Evaluation, score: Decimal,
                   comment: str = "") -> Evaluation:
     """Finance scores the quality of an agency's evaluation work (0–100)."""
@@ -290,3 +381,42 @@ def score_quality(session: Session, actor: User, tenant: Tenant, evaluation: Eva
                   {"quality_score": score, "quality_comment": evaluation.quality_comment})
     common.commit(session)
     return evaluation
+
+
+# ---- Reading a scored table ---------------------------------------------------------------------------------
+
+SYMBOLS = {"ge": "≥", "gt": ">", "eq": "=", "le": "≤", "lt": "<"}
+
+
+def _plain(value: Decimal) -> str:
+    return f"{Decimal(value).normalize():f}"
+
+
+def target_text(score: EvaluationScore) -> str:
+    """The 年度指标值 column of a scored row: the target indicator's value, or the form row's own standard."""
+    indicator = score.indicator
+    if indicator is not None:
+        if indicator.direction.value == "qualitative":
+            return indicator.target_text or "—"
+        return f"{indicator.direction.symbol}{_plain(indicator.target_value)}{indicator.unit}" \
+            if indicator.target_value is not None else "—"
+    item = score.evaluation.form_item(score.form_code)
+    if item.get("scored_by") == scoring.SCORED_BY_EXECUTION:
+        return "100%"
+    if item.get("target_value") not in (None, "") and item.get("direction") in SYMBOLS:
+        return f"{SYMBOLS[item['direction']]}{_plain(Decimal(str(item['target_value'])))}{item.get('unit') or ''}"
+    return "—"
+
+
+def actual_text(score: EvaluationScore) -> str:
+    """The 实际完成值 column: the band chosen, or the value with its unit (the execution rate in percent)."""
+    if score.band is not None:
+        return f"{score.band.label}（{_plain(score.band_fraction * 100)}%）" if score.band_fraction is not None \
+            else score.band.label
+    if score.actual_value is None:
+        return "—"
+    if score.indicator is not None:
+        return f"{_plain(score.actual_value)}{score.indicator.unit}"
+    item = score.evaluation.form_item(score.form_code)
+    unit = "%" if item.get("scored_by") == scoring.SCORED_BY_EXECUTION else item.get("unit") or ""
+    return f"{_plain(score.actual_value)}{unit}"

@@ -12,10 +12,11 @@ from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from jixiao.accounts.models import Department
-from jixiao.db import Base, ExactDecimal, TenantOwned, TimestampMixin
+from jixiao.accounts.models import Department, User
+from jixiao.db import Base, ExactDecimal, TenantOwned, TimestampMixin, utcnow
 
 
 def _enum(cls: type[enum.Enum], length: int = 24) -> sa.Enum:
@@ -71,6 +72,18 @@ class Direction(LabelledEnum):
     @property
     def symbol(self) -> str:
         return {"ge": "≥", "gt": ">", "eq": "=", "le": "≤", "lt": "<", "qualitative": "定性"}[self.value]
+
+
+class IndicatorNature(LabelledEnum):
+    """How an indicator's value builds up through the year, which decides what monitoring compares it with.
+
+    ``cumulative`` values (counts, amounts) grow month by month and are compared with the pro-rated annual
+    target; ``level`` values (rates, unit costs, satisfaction) are what they are at any time and are compared
+    with the target itself.
+    """
+
+    CUMULATIVE = "cumulative"
+    LEVEL = "level"
 
 
 class Conclusion(LabelledEnum):
@@ -131,6 +144,7 @@ LABELS = {
     "assigned": "待评价",
     "achieved": "达成", "partial": "部分达成", "not_achieved": "未达成",
     "issued": "已下达", "answered": "已反馈", "verified": "已核验",
+    "cumulative": "累计值", "level": "水平值",
     "continue": "继续执行", "adjust_funds": "调剂", "cancel": "取消",
 }
 
@@ -169,10 +183,23 @@ class Project(TenantOwned, TimestampMixin, Base):
 
     __mapper_args__ = {"version_id_col": version}
 
-    @property
+    @hybrid_property
     def budget_amount(self) -> Decimal:
-        """The budget execution is measured against: adjusted, else approved, else requested."""
-        return self.adjusted_amount or self.approved_amount or self.requested_amount
+        """The budget execution is measured against: adjusted, else approved, else requested.
+
+        The first amount that is set, so an adjusted amount of 0 (a budget cut to nothing) is the budget. The
+        same rule in Python and in SQL (``COALESCE``), so what monitoring and scoring measure against is what
+        the statistics count.
+        """
+        for amount in (self.adjusted_amount, self.approved_amount):
+            if amount is not None:
+                return amount
+        return self.requested_amount
+
+    @budget_amount.inplace.expression
+    @classmethod
+    def _budget_amount_expression(cls) -> sa.ColumnElement[Decimal]:
+        return sa.func.coalesce(cls.adjusted_amount, cls.approved_amount, cls.requested_amount)
 
 
 class ExAnteAssessment(TenantOwned, TimestampMixin, Base):
@@ -235,6 +262,7 @@ class Indicator(TenantOwned, Base):
     target_value: Mapped[Decimal | None] = mapped_column(ExactDecimal(20, 4))
     target_text: Mapped[str] = mapped_column(sa.String(200), default="")
     unit: Mapped[str] = mapped_column(sa.String(20), default="")
+    nature: Mapped[IndicatorNature] = mapped_column(_enum(IndicatorNature, 12), default=IndicatorNature.CUMULATIVE)
     weight: Mapped[Decimal] = mapped_column(ExactDecimal(8, 2))
     catalog_code: Mapped[str | None] = mapped_column(sa.String(40))
 
@@ -281,6 +309,7 @@ class MonitoringValue(TenantOwned, Base):
     actual_value: Mapped[Decimal | None] = mapped_column(ExactDecimal(20, 4))
     attainment: Mapped[Decimal | None] = mapped_column(ExactDecimal(8, 2))
     light: Mapped[Light | None] = mapped_column(_enum(Light, 8))
+    band: Mapped[QualitativeBand | None] = mapped_column(_enum(QualitativeBand, 16))
     note: Mapped[str] = mapped_column(sa.String(200), default="")
 
     report: Mapped[MonitoringReport] = relationship(back_populates="values")
@@ -310,7 +339,19 @@ class SampleDraw(TenantOwned, TimestampMixin, Base):
     rule: Mapped[str] = mapped_column(sa.String(100))
     population_ids: Mapped[list[int]] = mapped_column(sa.JSON)
     drawn_ids: Mapped[list[int]] = mapped_column(sa.JSON)
+    # A redraw never assigns a project twice: the drawn projects split into those this draw assigned and
+    # those that already had an evaluation (from an earlier draw or of the kind this draw assigns).
+    assigned_ids: Mapped[list[int]] = mapped_column(sa.JSON, default=list)
+    already_assigned_ids: Mapped[list[int]] = mapped_column(sa.JSON, default=list)
     drawn_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+
+    @property
+    def summary(self) -> str:
+        """What the draw did, in a sentence for the person who drew it."""
+        text = f"抽中 {len(self.drawn_ids)} 个项目，新安排评价 {len(self.assigned_ids or [])} 个"
+        if self.already_assigned_ids:
+            text += f"；已有 {len(self.already_assigned_ids)} 个项目此前已安排评价，未重复安排"
+        return text + "。"
 
 
 class Evaluation(TenantOwned, TimestampMixin, Base):
@@ -337,23 +378,46 @@ class Evaluation(TenantOwned, TimestampMixin, Base):
     published_at: Mapped[datetime | None]
     quality_score: Mapped[Decimal | None] = mapped_column(ExactDecimal(6, 2))
     quality_comment: Mapped[str] = mapped_column(sa.Text, default="")
+    # The evaluation form it was scored on (groups, points, the form's own indicators), as the weights hook
+    # answered at submission: a later change of the region's rules does not change a submitted score.
+    form: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
     version: Mapped[int] = mapped_column(default=1)
 
     project: Mapped[Project] = relationship()
     agency: Mapped[Agency | None] = relationship()
     scores: Mapped[list[EvaluationScore]] = relationship(
-        back_populates="evaluation", cascade="all, delete-orphan", order_by="EvaluationScore.indicator_id"
+        back_populates="evaluation", cascade="all, delete-orphan", order_by="[EvaluationScore.position, EvaluationScore.id]"
     )
 
     __mapper_args__ = {"version_id_col": version}
 
+    def form_item(self, code: str | None) -> dict[str, Any]:
+        """The form's own indicator ``code`` (决策 / 过程 rows) as the evaluation kept it, or ``{}``."""
+        for group in (self.form or {}).get("groups", []):
+            for item in group.get("indicators") or []:
+                if item.get("code") == code:
+                    return dict(item)
+        return {}
+
 
 class EvaluationScore(TenantOwned, Base):
+    """One row of an evaluation's own indicator table.
+
+    A row scores either one of the project's target indicators (``indicator_id``) or an indicator of the
+    evaluation form itself (``form_code``: 决策 and 过程 in finance and key evaluations). ``group_name`` is the
+    form's level-1 group the row counts in (成本 indicators count in 产出 by default).
+    """
+
     __tablename__ = "evaluation_scores"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     evaluation_id: Mapped[int] = mapped_column(sa.ForeignKey("evaluations.id", ondelete="CASCADE"), index=True)
-    indicator_id: Mapped[int] = mapped_column(sa.ForeignKey("indicators.id"))
+    indicator_id: Mapped[int | None] = mapped_column(sa.ForeignKey("indicators.id"))
+    form_code: Mapped[str | None] = mapped_column(sa.String(40))
+    position: Mapped[int] = mapped_column(default=0)
+    group_name: Mapped[str] = mapped_column(sa.String(20), default="")
+    level2: Mapped[str] = mapped_column(sa.String(40), default="")
+    name: Mapped[str] = mapped_column(sa.String(200), default="")
     actual_value: Mapped[Decimal | None] = mapped_column(ExactDecimal(20, 4))
     band: Mapped[QualitativeBand | None] = mapped_column(_enum(QualitativeBand, 16))
     band_fraction: Mapped[Decimal | None] = mapped_column(ExactDecimal(6, 4))
@@ -362,7 +426,7 @@ class EvaluationScore(TenantOwned, Base):
     note: Mapped[str] = mapped_column(sa.Text, default="")
 
     evaluation: Mapped[Evaluation] = relationship(back_populates="scores")
-    indicator: Mapped[Indicator] = relationship()
+    indicator: Mapped[Indicator | None] = relationship()
 
 
 class RectificationNotice(TenantOwned, TimestampMixin, Base):
@@ -424,4 +488,31 @@ class ResultApplication(TenantOwned, TimestampMixin, Base):
     decided_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
 
     project: Mapped[Project] = relationship()
+    evaluation: Mapped[Evaluation] = relationship()
+
+
+class ResultDecision(TenantOwned, Base):
+    """One decision on an evaluation's result, as it was made: a changed decision is a new row.
+
+    ``ResultApplication`` keeps the current decision per evaluation (statistics count it); this table keeps
+    every one, never updated.
+    """
+
+    __tablename__ = "result_decisions"
+    __table_args__ = (sa.Index("ix_result_decisions_project_decided", "project_id", "decided_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    evaluation_id: Mapped[int] = mapped_column(sa.ForeignKey("evaluations.id"), index=True)
+    project_id: Mapped[int] = mapped_column(sa.ForeignKey("projects.id"))
+    grade: Mapped[str] = mapped_column(sa.String(8))
+    suggested_action: Mapped[str] = mapped_column(sa.String(40))
+    decision: Mapped[str] = mapped_column(sa.String(40))
+    decision_note: Mapped[str] = mapped_column(sa.Text, default="")
+    amount_change: Mapped[Decimal] = mapped_column(default=Decimal("0"))
+    idle_recovered: Mapped[Decimal] = mapped_column(default=Decimal("0"))
+    next_year: Mapped[int]
+    decided_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    decided_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    decided_by: Mapped[User | None] = relationship()
     evaluation: Mapped[Evaluation] = relationship()

@@ -6,6 +6,7 @@ report off track (red or yellow) must say why and what the unit will do about it
 
 from __future__ import annotations
 
+import dataclasses
 from decimal import Decimal
 from typing import Any
 
@@ -18,18 +19,20 @@ from jixiao.db import utcnow
 from jixiao.errors import Conflict, ValidationFailed
 from jixiao.lifecycle import common, scoring
 from jixiao.lifecycle.models import (
+    Direction,
     Indicator,
     Light,
     MonitoringReport,
     MonitoringValue,
     Project,
+    QualitativeBand,
     Stage,
     WarningResponse,
 )
 from jixiao.lifecycle.rectification import today
 from jixiao.lifecycle.targets import targets_for
 from jixiao.tenancy.models import Tenant
-from jixiao.toolkit import MonitoringView, ProjectView, add_working_days
+from jixiao.toolkit import MonitoredIndicatorView, MonitoringView, ProjectView, add_working_days
 
 SEVERITY = {Light.RED: 3, Light.YELLOW: 2, Light.BLUE: 1, Light.GREEN: 0}
 OFF_TRACK = {Light.RED, Light.YELLOW}
@@ -74,25 +77,38 @@ def submit_report(session: Session, actor: User, tenant: Tenant, project: Projec
     for indicator_id in given:
         if indicator_id not in indicators:
             errors[f"values.{indicator_id}"] = "不是本项目的绩效指标"
+    monitored: list[MonitoredIndicatorView] = []
     for indicator in indicators.values():
         row = given.get(indicator.id, {})
-        actual = row.get("actual_value")
-        actual_value = None if actual in (None, "") else Decimal(str(actual))
-        ratio = (scoring.attainment_ratio(str(indicator.direction), indicator.target_value, actual_value, period)
-                 if actual_value is not None else None)
-        light = Light(hooks.monitoring_light(ratio=ratio, subject="indicator")) if ratio is not None else None
+        where = f"values.{indicator.id}"
+        try:
+            value = read_indicator(indicator, row, period)
+        except ValueError as exc:
+            errors[where] = f"指标“{indicator.name}”：{exc}"
+            continue
+        light = None
+        if value.band is not None:
+            light = Light(scoring.QUALITATIVE_LIGHTS[value.band])
+        elif value.ratio is not None:
+            light = Light(hooks.monitoring_light(ratio=value.ratio, subject="indicator"))
         if light is not None:
             lights.append(light)
+        attainment = (value.ratio * 100).quantize(Decimal("0.01")) if value.ratio is not None else None
         values.append(MonitoringValue(
-            tenant_id=tenant.id, indicator_id=indicator.id, actual_value=actual_value,
-            attainment=(ratio * 100).quantize(Decimal("0.01")) if ratio is not None else None, light=light,
-            note=(row.get("note") or "")[:200],
+            tenant_id=tenant.id, indicator_id=indicator.id, actual_value=value.actual, attainment=attainment,
+            light=light, band=QualitativeBand(value.band) if value.band else None, note=(row.get("note") or "")[:200],
         ))
+        monitored.append(MonitoredIndicatorView(
+            name=indicator.name, direction=str(indicator.direction), nature=str(indicator.nature), unit=indicator.unit,
+            target_value=indicator.target_value, actual_value=value.actual, expected_value=value.expected,
+            attainment=attainment, annual_progress=scoring.annual_progress(indicator.target_value, value.actual),
+            light=str(light) if light else None))
     overall = worst(lights)
     names = {i.id: i.name for i in indicators.values()}
     view = MonitoringView(period=period, executed_amount=executed, budget_amount=project.budget_amount,
                           execution_rate=rate, light=str(overall),
-                          attainments=tuple((names[v.indicator_id], v.attainment) for v in values))
+                          attainments=tuple((names[v.indicator_id], v.attainment) for v in values),
+                          indicators=tuple(monitored))
     warnings = [w for answer in reversed(hooks.monitoring_warnings(project=ProjectView.build(project), report=view))
                 for w in (answer or [])]
     response_days = [int(w["response_days"]) for w in warnings if w.get("response_days")]
@@ -153,11 +169,44 @@ def respond(session: Session, actor: User, tenant: Tenant, project: Project, per
     return report
 
 
+@dataclasses.dataclass(frozen=True)
+class IndicatorReading:
+    """What one indicator of a monitoring report reads, and how it compares with what was expected."""
+
+    actual: Decimal | None
+    band: str | None
+    expected: Decimal | None
+    ratio: Decimal | None
+
+
+def read_indicator(indicator: Indicator, row: dict[str, Any], period: int) -> IndicatorReading:
+    """The unit's reading of one indicator at the end of ``period``.
+
+    Quantitative indicators are compared with their expected value (the pro-rated target for cumulative ones,
+    the target for levels); a qualitative one is rated by the unit (达成 / 部分达成 / 未达成), which lights it.
+    A value left empty is not lit: the report may be filed before every indicator can be measured.
+    """
+    if indicator.direction is Direction.QUALITATIVE:
+        band = row.get("band") or None
+        if band is not None and band not in scoring.QUALITATIVE_LIGHTS:
+            raise ValueError("定性指标请选择 达成（achieved）、部分达成（partial）或 未达成（not_achieved）")
+        return IndicatorReading(actual=None, band=band, expected=None, ratio=None)
+    raw = row.get("actual_value")
+    actual = None if raw in (None, "") else Decimal(str(raw))
+    if actual is None or indicator.target_value is None:
+        return IndicatorReading(actual=actual, band=None, expected=None, ratio=None)
+    expected = scoring.expected_value(indicator.target_value, period, str(indicator.nature))
+    ratio = scoring.attainment_ratio(str(indicator.direction), indicator.target_value, actual, period,
+                                     str(indicator.nature))
+    return IndicatorReading(actual=actual, band=None, expected=expected.quantize(Decimal("0.0001")), ratio=ratio)
+
+
 def _snapshot(report: MonitoringReport) -> dict[str, Any]:
     return {
         "period": report.period, "executed_amount": report.executed_amount, "execution_rate": report.execution_rate,
         "light": report.light, "cause": report.cause, "measure": report.measure, "warnings": report.warnings,
-        "values": [audit.snapshot(v, ["indicator_id", "actual_value", "attainment", "light"]) for v in report.values],
+        "values": [audit.snapshot(v, ["indicator_id", "actual_value", "band", "attainment", "light"])
+                   for v in report.values],
     }
 
 

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from jixiao import audit
 from jixiao.accounts.models import Department, Role, User
+from jixiao.catalog import service as catalog
 from jixiao.db import utcnow
 from jixiao.errors import Conflict, Forbidden, ValidationFailed
 from jixiao.lifecycle import common
@@ -60,9 +61,10 @@ def create_project(session: Session, actor: User, tenant: Tenant, data: dict[str
         raise ValidationFailed(fields={"code": f"{data['year']} 年已有编码为 {data['code']} 的项目"})
     if Decimal(data["requested_amount"]) < 0:
         raise ValidationFailed(fields={"requested_amount": "申请金额不能为负数"})
+    category = catalog.project_category(session, tenant, data["year"], data.get("category"))
     project = Project(
         tenant_id=tenant.id, department_id=department.id, year=data["year"], code=data["code"], name=data["name"],
-        kind=ProjectKind(data["kind"]), fund_type=FundType(data["fund_type"]), category=data.get("category") or "",
+        kind=ProjectKind(data["kind"]), fund_type=FundType(data["fund_type"]), category=category,
         is_new=data.get("is_new", True), is_key=data.get("is_key", False),
         classified=bool(data.get("classified", False)) and actor.has_role(Role.FINANCE),
         requested_amount=Decimal(data["requested_amount"]), stage=Stage.DRAFT, created_by_id=actor.id,
@@ -86,6 +88,8 @@ def update_project(session: Session, actor: User, tenant: Tenant, project: Proje
         raise Conflict("预算尚未批复，不能调整")
     if project.stage not in (Stage.DRAFT,) and set(changes) & {"requested_amount", "kind", "fund_type"}:
         raise Conflict("目标提交后不能再修改申请金额、类型和资金来源")
+    if "category" in changes:
+        changes["category"] = catalog.project_category(session, tenant, project.year, changes["category"])
     before = audit.snapshot(project, PROJECT_FIELDS)
     for key, value in changes.items():
         if key in {"kind"}:

@@ -1,7 +1,7 @@
 """Rectification (整改): a notice per evaluation, the unit's answer with evidence, finance's verification.
 
 The ledger (整改台账) lists every notice with its state; a notice past its deadline and not verified is
-overdue.
+overdue; one verified on a day (in the bureau's time zone) no later than its deadline was closed on time.
 """
 
 from __future__ import annotations
@@ -9,11 +9,11 @@ from __future__ import annotations
 import hashlib
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from flask import current_app
+from flask import current_app, has_app_context
 from sqlalchemy.orm import Session, contains_eager
 
 from jixiao import audit
@@ -33,11 +33,42 @@ from jixiao.tenancy.models import Tenant
 
 NOTICE_FIELDS = ["status", "problems", "deadline", "measures", "return_reason"]
 ALLOWED_EXTENSIONS = {".pdf", ".doc", ".docx", ".xls", ".xlsx", ".jpg", ".jpeg", ".png", ".zip", ".txt", ".ofd"}
+DEFAULT_TIMEZONE = "Asia/Shanghai"
+
+
+def timezone_name() -> str:
+    """The bureau's time zone (``JIXIAO_TIMEZONE``; Asia/Shanghai by default): deadlines are its days."""
+    if has_app_context():
+        return str(current_app.config.get("BABEL_DEFAULT_TIMEZONE") or DEFAULT_TIMEZONE)
+    return DEFAULT_TIMEZONE
 
 
 def today() -> date:
-    """Deadlines are days in China's time zone."""
-    return datetime.now(ZoneInfo(current_app.config.get("BABEL_DEFAULT_TIMEZONE", "Asia/Shanghai"))).date()
+    """Deadlines are days in the bureau's time zone."""
+    return datetime.now(ZoneInfo(timezone_name())).date()
+
+
+def local_date_sql(session: Session, timestamp: Any) -> sa.ColumnElement[date]:
+    """The day a stored (UTC) timestamp falls on in the bureau's time zone, as SQL."""
+    zone = timezone_name()
+    if session.get_bind().dialect.name == "sqlite":
+        # SQLite keeps naive UTC text and knows no zones: shift by the zone's offset (Asia/Shanghai has no DST).
+        offset = datetime.now(ZoneInfo(zone)).utcoffset()
+        minutes = int(offset.total_seconds() // 60) if offset else 0
+        return sa.func.date(timestamp, f"{minutes:+d} minutes")
+    return sa.cast(sa.func.timezone(zone, timestamp), sa.Date)
+
+
+def closed_on_time(session: Session) -> sa.ColumnElement[bool]:
+    """A notice closed on time (按期整改), as SQL: verified, on a local day no later than its deadline.
+
+    The one definition: the yearly statistics and the assessment metric ``rectification_on_time`` both count
+    it. The deadline is a day in the bureau's time zone, so the verification is judged by its local day too —
+    its UTC day would count a verification at 00:30 the day after the deadline as on time.
+    """
+    notice = RectificationNotice
+    return sa.and_(notice.status == NoticeStatus.VERIFIED,
+                   local_date_sql(session, notice.verified_at) <= notice.deadline)
 
 
 def is_overdue(notice: RectificationNotice, on: date | None = None) -> bool:

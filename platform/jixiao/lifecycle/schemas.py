@@ -10,6 +10,7 @@ from jixiao.lifecycle.models import (
     Direction,
     EvaluationKind,
     FundType,
+    IndicatorNature,
     Light,
     ProjectKind,
     QualitativeBand,
@@ -130,6 +131,9 @@ class IndicatorSchema(Schema):
     target_value = fields.Decimal(as_string=True, allow_none=True, load_default=None)
     target_text = fields.String(load_default="", validate=validate.Length(max=200))
     unit = fields.String(load_default="", validate=validate.Length(max=20))
+    # Omitted: the default the unit implies (%, 分, 元/人 … are levels; counts and amounts cumulative).
+    nature = fields.String(load_default=None, allow_none=True, validate=choices(IndicatorNature),
+                           metadata={"description": "cumulative（累计值，与按月折算的年度目标比较）或 level（水平值，与目标本身比较）"})
     weight = fields.Decimal(as_string=True, required=True, validate=validate.Range(min=0))
     catalog_code = fields.String(allow_none=True, load_default=None)
 
@@ -164,6 +168,8 @@ class PaymentSchema(Schema):
 class MonitoringValueSchema(Schema):
     indicator_id = fields.Integer(required=True)
     actual_value = fields.Decimal(as_string=True, allow_none=True, load_default=None)
+    # A qualitative indicator is rated by the unit: achieved（达成）, partial（部分达成）, not_achieved（未达成）.
+    band = fields.String(allow_none=True, load_default=None, validate=choices(QualitativeBand))
     attainment = fields.Decimal(as_string=True, dump_only=True, allow_none=True)
     light = fields.String(dump_only=True, allow_none=True)
     note = fields.String(load_default="")
@@ -197,7 +203,13 @@ class MonitoringOverviewSchema(Schema):
 
 
 class ScoreSchema(Schema):
-    indicator_id = fields.Integer(required=True)
+    # A row scores a target indicator (indicator_id) or a row of the evaluation form itself (form_code: the 决策
+    # and 过程 rows of finance and key evaluations); exactly one of the two.
+    indicator_id = fields.Integer(load_default=None, allow_none=True)
+    form_code = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=40))
+    group = fields.String(dump_only=True, attribute="group_name")
+    level2 = fields.String(dump_only=True)
+    name = fields.String(dump_only=True)
     actual_value = fields.Decimal(as_string=True, allow_none=True, load_default=None)
     band = fields.String(allow_none=True, load_default=None, validate=choices(QualitativeBand))
     band_fraction = fields.Decimal(as_string=True, allow_none=True, load_default=None)
@@ -230,6 +242,7 @@ class EvaluationSchema(Schema):
     quality_score = fields.Decimal(as_string=True, allow_none=True)
     quality_comment = fields.String()
     scores = fields.List(fields.Nested(ScoreSchema))
+    form = fields.Dict(allow_none=True, metadata={"description": "the evaluation form it was scored on"})
     version = fields.Integer()
 
 
@@ -272,6 +285,11 @@ class SampleSchema(Schema):
     rule = fields.String()
     population_ids = fields.List(fields.Integer())
     drawn_ids = fields.List(fields.Integer())
+    assigned_ids = fields.List(fields.Integer(), metadata={"description": "drawn projects this draw assigned"})
+    already_assigned_ids = fields.List(fields.Integer(), metadata={
+        "description": "drawn projects not assigned again: they already had an evaluation of the kind, or one "
+                       "from an earlier draw"})
+    message = fields.String(attribute="summary", metadata={"description": "what the draw did, in Chinese"})
     created_at = fields.DateTime()
 
 
@@ -330,16 +348,45 @@ class LedgerQuerySchema(Schema):
     overdue = fields.Boolean()
 
 
+AMOUNT_ERRORS = {"invalid": "应为金额（元），如 -50000.00", "special": "应为金额（元），如 -50000.00"}
+
+
+class ResultDecisionSchema(Schema):
+    """One decision as it was made; ``decision_label`` is the action in words."""
+
+    id = fields.Integer()
+    evaluation_id = fields.Integer()
+    evaluation_kind = fields.String()
+    grade = fields.String()
+    suggested_action = fields.String()
+    suggested_label = fields.String()
+    decision = fields.String()
+    decision_label = fields.String()
+    decision_note = fields.String()
+    amount_change = Money()
+    idle_recovered = Money()
+    next_year = fields.Integer()
+    decided_by = fields.String(allow_none=True, metadata={"description": "the name of whoever decided"})
+    decided_at = fields.DateTime()
+
+
 class ResultSchema(Schema):
     id = fields.Integer(dump_only=True)
     evaluation_id = fields.Integer(required=True)
     grade = fields.String(dump_only=True)
     suggested_action = fields.String(dump_only=True)
-    decision = fields.String(load_default=None, allow_none=True)
+    suggested_label = fields.String(dump_only=True)
+    decision = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=40),
+                             metadata={"description": "an action code the tenant's rules allow; default: the suggestion"})
+    decision_label = fields.String(dump_only=True)
     decision_note = fields.String(load_default="")
-    amount_change = Money(load_default=0)
-    idle_recovered = Money(load_default=0, validate=validate.Range(min=0))
+    amount_change = Money(load_default=0, error_messages=AMOUNT_ERRORS,
+                          metadata={"description": "next year's budget change in yuan; a cut is negative and at most the budget"})
+    idle_recovered = Money(load_default=0, validate=validate.Range(min=0, error="收回的闲置资金不能为负数"),
+                           error_messages=AMOUNT_ERRORS)
     next_year = fields.Integer(dump_only=True)
+    history = fields.List(fields.Nested(ResultDecisionSchema), dump_only=True,
+                          metadata={"description": "every decision on this evaluation, oldest first"})
 
 
 class PublishSchema(Schema):

@@ -14,13 +14,15 @@ which weights and bands apply is a question for the hooks (``evaluation_weights`
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 __all__ = [
-    "QUALITATIVE_BANDS", "attainment_ratio", "execution_rate", "execution_score", "expected_share",
-    "grade_for", "group_points", "indicator_score",
+    "QUALITATIVE_BANDS", "QUALITATIVE_LIGHTS", "EvaluationForm", "FormGroup", "FormIndicator", "FormRow",
+    "annual_progress", "attainment_ratio", "default_nature", "evaluation_form", "execution_rate", "execution_score",
+    "expected_share", "expected_value", "form_rows", "grade_for", "group_points", "indicator_score",
 ]
 
 ZERO = Decimal(0)
@@ -169,42 +171,22 @@ def indicator_score(
 
 
 def group_points(indicators: Sequence[tuple[str, Decimal]], weights: Mapping[str, Any]) -> list[Decimal]:
-    """The points each indicator is worth in an evaluation, in the order given, 2 places.
+    """The points each ``(level1, weight)`` indicator is worth under ``weights``, in the order given, 2 places.
 
-    ``indicators`` are each indicator's ``(level1, weight)``; ``weights`` the evaluation weights from the
-    ``evaluation_weights`` hook, e.g. ``{"execution": 10, "产出": 50, "效益": 30, "满意度": 10}``.
-
-    - The indicators of a level-1 group named in ``weights`` share the group's points in proportion to their
-      own weights (the target table's weights say how much each matters *within* its group; the evaluation
-      form says how much each group is worth). If all of a group's weights are 0 they share it equally.
-    - Rounding each share to cents may lose or add a cent; the residue goes on the group's last indicator,
-      so a group's indicators always add up to exactly the group's points.
-    - An indicator whose group is not named in ``weights`` (e.g. 成本 under the national 10/50/30/10 form)
-      is worth its own weight: the weights don't say how to scale it, and dropping it would hide it from
-      the evaluation. The total may then exceed 100; regions that score 成本 should name it in their weights.
-    - A group named in ``weights`` with no indicators contributes nothing (its points are not moved to
-      other groups: the missing group is a targets problem, reported by ``validate_targets``).
-    - ``execution`` is the budget execution score's cap (see :func:`execution_score`), never a group.
+    A shortcut over :func:`evaluation_form` and :func:`form_rows` for a form of target groups only (the
+    self-evaluation form), e.g. ``{"execution": 10, "产出": 50, "效益": 30, "满意度": 10}``: 成本 shares 产出's
+    points unless named, an indicator in no group is worth 0. The form is not checked to add up to 100 here.
     """
-    result: list[Decimal] = [ZERO] * len(indicators)
-    members: dict[str, list[int]] = {}
-    for position, (level1, weight) in enumerate(indicators):
-        if level1 in weights and level1 not in NON_GROUP_WEIGHTS:
-            members.setdefault(level1, []).append(position)
-        else:
-            result[position] = _cents(_decimal(weight))
-    for level1, positions in members.items():
-        group_total = _cents(_decimal(weights[level1]))
-        own = [_decimal(indicators[p][1]) for p in positions]
-        weight_sum = sum(own, ZERO)
-        shares = own if weight_sum != 0 else [ONE] * len(positions)
-        share_sum = weight_sum if weight_sum != 0 else Decimal(len(positions))
-        given = ZERO
-        for p, share in zip(positions[:-1], shares[:-1], strict=True):
-            result[p] = _cents(group_total * share / share_sum)
-            given += result[p]
-        result[positions[-1]] = group_total - given
-    return result
+    form = _build_form(weights, "self")
+    items = [_Weighted(level1, weight) for level1, weight in indicators]
+    points = {id(row.indicator): row.points for row in form_rows(form, items)}
+    return [points[id(item)] for item in items]
+
+
+@dataclasses.dataclass(eq=False)
+class _Weighted:
+    level1: str
+    weight: Decimal
 
 
 def grade_for(total: Decimal, bands: Sequence[Sequence[Any]]) -> str:
@@ -237,37 +219,264 @@ def expected_share(month: int) -> Decimal:
     return Decimal(int(month)) / 12
 
 
+#: Units whose indicators are levels by default (rates, scores, unit costs, durations): what the value is at
+#: any time, not what has built up since January. Any unit "x/y" (元/人, 次/年 …) is a rate, hence a level too.
+LEVEL_UNITS = frozenset({"%", "‰", "分", "天", "日", "小时", "星", "级"})
+CUMULATIVE, LEVEL = "cumulative", "level"
+
+#: A qualitative indicator is monitored by the unit's own rating of it (no ratio to compute).
+QUALITATIVE_LIGHTS = {"achieved": "green", "partial": "yellow", "not_achieved": "red"}
+
+
+def default_nature(unit: str | None) -> str:
+    """``level`` for rates, scores, unit costs and durations (``%``, ``分``, ``元/人``, ``天`` …), else ``cumulative``.
+
+    Counts and amounts (人次, 个, 公里, 万元 …) build up through the year and are compared with the pro-rated
+    annual target; a rate or a unit cost is compared with the target itself. This is only the default the unit
+    proposes: the indicator's own ``nature`` decides, because "人" may be a count or a headcount level.
+    """
+    text = (unit or "").strip()
+    return LEVEL if text in LEVEL_UNITS or "/" in text or text.startswith("%") else CUMULATIVE
+
+
+def expected_value(target: Decimal, month: int, nature: str = CUMULATIVE) -> Decimal:
+    """What an indicator should read at the end of ``month``: the target itself for a level, the pro-rated
+    target (``target × month / 12``) for a cumulative value. Unrounded, like :func:`expected_share`."""
+    share = expected_share(month)
+    target = _decimal(target)
+    return target if str(nature) == LEVEL else target * share
+
+
+def annual_progress(target: Decimal | None, actual: Decimal | None) -> Decimal | None:
+    """The share of the annual target reached (``actual / target × 100``), a percent with 2 places.
+
+    Comparable with the execution rate (a share of the year's budget): rules that watch target progress and
+    spending diverge use it. ``None`` without a positive target or an actual value.
+    """
+    if target is None or actual is None:
+        return None
+    target = _decimal(target)
+    if target <= 0:
+        return None
+    return _cents(_decimal(actual) / target * 100)
+
+
 def attainment_ratio(
-    direction: str, target: Decimal | None, actual: Decimal | None, month: int
+    direction: str, target: Decimal | None, actual: Decimal | None, month: int, nature: str = CUMULATIVE
 ) -> Decimal | None:
-    """Attainment against the value expected by the end of ``month``, 4 places; 1 means exactly on track.
+    """Attainment against what the indicator should read by the end of ``month``, 4 places; 1 is on track.
 
     The ratio is what the ``monitoring_light`` hook turns into a traffic light, where a higher ratio is always
-    the better side (blue ≥ 120 %):
+    the better side (blue ≥ 120 %). What the value is compared with is :func:`expected_value`: the pro-rated
+    annual target for a cumulative indicator, the target itself for a level.
 
-    - ``ge`` / ``gt`` / ``eq``: ``actual / expected`` with ``expected = target × month / 12``.
-    - ``le`` / ``lt`` (caps, such as cost per unit): inverted, ``expected / actual``, so spending within the
-      pro-rated cap reads ≥ 1 and overshooting it reads < 1 (red when far over). An actual of 0 or below
-      has used none of the cap: on track, ratio 1 (not "infinitely ahead", which would light blue).
+    - ``ge`` / ``gt``: ``actual / expected``.
+    - ``le`` / ``lt`` (caps, such as cost per unit or a complaint rate): on track (``1``) while at or under the
+      expected cap — being under a cap is not "ahead of plan" — and ``expected / actual`` once over it, so the
+      light turns yellow, then red, the further the cap is exceeded.
+    - ``eq``: by the distance from the expected value, ``1 − |actual − expected| / expected`` (never below 0):
+      overshooting an exact target is as far off as falling short of it, and never lights blue.
 
-    ``None`` when no light can be given: a qualitative indicator, no target or no actual value reported yet,
-    or an expected value of 0 (a target of 0 — or below — cannot be pro-rated; the evaluation scores such an
-    indicator all-or-nothing).
+    ``None`` when no ratio can be given: a qualitative indicator (monitored by the unit's rating, see
+    :data:`QUALITATIVE_LIGHTS`), no target or no actual value reported yet, or an expected value of 0 (a target of
+    0 — or below — cannot be pro-rated; the evaluation scores such an indicator all-or-nothing).
     """
     direction = str(direction)
     if direction == QUALITATIVE or target is None or actual is None:
         return None
     if direction not in HIGHER_IS_BETTER | LOWER_IS_BETTER:
         raise ValueError(f"未知的指标方向“{direction}”")
-    target, actual = _decimal(target), _decimal(actual)
-    expected_share(month)  # validates the month
-    expected = target * int(month) / 12
+    if str(nature) not in (CUMULATIVE, LEVEL):
+        raise ValueError(f"未知的指标性质“{nature}”，应为累计值或水平值")
+    actual = _decimal(actual)
+    expected = expected_value(target, month, nature)
     if expected <= 0:
         return None
-    if direction in HIGHER_IS_BETTER:
+    if direction == "eq":
+        ratio = max(ONE - abs(actual - expected) / expected, ZERO)
+    elif direction in HIGHER_IS_BETTER:
         ratio = actual / expected
-    elif actual <= 0:
+    elif actual <= expected:
         ratio = ONE
     else:
         ratio = expected / actual
     return ratio.quantize(RATIO_PLACES, rounding=ROUND_HALF_UP)
+
+
+# ---- Evaluation forms -----------------------------------------------------------------------------------------
+
+#: The level-1 groups whose points the national principle keeps at 60% or more of a finance or key evaluation
+#: (产出 + 效益 ≥ 60%: an evaluation judges what the money achieved more than how it was decided and managed).
+OUTPUT_OUTCOME_GROUPS = ("产出", "效益")
+OUTPUT_OUTCOME_MIN_SHARE = Decimal("0.6")
+FORM_TOTAL = Decimal(100)
+#: A form row scored by the budget execution rule instead of an evaluator's reading (预算执行率 under 过程).
+SCORED_BY_EXECUTION = "execution"
+
+
+@dataclasses.dataclass(frozen=True)
+class FormIndicator:
+    """An indicator of the evaluation form itself (决策 and 过程 rows), not of the project's targets."""
+
+    code: str
+    level2: str
+    name: str
+    points: Decimal
+    direction: str = QUALITATIVE
+    target_value: Decimal | None = None
+    unit: str = ""
+    scored_by: str | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class FormGroup:
+    """A level-1 group of an evaluation form: its points, shared by the target indicators of the level-1 names
+    in ``level1`` (in proportion to their weights) or by the form's own ``indicators``."""
+
+    name: str
+    points: Decimal
+    level1: tuple[str, ...] = ()
+    indicators: tuple[FormIndicator, ...] = ()
+
+
+@dataclasses.dataclass(frozen=True)
+class EvaluationForm:
+    """What an evaluation of one kind is scored on: the budget execution row's cap and the level-1 groups."""
+
+    kind: str
+    execution: Decimal
+    groups: tuple[FormGroup, ...]
+
+    @property
+    def total(self) -> Decimal:
+        return self.execution + sum((g.points for g in self.groups), ZERO)
+
+    def group_of(self, level1: str) -> FormGroup | None:
+        """The group a target indicator of ``level1`` counts in (成本 in 产出 unless the form says otherwise)."""
+        return next((g for g in self.groups if level1 in g.level1), None)
+
+    def as_dict(self) -> dict[str, Any]:
+        """A JSON-able copy, kept on the evaluation so that its score can be read back as it was given."""
+        def indicator(i: FormIndicator) -> dict[str, Any]:
+            return {"code": i.code, "level2": i.level2, "name": i.name, "points": str(i.points),
+                    "direction": i.direction, "target_value": None if i.target_value is None else str(i.target_value),
+                    "unit": i.unit, "scored_by": i.scored_by}
+        return {"kind": self.kind, "execution": str(self.execution), "groups": [
+            {"name": g.name, "points": str(g.points), "level1": list(g.level1),
+             "indicators": [indicator(i) for i in g.indicators]} for g in self.groups]}
+
+
+def evaluation_form(answer: Mapping[str, Any] | None, kind: str) -> EvaluationForm:
+    """The evaluation form of ``kind`` from the ``evaluation_weights`` hook's answer, checked.
+
+    Two shapes are accepted. The full one::
+
+        {"execution": 0, "groups": [
+            {"name": "决策", "points": 20, "indicators": [{"code": "D1", "level2": "项目立项",
+                                                         "name": "立项依据充分性", "points": 5}, …]},
+            {"name": "产出", "points": 30, "level1": ["产出", "成本"]}, …]}
+
+    and the flat one of earlier releases, ``{"execution": 10, "产出": 50, "效益": 30, "满意度": 10}``, where each
+    name is a group of the target indicators of that level 1. In both, 成本 indicators count in the 产出 group
+    unless a group names 成本 (newer practice files cost under output; the total stays 100).
+
+    Raises ``ValueError`` with a Chinese message when the form does not add up to 100, a group both takes target
+    indicators and has its own, or — for every kind but the self-evaluation — 产出 and 效益 together have less than
+    60% of the points (the national principle for finance and key evaluations).
+    """
+    form = _build_form(answer, kind)
+    _check_form(form)
+    return form
+
+
+def _build_form(answer: Mapping[str, Any] | None, kind: str) -> EvaluationForm:
+    if not answer:
+        raise ValueError(f"没有为“{kind}”评价配置评价表（evaluation_weights）")
+    execution = _decimal(answer.get("execution") or 0)
+    groups: list[FormGroup] = []
+    if "groups" in answer:
+        for raw in answer["groups"]:
+            indicators = tuple(
+                FormIndicator(code=str(i["code"]), level2=str(i.get("level2") or ""), name=str(i["name"]),
+                              points=_cents(_decimal(i["points"])), direction=str(i.get("direction") or QUALITATIVE),
+                              target_value=None if i.get("target_value") in (None, "") else _decimal(i["target_value"]),
+                              unit=str(i.get("unit") or ""), scored_by=i.get("scored_by"))
+                for i in raw.get("indicators") or [])
+            level1 = tuple(str(name) for name in raw.get("level1") or ())
+            if indicators and level1:
+                raise ValueError(f"评价表的一级指标“{raw['name']}”不能既取绩效目标中的指标，又设本表指标")
+            groups.append(FormGroup(name=str(raw["name"]), points=_cents(_decimal(raw["points"])),
+                                    level1=level1, indicators=indicators))
+    else:
+        groups = [FormGroup(name=str(name), points=_cents(_decimal(points)), level1=(str(name),))
+                  for name, points in answer.items() if name not in NON_GROUP_WEIGHTS]
+    named = {name for g in groups for name in g.level1}
+    if "成本" not in named:
+        groups = [dataclasses.replace(g, level1=g.level1 + ("成本",)) if "产出" in g.level1 else g for g in groups]
+    return EvaluationForm(kind=str(kind), execution=_cents(execution), groups=tuple(groups))
+
+
+def _check_form(form: EvaluationForm) -> None:
+    if form.total != FORM_TOTAL:
+        raise ValueError(f"评价表各部分分值合计应为 100 分，配置的是 {form.total} 分")
+    for group in form.groups:
+        if group.indicators and sum((i.points for i in group.indicators), ZERO) != group.points:
+            raise ValueError(f"评价表“{group.name}”下各指标分值之和应等于该项的 {group.points} 分")
+    if form.kind == "self":
+        return
+    share = sum((g.points for g in form.groups if g.name in OUTPUT_OUTCOME_GROUPS), ZERO) / form.total
+    if share < OUTPUT_OUTCOME_MIN_SHARE:
+        raise ValueError(f"财政评价和重点评价中“产出”“效益”指标权重合计应不低于 60%，配置的是 {_percent_label(share)}")
+
+
+@dataclasses.dataclass(frozen=True)
+class FormRow:
+    """One row of an evaluation's indicator table: its group, what it scores and the points it is worth.
+
+    ``indicator`` is the target indicator it scores (any object with ``level1``, ``weight``, ``id`` …), else
+    ``form_indicator`` the form's own indicator.
+    """
+
+    group: str
+    points: Decimal
+    indicator: Any = None
+    form_indicator: FormIndicator | None = None
+
+    @property
+    def key(self) -> str:
+        """How a submission names the row: the target indicator's id, or the form indicator's code."""
+        return str(self.indicator.id) if self.indicator is not None else f"form:{self.form_indicator.code}"
+
+
+def form_rows(form: EvaluationForm, indicators: Sequence[Any]) -> list[FormRow]:
+    """The evaluation's indicator table: the form's groups in order, each with its rows and their points.
+
+    A target group's points are shared among its target indicators in proportion to their own weights (the
+    target table says how much each matters within its group; the form says what the group is worth), all
+    equally if their weights are all 0, the cents' residue on the last one so the group adds up exactly. A group
+    with no indicators contributes nothing (its points are not moved: a missing group is a targets problem,
+    reported by ``validate_targets``). A target indicator whose level 1 is in no group is listed worth 0.
+    """
+    rows: list[FormRow] = []
+    placed: set[int] = set()
+    for group in form.groups:
+        if group.indicators:
+            rows.extend(FormRow(group=group.name, points=i.points, form_indicator=i) for i in group.indicators)
+            continue
+        members = [i for i in indicators if i.level1 in group.level1]
+        placed.update(id(i) for i in members)
+        for indicator, points in zip(members, _shares(group.points, [_decimal(i.weight) for i in members]),
+                                     strict=True):
+            rows.append(FormRow(group=group.name, points=points, indicator=indicator))
+    rows.extend(FormRow(group=i.level1, points=_cents(ZERO), indicator=i) for i in indicators if id(i) not in placed)
+    return rows
+
+
+def _shares(total: Decimal, weights: list[Decimal]) -> list[Decimal]:
+    if not weights:
+        return []
+    weight_sum = sum(weights, ZERO)
+    shares = weights if weight_sum != 0 else [ONE] * len(weights)
+    share_sum = weight_sum if weight_sum != 0 else Decimal(len(weights))
+    result = [_cents(total * share / share_sum) for share in shares[:-1]]
+    return result + [_cents(total) - sum(result, ZERO)]

@@ -15,14 +15,22 @@ from jixiao import audit
 from jixiao.accounts.models import User
 from jixiao.db import utcnow
 from jixiao.errors import Conflict, ValidationFailed
-from jixiao.lifecycle import common
-from jixiao.lifecycle.models import Direction, Indicator, Project, Stage, TargetSet, TargetStatus
+from jixiao.lifecycle import common, scoring
+from jixiao.lifecycle.models import (
+    Direction,
+    Indicator,
+    IndicatorNature,
+    Project,
+    Stage,
+    TargetSet,
+    TargetStatus,
+)
 from jixiao.lifecycle.projects import exante_blocker
 from jixiao.tenancy.models import Tenant
 from jixiao.toolkit import IndicatorView, ProjectView, TargetsView
 
-INDICATOR_FIELDS = ["level1", "level2", "name", "direction", "target_value", "target_text", "unit", "weight",
-                    "catalog_code"]
+INDICATOR_FIELDS = ["level1", "level2", "name", "direction", "target_value", "target_text", "unit", "nature",
+                    "weight", "catalog_code"]
 
 
 def targets_for(session: Session, project: Project) -> TargetSet | None:
@@ -43,7 +51,7 @@ def view_of(target_set: TargetSet) -> TargetsView:
         indicators=tuple(
             IndicatorView(level1=i.level1, level2=i.level2, name=i.name, direction=str(i.direction),
                           target_value=i.target_value, target_text=i.target_text, unit=i.unit, weight=i.weight,
-                          catalog_code=i.catalog_code)
+                          catalog_code=i.catalog_code, nature=str(i.nature))
             for i in target_set.indicators
         ),
     )
@@ -75,6 +83,8 @@ def replace_targets(session: Session, actor: User, tenant: Tenant, project: Proj
             Direction(row.get("direction"))
         except ValueError:
             errors[f"indicators[{position}].direction"] = "指标方向应为 ge、gt、eq、le、lt 或 qualitative"
+        if row.get("nature") not in (None, "", *IndicatorNature):
+            errors[f"indicators[{position}].nature"] = "指标性质应为 cumulative（累计值）或 level（水平值）"
     if errors:
         raise ValidationFailed(fields=errors)
     before = _snapshot(target_set) if target_set else None
@@ -91,6 +101,7 @@ def replace_targets(session: Session, actor: User, tenant: Tenant, project: Proj
             level2=row.get("level2", "").strip(), name=row.get("name", "").strip(), direction=direction,
             target_value=None if row.get("target_value") in (None, "") else Decimal(str(row["target_value"])),
             target_text=row.get("target_text") or "", unit=row.get("unit") or "",
+            nature=IndicatorNature(row.get("nature") or scoring.default_nature(row.get("unit"))),
             weight=Decimal(str(row.get("weight") or 0)), catalog_code=row.get("catalog_code") or None,
         ))
     target_set.updated_at = utcnow()  # the set's row changes too, so its version moves with the table

@@ -52,6 +52,7 @@ from jixiao.lifecycle.models import (
     EvaluationStatus,
     ExAnteAssessment,
     FundType,
+    IndicatorNature,
     Light,
     MonitoringReport,
     NoticeStatus,
@@ -78,8 +79,8 @@ MIN_ROWS = 8  # rows a new indicator table starts with
 FINDING_ROWS = 3
 STAGE_ORDER = list(Stage)
 EDITABLE_TARGETS = (TargetStatus.DRAFT, TargetStatus.RETURNED)
-ROW_FIELDS = ("level1", "level2", "name", "direction", "value", "unit", "weight")
-ROW_KEY = re.compile(r"^(level1|level2|name|direction|value|unit|weight)-(\d+)$")
+ROW_FIELDS = ("level1", "level2", "name", "direction", "value", "unit", "nature", "weight")
+ROW_KEY = re.compile(r"^(level1|level2|name|direction|value|unit|nature|weight)-(\d+)$")
 INDICATOR_ERROR = re.compile(r"^indicators\[(\d+)\]\.(\w+)$")
 
 
@@ -240,6 +241,11 @@ def _render_list(failure: Failure | None = None) -> Any:
     may_create = own and current_user.has_role(Role.FINANCE, Role.DEPARTMENT)
     this_year = current_year()
     bands = common.hooks(db, tenant).evaluation_grade_bands(kind="self") or []
+    form = failure.form if failure else MultiDict()
+    from jixiao.catalog import service as catalog
+
+    # Where a catalog is in force for the year being entered, the category is one of its categories.
+    category_choices = catalog.category_choices(db, tenant, _int(form.get("year")) or this_year) if may_create else []
     context = {
         "tenant": tenant, "rows": rows, "total": total, "page": page, "pages": max(math.ceil(total / PER_PAGE), 1),
         "filters": filters, "filter_args": _filter_args(filters), "own": own, "may_create": may_create,
@@ -248,8 +254,8 @@ def _render_list(failure: Failure | None = None) -> Any:
         "stages": STAGE_ORDER, "kinds": list(ProjectKind), "funds": list(FundType), "lights": list(Light),
         "grades": [b[0] for b in bands], "this_year": this_year,
         "charts": _charts(db, tenant, filters.year or this_year),
-        "failure": failure, "errors": failure.fields if failure else {},
-        "form": failure.form if failure else MultiDict(),
+        "failure": failure, "errors": failure.fields if failure else {}, "form": form,
+        "category_choices": category_choices,
     }
     return render_template("lifecycle/projects.html", **context), (failure.status if failure else 200)
 
@@ -313,6 +319,7 @@ class IndicatorRow:
     direction: str = "ge"
     value: str = ""
     unit: str = ""
+    nature: str = ""
     weight: str = ""
 
     @classmethod
@@ -321,10 +328,10 @@ class IndicatorRow:
         return cls(level1=indicator.level1, level2=indicator.level2, name=indicator.name,
                    direction=str(indicator.direction),
                    value=indicator.target_text if qualitative else plain(indicator.target_value),
-                   unit=indicator.unit, weight=plain(indicator.weight))
+                   unit=indicator.unit, nature=str(indicator.nature), weight=plain(indicator.weight))
 
     def blank(self) -> bool:
-        return not any(getattr(self, f) for f in ROW_FIELDS if f != "direction")
+        return not any(getattr(self, f) for f in ROW_FIELDS if f not in ("direction", "nature"))
 
 
 def _posted_rows(form: MultiDict) -> list[IndicatorRow]:
@@ -356,7 +363,7 @@ def _indicator_data(rows: list[IndicatorRow]) -> list[dict[str, Any]]:
         data.append({"level1": row.level1[:20], "level2": row.level2[:40], "name": row.name[:200],
                      "direction": row.direction, "target_value": value,
                      "target_text": row.value[:200] if qualitative else "", "unit": row.unit[:20],
-                     "weight": weight if weight is not None else Decimal(0)})
+                     "nature": row.nature or None, "weight": weight if weight is not None else Decimal(0)})
     _check(errors)
     return data
 
@@ -426,30 +433,36 @@ def _project_context(db: Session, tenant: Any, item: Project, failure: Failure |
         lambda e=e: evaluations._may_submit(db, user, e))}
     has_self = any(e.kind is EvaluationKind.SELF for e in evaluation_list)
     evaluable = item.stage in evaluations.EVALUATED_STAGES
+    forms: dict[int, Any] = {}
+    for e in evaluation_list:
+        if e.id in submittable:
+            try:
+                forms[e.id] = (evaluations.form_of(db, tenant, e), evaluations.table_of(db, tenant, e))
+            except Conflict as exc:
+                forms[e.id] = exc.message
 
     # Rectification.
     notices = [n for n in rectification.ledger(db, user, tenant) if n.project_id == item.id]
     noticed = {n.evaluation_id for n in notices}
     settings = common.tenant_view(db, tenant).settings
 
-    # Results.
-    bands = hooks.evaluation_grade_bands(kind="self") or []
-    actions: dict[str, str] = {}
-    for band in bands:
-        suggested = results.suggestion(db, tenant, band[0])
-        actions.setdefault(suggested["action"], suggested["label"])
+    # Results: labels for every code a decision of this project may carry; each evaluation offers only the
+    # decisions its grade allows.
     applications = results.results_for(db, item.id)
     graded = [e for e in evaluation_list if e.status is EvaluationStatus.SUBMITTED and e.grade]
-    suggestions = {e.id: results.suggestion(db, tenant, e.grade) for e in graded}
-    for suggested in suggestions.values():
-        actions.setdefault(suggested["action"], suggested["label"])
+    suggestions = {e.id: results.suggestion(db, tenant, e.grade, item.year) for e in graded}
+    choices = {e.id: results.allowed_actions(db, tenant, item.year, e.grade) for e in graded}
+    decision_history = results.decision_history(db, tenant, item)
+    actions = results.action_labels(db, tenant, item.year, [e.grade for e in graded] + [a.grade for a in applications])
+    grade_actions = [(str(band[0]), results.suggestion(db, tenant, str(band[0]), item.year)["label"])
+                     for band in hooks.evaluation_grade_bands(kind="self") or []]
 
     from jixiao.catalog import service as catalog
     from jixiao.documents import service as documents
 
     catalog_items = catalog.search(db, tenant, item.year, category=item.category) if item.category else []
     return {
-        "catalog_items": catalog_items,
+        "catalog_items": catalog_items, "grade_actions": grade_actions,
         "may_generate": documents.may_generate(user, tenant),
         "evaluation_documents": documents.documents_by_owner(db, user, tenant, "evaluations",
                                                              [e.id for e in evaluation_list]),
@@ -460,21 +473,24 @@ def _project_context(db: Session, tenant: Any, item: Project, failure: Failure |
         "exante": exante, "conclusions": list(Conclusion),
         "target_set": target_set, "indicators": indicators, "by_indicator": {i.id: i for i in indicators},
         "targets_editable": editable, "rows": rows, "row_errors": row_errors, "cell_errors": cell_errors,
-        "directions": list(Direction), "level2_suggestions": LEVEL2_BY_LEVEL1,
+        "directions": list(Direction), "natures": list(IndicatorNature), "level2_suggestions": LEVEL2_BY_LEVEL1,
         "periods_owed": owed, "reports": reports, "filed": filed, "next_period": next_period,
         "may_monitor": unit and item.stage in monitoring.MONITORED_STAGES, "responses": list(WarningResponse),
-        "evaluations": evaluation_list, "submittable": submittable, "evaluable": evaluable,
+        "evaluations": evaluation_list, "submittable": submittable, "evaluable": evaluable, "forms": forms,
         "may_start_self": unit and evaluable and not has_self,
         "agencies": [a for a in evaluations.list_agencies(db, tenant) if a.active] if finance else [],
         "commission_kinds": [EvaluationKind.DEPARTMENT, EvaluationKind.FINANCE, EvaluationKind.THIRD_PARTY],
         "bands": list(QualitativeBand), "band_ranges": scoring.QUALITATIVE_BANDS, "finding_rows": FINDING_ROWS,
+        "direction_symbols": {d.value: d.symbol for d in Direction},
+        "score_target": evaluations.target_text, "score_actual": evaluations.actual_text,
         "notices": notices, "evidence": {n.id: rectification.evidence_of(db, n) for n in notices},
         "to_notice": [e for e in evaluation_list if e.status is EvaluationStatus.SUBMITTED and e.id not in noticed],
         "overdue": {n.id for n in notices if rectification.is_overdue(n)},
         "default_days": settings.get("rectification.default_days", 30), "today": rectification.today(),
         "notice_open": (NoticeStatus.ISSUED, NoticeStatus.RETURNED), "notice_answered": NoticeStatus.ANSWERED,
         "notice_verified": NoticeStatus.VERIFIED,
-        "graded": graded, "suggestions": suggestions, "actions": actions,
+        "graded": graded, "suggestions": suggestions, "actions": actions, "choices": choices,
+        "decision_history": decision_history,
         "applications": {a.evaluation_id: a for a in applications}, "application_list": applications,
         "history": project_history(db, item),
         "failure": failure,
@@ -664,9 +680,13 @@ def monitoring_report(project_id: int) -> Any:
         values = []
         target_set = targets.targets_for(db, item)
         for indicator in target_set.indicators if target_set else []:
-            actual = _number(form, f"actual-{indicator.id}", errors, _("实际完成值"), field=f"values.{indicator.id}")
-            values.append({"indicator_id": indicator.id, "actual_value": actual,
-                           "note": (form.get(f"note-{indicator.id}") or "").strip()})
+            entry: dict[str, Any] = {"indicator_id": indicator.id, "note": (form.get(f"note-{indicator.id}") or "").strip()}
+            if indicator.direction is Direction.QUALITATIVE:
+                entry["band"] = _choice(form.get(f"band-{indicator.id}"), QualitativeBand)
+            else:
+                entry["actual_value"] = _number(form, f"actual-{indicator.id}", errors, _("实际完成值"),
+                                                field=f"values.{indicator.id}")
+            values.append(entry)
         _check(errors)
         report = monitoring.submit_report(db, current_user, tenant, item, {
             "period": period, "executed_amount": executed, "values": values,
@@ -717,16 +737,24 @@ def evaluation_submit(project_id: int, evaluation_id: int) -> Any:
         form, errors = request.form, {}
         executed = _yuan(form, "executed_amount", errors, _("全年执行数"))
         scores = []
-        target_set = targets.targets_for(db, item)
-        for indicator in target_set.indicators if target_set else []:
-            where = f"scores.{indicator.id}"
-            row: dict[str, Any] = {"indicator_id": indicator.id, "note": (form.get(f"note-{indicator.id}") or "").strip()}
-            if indicator.direction is Direction.QUALITATIVE:
-                row["band"] = _choice(form.get(f"band-{indicator.id}"), QualitativeBand)
-                row["band_fraction"] = _number(form, f"fraction-{indicator.id}", errors, _("得分比例"), field=where)
+        for row in evaluations.table_of(db, tenant, evaluation):
+            where, key = f"scores.{row.key}", row.key.replace(":", "-")
+            entry: dict[str, Any] = {"note": (form.get(f"note-{key}") or "").strip()}
+            if row.indicator is not None:
+                entry["indicator_id"] = row.indicator.id
+                direction = str(row.indicator.direction)
             else:
-                row["actual_value"] = _number(form, f"actual-{indicator.id}", errors, _("实际完成值"), field=where)
-            scores.append(row)
+                entry["form_code"] = row.form_indicator.code
+                direction = row.form_indicator.direction
+                if row.form_indicator.scored_by:
+                    scores.append(entry)
+                    continue
+            if direction == Direction.QUALITATIVE:
+                entry["band"] = _choice(form.get(f"band-{key}"), QualitativeBand)
+                entry["band_fraction"] = _number(form, f"fraction-{key}", errors, _("得分比例"), field=where)
+            else:
+                entry["actual_value"] = _number(form, f"actual-{key}", errors, _("实际完成值"), field=where)
+            scores.append(entry)
         findings = [{"problem": (form.get(f"problem-{n}") or "").strip(),
                      "suggestion": (form.get(f"suggestion-{n}") or "").strip()} for n in range(FINDING_ROWS + 5)]
         _check(errors)

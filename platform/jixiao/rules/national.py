@@ -6,6 +6,7 @@ Rules marked *illustrative* in the domain primer are kept as settings, so a bure
 
 from __future__ import annotations
 
+import copy
 import math
 from decimal import Decimal
 from typing import Any
@@ -108,9 +109,51 @@ def monitoring_light(tenant: Any, ratio: Any, subject: str) -> str:
     return "blue"
 
 
+#: The self-evaluation form (项目支出绩效自评表): 预算执行率 10, 产出 50 (成本 included), 效益 30, 满意度 10.
+SELF_EVALUATION_FORM: dict[str, Any] = {
+    "execution": 10,
+    "groups": [
+        {"name": "产出", "points": 50, "level1": ["产出", "成本"]},
+        {"name": "效益", "points": 30, "level1": ["效益"]},
+        {"name": "满意度", "points": 10, "level1": ["满意度"]},
+    ],
+}
+
+#: Department, finance and key (third-party) evaluations: 决策 / 过程 / 产出 / 效益, 产出 + 效益 at least 60%.
+#: The 决策 and 过程 rows follow the national reference framework for project evaluation (项目立项, 绩效目标,
+#: 资金投入; 资金管理, 组织实施); their points, and 20/20/30/30, are *illustrative* defaults that a bureau
+#: replaces with the setting ``evaluation.forms`` (a form per kind).
+KEY_EVALUATION_FORM: dict[str, Any] = {
+    "execution": 0,
+    "groups": [
+        {"name": "决策", "points": 20, "indicators": [
+            {"code": "D1", "level2": "项目立项", "name": "立项依据充分性", "points": 3},
+            {"code": "D2", "level2": "项目立项", "name": "立项程序规范性", "points": 3},
+            {"code": "D3", "level2": "绩效目标", "name": "绩效目标合理性", "points": 4},
+            {"code": "D4", "level2": "绩效目标", "name": "绩效指标明确性", "points": 4},
+            {"code": "D5", "level2": "资金投入", "name": "预算编制科学性", "points": 3},
+            {"code": "D6", "level2": "资金投入", "name": "资金分配合理性", "points": 3},
+        ]},
+        {"name": "过程", "points": 20, "indicators": [
+            {"code": "P1", "level2": "资金管理", "name": "资金到位率", "points": 4, "direction": "ge",
+             "target_value": 100, "unit": "%"},
+            {"code": "P2", "level2": "资金管理", "name": "预算执行率", "points": 5, "scored_by": "execution"},
+            {"code": "P3", "level2": "资金管理", "name": "资金使用合规性", "points": 4},
+            {"code": "P4", "level2": "组织实施", "name": "管理制度健全性", "points": 3},
+            {"code": "P5", "level2": "组织实施", "name": "制度执行有效性", "points": 4},
+        ]},
+        {"name": "产出", "points": 30, "level1": ["产出", "成本"]},
+        {"name": "效益", "points": 30, "level1": ["效益", "满意度"]},
+    ],
+}
+
+
 @hookimpl
 def evaluation_weights(tenant: Any, kind: str) -> dict[str, Any]:
-    return {"execution": 10, "产出": 50, "效益": 30, "满意度": 10}
+    configured = (tenant.settings.get("evaluation.forms") or {}).get(kind)
+    if configured:
+        return copy.deepcopy(dict(configured))
+    return copy.deepcopy(SELF_EVALUATION_FORM if kind == "self" else KEY_EVALUATION_FORM)
 
 
 @hookimpl
@@ -130,8 +173,13 @@ def sample_for_reevaluation(tenant: Any, candidates: list[Any], rng: Any) -> lis
 
 
 @hookimpl
-def suggest_results_action(tenant: Any, grade: str) -> dict[str, str] | None:
+def suggest_results_action(tenant: Any, grade: str, year: int) -> dict[str, str] | None:
     return dict(RESULT_ACTIONS[grade]) if grade in RESULT_ACTIONS else None
+
+
+@hookimpl
+def results_actions(tenant: Any, year: int) -> list[dict[str, str]]:
+    return [dict(action) for action in RESULT_ACTIONS.values()]
 
 
 # A basic assessment scheme built only from the records, for bureaus whose region ships none.

@@ -2,7 +2,8 @@
 
 The rules are :func:`jixiao.lifecycle.projects.create_project`'s — who may enter projects, the department must
 be the tenant's (and the unit's own, for department staff), the (year, code) must be new, the amount not
-negative, only finance marks a project classified — applied to the whole list before anything is written, so
+negative, only finance marks a project classified, the category is one of the catalog's where the tenant has a
+catalog that year — applied to the whole list before anything is written, so
 a list with one bad row among a thousand writes nothing. Field lengths and ranges are the API's
 (``ProjectCreateSchema``). Each project gets its ``project.create`` audit event, as one entered by hand does.
 """
@@ -20,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from jixiao import audit
 from jixiao.accounts.models import Department, Role, User
+from jixiao.catalog import service as catalog
 from jixiao.errors import Conflict, Forbidden
 from jixiao.lifecycle import common
 from jixiao.lifecycle.models import FundType, Project, ProjectKind, Stage
@@ -69,6 +71,7 @@ def validate(session: Session, actor: User, tenant: Tenant, rows: list[ProjectRo
     own_ids = (None if actor.has_role(Role.FINANCE)
                else set(common.department_subtree_ids(session, actor.department_id)))
     existing = _existing(session, tenant, {str(r.data.get("code")) for r in rows if r.data.get("code")})
+    categories = _categories(session, tenant, {r.data["year"] for r in rows if isinstance(r.data.get("year"), int)})
     schema = ProjectCreateSchema()
     errors: list[RowError] = []
     seen: dict[tuple[int, str], int] = {}
@@ -92,6 +95,10 @@ def validate(session: Session, actor: User, tenant: Tenant, rows: list[ProjectRo
                 errors.append(RowError(item.row, COLUMNS["code"], f"与第 {seen[key]} 行重复：{year} 年编码 {code} 出现了两次"))
             else:
                 seen[key] = item.row
+        if isinstance(year, int) and "category" not in item.unreadable:
+            _category, problem = catalog.category_problem(categories[year], data.get("category"))
+            if problem:
+                errors.append(RowError(item.row, COLUMNS["category"], problem))
         department_code = data.get("department_code")
         if department_code and "department_code" not in item.unreadable:
             department = departments.get(str(department_code))
@@ -101,6 +108,11 @@ def validate(session: Session, actor: User, tenant: Tenant, rows: list[ProjectRo
                 errors.append(RowError(item.row, COLUMNS["department_code"],
                                        f"预算单位人员只能为本部门（及下属单位）申报项目，{department_code} 不在其中"))
     return errors
+
+
+def _categories(session: Session, tenant: Tenant, years: set[int]) -> dict[int, list[dict[str, Any]]]:
+    """The catalog categories of each budget year the list names (one catalog look-up per year, not per row)."""
+    return {year: catalog.category_choices(session, tenant, year) for year in years}
 
 
 def _existing(session: Session, tenant: Tenant, codes: set[str]) -> set[tuple[int, str]]:
@@ -119,10 +131,12 @@ def create_projects(session: Session, actor: User, tenant: Tenant, rows: list[Pr
     require_may_create(actor, tenant)
     departments = {d.code: d.id for d in session.scalars(sa.select(Department).where(Department.tenant_id == tenant.id))}
     finance = actor.has_role(Role.FINANCE)
+    categories = _categories(session, tenant, {int(r.data["year"]) for r in rows})
     made = [Project(
         tenant_id=tenant.id, department_id=departments[str(r.data["department_code"])], year=int(r.data["year"]),
         code=str(r.data["code"]), name=str(r.data["name"]), kind=ProjectKind(r.data["kind"]),
-        fund_type=FundType(r.data["fund_type"]), category=r.data.get("category") or "",
+        fund_type=FundType(r.data["fund_type"]),
+        category=catalog.category_problem(categories[int(r.data["year"])], r.data.get("category"))[0],
         is_new=bool(r.data.get("is_new", True)), is_key=bool(r.data.get("is_key", False)),
         classified=bool(r.data.get("classified", False)) and finance,
         requested_amount=Decimal(r.data["requested_amount"]), stage=Stage.DRAFT, created_by_id=actor.id,

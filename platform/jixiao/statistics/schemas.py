@@ -31,7 +31,7 @@ class StatsAmountsSchema(Schema):
     count = fields.Integer()
     requested_amount = Money()
     approved_amount = Money()
-    budget_amount = Money("adjusted, else approved, else requested")
+    budget_amount = Money("adjusted, else approved, else requested (the first that is set)")
 
 
 class StatsProjectKindAmountsSchema(Schema):
@@ -65,16 +65,41 @@ class StatsExAnteSchema(Schema):
     projects_cut = fields.Integer(metadata={"description": "assessments with amount_cut > 0"})
 
 
+class StatsCountAmountSchema(Schema):
+    count = fields.Integer()
+    amount = Money()
+
+
+class StatsProjectKindCountsSchema(Schema):
+    project = fields.Nested(StatsCountAmountSchema)
+    policy = fields.Nested(StatsCountAmountSchema)
+    department_whole = fields.Nested(StatsCountAmountSchema)
+
+
+class StatsApprovedTargetsSchema(StatsCountAmountSchema):
+    by_kind = fields.Nested(StatsProjectKindCountsSchema)
+
+
 class StatsTargetFilingSchema(Schema):
     units = fields.Integer(metadata={"description": "departments with a submitted or approved target table"})
     records = fields.Integer(metadata={"description": "submitted or approved target tables"})
     amount = Money()
+    approved = fields.Nested(StatsApprovedTargetsSchema,
+                             metadata={"description": "approved target tables and their projects' budget, by kind"})
+
+
+class StatsLightCountsSchema(Schema):
+    red = fields.Integer()
+    yellow = fields.Integer()
+    green = fields.Integer()
+    blue = fields.Integer()
 
 
 class StatsMonitoringFilingSchema(Schema):
     units = fields.Integer(metadata={"description": "departments with at least one monitoring report"})
     projects = fields.Integer()
     records = fields.Integer(metadata={"description": "monitoring reports"})
+    by_light = fields.Nested(StatsLightCountsSchema, metadata={"description": "monitoring reports by overall light"})
     amount = Money("budget of the monitored projects")
 
 
@@ -94,17 +119,6 @@ class StatsEvaluationKindCountsSchema(Schema):
     department = fields.Integer()
     finance = fields.Integer()
     third_party = fields.Integer()
-
-
-class StatsCountAmountSchema(Schema):
-    count = fields.Integer()
-    amount = Money()
-
-
-class StatsProjectKindCountsSchema(Schema):
-    project = fields.Nested(StatsCountAmountSchema)
-    policy = fields.Nested(StatsCountAmountSchema)
-    department_whole = fields.Nested(StatsCountAmountSchema)
 
 
 class StatsKeyEvaluationsSchema(Schema):

@@ -9,8 +9,8 @@ row-level security on PostgreSQL) already limits what is visible at all.
 attributed to their project's year (an ex-ante assessment, a target table, a monitoring report, an
 evaluation, a rectification notice and a result application of a 2021 project are 2021's).
 
-A project's **budget** is its adjusted amount, else its approved amount, else its requested amount
-(``COALESCE(adjusted_amount, approved_amount, requested_amount)``, as ``Project.budget_amount``).
+A project's **budget** is ``Project.budget_amount`` (its SQL side): the adjusted amount, else the approved
+amount, else the requested amount — the first that is set, so an adjusted amount of 0 is a budget of 0.
 Money is ``Decimal`` yuan with two decimals. A **unit** (单位) is a department row (部门/单位).
 
 Definitions (the product's):
@@ -24,10 +24,12 @@ Definitions (the product's):
     number of assessments that cut something (``amount_cut > 0``).
 ``filing`` (what the units filed; seed 002: 268 / 248 / 243)
     ``targets``: units = distinct departments with at least one target table whose status is ``submitted``
-    or ``approved``; records = those target tables; amount = the budget of their projects.
+    or ``approved``; records = those target tables; amount = the budget of their projects; ``approved`` =
+    the ``approved`` target tables, count and budget, in total and by project kind (seed 003: 89
+    department-whole budgets and 345 projects, 2.36亿元).
     ``monitoring``: units = distinct departments with at least one monitoring report; projects = distinct
-    projects monitored; records = monitoring reports (one per project and month); amount = the budget of
-    the monitored projects (seed 000: 32 units, 2.51亿元).
+    projects monitored; records = monitoring reports (one per project and month); ``by_light`` = the reports
+    by their overall light; amount = the budget of the monitored projects (seed 000: 32 units, 2.51亿元).
     ``self_evaluation``: units = distinct departments with a ``submitted`` evaluation of kind ``self``;
     records = those self-evaluations.
 ``evaluations`` (submitted evaluations other than self-evaluations, unless stated)
@@ -45,14 +47,15 @@ Definitions (the product's):
     (seed 002: 40 published, 1 withheld).
 ``rectification``
     ``issued`` = rectification notices (整改通知书) of the year's projects, whatever their state;
-    ``closed`` = status ``verified``; ``closed_on_time`` = verified on or before the deadline (the verification's
-    date in the bureau's time zone, Asia/Shanghai by default); ``overdue`` = deadline before ``today`` and not
+    ``closed`` = status ``verified``; ``closed_on_time`` = ``rectification.closed_on_time`` (verified on a day,
+    in the bureau's time zone, no later than the deadline); ``overdue`` = deadline before ``today`` and not
     verified; ``open`` = issued − closed. ``today`` defaults to the current date in the bureau's time zone.
 ``results``
     result applications (结果应用) of the year's evaluated projects: ``count``, ``by_decision`` (count, sum of
     amount changes, idle funds recovered), ``budget_changes`` = applications that changed the budget
     (``amount_change`` ≠ 0), ``amount_change`` the net sum (negative = cuts), ``reductions`` the sum of the
     negative changes, ``increases`` the sum of the positive ones, ``idle_recovered`` the idle funds recovered.
+    Decisions are keyed by their code; :func:`decision_labels` names them for people.
 """
 
 from __future__ import annotations
@@ -63,9 +66,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from flask import current_app, has_app_context
 from sqlalchemy.orm import Session
 
+from jixiao.lifecycle import common, rectification, results
 from jixiao.lifecycle.models import (
     Conclusion,
     Evaluation,
@@ -73,6 +76,7 @@ from jixiao.lifecycle.models import (
     EvaluationStatus,
     ExAnteAssessment,
     FundType,
+    Light,
     MonitoringReport,
     NoticeStatus,
     Project,
@@ -83,7 +87,7 @@ from jixiao.lifecycle.models import (
     TargetStatus,
 )
 
-DEFAULT_TIMEZONE = "Asia/Shanghai"
+DEFAULT_TIMEZONE = rectification.DEFAULT_TIMEZONE
 NO_GRADE = "未定级"
 CENT = Decimal("0.01")
 # The number of SQL statements yearly_statistics runs (plus, on PostgreSQL, the scope's settings when a
@@ -94,9 +98,8 @@ KEY_EVALUATION_KINDS = (EvaluationKind.FINANCE, EvaluationKind.THIRD_PARTY)
 
 
 def timezone_name() -> str:
-    if has_app_context():
-        return str(current_app.config.get("BABEL_DEFAULT_TIMEZONE") or DEFAULT_TIMEZONE)
-    return DEFAULT_TIMEZONE
+    """The bureau's time zone (the one rectification deadlines are days in)."""
+    return rectification.timezone_name()
 
 
 def local_today() -> date:
@@ -136,23 +139,9 @@ class _Sql:
             return sa.type_coerce(sa.func.coalesce(sa.func.sum(cents), 0), _Cents())
         return sa.type_coerce(sa.func.coalesce(sa.func.sum(expr), 0), sa.Numeric(20, 2, asdecimal=True))
 
-    def local_date(self, expr: Any, tz: str) -> Any:
-        """The date of a UTC timestamp in the time zone ``tz``."""
-        if self.sqlite:
-            # SQLite stores naive UTC text; shift by the zone's current offset (Asia/Shanghai has no DST).
-            offset = datetime.now(ZoneInfo(tz)).utcoffset()
-            minutes = int(offset.total_seconds() // 60) if offset else 0
-            return sa.func.date(expr, f"{minutes:+d} minutes")
-        return sa.cast(sa.func.timezone(tz, expr), sa.Date)
-
 
 def _money(value: Any) -> Decimal:
     return Decimal(value or 0).quantize(CENT)
-
-
-def budget_expr() -> Any:
-    """The project's budget in SQL: adjusted, else approved, else requested."""
-    return sa.func.coalesce(Project.adjusted_amount, Project.approved_amount, Project.requested_amount)
 
 
 def _amounts() -> dict[str, Any]:
@@ -197,7 +186,7 @@ def _projects(session: Session, sql: _Sql, of_year: tuple[Any, ...]) -> dict[str
             sa.func.count(Project.id),
             sql.money_sum(Project.requested_amount),
             sql.money_sum(Project.approved_amount),
-            sql.money_sum(budget_expr()),
+            sql.money_sum(Project.budget_amount),
         )
         .where(*of_year)
         .group_by(Project.kind, Project.fund_type)
@@ -237,32 +226,50 @@ def _exante(session: Session, sql: _Sql, tenant: Any, of_year: tuple[Any, ...]) 
 
 
 def _targets(session: Session, sql: _Sql, tenant: Any, of_year: tuple[Any, ...]) -> dict[str, Any]:
+    """One statement: the filed tables, and the approved ones by project kind as conditional aggregates (a
+    GROUP BY kind could not count the distinct units of all kinds together)."""
+    budget = Project.budget_amount
+    approved = TargetSet.status == TargetStatus.APPROVED
+    kinds = list(ProjectKind)
+    per_kind = [column for kind in kinds for column in (
+        sa.func.count(sa.case((sa.and_(approved, Project.kind == kind), 1))),
+        sql.money_sum(sa.case((sa.and_(approved, Project.kind == kind), budget))),
+    )]
     stmt = (
         sa.select(sa.func.count(sa.distinct(Project.department_id)), sa.func.count(TargetSet.id),
-                  sql.money_sum(budget_expr()))
+                  sql.money_sum(budget), *per_kind)
         .join(Project, Project.id == TargetSet.project_id)
         .where(TargetSet.tenant_id == tenant.id, TargetSet.status.in_(FILED_TARGET_STATUSES), *of_year)
     )
-    units, records, amount = session.execute(stmt).one()
-    return {"units": units, "records": records, "amount": _money(amount)}
+    units, records, amount, *figures = session.execute(stmt).one()
+    by_kind = {kind.value: {"count": figures[2 * i], "amount": _money(figures[2 * i + 1])}
+               for i, kind in enumerate(kinds)}
+    approved_total = {"count": sum(g["count"] for g in by_kind.values()),
+                      "amount": sum((g["amount"] for g in by_kind.values()), _money(0)), "by_kind": by_kind}
+    return {"units": units, "records": records, "amount": _money(amount), "approved": approved_total}
 
 
 def _monitoring(session: Session, sql: _Sql, tenant: Any, of_year: tuple[Any, ...]) -> dict[str, Any]:
+    lights = list(Light)
     per_project = (
-        sa.select(MonitoringReport.project_id.label("project_id"), sa.func.count(MonitoringReport.id).label("reports"))
+        sa.select(MonitoringReport.project_id.label("project_id"), sa.func.count(MonitoringReport.id).label("reports"),
+                  *(sa.func.count(sa.case((MonitoringReport.light == light, 1))).label(light.value)
+                    for light in lights))
         .where(MonitoringReport.tenant_id == tenant.id)
         .group_by(MonitoringReport.project_id)
         .subquery()
     )
     stmt = (
         sa.select(sa.func.count(sa.distinct(Project.department_id)), sa.func.count(Project.id),
-                  sa.func.coalesce(sa.func.sum(per_project.c.reports), 0), sql.money_sum(budget_expr()))
+                  sa.func.coalesce(sa.func.sum(per_project.c.reports), 0), sql.money_sum(Project.budget_amount),
+                  *(sa.func.coalesce(sa.func.sum(per_project.c[light.value]), 0) for light in lights))
         .select_from(Project)
         .join(per_project, per_project.c.project_id == Project.id)
         .where(*of_year)
     )
-    units, projects, records, amount = session.execute(stmt).one()
-    return {"units": units, "projects": projects, "records": int(records), "amount": _money(amount)}
+    units, projects, records, amount, *by_light = session.execute(stmt).one()
+    return {"units": units, "projects": projects, "records": int(records), "amount": _money(amount),
+            "by_light": {light.value: int(n) for light, n in zip(lights, by_light, strict=True)}}
 
 
 def _self_evaluation(session: Session, tenant: Any, of_year: tuple[Any, ...]) -> dict[str, Any]:
@@ -283,7 +290,7 @@ def _evaluations(session: Session, sql: _Sql, tenant: Any, of_year: tuple[Any, .
     stmt = (
         sa.select(
             Evaluation.kind, Evaluation.grade, Project.kind, by_agency, Project.is_key, published, Project.classified,
-            sa.func.count(Evaluation.id), sql.money_sum(budget_expr()),
+            sa.func.count(Evaluation.id), sql.money_sum(Project.budget_amount),
         )
         .join(Project, Project.id == Evaluation.project_id)
         .where(Evaluation.tenant_id == tenant.id, Evaluation.status == EvaluationStatus.SUBMITTED, *of_year)
@@ -331,7 +338,8 @@ def _evaluations(session: Session, sql: _Sql, tenant: Any, of_year: tuple[Any, .
                Evaluation.status == EvaluationStatus.SUBMITTED)
     )
     projects, amount = session.execute(
-        sa.select(sa.func.count(Project.id), sql.money_sum(budget_expr())).where(*of_year, Project.id.in_(evaluated))
+        sa.select(sa.func.count(Project.id), sql.money_sum(Project.budget_amount))
+        .where(*of_year, Project.id.in_(evaluated))
     ).one()
     evaluations["projects"] = projects
     evaluations["amount"] = _money(amount)
@@ -341,7 +349,7 @@ def _evaluations(session: Session, sql: _Sql, tenant: Any, of_year: tuple[Any, .
 def _rectification(session: Session, sql: _Sql, tenant: Any, of_year: tuple[Any, ...], today: date) -> dict[str, Any]:
     notice = RectificationNotice
     verified = notice.status == NoticeStatus.VERIFIED
-    on_time = sa.and_(verified, sql.local_date(notice.verified_at, timezone_name()) <= notice.deadline)
+    on_time = rectification.closed_on_time(session)
     overdue = sa.and_(notice.status != NoticeStatus.VERIFIED, notice.deadline < today)
     stmt = (
         sa.select(sa.func.count(notice.id), sa.func.count(sa.case((verified, 1))),
@@ -382,3 +390,10 @@ def _results(session: Session, sql: _Sql, tenant: Any, of_year: tuple[Any, ...])
         result["idle_recovered"] += _money(idle)
         result["by_decision"][decision] = {"count": count, "amount_change": _money(net), "idle_recovered": _money(idle)}
     return result
+
+
+def decision_labels(session: Session, tenant: Any, year: int) -> dict[str, str]:
+    """Results decisions' codes in words (``prioritise`` → 优先保障), as the tenant's rules name them for
+    ``year``: the one lookup the statistics page and the yearly report use, so neither shows a code."""
+    bands = common.hooks(session, tenant).evaluation_grade_bands(kind=EvaluationKind.FINANCE.value) or []
+    return results.action_labels(session, tenant, year, [str(band[0]) for band in bands])

@@ -12,7 +12,7 @@ from marshmallow import ValidationError
 from jixiao.auth import current_tenant, require_login
 from jixiao.db import session
 from jixiao.errors import ValidationFailed
-from jixiao.lifecycle.models import LABELS, ProjectKind
+from jixiao.lifecycle.models import LABELS, Light, ProjectKind
 from jixiao.statistics import service
 from jixiao.statistics.schemas import YearArgs
 
@@ -21,6 +21,7 @@ bp = Blueprint("statistics", __name__, template_folder="templates")
 YI = Decimal("100000000")
 WAN = Decimal("10000")
 GRADE_ORDER = ["优", "良", "中", "差"]
+LIGHT_ORDER = (Light.RED, Light.YELLOW, Light.GREEN, Light.BLUE)
 
 
 def format_amount(value: Decimal | int | None) -> str:
@@ -54,6 +55,12 @@ def summary(stats: dict[str, Any]) -> list[str]:
     if filing["targets"]["units"]:
         clauses.append(_("%(units)s 个单位编报绩效目标（目标表 %(records)s 张）",
                          units=filing["targets"]["units"], records=filing["targets"]["records"]))
+    approved = filing["targets"]["approved"]
+    if approved["count"]:
+        kinds = [_("%(label)s %(n)s 个（涉及资金 %(amount)s）", label=ProjectKind(k).label, n=g["count"],
+                   amount=format_amount(g["amount"]))
+                 for k, g in approved["by_kind"].items() if g["count"]]
+        clauses.append(_("批复%(kinds)s的绩效目标", kinds="、".join(kinds)))
     if filing["monitoring"]["units"]:
         clauses.append(_("%(units)s 个单位开展绩效运行“双监控”（监控表 %(records)s 份，涉及资金 %(amount)s）",
                          units=filing["monitoring"]["units"], records=filing["monitoring"]["records"],
@@ -136,6 +143,19 @@ def funnel(stats: dict[str, Any]) -> list[dict[str, Any]]:
     return [{"label": label, "units": n, "percent": round(n * 100 / widest, 1)} for label, n in stages]
 
 
+def decisions(by_decision: dict[str, Any], labels: dict[str, str]) -> list[tuple[str, Any]]:
+    """Results decisions by name, in the order the rules offer them (``labels``, from
+    ``service.decision_labels``); a code the rules no longer name comes last, as it is."""
+    order = {code: position for position, code in enumerate(labels)}
+    ranked = sorted(by_decision.items(), key=lambda item: (order.get(item[0], len(order)), item[0]))
+    return [(labels.get(code, code), figures) for code, figures in ranked]
+
+
+def lights(by_light: dict[str, int]) -> list[tuple[str, int]]:
+    """Monitoring reports per light, by label (红灯 first: the most serious deviation leads)."""
+    return [(light.label, by_light.get(light.value, 0)) for light in LIGHT_ORDER]
+
+
 @bp.route("/t/<tenant_code>/statistics")
 @require_login
 def yearly() -> Any:
@@ -147,6 +167,7 @@ def yearly() -> Any:
     db = session()
     stats = service.yearly_statistics(db, tenant, year)
     years = sorted(set(service.available_years(db, tenant)) | {year, service.current_year()}, reverse=True)
+    labels = service.decision_labels(db, tenant, year)
     return render_template(
         "statistics/yearly.html",
         tenant=tenant,
@@ -157,5 +178,7 @@ def yearly() -> Any:
         funnel=funnel(stats),
         amount=format_amount,
         label=lambda value: LABELS.get(value, value),
+        decisions=lambda by_decision: decisions(by_decision, labels),
+        lights=lights,
         grades=ordered_grades,
     )

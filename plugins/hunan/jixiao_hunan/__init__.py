@@ -1,5 +1,6 @@
 """Hunan (湖南) rules for Jixiao: default settings, the province's and cities' assessment schemes, and
-Hengyang's incentive rule for counties (seed 002)."""
+Hengyang's incentive rule for counties (seed 002), whose conditions are read as the scheme's
+``incentive.conditions`` says (``any``: one of them suffices, the default; ``all``: all three are needed)."""
 
 from __future__ import annotations
 
@@ -10,10 +11,21 @@ from typing import Any
 from jixiao import hookimpl
 from jixiao.toolkit import load_data_file
 
+SCHEMES_FILE = "schemes.yaml"
+# How the incentive's conditions combine: "any" rewards a county meeting one of them, "all" one meeting all three.
+CONDITIONS = ("any", "all")
+DEFAULT_CONDITIONS = "any"
+
 
 @cache
 def _schemes() -> list[dict[str, Any]]:
-    return list(load_data_file("jixiao_hunan", "schemes.yaml").values())
+    schemes = list(load_data_file("jixiao_hunan", SCHEMES_FILE).values())
+    for scheme in schemes:
+        conditions = (scheme.get("incentive") or {}).get("conditions", DEFAULT_CONDITIONS)
+        if conditions not in CONDITIONS:
+            raise ValueError(f"jixiao_hunan/data/{SCHEMES_FILE}: {scheme['code']} 的 incentive.conditions 应为 "
+                             f"{' 或 '.join(CONDITIONS)}（填写的是 {conditions!r}）")
+    return schemes
 
 
 @hookimpl
@@ -35,8 +47,14 @@ def register_assessment_schemes(tenant: Any, year: int) -> list[dict[str, Any]]:
 @hookimpl
 def assessment_awards(tenant: Any, scheme: dict[str, Any], results: list[Any],
                       ancestor_results: dict[str, dict[str, Any]]) -> dict[str, dict[str, list[str]]] | None:
-    """Hengyang's rule (seed 002): a county scoring at least 80 (a district 70), one rated 优秀, or one in the
-    province's top ten gets working funds; the lowest are named in the notice and summoned."""
+    """Hengyang's rule (seed 002): "对县市区考核评分80分（区考核评分70分）以上的，考核等级为优秀的，考核进入全省
+    前十名的县市区奖励工作经费"; the lowest of the others are named in the notice and summoned.
+
+    The sentence lists three conditions — a score of at least 80 (a district 70), the grade 优秀 (the city's or
+    the province's), a place in the province's top ten — and the scheme's ``incentive.conditions`` says how they
+    combine: ``any`` (the default) rewards a county meeting one of them, one award per condition met; ``all``
+    rewards only a county meeting the three, with one award naming them.
+    """
     rule = scheme.get("incentive")
     if not rule:
         return None
@@ -44,21 +62,25 @@ def assessment_awards(tenant: Any, scheme: dict[str, Any], results: list[Any],
     county_min = Decimal(str(settings.get("assessment.reward_min_score.county", rule["min_score"]["county"])))
     district_min = Decimal(str(settings.get("assessment.reward_min_score.district", rule["min_score"]["district"])))
     top = int(settings.get("assessment.reward_province_top", rule["province_top"]))
+    every = rule.get("conditions", DEFAULT_CONDITIONS) == "all"
     decided: dict[str, dict[str, list[str]]] = {}
     for result in results:
-        awards = []
         threshold = district_min if result.division_type == "区" else county_min
         upper = ancestor_results.get(result.code) or {}
         if result.vetoed:
             decided[result.code] = {"awards": [], "notices": ["一票否决，予以通报"]}
             continue
-        if result.total >= threshold:
-            kind = "区" if result.division_type == "区" else "县市"
-            awards.append(f"考核评分 {result.total} 分，达到{kind}{threshold}分以上，{rule['reward']}")
-        if result.grade == rule["reward_grade"] or upper.get("grade") == rule["reward_grade"]:
-            awards.append(f"考核等级为{rule['reward_grade']}，{rule['reward']}")
-        if upper.get("rank") and int(upper["rank"]) <= top:
-            awards.append(f"进入全省前{top}名（第{upper['rank']}名），{rule['reward']}")
+        kind = "区" if result.division_type == "区" else "县市"
+        rank = int(upper["rank"]) if upper.get("rank") else None
+        met = [reason for condition, reason in (
+            (result.total >= threshold, f"考核评分 {result.total} 分，达到{kind}{threshold}分以上"),
+            (rule["reward_grade"] in (result.grade, upper.get("grade")), f"考核等级为{rule['reward_grade']}"),
+            (rank is not None and rank <= top, f"进入全省前{top}名（第{rank}名）"),
+        ) if condition]
+        if every:
+            awards = [f"{'；'.join(met)}，{rule['reward']}"] if len(met) == 3 else []
+        else:
+            awards = [f"{reason}，{rule['reward']}" for reason in met]
         decided[result.code] = {"awards": awards, "notices": []}
     # The lowest of those not rewarded are named in the notice (通报) and summoned (约谈).
     laggards = sorted((r for r in results if not r.vetoed and not decided[r.code]["awards"]),

@@ -110,8 +110,10 @@ def _floor(floors: Mapping[Any, Any], period: int) -> tuple[int, Decimal] | None
 def monitoring_warnings(tenant: Any, project: Any, report: Any) -> list[dict[str, Any]] | None:
     """Execution below the month's floor, and target progress diverging from execution.
 
-    ``report.attainments`` are percentages of the value expected by the end of the month (target × month /
-    12); target progress, a share of the annual target like the execution rate, is attainment × month / 12.
+    Target progress is each indicator's ``annual_progress`` (the share of the annual target reached), which
+    compares with the execution rate (the share of the year's budget spent). Only cumulative indicators that
+    grow with the work (≥, >, =) are compared: a cap or a level (a rate, a unit cost) does not build up with
+    spending, so being under a cost cap is not a divergence.
     """
     rule = rule_in_force(tenant, "monitoring.warnings", project.year)
     if rule is None:
@@ -132,19 +134,24 @@ def monitoring_warnings(tenant: Any, project: Any, report: Any) -> list[dict[str
     limit = rule["monitoring.divergence_points"]
     if limit is not None:
         limit = _number(limit)
-        for name, attainment in report.attainments:
-            if attainment is None:
+        for indicator in report.indicators:
+            if not _tracks_spending(indicator):
                 continue
-            progress = (Decimal(attainment) * report.period / 12).quantize(CENT, rounding=ROUND_HALF_UP)
+            progress = Decimal(indicator.annual_progress).quantize(CENT, rounding=ROUND_HALF_UP)
             gap = abs(progress - rate)
             if gap > limit:
                 warnings.append({
                     "code": "divergence",
-                    "message": (f"指标“{name}”的目标完成进度为 {progress}%，预算执行率为 {rate}%，相差 {gap} 个百分点，"
-                                f"超过 {_points(limit)} 个百分点。{answer}。"),
+                    "message": (f"指标“{indicator.name}”的目标完成进度为 {progress}%，预算执行率为 {rate}%，"
+                                f"相差 {gap} 个百分点，超过 {_points(limit)} 个百分点。{answer}。"),
                     "response_days": days,
                 })
     return warnings
+
+
+def _tracks_spending(indicator: Any) -> bool:
+    return (indicator.nature == "cumulative" and indicator.direction in ("ge", "gt", "eq")
+            and indicator.annual_progress is not None)
 
 
 # ---- Re-evaluation sample (seed 003: 自评+抽评+三方评; shares illustrative) ----------------------------------------
@@ -174,13 +181,33 @@ def sample_for_reevaluation(tenant: Any, candidates: list[Any], rng: Any) -> lis
 # ---- Results application (seed 003) --------------------------------------------------------------------------
 
 
+def _results_map(tenant: Any, year: int) -> dict[str, Any] | None:
+    """Grade → ``{action, label}``: the bureau's ``results.actions`` laid over the shipped map grade by grade,
+    or ``None`` for a budget year outside ``results.years`` (none shipped: every year)."""
+    if not covers(setting(tenant, "results.years"), year):
+        return None
+    return {**(_defaults().get("results.actions") or {}), **(setting(tenant, "results.actions") or {})}
+
+
 @hookimpl
-def suggest_results_action(tenant: Any, grade: str) -> dict[str, str] | None:
+def suggest_results_action(tenant: Any, grade: str, year: int) -> dict[str, str] | None:
     """优 → 优先保障, 良 → 保障, 中 → 压缩, 差 → 取消; another grade is left to the next plugin.
 
     A bureau's ``results.actions`` is laid over the shipped map grade by grade (a grade set to ``null`` is
     left to the next plugin), so it names only the grades it changes.
     """
-    actions = {**(_defaults().get("results.actions") or {}), **(setting(tenant, "results.actions") or {})}
-    action = actions.get(grade)
+    action = (_results_map(tenant, year) or {}).get(grade)
     return {"action": str(action["action"]), "label": str(action["label"])} if action else None
+
+
+@hookimpl
+def results_actions(tenant: Any, year: int) -> list[dict[str, str]] | None:
+    """The actions of the same map, best grade first: what finance may decide is what a grade may suggest.
+
+    A grade set to ``null`` is left to the next plugin's suggestion, which the platform accepts for that grade.
+    """
+    actions: dict[str, str] = {}
+    for action in (_results_map(tenant, year) or {}).values():
+        if action:
+            actions.setdefault(str(action["action"]), str(action["label"]))
+    return [{"action": code, "label": label} for code, label in actions.items()] or None

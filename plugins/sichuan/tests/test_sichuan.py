@@ -22,7 +22,7 @@ from jixiao.plugins import host
 from jixiao.rules import national
 from jixiao.tenancy import service as tenancy
 from jixiao.testing import unique
-from jixiao.toolkit import MonitoringView, ProjectView, TenantView, add_working_days
+from jixiao.toolkit import MonitoredIndicatorView, MonitoringView, ProjectView, TenantView, add_working_days
 
 YEAR = 2026
 INDICATORS = [
@@ -191,8 +191,7 @@ def test_a_rule_outside_its_years_does_not_answer(jixiao_app):
     assert hooks.exante_required(project=project_view(year=2019, amount="400000.00")) is True
     assert hooks.exante_required(project=project_view(year=2020, amount="400000.00")) is False
 
-    late = MonitoringView(period=4, executed_amount=D("100"), budget_amount=D("1000"), execution_rate=D("10.00"),
-                          light="red", attainments=(("指标", D("90.00")),))
+    late = report(4, "10.00", indicator("指标", "30.00"))
     assert jixiao_sichuan.monitoring_warnings(tenant=enyang, project=project_view(year=2019), report=late) is None
     assert [w for answer in hooks.monitoring_warnings(project=project_view(year=2019), report=late)
             for w in answer or []] == []
@@ -269,9 +268,17 @@ def today_in(app):
         return today()
 
 
-def report(period: int, rate: str, *attainments: tuple[str, str | None]) -> MonitoringView:
+def indicator(name: str, progress: str | None, direction: str = "ge", nature: str = "cumulative") -> MonitoredIndicatorView:
+    """An indicator at ``progress`` percent of its annual target of 1000."""
+    actual = None if progress is None else D(progress) * 10
+    return MonitoredIndicatorView(name=name, direction=direction, nature=nature, unit="米", target_value=D(1000),
+                                  actual_value=actual, expected_value=None, attainment=None,
+                                  annual_progress=None if progress is None else D(progress), light=None)
+
+
+def report(period: int, rate: str, *indicators: MonitoredIndicatorView) -> MonitoringView:
     return MonitoringView(period=period, executed_amount=D(0), budget_amount=D(0), execution_rate=D(rate),
-                          light="green", attainments=tuple((n, None if a is None else D(a)) for n, a in attainments))
+                          light="green", attainments=(), indicators=indicators)
 
 
 @pytest.mark.parametrize(("period", "rate", "warned"), [
@@ -289,12 +296,11 @@ def test_hook_monitoring_warnings_execution_floors(jixiao_app, period, rate, war
 
 def test_hook_monitoring_warnings_divergence_either_way(jixiao_app):
     enyang = view_of(jixiao_app, "511903")
-    # June: attainment 100% of the expected value is 50% of the annual target.
-    in_step = report(6, "45.00", ("a", "100.00"), ("q", None))
+    in_step = report(6, "45.00", indicator("a", "50.00"), indicator("q", None))
     assert jixiao_sichuan.monitoring_warnings(tenant=enyang, project=project_view(), report=in_step) == []
-    exactly_ten = report(6, "40.00", ("a", "100.00"))
+    exactly_ten = report(6, "40.00", indicator("a", "50.00"))
     assert jixiao_sichuan.monitoring_warnings(tenant=enyang, project=project_view(), report=exactly_ten) == []
-    ahead = report(6, "60.01", ("a", "100.00"), ("b", "130.00"))
+    ahead = report(6, "60.01", indicator("a", "50.00"), indicator("b", "65.00"))
     codes = [(w["code"], w["message"][:6]) for w in
              jixiao_sichuan.monitoring_warnings(tenant=enyang, project=project_view(), report=ahead)]
     assert codes == [("divergence", "指标“a”的")]
@@ -304,27 +310,92 @@ def test_hook_monitoring_warnings_divergence_either_way(jixiao_app):
     assert [(w["code"], w["response_days"]) for w in warnings] == [("divergence", None)]
 
 
+def test_hook_monitoring_warnings_divergence_ignores_caps_and_levels(jixiao_app):
+    """Spending 50% of the budget while a cost cap stands at 10% of its annual value, or a rate at 95% of its
+    target, is not a divergence: neither builds up with spending (before, caps were read inverted and warned)."""
+    enyang = view_of(jixiao_app, "511903")
+    capped = report(6, "50.00", indicator("单位成本", "10.00", direction="le"),
+                    indicator("满意度", "95.00", nature="level"), indicator("投诉率", "5.00", "lt", "level"))
+    assert jixiao_sichuan.monitoring_warnings(tenant=enyang, project=project_view(), report=capped) == []
+
+
 # ---- Results application ------------------------------------------------------------------------------------
 
 
 def test_hook_suggest_results_action(jixiao_app):
     enyang = hooks_of(jixiao_app, view_of(jixiao_app, "511903"))
-    assert enyang.suggest_results_action(grade="优") == {"action": "prioritise", "label": "优先保障"}
-    assert enyang.suggest_results_action(grade="良") == {"action": "maintain", "label": "保障"}
-    assert enyang.suggest_results_action(grade="中") == {"action": "reduce", "label": "压缩"}
-    assert enyang.suggest_results_action(grade="差") == {"action": "cancel", "label": "取消"}
-    assert enyang.suggest_results_action(grade="合格") is None  # neither Sichuan nor national knows it
+    assert enyang.suggest_results_action(grade="优", year=YEAR) == {"action": "prioritise", "label": "优先保障"}
+    assert enyang.suggest_results_action(grade="良", year=YEAR) == {"action": "maintain", "label": "保障"}
+    assert enyang.suggest_results_action(grade="中", year=YEAR) == {"action": "reduce", "label": "压缩"}
+    assert enyang.suggest_results_action(grade="差", year=YEAR) == {"action": "cancel", "label": "取消"}
+    assert enyang.suggest_results_action(grade="合格", year=YEAR) is None  # neither Sichuan nor national knows it
     # Hunan gets the national mapping.
     lingling = hooks_of(jixiao_app, view_of(jixiao_app, "431102"))
-    assert lingling.suggest_results_action(grade="差") == {"action": "cut", "label": "削减或取消"}
+    assert lingling.suggest_results_action(grade="差", year=YEAR) == {"action": "cut", "label": "削减或取消"}
     # A bureau names only the grades it changes in its tenants YAML; the others stay Sichuan's, and a grade
     # set to null is left to national.
     bureau = hooks_of(jixiao_app, with_settings(view_of(jixiao_app, "511903"), **{
         "results.actions": {"差": {"action": "cut", "label": "削减调减或取消"}, "良": None}}))
-    assert bureau.suggest_results_action(grade="差") == {"action": "cut", "label": "削减调减或取消"}
-    assert bureau.suggest_results_action(grade="中") == {"action": "reduce", "label": "压缩"}
-    assert bureau.suggest_results_action(grade="良") == {"action": "maintain", "label": "保障"}  # national's
-    assert jixiao_sichuan.suggest_results_action(tenant=bureau.tenant, grade="良") is None
+    assert bureau.suggest_results_action(grade="差", year=YEAR) == {"action": "cut", "label": "削减调减或取消"}
+    assert bureau.suggest_results_action(grade="中", year=YEAR) == {"action": "reduce", "label": "压缩"}
+    assert bureau.suggest_results_action(grade="良", year=YEAR) == {"action": "maintain", "label": "保障"}  # national's
+    assert jixiao_sichuan.suggest_results_action(tenant=bureau.tenant, grade="良", year=YEAR) is None
+
+
+def test_hook_suggest_results_action_within_the_bureaus_years(jixiao_app):
+    """No years are shipped (the seed is undated); a bureau that bounds the mapping gets national's outside."""
+    enyang = view_of(jixiao_app, "511903")
+    assert jixiao_sichuan.suggest_results_action(tenant=enyang, grade="差", year=2001) == {"action": "cancel",
+                                                                                         "label": "取消"}
+    bounded = hooks_of(jixiao_app, with_settings(enyang, **{"results.years": [2024, None]}))
+    assert bounded.suggest_results_action(grade="差", year=2024) == {"action": "cancel", "label": "取消"}
+    assert bounded.suggest_results_action(grade="差", year=2023) == {"action": "cut", "label": "削减或取消"}
+    assert jixiao_sichuan.results_actions(tenant=bounded.tenant, year=2023) is None
+    assert bounded.results_actions(year=2023) == national.results_actions(tenant=bounded.tenant, year=2023)
+
+
+def test_hook_results_actions(jixiao_app, login):
+    enyang_view = view_of(jixiao_app, "511903")
+    enyang = hooks_of(jixiao_app, enyang_view)
+    # The actions Sichuan's grades suggest, best grade first: 取消 (cancel) where national has 削减或取消 (cut).
+    shipped = jixiao_sichuan.defaults()["results.actions"]
+    expected = [{"action": a["action"], "label": a["label"]} for a in shipped.values()]
+    assert enyang.results_actions(year=YEAR) == expected
+    assert "cancel" in [a["action"] for a in expected] and "cut" not in [a["action"] for a in expected]
+    # Every suggestion is one of the allowed decisions.
+    codes = {a["action"] for a in enyang.results_actions(year=YEAR)}
+    assert {enyang.suggest_results_action(grade=g, year=YEAR)["action"] for g in shipped} == codes
+    # Hunan keeps the national four.
+    lingling = hooks_of(jixiao_app, view_of(jixiao_app, "431102"))
+    assert lingling.results_actions(year=YEAR) == [dict(a) for a in national.RESULT_ACTIONS.values()]
+    # A bureau's map changes the allowed decisions with the suggestions.
+    bureau = with_settings(enyang_view, **{"results.actions": {"差": {"action": "cut", "label": "削减调减或取消"}}})
+    assert [a["action"] for a in jixiao_sichuan.results_actions(tenant=bureau, year=YEAR)] == [
+        "prioritise", "maintain", "reduce", "cut"]
+
+    # Through the API: in Enyang a 差 evaluation may be cancelled, not cut; in Lingling the other way round.
+    for code, allowed, refused in (("511903", "cancel", "cut"), ("431102", "cut", "cancel")):
+        client = login("enyang_finance" if code == "511903" else "lingling_finance")
+        pid, evaluation = poorly_evaluated_project(client, code)
+        wrong = client.post(url(code, f"/projects/{pid}/results"), json={"evaluation_id": evaluation,
+                                                                          "decision": refused})
+        assert wrong.status_code == 400 and "decision" in wrong.get_json()["error"]["fields"], wrong.get_json()
+        applied = ok(client.post(url(code, f"/projects/{pid}/results"), json={"evaluation_id": evaluation,
+                                                                               "decision": allowed}), 201)
+        labels = {a["action"]: a["label"] for a in hooks_of(jixiao_app, view_of(jixiao_app, code)).results_actions(
+            year=YEAR)}
+        assert (applied["decision"], applied["decision_label"]) == (allowed, labels[allowed])
+
+
+def poorly_evaluated_project(client, code: str) -> tuple[int, int]:
+    """A budgeted project whose self-evaluation is graded 差 (nothing executed, nothing achieved)."""
+    pid, ids = budgeted_project(client, code)
+    evaluation = ok(client.post(url(code, f"/projects/{pid}/evaluations"), json={"kind": "self"}), 201)
+    scores = [{"indicator_id": i, "actual_value": "0"} for i in ids.values()]
+    submitted = ok(client.post(url(code, f"/evaluations/{evaluation['id']}/submit"), json={
+        "executed_amount": "0", "scores": scores, "summary": "未完成"}))
+    assert submitted["grade"] == "差", submitted
+    return pid, evaluation["id"]
 
 
 # ---- Re-evaluation sample -----------------------------------------------------------------------------------

@@ -5,8 +5,11 @@
 - ``register_indicator_catalogs``: the region's common indicator catalog by sector and field
   (分行业分领域共性指标, ``data/catalog.yaml``: 9 categories, 93 indicators, a reasoned default), for the budget
   years the file says it is in force.
-- ``validate_targets``: a project in a catalog category takes its common indicators from the catalog (seed 001:
+- ``validate_targets``: a project takes its common indicators from the catalog category it is in (seed 001:
   "共性指标一律使用体系内指标"); the rule is spelt out in :func:`validate_targets` and the README.
+- ``exante_dimensions``: Biangba's own ex-ante dimensions (seed 001: 项目必要性, 项目投入, 项目产出, 方案有效性,
+  财政资金投入的可行性风险), from ``data/exante.yaml``, for the tenants whose setting ``exante.dimension_set``
+  names a set there; every other tenant keeps the national five.
 """
 
 from __future__ import annotations
@@ -23,7 +26,10 @@ from jixiao.toolkit import load_data_file
 
 PACKAGE = "jixiao_xizang"
 CATALOG_FILE = "catalog.yaml"
+EXANTE_FILE = "exante.yaml"
 SETTING = "targets.common_indicators_from_catalog"
+EXANTE_SETTING = "exante.dimension_set"
+NATIONAL = "national"
 SUGGESTIONS = 3
 
 # The national framework (level 1 → level 2), to check a replaced data file when it is read.
@@ -38,6 +44,10 @@ DIRECTIONS = {"ge": "≥", "gt": ">", "eq": "=", "le": "≤", "lt": "<", "qualit
 
 class CatalogFileError(ValueError):
     """The catalog data file is not in the expected shape (the message names the file and the entry)."""
+
+
+class ExAnteFileError(ValueError):
+    """The ex-ante dimensions file is not in the expected shape, or a tenant names a set it does not have."""
 
 
 # ---- The catalog data file ----------------------------------------------------------------------------------
@@ -133,12 +143,74 @@ def category_for(project_category: str, year: int) -> tuple[dict[str, Any], dict
     return None, None
 
 
+# ---- The ex-ante dimensions data file -----------------------------------------------------------------------
+
+
+def _exante_fail(message: str) -> ExAnteFileError:
+    return ExAnteFileError(f"{PACKAGE}/data/{EXANTE_FILE}: {message}")
+
+
+def exante_data() -> dict[str, Any]:
+    """The dimension sets and the tenants that use them by default, checked: a set's keys are distinct, every
+    dimension has a label and positive points, the points add up to 100, and a tenant names a set that exists."""
+    raw = load_data_file(PACKAGE, EXANTE_FILE) or {}
+    sets: dict[str, dict[str, Any]] = {}
+    for name, body in (raw.get("sets") or {}).items():
+        dimensions = []
+        for item in (body or {}).get("dimensions") or []:
+            key, label, points = str(item.get("key") or "").strip(), str(item.get("label") or "").strip(), item.get("max")
+            if not key or not label or isinstance(points, bool) or not isinstance(points, int) or points <= 0:
+                raise _exante_fail(f"维度集 {name} 的每个维度都需要 key、label 和正整数分值 max")
+            dimensions.append({"key": key, "label": label, "max": points})
+        keys = [d["key"] for d in dimensions]
+        if not dimensions or len(set(keys)) != len(keys):
+            raise _exante_fail(f"维度集 {name} 没有维度，或维度 key 重复")
+        total = sum(d["max"] for d in dimensions)
+        if total != 100:
+            raise _exante_fail(f"维度集 {name} 的分值合计应为 100（现为 {total}）")
+        sets[str(name)] = {"name": str(body.get("name") or name), "source": str(body.get("source") or ""),
+                           "dimensions": dimensions}
+    tenants = {str(code): str(name) for code, name in (raw.get("tenants") or {}).items()}
+    for code, name in tenants.items():
+        if name not in sets and name != NATIONAL:
+            raise _exante_fail(f"单位 {code} 使用的维度集 {name} 未定义")
+    return {"sets": sets, "tenants": tenants}
+
+
+def exante_set_for(tenant: Any) -> str | None:
+    """The dimension set the data file gives ``tenant``: its own entry, else its nearest ancestor's."""
+    tenants = exante_data()["tenants"]
+    for code in (tenant.code, *reversed(tenant.ancestor_codes)):
+        if code in tenants:
+            return tenants[code]
+    return None
+
+
 # ---- Hooks --------------------------------------------------------------------------------------------------
 
 
 @hookimpl
 def tenant_default_settings(tenant: Any) -> dict[str, Any]:
-    return load_data_file(PACKAGE, "settings.yaml")
+    settings = dict(load_data_file(PACKAGE, "settings.yaml"))
+    # As a setting, so the tenant's page shows which set is in force and its tenants YAML may choose another.
+    chosen = exante_set_for(tenant)
+    if chosen:
+        settings[EXANTE_SETTING] = chosen
+    return settings
+
+
+@hookimpl
+def exante_dimensions(tenant: Any) -> list[dict[str, Any]] | None:
+    """The dimension set named by the setting ``exante.dimension_set``; none (so the national five) without it
+    or when it says ``national``. A name the data file does not define is an error, never a silent default:
+    scores given under the wrong dimensions would be kept as the assessment."""
+    name = tenant.settings.get(EXANTE_SETTING)
+    if not name or name == NATIONAL:
+        return None
+    sets = exante_data()["sets"]
+    if name not in sets:
+        raise _exante_fail(f"{tenant.code} 的设置 {EXANTE_SETTING} 为 {name}，文件中没有这个维度集")
+    return [dict(d) for d in sets[name]["dimensions"]]
 
 
 @hookimpl
@@ -163,10 +235,12 @@ def _choices(items: list[dict[str, Any]]) -> str:
 
 @hookimpl
 def validate_targets(tenant: Any, project: Any, targets: Any) -> list[dict[str, str]] | None:
-    """Common indicators (共性指标) come from the catalog, for a project whose category is a catalog category.
+    """Common indicators (共性指标) come from the catalog category the project is in, and it must be in one.
 
-    The rule, when the setting ``targets.common_indicators_from_catalog`` is true and a catalog in force in the
-    project's budget year has a category whose name, code or alias equals the project's category:
+    The rule, when the setting ``targets.common_indicators_from_catalog`` is true and a catalog is in force in
+    the project's budget year. The project must be in one of its categories (one whose name, code or alias equals
+    the project's category); one that is not, an empty category included, is refused on ``category``, listing
+    the categories. For a project in a category:
 
     - an indicator with a ``catalog_code`` must name an indicator of that category, and keep its name, level 1,
       level 2 and direction (its target value, unit and weight are the unit's);
@@ -181,7 +255,14 @@ def validate_targets(tenant: Any, project: Any, targets: Any) -> list[dict[str, 
         return None
     catalog, category = category_for(project.category, project.year)
     if category is None:
-        return None
+        # A project with no catalog category would escape the rule: in a year a catalog is in force, it must have one.
+        current = [c for c in catalogs() if in_force(c, project.year)]
+        if not current:
+            return None
+        allowed = "、".join(cat["name"] for c in current for cat in c["categories"])
+        wanted = (project.category or "").strip()
+        what = f"项目类别“{wanted}”不是《{current[0]['name']}》的类别" if wanted else "项目未选择类别"
+        return [{"field": "category", "message": f"{what}，无法核对共性指标；请将项目类别改为：{allowed}"}]
     indicators = category["indicators"]
     by_code = {i["code"]: i for i in indicators}
     by_name = {i["name"]: i for i in indicators}

@@ -1,3 +1,4 @@
+from datetime import date
 from decimal import Decimal
 
 import pytest
@@ -12,6 +13,7 @@ from jixiao.testing import unique
 from jixiao.toolkit import IndicatorView, ProjectView, TargetsView, TenantView
 
 BIANGBA, LINGLING = "540330", "431102"
+LUOLONG = "540329"  # 洛隆县, Biangba's neighbour in Qamdo: Xizang, without Biangba's own ex-ante dimensions
 DIRECTIONS = {"ge", "gt", "eq", "le", "lt", "qualitative"}
 
 
@@ -19,10 +21,14 @@ def test_hook_tenant_default_settings(jixiao_app):
     with jixiao_app.app_context(), system_scope() as db:
         biangba = tenancy.effective_settings(db, host(), tenancy.get_by_code(db, "540330"))
         lingling = tenancy.effective_settings(db, host(), tenancy.get_by_code(db, "431102"))
+        luolong = tenancy.effective_settings(db, host(), tenancy.get_by_code(db, LUOLONG))
     assert biangba["monitoring.months_by_kind"]["department_whole"] == [6]
     assert "monitoring.months_by_kind" not in lingling
     assert biangba["targets.common_indicators_from_catalog"] is True
     assert "targets.common_indicators_from_catalog" not in lingling
+    # Biangba's own ex-ante dimensions (data/exante.yaml), and no other tenant's.
+    assert biangba["exante.dimension_set"] == "biangba"
+    assert "exante.dimension_set" not in lingling and "exante.dimension_set" not in luolong
 
 
 def test_discovered(jixiao_app):
@@ -204,28 +210,124 @@ def test_catalog_names_without_codes_and_individual_indicators_pass(login):
     assert response.status_code == 200, response.get_json()
 
 
-@pytest.mark.parametrize("category, year", [("", 2024), ("科学技术", 2024), ("教育", 2023)])
-def test_outside_a_catalog_category_or_year_the_rule_does_not_apply(login, category, year):
+@pytest.mark.parametrize("category", ["", "教育"])
+def test_in_a_year_without_a_catalog_the_rule_does_not_apply(login, category):
     client = login("biangba_finance")
-    project = new_project(client, BIANGBA, category=category, year=year)
+    project = new_project(client, BIANGBA, category=category, year=2023)
     response = fill_and_submit(client, BIANGBA, project, [OUTSIDE, *CATALOG_ROWS])
     assert response.status_code == 200, response.get_json()
 
 
-def test_a_category_code_or_alias_selects_the_category(login):
+def test_a_category_code_or_alias_selects_the_category_and_its_name_is_kept(login):
     client = login("biangba_finance")
-    for category in ("JY", "行政运行"):
+    for category, name in (("JY", "教育"), ("行政运行", "一般公共服务")):
         project = new_project(client, BIANGBA, category=category)
+        assert project["category"] == name
         fields = fill_and_submit(client, BIANGBA, project, [OUTSIDE, *CATALOG_ROWS]).get_json()["error"]["fields"]
         assert "购置图书册数" in fields["indicators[1].name"]
 
 
-def view(indicators, *, enabled=True):
+# ---- The project's category: chosen from the catalog where one is in force ------------------------------------
+
+
+def catalog_category_names(client, tenant_code: str, year: int) -> list[str]:
+    body = client.get(f"/api/v1/tenants/{tenant_code}/catalog?year={year}").get_json()
+    return [c["name"] for catalog in body["catalogs"] for c in catalog["categories"]]
+
+
+def project_payload(category: str, year: int = 2024) -> dict:
+    return {"code": unique("xz"), "name": "义务教育学校办学条件改善", "year": year, "kind": "project",
+            "fund_type": "general_public", "category": category, "department_code": "101",
+            "requested_amount": "800000.00"}
+
+
+@pytest.mark.parametrize("category", ["", "科学技术"])
+def test_the_category_is_required_and_one_of_the_catalogs(login, category):
+    """An empty or unknown category used to escape the catalog rule; now the project is refused on `category`,
+    naming the catalog's categories."""
+    client = login("biangba_finance")
+    names = catalog_category_names(client, BIANGBA, 2024)
+    refused = client.post(f"/api/v1/tenants/{BIANGBA}/projects", json=project_payload(category))
+    assert refused.status_code == 400, refused.get_json()
+    fields = refused.get_json()["error"]["fields"]
+    assert list(fields) == ["category"]
+    assert fields["category"].endswith("：" + "、".join(names))
+    assert (f"“{category}”" in fields["category"]) is bool(category)
+
+
+def test_a_category_cannot_be_emptied_afterwards(login):
+    client = login("biangba_finance")
+    project = new_project(client, BIANGBA)
+    url = f"/api/v1/tenants/{BIANGBA}/projects/{project['id']}"
+    refused = client.patch(url, json={"category": "", "version": project["version"]})
+    assert refused.status_code == 400 and list(refused.get_json()["error"]["fields"]) == ["category"]
+    changed = client.patch(url, json={"category": "WS", "version": project["version"]})
+    assert changed.status_code == 200 and changed.get_json()["category"] == "卫生健康"
+
+
+def test_a_tenant_without_a_catalog_keeps_a_free_category(app, login):
+    from tests.test_lifecycle_pages import Browser
+
+    client = login("lingling_finance")
+    assert catalog_category_names(client, LINGLING, 2024) == []
+    for category in ("", "科学技术"):
+        made = client.post(f"/api/v1/tenants/{LINGLING}/projects", json=project_payload(category))
+        assert made.status_code == 201 and made.get_json()["category"] == category
+    html = Browser(app, "lingling_finance").get(f"/t/{LINGLING}/projects")
+    assert '<input name="category"' in html and '<select name="category"' not in html
+
+
+def test_the_page_offers_the_catalogs_categories_and_refuses_like_the_api(app, login):
+    import re
+
+    from tests.test_lifecycle_pages import Browser
+
+    names = catalog_category_names(login("biangba_finance"), BIANGBA, date.today().year)
+    browser = Browser(app, "biangba_finance")
+    page = browser.get(f"/t/{BIANGBA}/projects")
+    select = re.search(r'<select name="category"[^>]*>(.*?)</select>', page, re.S)
+    assert select, "the create form offers no category list"
+    assert re.findall(r'<option value="([^"]*)"', select.group(1)) == ["", *names]
+    assert '<input name="category"' not in page
+    form = {"code": unique("PG"), "name": "义务教育学校办学条件改善", "year": str(date.today().year),
+            "kind": "project", "fund_type": "general_public", "department_code": "101", "requested_amount": "80"}
+    refused = browser.post(f"/t/{BIANGBA}/projects", {**form, "category": ""}, status=400, page=page)
+    api = login("biangba_finance").post(f"/api/v1/tenants/{BIANGBA}/projects", json={
+        **project_payload("", date.today().year), "code": form["code"]}).get_json()["error"]["fields"]["category"]
+    assert api in refused.get_data(as_text=True)
+    made = browser.post(f"/t/{BIANGBA}/projects", {**form, "category": names[1]}, page=page)
+    assert "/projects/" in made.headers["Location"]
+
+
+def test_a_project_without_a_catalog_category_cannot_submit_targets():
+    """A project recorded before the category was required (or imported around it) is still judged: the rule
+    asks for a category instead of letting the table through."""
+    for category in ("", "科学技术"):
+        problems = jixiao_xizang.validate_targets(**view([OUTSIDE], category=category))
+        assert [p["field"] for p in problems] == ["category"]
+        assert problems[0]["message"].endswith("请将项目类别改为：" + "、".join(
+            c["name"] for c in jixiao_xizang.catalogs()[0]["categories"]))
+
+
+def test_the_project_list_import_refuses_a_row_without_a_catalog_category(login):
+    from tests.test_spreadsheets import base, list_rows, project_list, upload
+
+    client = login("biangba_finance")
+    rows = list_rows(unique("C"), 3, 2024)
+    rows[1][7] = ""  # sheet row 5: no category
+    rejected = upload(client, base(BIANGBA, "/imports/projects"), project_list(client, BIANGBA, rows), "项目清单.xlsx")
+    assert rejected.status_code == 400, rejected.get_json()
+    [error] = rejected.get_json()["error"]["fields"]["rows"]
+    assert (error["row"], error["column"]) == (5, "项目类别")
+    assert error["message"].endswith("：" + "、".join(catalog_category_names(client, BIANGBA, 2024)))
+
+
+def view(indicators, *, enabled=True, category="教育"):
     tenant = TenantView(id=1, code=BIANGBA, name="边坝县", level="county", division_type="县",
                         ancestor_codes=("540000", "540300"), plugins=("xizang",),
                         settings={"targets.common_indicators_from_catalog": enabled})
     project = ProjectView(id=1, code="p", name="p", year=2024, kind="project", fund_type="general_public",
-                          category="教育", is_new=True, is_key=False, requested_amount=Decimal("1"),
+                          category=category, is_new=True, is_key=False, requested_amount=Decimal("1"),
                           approved_amount=None, department_code="101")
     targets = TargetsView(overall_target="x", indicators=tuple(
         IndicatorView(level1=r["level1"], level2=r["level2"], name=r["name"], direction=r["direction"],
@@ -251,7 +353,7 @@ def test_a_catalog_name_under_the_wrong_level_is_refused():
 
 
 def periods_owed(client, tenant_code: str, kind: str) -> list:
-    project = new_project(client, tenant_code, kind=kind, category="")
+    project = new_project(client, tenant_code, kind=kind)
     response = client.get(f"/api/v1/tenants/{tenant_code}/projects/{project['id']}/monitoring")
     assert response.status_code == 200, response.get_json()
     return response.get_json()["periods_owed"]
@@ -264,6 +366,78 @@ def test_monitoring_cadence(login):
     assert periods_owed(biangba, BIANGBA, "policy") == list(range(1, 13))
     # Lingling does not enable xizang: the national default (every month) for a department-whole budget too.
     assert periods_owed(login("lingling_finance"), LINGLING, "department_whole") == list(range(1, 13))
+
+
+# ---- Ex-ante assessment (seed 001): Biangba's own five dimensions ---------------------------------------------
+
+SEED_001_DIMENSIONS = ["项目必要性", "项目投入", "项目产出", "方案有效性", "财政资金投入的可行性风险"]
+
+
+def dimensions_of(app, code: str) -> list:
+    with app.app_context(), system_scope() as db:
+        return hooks(db, tenancy.get_by_code(db, code)).exante_dimensions()
+
+
+def test_hook_exante_dimensions(jixiao_app):
+    from jixiao.rules.national import EXANTE_DIMENSIONS
+
+    biangba = dimensions_of(jixiao_app, BIANGBA)
+    assert [d["label"] for d in biangba] == SEED_001_DIMENSIONS
+    assert sum(d["max"] for d in biangba) == 100 and len({d["key"] for d in biangba}) == 5
+    # Another Xizang county and a Hunan one keep the national five.
+    assert dimensions_of(jixiao_app, LUOLONG) == EXANTE_DIMENSIONS
+    assert dimensions_of(jixiao_app, LINGLING) == EXANTE_DIMENSIONS
+
+
+def test_biangbas_exante_is_scored_on_its_dimensions_through_the_api(login):
+    client = login("biangba_finance")
+    project = new_project(client, BIANGBA)
+    url = f"/api/v1/tenants/{BIANGBA}/projects/{project['id']}/exante"
+    dimensions = client.get(url).get_json()["dimensions"]
+    assert [d["label"] for d in dimensions] == SEED_001_DIMENSIONS
+    national = {"necessity": 18, "economy": 16, "targets": 17, "feasibility": 17, "compliance": 18}
+    refused = client.put(url, json={"scores": national, "conclusion": "support"})
+    assert refused.status_code == 400
+    fields = refused.get_json()["error"]["fields"]
+    assert {f"scores.{d['key']}" for d in dimensions} - {f"scores.{k}" for k in national} <= set(fields)
+    assert fields["scores.economy"] == "不是本地区事前评估的维度"
+    scores = {d["key"]: d["max"] - position for position, d in enumerate(dimensions)}
+    recorded = client.put(url, json={"scores": scores, "conclusion": "support"})
+    assert recorded.status_code == 200, recorded.get_json()
+    assert Decimal(recorded.get_json()["total_score"]) == sum(Decimal(v) for v in scores.values())
+
+
+def test_biangbas_exante_form_shows_its_dimensions(app, login):
+    from tests.test_lifecycle_pages import Browser
+
+    project = new_project(login("biangba_finance"), BIANGBA)
+    browser = Browser(app, "biangba_finance")
+    url = f"/t/{BIANGBA}/projects/{project['id']}"
+    page = browser.get(url)
+    dimensions = dimensions_of(app, BIANGBA)
+    for dimension in dimensions:
+        assert f'name="score-{dimension["key"]}"' in page and dimension["label"] in page
+    assert 'name="score-compliance"' not in page and "筹资合规性" not in page
+    form = {f"score-{d['key']}": str(d["max"]) for d in dimensions}
+    browser.post(f"{url}/exante", {**form, "conclusion": "support", "amount_cut": "0"}, page=page)
+    assert "支持" in browser.get(url)
+
+
+def test_the_demo_data_for_biangba_follows_its_catalog_and_dimensions(app, login):
+    """The demo generator (run for the fixture's database) makes Biangba's projects through the services: every
+    one in a catalog category, its targets accepted by the catalog rule, its ex-ante scored on seed 001's
+    dimensions."""
+    client = login("biangba_finance")
+    year = date.today().year
+    names = catalog_category_names(client, BIANGBA, year)
+    items = client.get(f"/api/v1/tenants/{BIANGBA}/projects?year={year}&per_page=500").get_json()["items"]
+    demo = [i for i in items if i["code"].startswith(f"{year}-{BIANGBA}-")]
+    assert demo and all(i["category"] in names for i in demo)
+    assert any(i["stage"] != "draft" for i in demo)
+    keys = {d["key"] for d in dimensions_of(app, BIANGBA)}
+    assessed = [client.get(f"/api/v1/tenants/{BIANGBA}/projects/{i['id']}/exante").get_json() for i in demo]
+    assessed = [a for a in assessed if a.get("id")]
+    assert assessed and all(set(a["scores"]) == keys for a in assessed)
 
 
 def test_the_region_assesses_its_own_departments(jixiao_app):
