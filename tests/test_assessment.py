@@ -17,8 +17,11 @@ from jixiao.lifecycle.models import (
     FundType,
     Light,
     MonitoringReport,
+    NoticeStatus,
     Project,
     ProjectKind,
+    RectificationNotice,
+    ResultApplication,
     Stage,
     TargetSet,
     TargetStatus,
@@ -31,7 +34,8 @@ YEAR = 2025
 
 
 def seed_units(app, county: str, units: list[dict]) -> None:
-    """One department-whole project per unit, taken as far as the unit says (targets, budget, monitoring, self)."""
+    """One department-whole project per unit, taken as far as the unit says: targets, budget, monitoring,
+    self-evaluation, a key project's finance evaluation (published), its result applied, a notice closed on time."""
     with app.app_context():
         with system_scope() as db:
             tenant = tenancy.get_by_code(db, county)
@@ -40,15 +44,18 @@ def seed_units(app, county: str, units: list[dict]) -> None:
                 department = Department(tenant_id=tenant.id, code=unique("U")[-12:], name="考核单位")
                 db.add(department)
                 db.flush()
+                budgeted = unit.get("budgeted") or unit.get("key_evaluated")
                 project = Project(tenant_id=tenant.id, department_id=department.id, year=YEAR, code=unique("K"),
                                   name="部门整体支出", kind=ProjectKind.DEPARTMENT_WHOLE, fund_type=FundType.GENERAL_PUBLIC,
-                                  is_new=False, requested_amount=Decimal(unit.get("amount", "1000000")),
-                                  stage=Stage.BUDGETED if unit.get("budgeted") else Stage.DRAFT)
+                                  is_new=False, is_key=bool(unit.get("key_evaluated")),
+                                  requested_amount=Decimal(unit.get("amount", "1000000")),
+                                  stage=Stage.BUDGETED if budgeted else Stage.DRAFT)
                 db.add(project)
                 db.flush()
-                if unit.get("targets"):
+                if unit.get("targets") or budgeted:
                     db.add(TargetSet(tenant_id=tenant.id, project_id=project.id, overall_target="x",
-                                     status=TargetStatus.APPROVED if unit.get("budgeted") else TargetStatus.SUBMITTED))
+                                     status=TargetStatus.APPROVED if budgeted else TargetStatus.SUBMITTED,
+                                     submitted_at=utcnow()))
                 if unit.get("monitored"):
                     db.add(MonitoringReport(tenant_id=tenant.id, project_id=project.id, period=6,
                                             executed_amount=Decimal("1"), execution_rate=Decimal("1"), light=Light.RED))
@@ -56,22 +63,45 @@ def seed_units(app, county: str, units: list[dict]) -> None:
                     db.add(Evaluation(tenant_id=tenant.id, project_id=project.id, kind=EvaluationKind.SELF,
                                       status=EvaluationStatus.SUBMITTED, total_score=Decimal(90), grade="优",
                                       submitted_at=utcnow()))
+                if unit.get("key_evaluated"):
+                    evaluation = Evaluation(tenant_id=tenant.id, project_id=project.id, kind=EvaluationKind.FINANCE,
+                                            status=EvaluationStatus.SUBMITTED, total_score=Decimal(85), grade="良",
+                                            submitted_at=utcnow(), published_at=utcnow())
+                    db.add(evaluation)
+                    db.flush()
+                    if unit.get("applied"):
+                        db.add(ResultApplication(tenant_id=tenant.id, evaluation_id=evaluation.id, project_id=project.id,
+                                                 grade="良", suggested_action="maintain", decision="maintain",
+                                                 next_year=YEAR + 1))
+                    if unit.get("notice"):
+                        db.add(RectificationNotice(tenant_id=tenant.id, evaluation_id=evaluation.id,
+                                                   project_id=project.id, problems=["x"], deadline=date.today(),
+                                                   status=NoticeStatus.VERIFIED, verified_at=utcnow()))
             db.commit()
+
+
+ALL_IN = {"targets": True, "budgeted": True, "monitored": True, "self_evaluated": True, "key_evaluated": True,
+          "applied": True, "notice": True}
 
 
 @pytest.fixture(scope="module")
 def seeded(jixiao_app):
-    """Hand-made records in three counties for the assessment year (no other test uses 2025)."""
-    # 零陵区: 4 units, 3 filed targets (A1 = 3/4), 2 budgeted, 1 of them monitored and self-evaluated.
+    """Hand-made records in three counties for the assessment year (no other test uses 2025).
+
+    Every other county of the province has no records at all.
+    """
+    # 零陵区: 5 units; 4 filed targets; 3 budgeted (one a key project evaluated by finance and published, its
+    # result not yet applied); 1 monitored and self-evaluated. No notices, no new projects.
     seed_units(jixiao_app, "431102", [
         {"targets": True, "budgeted": True, "monitored": True, "self_evaluated": True},
         {"targets": True, "budgeted": True},
         {"targets": True},
         {},
+        {"key_evaluated": True},
     ])
-    # 珠晖区 (a 区 of Hengyang) and 衡阳县: one unit each, targets filed only.
-    seed_units(jixiao_app, "430405", [{"targets": True}])
-    seed_units(jixiao_app, "430421", [{"targets": True}])
+    # 珠晖区 (a 区 of Hengyang) and 衡阳县: a unit with everything, and a budgeted unit that did nothing more.
+    for county in ("430405", "430421"):
+        seed_units(jixiao_app, county, [ALL_IN, {"budgeted": True}])
     return make_app_like(jixiao_app, REDIS_URL=None)
 
 
@@ -80,15 +110,20 @@ def ok(response, status=200):
     return response.get_json()
 
 
-def open_campaign(user, code: str, scheme: str) -> dict:
-    return ok(user.post(f"/api/v1/tenants/{code}/assessments", json={
-        "year": YEAR, "scheme": scheme, "deadline": (date.today() + timedelta(days=30)).isoformat()}), 201)
+def base(code: str, path: str = "") -> str:
+    return f"/api/v1/tenants/{code}/assessments{path}"
+
+
+def open_campaign(user, code: str, scheme: str, year: int = YEAR, **extra) -> dict:
+    return ok(user.post(base(code), json={
+        "year": year, "scheme": scheme, "deadline": (date.today() + timedelta(days=30)).isoformat(), **extra}), 201)
 
 
 def finalize(user, code: str, campaign_id: int) -> list[dict]:
-    job = ok(user.post(f"/api/v1/tenants/{code}/assessments/{campaign_id}/finalize"), 202)
+    """Finalise before the deadline (the tests' subjects report today): forced, with a reason."""
+    job = ok(user.post(base(code, f"/{campaign_id}/finalize"), json={"force": True, "reason": "测试提前汇总"}), 202)
     assert job["status"] == "succeeded", job
-    return ok(user.get(f"/api/v1/tenants/{code}/assessments/{campaign_id}/ranking"))
+    return ok(user.get(base(code, f"/{campaign_id}/ranking")))
 
 
 def by_code(rows: list[dict]) -> dict[str, dict]:
@@ -97,6 +132,10 @@ def by_code(rows: list[dict]) -> dict[str, dict]:
 
 def points(row: dict, indicator: str) -> Decimal:
     return Decimal(next(s["points"] for s in row["scores"] if s["indicator_code"] == indicator))
+
+
+def state(row: dict, indicator: str) -> str:
+    return next(s["status"] for s in row["scores"] if s["indicator_code"] == indicator)
 
 
 def test_schemes_follow_the_year_and_name_the_rule_set(seeded):
@@ -110,79 +149,113 @@ def test_schemes_follow_the_year_and_name_the_rule_set(seeded):
     assert not any(code.startswith("hunan") for code in codes)  # Hunan's schemes never answer in Sichuan
 
 
-def test_province_campaign_computes_ranks_and_vetoes(seeded):
+def test_province_campaign_states_coverage_ranks_and_vetoes(seeded):
     province = api_login(seeded, "hunan_admin")
     campaign = open_campaign(province, "430000", "hunan-province-counties")
     assert campaign["subject_count"] == 122 and campaign["rule_set"] == "hunan-2021"
-    subjects = by_code(ok(province.get(f"/api/v1/tenants/430000/assessments/{campaign['id']}/subjects")))
+    assert campaign["cutoff"] == campaign["deadline"]  # computed items read the records as of the deadline
+    # One campaign per year and scheme: a second is refused until the first is withdrawn.
+    again = province.post(base("430000"), json={"year": YEAR, "scheme": "hunan-province-counties",
+                                                "deadline": campaign["deadline"]})
+    assert again.status_code == 409 and "撤回" in again.get_json()["error"]["message"]
+    subjects = by_code(ok(province.get(base("430000", f"/{campaign['id']}/subjects"))))
     # A veto for 珠晖区: its total becomes 0.
-    ok(province.put(f"/api/v1/tenants/430000/assessments/{campaign['id']}/scores", json={
+    ok(province.put(base("430000", f"/{campaign['id']}/scores"), json={
         "subject_id": subjects["430405"]["id"], "indicator": "F3", "points": 1, "comment": "虚报绩效数据"}))
-    ranking = by_code(finalize(province, "430000", campaign["id"]))
+    ranking = finalize(province, "430000", campaign["id"])
+    rows = by_code(ranking)
 
-    lingling = ranking["431102"]
-    # Hand-computed: A1 targets by units 3/4 × 10 = 7.5; A2 by amount 3/4 × 10 = 7.5; B1 monitoring 1/2 budgeted
-    # units × 10 = 5; C1 self-evaluation 1/2 × 10 = 5; X1, C2, D1, D2, D3 have nothing owed: full (45).
-    assert points(lingling, "A1") == Decimal("7.50") and points(lingling, "A2") == Decimal("7.50")
-    assert points(lingling, "B1") == Decimal("5.00") and points(lingling, "C1") == Decimal("5.00")
-    assert Decimal(lingling["total"]) == Decimal("70.00")
-    hengyang_county = ranking["430421"]
-    assert Decimal(hengyang_county["total"]) == Decimal("65.00")  # 45 + A1 10 + A2 10
-    empty = ranking["430426"]  # 祁东县: no records at all
-    assert Decimal(empty["total"]) == Decimal("45.00") and points(empty, "A1") == Decimal("0.00")
-    # Ranks: 零陵区 first in the province and in 永州市; 衡阳县 second; 珠晖区 vetoed to 0 and last.
-    assert lingling["rank"] == 1 and lingling["rank_in_parent"] == 1
-    assert hengyang_county["rank"] == 2 and hengyang_county["rank_in_parent"] == 1
-    assert ranking["430405"]["vetoed"] and Decimal(ranking["430405"]["total"]) == 0
-    assert ranking["430405"]["rank"] == 122
-    assert empty["rank"] == 3  # the 119 empty counties share third place
+    lingling = rows["431102"]
+    # Hand-computed. A1 targets by units 4/5 × 10 = 8; A2 by amount 4/5 × 10 = 8; B1 monitoring 1 of 3 budgeted
+    # units = 3.33; C1 self-evaluation 1/3 = 3.33; C2 key evaluations 1/1 = 10; D1 published 1/1 = 10; D3 results
+    # applied 0/1 = 0. X1 (no new projects) and D2 (no notices) have no data: not applicable, out of the maximum.
+    # E1 and E2 were not reported by the deadline: 未报送, 0 of 15. Measurable 80 of 100 → 42.66 × 100 / 80.
+    assert [points(lingling, c) for c in ("A1", "A2", "B1", "C1", "C2", "D1", "D3")] == [
+        Decimal("8.00"), Decimal("8.00"), Decimal("3.33"), Decimal("3.33"), Decimal("10.00"), Decimal("10.00"),
+        Decimal("0.00")]
+    assert (state(lingling, "X1"), state(lingling, "D2"), state(lingling, "E1")) == (
+        "no_data", "no_data", "not_submitted")
+    assert (lingling["measurable"], lingling["full_marks"], lingling["coverage"]) == ("80.00", "100.00", "0.8000")
+    assert lingling["total"] == "53.33" and lingling["ranked"] and lingling["grade"] == "不合格"
+    # 衡阳县: everything but X1 measurable (90); 8 items of 10 points, C1 and B1 half (one budgeted unit did
+    # nothing): 10+10+5+5+10+10+10+5 = 65 → 65 × 100 / 90 = 72.22.
+    county = rows["430421"]
+    assert county["total"] == "72.22" and county["coverage"] == "0.9000" and county["grade"] == "合格"
+    assert rows["430405"]["vetoed"] and rows["430405"]["total"] == "0.00" and rows["430405"]["ranked"]
+    # Ranks among the ranked only; a county with no records has nothing measurable but E1 and E2 (15%): 数据不足,
+    # listed after the ranked ones, never tied with them (it used to be ranked 3rd of 122 at 45.00).
+    assert (county["rank"], lingling["rank"], rows["430405"]["rank"]) == (1, 2, 3)
+    assert lingling["rank_in_parent"] == 1 and county["rank_in_parent"] == 1
+    empty = rows["430426"]  # 祁东县
+    assert (empty["ranked"], empty["rank"], empty["grade"], empty["coverage"]) == (False, None, None, "0.1500")
+    assert [r["code"] for r in ranking[:3]] == ["430421", "431102", "430405"]
+    assert all(not r["ranked"] for r in ranking[3:]) and len(ranking) == 122
+    # Amounts read like amounts, counts like counts.
+    a2 = next(s for s in lingling["scores"] if s["indicator_code"] == "A2")
+    assert a2["comment"] == "设定绩效目标的资金占比：400.00万元 / 500.00万元，80.00%"
+    assert all("E+" not in s["comment"] for r in ranking for s in r["scores"])
+
+    # Finalised: scores are frozen until the assessor reopens with a reason.
+    frozen = province.put(base("430000", f"/{campaign['id']}/scores"), json={
+        "subject_id": subjects["431102"]["id"], "indicator": "E1", "points": 8})
+    assert frozen.status_code == 409 and "冻结" in frozen.get_json()["error"]["message"]
+    refused = province.post(base("430000", f"/{campaign['id']}/reopen"), json={"reason": " "})
+    assert refused.status_code == 400 and "reason" in refused.get_json()["error"]["fields"]
+    ok(province.post(base("430000", f"/{campaign['id']}/reopen"), json={"reason": "核实珠晖区数据"}))
     # Assessed items without evidence are 'insufficient evidence', not a low score.
-    scored = ok(province.put(f"/api/v1/tenants/430000/assessments/{campaign['id']}/scores", json={
+    scored = ok(province.put(base("430000", f"/{campaign['id']}/scores"), json={
         "subject_id": subjects["431102"]["id"], "indicator": "E1", "points": 8}))
     assert scored["status"] == "insufficient_evidence" and scored["points"] == "0.00"
+    # Withdrawn, a new campaign for the same year and scheme may be opened.
+    ok(province.post(base("430000", f"/{campaign['id']}/withdraw"), json={"reason": "方案调整，重新发起"}))
+    assert ok(province.get(base("430000", f"/{campaign['id']}")))["status"] == "withdrawn"
 
 
 def test_hengyang_rewards_districts_at_70_and_counties_at_80_or_top_ten(seeded, create_user):
     city = api_login(seeded, "hengyang_finance")
     campaign = open_campaign(city, "430400", "hunan-city-counties")
-    subjects = by_code(ok(city.get(f"/api/v1/tenants/430400/assessments/{campaign['id']}/subjects")))
-    # Each subject reports and uploads evidence for 宣传培训 (E2), then the city scores it and the bonus.
-    for code, e2 in (("430405", 2), ("430421", 5)):
+    subjects = by_code(ok(city.get(base("430400", f"/{campaign['id']}/subjects"))))
+    # Each subject reports and uploads evidence for 宣传培训 (E2), then the city scores it; 珠晖区 earns the bonus.
+    for code, e2, bonus in (("430405", 2, 5), ("430421", 5, 0)):
         county_user = api_login(seeded, create_user(code, roles=["finance"]))
         ok(county_user.post(f"/api/v1/tenants/{code}/assessment-results/{campaign['id']}/evidence",
                             data={"indicator": "E2", "file": (io.BytesIO("培训通知".encode()), "培训通知.pdf")},
                             content_type="multipart/form-data"))
-        ok(city.put(f"/api/v1/tenants/430400/assessments/{campaign['id']}/scores", json={
+        ok(city.put(base("430400", f"/{campaign['id']}/scores"), json={
             "subject_id": subjects[code]["id"], "indicator": "E2", "points": e2}))
-        ok(city.put(f"/api/v1/tenants/430400/assessments/{campaign['id']}/scores", json={
-            "subject_id": subjects[code]["id"], "indicator": "F1", "points": 5}))
+        ok(city.put(base("430400", f"/{campaign['id']}/scores"), json={
+            "subject_id": subjects[code]["id"], "indicator": "F1", "points": bonus}))
     ranking = by_code(finalize(city, "430400", campaign["id"]))
     district, county = ranking["430405"], ranking["430421"]
-    assert Decimal(district["total"]) == Decimal("72.00") and district["awards"]  # a 区 at 72: rewarded
-    assert Decimal(county["total"]) == Decimal("75.00") and county["awards"] == []  # a county at 75: not
+    # 珠晖区: (65 + 2) × 100 / 90 = 74.44, + 5 bonus = 79.44: a 区 above 70, rewarded.
+    assert district["total"] == "79.44" and district["awards"]
+    # 衡阳县: (65 + 5) × 100 / 90 = 77.78: a county below 80, not rewarded, and the lowest ranked: named.
+    assert county["total"] == "77.78" and county["awards"] == []
+    assert county["notices"] == ["考核排名靠后，予以通报并约谈"]
+    # Hengyang's ten counties without records are 数据不足: neither rewarded nor named.
+    assert all(not r["awards"] and not r["notices"] for r in ranking.values() if not r["ranked"])
+    assert sum(1 for r in ranking.values() if not r["ranked"]) == 10
     # The province's published ranking puts 衡阳县 in its top ten: now it is rewarded too.
     province = api_login(seeded, "hunan_admin")
     provincial = open_campaign(province, "430000", "hunan-province-counties")
-    # Hengyang's other counties lose a point for late data, so they fall far below the top ten.
-    for subject in ok(province.get(f"/api/v1/tenants/430000/assessments/{provincial['id']}/subjects")):
-        if subject["parent_code"] == "430400" and subject["code"] not in ("430405", "430421"):
-            ok(province.put(f"/api/v1/tenants/430000/assessments/{provincial['id']}/scores", json={
-                "subject_id": subject["id"], "indicator": "F2", "points": 1, "comment": "数据报送迟延"}))
     finalize(province, "430000", provincial["id"])
-    assert ok(province.post(f"/api/v1/tenants/430000/assessments/{provincial['id']}/publish"), 202)["status"] == "succeeded"
+    early = province.post(base("430000", f"/{provincial['id']}/publish"), json={})
+    assert early.status_code == 409 and "公示期" in early.get_json()["error"]["message"]
+    published = province.post(base("430000", f"/{provincial['id']}/publish"), json={"force": True, "reason": "测试"})
+    assert ok(published, 202)["status"] == "succeeded"
+    ok(city.post(base("430400", f"/{campaign['id']}/reopen"), json={"reason": "省级排名已发布"}))
     ranking = by_code(finalize(city, "430400", campaign["id"]))
     assert any("全省前10名" in award for award in ranking["430421"]["awards"])
-    # The lowest without an award are named and summoned.
-    noticed = [row for row in ranking.values() if row["notices"]]
-    assert noticed and all(not row["awards"] for row in noticed)
+    assert [row["code"] for row in ranking.values() if row["notices"]] == []  # nobody ranked is left unrewarded
     # Each subject sees its own result once published, with deductions and reasons; the city sees all.
-    ok(city.post(f"/api/v1/tenants/430400/assessments/{campaign['id']}/publish"), 202)
+    ok(city.post(base("430400", f"/{campaign['id']}/publish"), json={"force": True, "reason": "测试"}), 202)
     county_user = api_login(seeded, create_user("430421", roles=["finance"]))
     mine = ok(county_user.get(f"/api/v1/tenants/430421/assessment-results/{campaign['id']}"))
-    assert Decimal(mine["result"]["total"]) == Decimal("75.00") and mine["result"]["of"] == 12
+    assert mine["result"]["total"] == "77.78" and mine["result"]["of"] == 2 and not mine["result"]["provisional"]
     assert any(d["indicator"] == "开展绩效监控的单位占比" for d in mine["result"]["deductions"])
+    assert {i["code"]: i["state"] for i in mine["result"]["items"]}["X1"] == "no_data"
     # A county cannot read the city's campaign, nor another county's result.
-    assert county_user.get(f"/api/v1/tenants/430400/assessments/{campaign['id']}/ranking").status_code == 403
+    assert county_user.get(base("430400", f"/{campaign['id']}/ranking")).status_code == 403
     assert county_user.get(f"/api/v1/tenants/430405/assessment-results/{campaign['id']}").status_code == 404
 
 
@@ -218,15 +291,19 @@ def test_hook_assessment_awards_follows_hengyangs_rule(app):
                                     total=Decimal(total), grade=grade, rank=1, rank_in_parent=1, vetoed=False)
 
     results = [view("A", "区", 72), view("B", "县", 75), view("C", "县", 75, grade="优秀"), view("D", "县", 75),
-               view("E", "县", 50)]
+               view("E", "县", 50), view("F", "县", 50), view("G", "县", 40, grade="不合格")]
     with app.app_context(), system_scope() as db:
         from jixiao.lifecycle.common import hooks
 
         decided = hooks(db, tenancy.get_by_code(db, "430400")).assessment_awards(
-            scheme=scheme, results=results, ancestor_results={"D": {"rank": 7, "grade": "良好"}})
+            scheme=scheme, results=results,
+            ancestor_results={"D": {"rank": 7, "grade": "良好"}, "G": {"rank": 3, "grade": "合格"}})
     assert decided["A"]["awards"] and not decided["B"]["awards"]
     assert decided["C"]["awards"] and decided["D"]["awards"]
-    assert decided["E"]["notices"] and decided["B"]["notices"]
+    # 不合格 is never rewarded (unless the rule's data says so), even in the province's top ten.
+    assert decided["G"]["awards"] == []
+    # Two to summon, and E and F tie at 50 just above G: ties are treated alike, so G, E and F are all named.
+    assert {code for code, d in decided.items() if d["notices"]} == {"E", "F", "G"}
 
 
 def test_the_ranking_notice_is_exported_as_pdf_and_excel(seeded):
@@ -238,7 +315,7 @@ def test_the_ranking_notice_is_exported_as_pdf_and_excel(seeded):
     from tests.test_pages import csrf_from, page_login
 
     city = api_login(seeded, "hengyang_finance")
-    campaign = open_campaign(city, "430400", "hunan-city-counties")
+    campaign = open_campaign(city, "430400", "hunan-city-counties", year=2024)
     finalize(city, "430400", campaign["id"])
     client = seeded.test_client()
     page_login(client, "hengyang_finance")

@@ -1,7 +1,7 @@
 """Every model, imported in one place so the metadata is complete (Alembic, tests, the app)."""
 
 from jixiao.accounts.models import ApiToken, Department, User
-from jixiao.assessment.models import Campaign, CampaignScore, CampaignSubject, SubjectAssignment
+from jixiao.assessment.models import Appeal, Campaign, CampaignScore, CampaignSubject, SubjectAssignment
 from jixiao.audit.models import AuditEvent
 from jixiao.documents.models import Document
 from jixiao.jobs.models import Job, Notification
@@ -24,7 +24,7 @@ from jixiao.lifecycle.models import (
 from jixiao.tenancy.models import Tenant
 
 __all__ = [
-    "Agency", "ApiToken", "Campaign", "CampaignScore", "CampaignSubject", "SubjectAssignment", "AuditEvent", "Department", "Document", "Evaluation", "EvaluationScore", "EvidenceFile",
+    "Agency", "ApiToken", "Appeal", "Campaign", "CampaignScore", "CampaignSubject", "SubjectAssignment", "AuditEvent", "Department", "Document", "Evaluation", "EvaluationScore", "EvidenceFile",
     "ExAnteAssessment", "Indicator", "Job", "Notification", "MonitoringReport", "MonitoringValue", "Project", "RectificationNotice",
     "ResultApplication", "ResultDecision", "SampleDraw", "TargetSet", "Tenant", "User",
 ]

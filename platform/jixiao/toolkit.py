@@ -12,7 +12,7 @@ from types import MappingProxyType
 from typing import Any
 
 __all__ = [
-    "AssessmentResultView", "IndicatorView", "MonitoredIndicatorView", "MonitoringView", "ProjectView", "TargetsView", "TenantView",
+    "AssessmentItemView", "AssessmentResultView", "IndicatorView", "MonitoredIndicatorView", "MonitoringView", "ProjectView", "TargetsView", "TenantView",
     "add_working_days",
     "load_data_file", "money", "yuan_from_wan",
 ]
@@ -184,15 +184,36 @@ def load_data_file(package: str, name: str) -> Any:
 
 
 @dataclasses.dataclass(frozen=True)
+class AssessmentItemView:
+    """One item of a subject's result: its state (``scored``, ``no_data``, ``not_applicable``, ``not_submitted``,
+    ``insufficient_evidence``, ``pending``), its points and the maximum it counted for (0 when left out)."""
+
+    code: str
+    name: str
+    kind: str
+    state: str
+    points: Decimal
+    maximum: Decimal | None
+
+
+@dataclasses.dataclass(frozen=True)
 class AssessmentResultView:
-    """One subject's finalised result in an assessment campaign, as ``assessment_awards`` sees it."""
+    """One subject's finalised result in an assessment campaign, as ``assessment_awards`` sees it.
+
+    ``ranked`` is false for a subject below the scheme's coverage threshold (数据不足): it has no rank and no
+    grade, and is listed after the ranked ones. ``coverage`` is the share of the scheme's points it could be
+    measured on; ``items`` its item states and scores.
+    """
 
     code: str
     name: str
     division_type: str
     parent_code: str | None
     total: Decimal
-    grade: str
-    rank: int
-    rank_in_parent: int
+    grade: str | None
+    rank: int | None
+    rank_in_parent: int | None
     vetoed: bool
+    ranked: bool = True
+    coverage: Decimal | None = None
+    items: tuple[AssessmentItemView, ...] = ()

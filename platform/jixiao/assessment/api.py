@@ -13,7 +13,7 @@ from marshmallow import Schema, fields, validate
 from jixiao.assessment import service
 from jixiao.auth import current_tenant, require_login
 from jixiao.db import session
-from jixiao.errors import Conflict, ValidationFailed
+from jixiao.errors import ValidationFailed
 from jixiao.jobs.schemas import JobSchema
 from jixiao.jobs.service import enqueue
 
@@ -37,26 +37,42 @@ class CampaignSchema(Schema):
     title = fields.String()
     scheme_code = fields.String()
     rule_set = fields.String(metadata={"description": "which plugin's rules answered, for that year"})
-    status = fields.String()
+    status = fields.String(metadata={"description": "open, finalized (公示), published or withdrawn"})
+    status_label = fields.Function(lambda c: c.status.label)
     deadline = fields.Date()
+    cutoff = fields.Date(allow_none=True, metadata={"description": "computed items read the records as of this day"})
+    appeal_until = fields.Date(allow_none=True, metadata={"description": "the last day subjects may appeal"})
+    force_reason = fields.String()
+    reopen_reason = fields.String()
+    withdraw_reason = fields.String()
     finalized_at = fields.DateTime(allow_none=True)
     published_at = fields.DateTime(allow_none=True)
     subject_count = fields.Function(lambda c: len(c.subjects))
+    tie_break = fields.Function(lambda c: service.tie_break_of(c.scheme))
     version = fields.Integer()
 
 
 class CampaignCreateSchema(Schema):
-    year = fields.Integer(required=True, validate=validate.Range(min=2000, max=2100))
+    year = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=2000, max=2100),
+                          metadata={"description": "default: the latest budget year with records"})
     scheme = fields.String(required=True)
     deadline = fields.Date(required=True)
+    cutoff = fields.Date(load_default=None, allow_none=True)
     title = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=200))
 
 
 class ScoreRowSchema(Schema):
     indicator_code = fields.String()
-    status = fields.String()
+    status = fields.String(metadata={"description": "scored, no_data, not_applicable, not_submitted, "
+                                                   "insufficient_evidence or pending"})
+    status_label = fields.Function(lambda s: s.status.label)
+    source = fields.String(metadata={"description": "computed, assessor or override"})
     value = fields.Decimal(as_string=True, allow_none=True)
     points = fields.Decimal(as_string=True)
+    maximum = fields.Decimal(as_string=True, allow_none=True,
+                             metadata={"description": "what the item counts for in the subject's maximum"})
+    computed_points = fields.Decimal(as_string=True, allow_none=True)
+    override_reason = fields.String()
     comment = fields.String()
 
 
@@ -72,6 +88,10 @@ class SubjectSchema(Schema):
     rank = fields.Integer(allow_none=True)
     rank_in_parent = fields.Integer(allow_none=True)
     vetoed = fields.Boolean()
+    ranked = fields.Boolean(metadata={"description": "false: below the coverage threshold (数据不足), not ranked"})
+    coverage = fields.Decimal(as_string=True, allow_none=True)
+    measurable = fields.Decimal(as_string=True, allow_none=True)
+    full_marks = fields.Decimal(as_string=True, allow_none=True)
     awards = fields.List(fields.String())
     notices = fields.List(fields.String())
     scores = fields.List(fields.Nested(ScoreRowSchema))
@@ -82,6 +102,39 @@ class ScoreInputSchema(Schema):
     indicator = fields.String(required=True)
     points = fields.Decimal(required=True)
     comment = fields.String(load_default="")
+
+
+class OverrideSchema(Schema):
+    subject_id = fields.Integer(required=True)
+    indicator = fields.String(required=True)
+    points = fields.Decimal(required=True)
+    reason = fields.String(required=True)
+
+
+class ForceSchema(Schema):
+    force = fields.Boolean(load_default=False)
+    reason = fields.String(load_default="")
+
+
+class ReasonSchema(Schema):
+    reason = fields.String(required=True)
+
+
+class AppealSchema(Schema):
+    id = fields.Integer(dump_only=True)
+    code = fields.String(dump_only=True)
+    indicator = fields.String(required=True, attribute="indicator_code", data_key="indicator")
+    text = fields.String(required=True)
+    file_ids = fields.List(fields.Integer(), load_default=list)
+    outcome = fields.String(dump_only=True, allow_none=True)
+    answer = fields.String(dump_only=True)
+    answered_at = fields.DateTime(dump_only=True, allow_none=True)
+    created_at = fields.DateTime(dump_only=True)
+
+
+class AppealAnswerSchema(Schema):
+    outcome = fields.String(required=True, validate=validate.OneOf(["upheld", "rejected"]))
+    answer = fields.String(required=True)
 
 
 class AssignmentSchema(Schema):
@@ -110,10 +163,9 @@ class Schemes(MethodView):
     @blp.arguments(YearArgs, location="query")
     @blp.response(200, SchemeSchema(many=True))
     def get(self, args: dict[str, Any]) -> Any:
-        """The schemes the tenant's plugins offer for a year (default: last year)."""
-        from datetime import date
-
-        return service.schemes_for(session(), current_tenant(), args.get("year") or date.today().year - 1)
+        """The schemes the tenant's plugins offer for a year (default: the latest budget year with records)."""
+        db, tenant = session(), current_tenant()
+        return service.schemes_for(db, tenant, args.get("year") or service.latest_records_year(db, tenant))
 
 
 @blp.route(f"{PREFIX}/assessments")
@@ -129,8 +181,11 @@ class Campaigns(MethodView):
     @blp.response(201, CampaignSchema)
     def post(self, data: dict[str, Any]) -> Any:
         """Open a campaign for a year with a scheme, over the scheme's subjects (invited at once)."""
-        return service.create_campaign(session(), current_user, current_tenant(), year=data["year"],
-                                       scheme_code=data["scheme"], deadline=data["deadline"], title=data["title"])
+        db, tenant = session(), current_tenant()
+        return service.create_campaign(db, current_user, tenant,
+                                       year=data["year"] or service.latest_records_year(db, tenant),
+                                       scheme_code=data["scheme"], deadline=data["deadline"], title=data["title"],
+                                       cutoff=data["cutoff"])
 
 
 @blp.route(f"{PREFIX}/assessments/<int:campaign_id>")
@@ -147,8 +202,19 @@ class Subjects(MethodView):
     @require_login
     @blp.response(200, SubjectSchema(many=True))
     def get(self, campaign_id: int) -> Any:
-        """The subjects with their scores per indicator."""
-        return service.get_campaign(session(), current_tenant(), campaign_id).subjects
+        """The subjects with their scores per indicator (each with its state and the maximum it counts for)."""
+        db = session()
+        return service.ranking(db, service.get_campaign(db, current_tenant(), campaign_id))
+
+
+@blp.route(f"{PREFIX}/assessments/<int:campaign_id>/subjects/<int:subject_id>")
+class SubjectItem(MethodView):
+    @require_login
+    @blp.response(200, SubjectSchema)
+    def get(self, campaign_id: int, subject_id: int) -> Any:
+        """One subject's result: every item's state, points and why."""
+        db = session()
+        return service.subject_detail(db, service.get_campaign(db, current_tenant(), campaign_id), subject_id)
 
 
 @blp.route(f"{PREFIX}/assessments/<int:campaign_id>/scores")
@@ -157,38 +223,119 @@ class Scores(MethodView):
     @blp.arguments(ScoreInputSchema)
     @blp.response(200, ScoreRowSchema)
     def put(self, data: dict[str, Any], campaign_id: int) -> Any:
-        """An assessor scores an assessed, bonus, deduction or veto item for one subject."""
+        """An assessor scores an assessed, bonus, deduction or veto item for one subject (409 once finalised)."""
         db, tenant = session(), current_tenant()
         campaign = service.get_campaign(db, tenant, campaign_id)
         return service.score(db, current_user, tenant, campaign, data["subject_id"], data["indicator"],
                              data["points"], data["comment"])
 
 
+@blp.route(f"{PREFIX}/assessments/<int:campaign_id>/overrides")
+class Overrides(MethodView):
+    @require_login
+    @blp.arguments(OverrideSchema)
+    @blp.response(200, ScoreRowSchema)
+    def put(self, data: dict[str, Any], campaign_id: int) -> Any:
+        """The assessor replaces a computed item's points for one subject, with a reason."""
+        db, tenant = session(), current_tenant()
+        campaign = service.get_campaign(db, tenant, campaign_id)
+        return service.override(db, current_user, tenant, campaign, data["subject_id"], data["indicator"],
+                                data["points"], data["reason"])
+
+
+@blp.route(f"{PREFIX}/assessments/<int:campaign_id>/subjects/<int:subject_id>/evidence")
+class EvidenceFor(MethodView):
+    @require_login
+    @blp.response(204)
+    def post(self, campaign_id: int, subject_id: int) -> None:
+        """The assessor records evidence on a subject's behalf (multipart: ``indicator``, ``note``, ``file``)."""
+        db, tenant = session(), current_tenant()
+        upload = request.files.get("file")
+        if upload is None:
+            raise ValidationFailed(fields={"file": "请选择文件"})
+        service.record_evidence_for(db, current_user, tenant, service.get_campaign(db, tenant, campaign_id),
+                                    subject_id, request.form.get("indicator", ""), upload.filename or "evidence",
+                                    upload.read(), upload.mimetype or "", request.form.get("note", ""))
+
+
 @blp.route(f"{PREFIX}/assessments/<int:campaign_id>/finalize")
 class Finalize(MethodView):
     @require_login
+    @blp.arguments(ForceSchema, required=False)
     @blp.response(202, JobSchema)
-    def post(self, campaign_id: int) -> Any:
-        """Total, grade, rank and award every subject, as a background job."""
+    def post(self, data: dict[str, Any] | None, campaign_id: int) -> Any:
+        """Total, grade, rank and award every subject, as a background job; then the results are 公示.
+
+        Refused (409) before the self-report deadline has passed unless ``force`` with a ``reason``.
+        """
         db, tenant = session(), current_tenant()
-        service._require_assessor(current_user, tenant)
-        campaign = service.get_campaign(db, tenant, campaign_id)
-        if campaign.status.value not in ("open", "finalized"):
-            raise Conflict(f"考核{campaign.status.label}，不能重新汇总")
+        data = data or {}
+        campaign = service.request_finalize(db, current_user, tenant, service.get_campaign(db, tenant, campaign_id),
+                                            force=data.get("force", False), reason=data.get("reason", ""))
         return enqueue(db, current_user, tenant, "assessment.finalize", {"campaign_id": campaign.id})
+
+
+@blp.route(f"{PREFIX}/assessments/<int:campaign_id>/reopen")
+class Reopen(MethodView):
+    @require_login
+    @blp.arguments(ReasonSchema)
+    @blp.response(200, CampaignSchema)
+    def post(self, data: dict[str, Any], campaign_id: int) -> Any:
+        """Reopen a finalised campaign to rescore, with a reason (finalising again uses the same cut-off)."""
+        db, tenant = session(), current_tenant()
+        return service.reopen(db, current_user, tenant, service.get_campaign(db, tenant, campaign_id), data["reason"])
+
+
+@blp.route(f"{PREFIX}/assessments/<int:campaign_id>/withdraw")
+class Withdraw(MethodView):
+    @require_login
+    @blp.arguments(ReasonSchema)
+    @blp.response(200, CampaignSchema)
+    def post(self, data: dict[str, Any], campaign_id: int) -> Any:
+        """Withdraw a campaign not yet published, with a reason."""
+        db, tenant = session(), current_tenant()
+        return service.withdraw(db, current_user, tenant, service.get_campaign(db, tenant, campaign_id), data["reason"])
+
+
+@blp.route(f"{PREFIX}/assessments/<int:campaign_id>/appeals")
+class CampaignAppeals(MethodView):
+    @require_login
+    @blp.response(200, AppealSchema(many=True))
+    def get(self, campaign_id: int) -> Any:
+        """The subjects' appeals (申诉) and their answers."""
+        db, tenant = session(), current_tenant()
+        campaign = service.get_campaign(db, tenant, campaign_id)
+        service.require_assessor(current_user, tenant)
+        return service.appeals_for(db, campaign)
+
+
+@blp.route(f"{PREFIX}/assessments/<int:campaign_id>/appeals/<int:appeal_id>/answer")
+class AppealAnswer(MethodView):
+    @require_login
+    @blp.arguments(AppealAnswerSchema)
+    @blp.response(200, AppealSchema)
+    def post(self, data: dict[str, Any], campaign_id: int, appeal_id: int) -> Any:
+        """The assessor answers an appeal: upheld (then reopen to rescore) or rejected."""
+        db, tenant = session(), current_tenant()
+        return service.answer_appeal(db, current_user, tenant, service.get_campaign(db, tenant, campaign_id),
+                                     appeal_id, data["outcome"], data["answer"])
 
 
 @blp.route(f"{PREFIX}/assessments/<int:campaign_id>/publish")
 class Publish(MethodView):
     @require_login
+    @blp.arguments(ForceSchema, required=False)
     @blp.response(202, JobSchema)
-    def post(self, campaign_id: int) -> Any:
-        """Publish the results to the subjects, each seeing its own, as a background job."""
+    def post(self, data: dict[str, Any] | None, campaign_id: int) -> Any:
+        """Publish the final results to the subjects, each seeing its own, as a background job.
+
+        Refused (409) while appeals are unanswered, and before the appeal window closes unless ``force`` with a
+        ``reason``.
+        """
         db, tenant = session(), current_tenant()
-        service._require_assessor(current_user, tenant)
-        campaign = service.get_campaign(db, tenant, campaign_id)
-        if campaign.status.value != "finalized":
-            raise Conflict("请先汇总排名再发布结果")
+        data = data or {}
+        campaign = service.request_publish(db, current_user, tenant, service.get_campaign(db, tenant, campaign_id),
+                                           force=data.get("force", False), reason=data.get("reason", ""))
         return enqueue(db, current_user, tenant, "assessment.publish", {"campaign_id": campaign.id})
 
 
@@ -197,9 +344,9 @@ class Ranking(MethodView):
     @require_login
     @blp.response(200, SubjectSchema(many=True))
     def get(self, campaign_id: int) -> Any:
-        """The ranking: by level, best first, with ranks overall and within each parent."""
+        """The ranking: by level, best first, with ranks overall and within each parent; then 数据不足."""
         db = session()
-        return service.ranking(service.get_campaign(db, current_tenant(), campaign_id))
+        return service.ranking(db, service.get_campaign(db, current_tenant(), campaign_id))
 
 
 @blp.route(f"{PREFIX}/assessment-results")
@@ -242,3 +389,14 @@ class Evidence(MethodView):
             raise ValidationFailed(fields={"file": "请选择文件", "indicator": "请指明指标"})
         return service.add_evidence(session(), current_user, current_tenant(), campaign_id, indicator,
                                     upload.filename or "evidence", upload.read(), upload.mimetype or "")
+
+
+@blp.route(f"{PREFIX}/assessment-results/<int:campaign_id>/appeals")
+class SubjectAppeals(MethodView):
+    @require_login
+    @blp.arguments(AppealSchema)
+    @blp.response(201, AppealSchema)
+    def post(self, data: dict[str, Any], campaign_id: int) -> Any:
+        """File an appeal (申诉) against an item of the provisional result, within the appeal window."""
+        return service.appeal(session(), current_user, current_tenant(), campaign_id, data["indicator_code"],
+                              data["text"], data["file_ids"])

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -39,11 +40,22 @@ EXTERNAL = [EvaluationKind.DEPARTMENT, EvaluationKind.FINANCE, EvaluationKind.TH
 
 @dataclasses.dataclass(frozen=True)
 class Subjects:
-    """Who is measured: tenants (``by="tenant"``) or the assessor's top-level departments (``by="department"``)."""
+    """Who is measured: tenants (``by="tenant"``) or the assessor's top-level departments (``by="department"``).
+
+    ``members`` maps the tenants whose records count to the subject they count for — a city measured on its
+    whole jurisdiction counts its counties' records too — and is ``None`` when each subject is measured on its
+    own records. ``cutoff`` is the moment the records are read as of (``None``: as they are now).
+    """
 
     by: str
     ids: tuple[int, ...]
     year: int
+    cutoff: datetime | None = None
+    members: tuple[tuple[int, int], ...] | None = None
+
+    def by_cutoff(self, column: Any) -> Any:
+        """Records made (or submitted, verified …) by the cut-off."""
+        return sa.true() if self.cutoff is None else sa.and_(column.is_not(None), column <= self.cutoff)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -52,23 +64,32 @@ class Metric:
     label: str
     numerator: Callable[[Any, Subjects], sa.Select[Any]]
     denominator: Callable[[Any, Subjects], sa.Select[Any]]
-
-
-def _base(subjects: Subjects) -> tuple[Any, list[Any], Any]:
-    """The grouping key for projects and the conditions selecting the subjects' projects of the year."""
-    if subjects.by == "tenant":
-        return Project.tenant_id, [Project.tenant_id.in_(subjects.ids), Project.year == subjects.year], None
-    unit = aliased(Department)
-    key = sa.func.coalesce(unit.parent_id, unit.id)
-    return key, [key.in_(subjects.ids), Project.year == subjects.year], unit
+    #: The ratio is of amounts (yuan), shown in 万元; otherwise of counts.
+    amount: bool = False
 
 
 def _projects(subjects: Subjects, *columns: Any) -> tuple[sa.Select[Any], Any]:
-    key, conditions, unit = _base(subjects)
-    stmt = sa.select(key.label("key"), *columns).select_from(Project)
-    if unit is not None:
-        stmt = stmt.join(unit, unit.id == Project.department_id)
-    return stmt.where(*conditions).group_by(key), key
+    """A statement over the subjects' projects of the year (made by the cut-off), grouped by subject."""
+    made = [Project.year == subjects.year, subjects.by_cutoff(Project.created_at)]
+    if subjects.by == "department":
+        unit = aliased(Department)
+        key = sa.func.coalesce(unit.parent_id, unit.id)
+        stmt = sa.select(key.label("key"), *columns).select_from(Project).join(unit, unit.id == Project.department_id)
+        return stmt.where(key.in_(subjects.ids), *made).group_by(key), key
+    if not subjects.members:
+        # Own records (or an empty jurisdiction, which then measures nothing).
+        ids = subjects.ids if subjects.members is None else ()
+        stmt = sa.select(Project.tenant_id.label("key"), *columns).select_from(Project)
+        return stmt.where(Project.tenant_id.in_(ids), *made).group_by(Project.tenant_id), Project.tenant_id
+    # The membership travels inside the statement (a UNION ALL of literal rows, which SQLite and PostgreSQL both
+    # read), so a jurisdiction costs no statement per subject.
+    members = sa.union_all(*(sa.select(sa.literal(tenant_id, sa.Integer).label("tenant_id"),
+                                       sa.literal(subject_id, sa.Integer).label("subject_id"))
+                             for tenant_id, subject_id in subjects.members)).subquery("subject_members")
+    key = members.c.subject_id
+    stmt = (sa.select(key.label("key"), *columns).select_from(Project)
+            .join(members, members.c.tenant_id == Project.tenant_id))
+    return stmt.where(*made).group_by(key), key
 
 
 def _count_distinct_departments(subjects: Subjects, *joins: Any, where: list[Any]) -> sa.Select[Any]:
@@ -80,7 +101,8 @@ def _count_distinct_departments(subjects: Subjects, *joins: Any, where: list[Any
 
 def _targets_units_num(_: Any, s: Subjects) -> sa.Select[Any]:
     return _count_distinct_departments(s, (TargetSet, TargetSet.project_id == Project.id),
-                                       where=[TargetSet.status.in_([TargetStatus.SUBMITTED, TargetStatus.APPROVED])])
+                                       where=[TargetSet.status.in_([TargetStatus.SUBMITTED, TargetStatus.APPROVED]),
+                                              s.by_cutoff(TargetSet.submitted_at)])
 
 
 def _units_den(_: Any, s: Subjects) -> sa.Select[Any]:
@@ -94,7 +116,7 @@ def _budgeted_units_den(_: Any, s: Subjects) -> sa.Select[Any]:
 def _targets_amount_num(_: Any, s: Subjects) -> sa.Select[Any]:
     stmt, _ = _projects(s, sa.func.count(Project.id), sa.func.sum(_amount()))
     return stmt.join(TargetSet, TargetSet.project_id == Project.id).where(
-        TargetSet.status.in_([TargetStatus.SUBMITTED, TargetStatus.APPROVED]))
+        TargetSet.status.in_([TargetStatus.SUBMITTED, TargetStatus.APPROVED]), s.by_cutoff(TargetSet.submitted_at))
 
 
 def _amount_den(_: Any, s: Subjects) -> sa.Select[Any]:
@@ -108,19 +130,21 @@ def _amount() -> Any:
 
 
 def _monitoring_units_num(_: Any, s: Subjects) -> sa.Select[Any]:
-    filed = sa.select(MonitoringReport.project_id)
+    filed = sa.select(MonitoringReport.project_id).where(s.by_cutoff(MonitoringReport.created_at))
     return _count_distinct_departments(s, where=[Project.id.in_(filed)])
 
 
 def _self_eval_units_num(_: Any, s: Subjects) -> sa.Select[Any]:
     evaluated = sa.select(Evaluation.project_id).where(Evaluation.kind == EvaluationKind.SELF,
-                                                       Evaluation.status == EvaluationStatus.SUBMITTED)
+                                                       Evaluation.status == EvaluationStatus.SUBMITTED,
+                                                       s.by_cutoff(Evaluation.submitted_at))
     return _count_distinct_departments(s, where=[Project.id.in_(evaluated)])
 
 
 def _exante_num(_: Any, s: Subjects) -> sa.Select[Any]:
     stmt, _ = _projects(s, sa.func.count(ExAnteAssessment.id))
-    return stmt.join(ExAnteAssessment, ExAnteAssessment.project_id == Project.id)
+    return stmt.join(ExAnteAssessment, ExAnteAssessment.project_id == Project.id).where(
+        s.by_cutoff(ExAnteAssessment.assessed_at))
 
 
 def _exante_den(_: Any, s: Subjects) -> sa.Select[Any]:
@@ -131,7 +155,7 @@ def _exante_den(_: Any, s: Subjects) -> sa.Select[Any]:
 def _key_eval_num(_: Any, s: Subjects) -> sa.Select[Any]:
     evaluated = sa.select(Evaluation.project_id).where(
         Evaluation.kind.in_([EvaluationKind.FINANCE, EvaluationKind.THIRD_PARTY]),
-        Evaluation.status == EvaluationStatus.SUBMITTED)
+        Evaluation.status == EvaluationStatus.SUBMITTED, s.by_cutoff(Evaluation.submitted_at))
     stmt, _ = _projects(s, sa.func.count(Project.id))
     return stmt.where(Project.is_key.is_(True), Project.id.in_(evaluated))
 
@@ -144,11 +168,12 @@ def _key_den(_: Any, s: Subjects) -> sa.Select[Any]:
 def _external_evaluations(s: Subjects, *where: Any) -> sa.Select[Any]:
     stmt, _ = _projects(s, sa.func.count(Evaluation.id))
     return stmt.join(Evaluation, Evaluation.project_id == Project.id).where(
-        Evaluation.kind.in_(EXTERNAL), Evaluation.status == EvaluationStatus.SUBMITTED, *where)
+        Evaluation.kind.in_(EXTERNAL), Evaluation.status == EvaluationStatus.SUBMITTED,
+        s.by_cutoff(Evaluation.submitted_at), *where)
 
 
 def _published_num(_: Any, s: Subjects) -> sa.Select[Any]:
-    return _external_evaluations(s, Evaluation.published_at.is_not(None), Project.classified.is_(False))
+    return _external_evaluations(s, s.by_cutoff(Evaluation.published_at), Project.classified.is_(False))
 
 
 def _publishable_den(_: Any, s: Subjects) -> sa.Select[Any]:
@@ -157,11 +182,12 @@ def _publishable_den(_: Any, s: Subjects) -> sa.Select[Any]:
 
 def _notices(s: Subjects, *where: Any) -> sa.Select[Any]:
     stmt, _ = _projects(s, sa.func.count(RectificationNotice.id))
-    return stmt.join(RectificationNotice, RectificationNotice.project_id == Project.id).where(*where)
+    return stmt.join(RectificationNotice, RectificationNotice.project_id == Project.id).where(
+        s.by_cutoff(RectificationNotice.created_at), *where)
 
 
 def _on_time_num(session: Session, s: Subjects) -> sa.Select[Any]:
-    return _notices(s, rectification.closed_on_time(session))
+    return _notices(s, rectification.closed_on_time(session), s.by_cutoff(RectificationNotice.verified_at))
 
 
 def _notices_den(_: Any, s: Subjects) -> sa.Select[Any]:
@@ -170,7 +196,8 @@ def _notices_den(_: Any, s: Subjects) -> sa.Select[Any]:
 
 def _results_num(_: Any, s: Subjects) -> sa.Select[Any]:
     stmt, _ = _projects(s, sa.func.count(ResultApplication.id))
-    return stmt.join(ResultApplication, ResultApplication.project_id == Project.id)
+    return stmt.join(ResultApplication, ResultApplication.project_id == Project.id).where(
+        s.by_cutoff(ResultApplication.created_at))
 
 
 def _evaluations_den(_: Any, s: Subjects) -> sa.Select[Any]:
@@ -179,7 +206,7 @@ def _evaluations_den(_: Any, s: Subjects) -> sa.Select[Any]:
 
 METRICS = {m.name: m for m in [
     Metric("targets_units", "报送绩效目标的单位占比", _targets_units_num, _units_den),
-    Metric("targets_amount", "设定绩效目标的资金占比", _targets_amount_num, _amount_den),
+    Metric("targets_amount", "设定绩效目标的资金占比", _targets_amount_num, _amount_den, amount=True),
     Metric("monitoring_units", "开展绩效监控的单位占比", _monitoring_units_num, _budgeted_units_den),
     Metric("self_evaluation_units", "开展单位自评的单位占比", _self_eval_units_num, _budgeted_units_den),
     Metric("exante_done", "新增项目政策事前评估开展率", _exante_num, _exante_den),
@@ -200,8 +227,17 @@ def compute(session: Session, metric: str, subjects: Subjects) -> dict[int, tupl
 
 
 def points(maximum: Decimal, numerator: Decimal, denominator: Decimal, empty: str) -> tuple[Decimal | None, Decimal]:
-    """(ratio, points) for a computed indicator; no denominator → ``empty`` decides."""
+    """(ratio, points) for a computed indicator: ``max × min(ratio, 1)``; no denominator → ``empty`` decides
+    (``full`` or ``zero``; a not-applicable item is left out by the caller and scores 0 here)."""
     if denominator <= 0:
         return None, (maximum if empty == "full" else Decimal(0)).quantize(Decimal("0.01"))
     ratio = min(numerator / denominator, Decimal(1))
     return ratio.quantize(Decimal("0.0001")), (maximum * ratio).quantize(Decimal("0.01"))
+
+
+def count_text(value: Decimal, amount: bool = False) -> str:
+    """A count as people write it (``10``, never ``1E+1``), an amount in 万元 with separators (``8,528.00万元``,
+    never ``8.528E+7``)."""
+    if amount:
+        return f"{(value / 10000).quantize(Decimal('0.01')):,}万元"
+    return f"{value.normalize():f}"

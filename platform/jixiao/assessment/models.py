@@ -19,30 +19,64 @@ from jixiao.db import Base, ExactDecimal, TenantOwned, TimestampMixin
 
 
 class CampaignStatus(enum.StrEnum):
+    """open (self-report until the deadline, then scoring) → finalized (公示: provisional results and appeals)
+    → published; a campaign may be withdrawn (撤回) at any stage before it is published."""
+
     DRAFT = "draft"
     OPEN = "open"
     FINALIZED = "finalized"
     PUBLISHED = "published"
+    WITHDRAWN = "withdrawn"
 
     @property
     def label(self) -> str:
-        return {"draft": "草稿", "open": "自评和评分中", "finalized": "已汇总排名", "published": "已发布"}[self.value]
+        return {"draft": "草稿", "open": "自评和评分中", "finalized": "已汇总，公示中", "published": "已发布",
+                "withdrawn": "已撤回"}[self.value]
 
 
 class ScoreStatus(enum.StrEnum):
-    COMPUTED = "computed"
+    """The state of one item for one subject: what it scored, and why.
+
+    ``no_data``: a computed item whose base is empty (nothing was owed); the scheme says whether that is not
+    applicable (left out of the maximum), zero or full. ``not_applicable``: left out of the subject's maximum.
+    ``not_submitted`` (未报送): an assessed item the subject did not report by the deadline (0, counted).
+    ``insufficient_evidence``: reported without evidence (0, counted). ``pending``: not scored yet.
+    """
+
     SCORED = "scored"
+    NO_DATA = "no_data"
+    NOT_APPLICABLE = "not_applicable"
+    NOT_SUBMITTED = "not_submitted"
     INSUFFICIENT_EVIDENCE = "insufficient_evidence"
     PENDING = "pending"
 
     @property
     def label(self) -> str:
-        return {"computed": "系统计算", "scored": "已评分", "insufficient_evidence": "证据不足",
-                "pending": "待评分"}[self.value]
+        return {"scored": "已计分", "no_data": "无数据", "not_applicable": "不适用", "not_submitted": "未报送",
+                "insufficient_evidence": "证据不足", "pending": "待评分"}[self.value]
 
 
-def _enum(cls: type[enum.Enum]) -> sa.Enum:
-    return sa.Enum(cls, native_enum=False, length=24, values_callable=lambda e: [m.value for m in e])
+class ScoreSource(enum.StrEnum):
+    COMPUTED = "computed"
+    ASSESSOR = "assessor"
+    OVERRIDE = "override"
+
+    @property
+    def label(self) -> str:
+        return {"computed": "系统根据记录计算", "assessor": "考核人员评分", "override": "考核人员调整"}[self.value]
+
+
+class AppealOutcome(enum.StrEnum):
+    UPHELD = "upheld"
+    REJECTED = "rejected"
+
+    @property
+    def label(self) -> str:
+        return {"upheld": "申诉成立", "rejected": "维持原评分"}[self.value]
+
+
+def _enum(cls: type[enum.Enum], length: int = 24) -> sa.Enum:
+    return sa.Enum(cls, native_enum=False, length=length, values_callable=lambda e: [m.value for m in e])
 
 
 class Campaign(TenantOwned, TimestampMixin, Base):
@@ -57,6 +91,15 @@ class Campaign(TenantOwned, TimestampMixin, Base):
     rule_set: Mapped[str] = mapped_column(sa.String(100))
     status: Mapped[CampaignStatus] = mapped_column(_enum(CampaignStatus), default=CampaignStatus.DRAFT)
     deadline: Mapped[date]
+    # Computed items read the records as they stood at the end of this day (the deadline by default), so that
+    # finalising again later, or after a reopening, gives the same answer.
+    cutoff: Mapped[date | None]
+    # The last day of the publicity period (公示) in which subjects may appeal; set when finalised.
+    appeal_until: Mapped[date | None]
+    force_reason: Mapped[str] = mapped_column(sa.Text, default="")
+    reopen_reason: Mapped[str] = mapped_column(sa.Text, default="")
+    withdraw_reason: Mapped[str] = mapped_column(sa.Text, default="")
+    withdrawn_at: Mapped[datetime | None]
     created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     finalized_at: Mapped[datetime | None]
     published_at: Mapped[datetime | None]
@@ -90,6 +133,12 @@ class CampaignSubject(TenantOwned, Base):
     rank: Mapped[int | None]
     rank_in_parent: Mapped[int | None]
     vetoed: Mapped[bool] = mapped_column(default=False)
+    # Below the scheme's coverage threshold a subject is listed after the ranked ones as 数据不足.
+    ranked: Mapped[bool] = mapped_column(default=True)
+    coverage: Mapped[Decimal | None] = mapped_column(ExactDecimal(6, 4))
+    # The points the subject could be measured on, and the scheme's full marks the total is rescaled to.
+    measurable: Mapped[Decimal | None] = mapped_column(ExactDecimal(8, 2))
+    full_marks: Mapped[Decimal | None] = mapped_column(ExactDecimal(8, 2))
     awards: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
     notices: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
 
@@ -108,8 +157,14 @@ class CampaignScore(TenantOwned, Base):
     subject_id: Mapped[int] = mapped_column(sa.ForeignKey("assessment_subjects.id", ondelete="CASCADE"), index=True)
     indicator_code: Mapped[str] = mapped_column(sa.String(40))
     status: Mapped[ScoreStatus] = mapped_column(_enum(ScoreStatus))
+    source: Mapped[ScoreSource] = mapped_column(_enum(ScoreSource, 16), default=ScoreSource.ASSESSOR)
     value: Mapped[Decimal | None] = mapped_column(ExactDecimal(12, 4))
     points: Mapped[Decimal] = mapped_column(ExactDecimal(8, 2))
+    # What the item counts for in the subject's maximum: its max, or 0 when not applicable.
+    maximum: Mapped[Decimal | None] = mapped_column(ExactDecimal(8, 2))
+    # An overridden computed item keeps what the records gave, beside the assessor's points and reason.
+    computed_points: Mapped[Decimal | None] = mapped_column(ExactDecimal(8, 2))
+    override_reason: Mapped[str] = mapped_column(sa.Text, default="")
     comment: Mapped[str] = mapped_column(sa.Text, default="")
     scored_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
 
@@ -134,6 +189,30 @@ class SubjectAssignment(TenantOwned, TimestampMixin, Base):
     self_reports: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
     # Filled when the assessor publishes: total, grade, ranks, deductions with reasons, awards, notices.
     result: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
+    version: Mapped[int] = mapped_column(default=1)
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class Appeal(TenantOwned, TimestampMixin, Base):
+    """申诉: a subject contests an item of its provisional result during the publicity period, with evidence.
+
+    Kept in the subject's own tenant (like its assignment); the assessor reads it from above and answers it.
+    """
+
+    __tablename__ = "assessment_appeals"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(sa.ForeignKey("assessment_campaigns.id", ondelete="CASCADE"), index=True)
+    code: Mapped[str] = mapped_column(sa.String(32))
+    indicator_code: Mapped[str] = mapped_column(sa.String(40))
+    text: Mapped[str] = mapped_column(sa.Text)
+    file_ids: Mapped[list[int]] = mapped_column(sa.JSON, default=list)
+    filed_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    outcome: Mapped[AppealOutcome | None] = mapped_column(_enum(AppealOutcome, 16))
+    answer: Mapped[str] = mapped_column(sa.Text, default="")
+    answered_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    answered_at: Mapped[datetime | None]
     version: Mapped[int] = mapped_column(default=1)
 
     __mapper_args__ = {"version_id_col": version}

@@ -7,9 +7,8 @@ records, and the assessors' scores are kept as entered.
 
 from __future__ import annotations
 
-import dataclasses
-from datetime import date
-from decimal import Decimal
+from datetime import date, timedelta
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import sqlalchemy as sa
@@ -19,18 +18,22 @@ from jixiao import audit
 from jixiao.accounts.models import Department, Role, User
 from jixiao.assessment import metrics
 from jixiao.assessment.models import (
+    Appeal,
+    AppealOutcome,
     Campaign,
     CampaignScore,
     CampaignStatus,
     CampaignSubject,
+    ScoreSource,
     ScoreStatus,
     SubjectAssignment,
 )
 from jixiao.db import TenantScope, scoped, utcnow
 from jixiao.errors import Conflict, Forbidden, NotFound, ValidationFailed
-from jixiao.lifecycle import common
+from jixiao.lifecycle import common, rectification
+from jixiao.lifecycle.models import Project
 from jixiao.tenancy.models import Tenant, TenantLevel
-from jixiao.toolkit import AssessmentResultView
+from jixiao.toolkit import AssessmentItemView, AssessmentResultView
 
 ASSESSED_KINDS = {"assessed", "bonus", "deduction", "veto"}
 
@@ -49,7 +52,7 @@ def indicators_of(scheme: dict[str, Any]) -> list[dict[str, Any]]:
     return [dict(indicator, group=group["name"]) for group in scheme["groups"] for indicator in group["indicators"]]
 
 
-def _require_assessor(actor: User, tenant: Tenant) -> None:
+def require_assessor(actor: User, tenant: Tenant) -> None:
     if actor.tenant_id != tenant.id or not actor.has_role(Role.FINANCE, Role.ADMIN):
         raise Forbidden("只有本级财政绩效人员可以组织考核")
 
@@ -71,21 +74,41 @@ def _subjects(session: Session, tenant: Tenant, kind: str) -> list[dict[str, Any
              "division_type": t.division_type, "level": str(t.level), "parent_code": t.parent_code} for t in below]
 
 
+def latest_records_year(session: Session, tenant: Tenant) -> int:
+    """The latest budget year with records in the tenant's jurisdiction (what a new campaign assesses by
+    default), else last year."""
+    year = session.scalar(sa.select(sa.func.max(Project.year)).join(Tenant, Tenant.id == Project.tenant_id)
+                          .where(Tenant.path.startswith(tenant.path)))
+    return int(year) if year else rectification.today().year - 1
+
+
 def create_campaign(session: Session, actor: User, tenant: Tenant, *, year: int, scheme_code: str,
-                    deadline: date, title: str | None = None) -> Campaign:
-    """Open a campaign with one of the schemes the tenant's plugins offer for the year."""
-    _require_assessor(actor, tenant)
+                    deadline: date, title: str | None = None, cutoff: date | None = None) -> Campaign:
+    """Open a campaign with one of the schemes the tenant's plugins offer for the year.
+
+    One campaign per year and scheme (so per set of subjects): a second is refused until the first is withdrawn.
+    ``cutoff`` is the day computed items read the records as of (the deadline by default).
+    """
+    require_assessor(actor, tenant)
     schemes = {s["code"]: s for s in schemes_for(session, tenant, year)}
     if scheme_code not in schemes:
         offered = "、".join(f"{c}（{s['name']}）" for c, s in schemes.items()) or "无"
         raise ValidationFailed(fields={"scheme": f"{year} 年本级可用的考核方案：{offered}"})
+    if cutoff is not None and cutoff < deadline:
+        raise ValidationFailed(fields={"cutoff": "数据截止日期不能早于自评截止日期"})
+    existing = session.scalar(sa.select(Campaign).where(
+        Campaign.tenant_id == tenant.id, Campaign.year == year, Campaign.scheme_code == scheme_code,
+        Campaign.status != CampaignStatus.WITHDRAWN))
+    if existing is not None:
+        raise Conflict(f"{year} 年已按该方案发起考核（{existing.title}，{existing.status.label}）；如需重新发起，请先撤回")
     scheme = schemes[scheme_code]
     subjects = _subjects(session, tenant, scheme["subjects"])
     if not subjects:
         raise Conflict("没有可考核的对象（下级财政部门或本级部门）")
     campaign = Campaign(tenant_id=tenant.id, year=year, title=title or f"{year}年度{scheme['name']}",
                         scheme_code=scheme_code, scheme=scheme, rule_set=scheme.get("rule_set", scheme_code),
-                        status=CampaignStatus.OPEN, deadline=deadline, created_by_id=actor.id)
+                        status=CampaignStatus.OPEN, deadline=deadline, cutoff=cutoff or deadline,
+                        created_by_id=actor.id)
     for subject in subjects:
         campaign.subjects.append(CampaignSubject(
             tenant_id=tenant.id, subject_tenant_id=subject["tenant_id"], subject_department_id=subject["department_id"],
@@ -94,7 +117,8 @@ def create_campaign(session: Session, actor: User, tenant: Tenant, *, year: int,
     session.add(campaign)
     session.flush()
     audit.record(session, actor=actor, action="assessment.create", obj=campaign,
-                 after={"year": year, "scheme": scheme_code, "subjects": len(subjects)})
+                 after={"year": year, "scheme": scheme_code, "subjects": len(subjects), "deadline": deadline,
+                        "cutoff": campaign.cutoff})
     session.commit()
     _invite(session, tenant, campaign)
     return campaign
@@ -147,9 +171,7 @@ def self_report(session: Session, actor: User, tenant: Tenant, campaign_id: int,
     if actor.tenant_id != tenant.id or not actor.has_role(Role.FINANCE, Role.ADMIN):
         raise Forbidden("只有本级财政绩效人员可以填报考核自评")
     assignment = get_assignment(session, tenant, campaign_id)
-    from jixiao.lifecycle.rectification import today
-
-    if today() > assignment.deadline:
+    if rectification.today() > assignment.deadline:
         raise Conflict(f"自评截止日期 {assignment.deadline} 已过")
     if indicator_code not in {i["code"] for i in assignment.items}:
         raise ValidationFailed(fields={"indicator": "不是本考核需要自评的指标"})
@@ -187,6 +209,13 @@ def add_evidence(session: Session, actor: User, tenant: Tenant, campaign_id: int
 
 # ---- Scoring ------------------------------------------------------------------------------------------------
 
+#: What a computed item whose base is empty (nothing was owed) means, per item; default: not applicable.
+NO_DATA_RULES = ("not_applicable", "zero", "full")
+DEFAULT_COVERAGE = Decimal("0.6")
+DEFAULT_APPEAL_DAYS = 5
+CENT = Decimal("0.01")
+POSITIVE_KINDS = ("computed", "assessed")
+
 
 def _subject(session: Session, campaign: Campaign, subject_id: int) -> CampaignSubject:
     subject = session.get(CampaignSubject, subject_id)
@@ -200,15 +229,32 @@ def _assignment_of(session: Session, campaign: Campaign, subject: CampaignSubjec
                                                              SubjectAssignment.code == subject.code))
 
 
+def _indicator(campaign: Campaign, code: str) -> dict[str, Any] | None:
+    return next((i for i in indicators_of(campaign.scheme) if i["code"] == code), None)
+
+
+def _require_open(campaign: Campaign, doing: str) -> None:
+    """Scores and evidence are frozen once the campaign is finalised, until the assessor reopens it."""
+    if campaign.status is CampaignStatus.FINALIZED:
+        raise Conflict(f"考核已汇总，评分和佐证已冻结，不能{doing}；如需调整，请先说明理由重新打开考核")
+    if campaign.status is not CampaignStatus.OPEN:
+        raise Conflict(f"考核{campaign.status.label}，不能{doing}")
+
+
+def no_data_rule(indicator: dict[str, Any]) -> str:
+    """What *no data* means for a computed item: the scheme's ``no_data`` (``empty`` in older schemes)."""
+    rule = str(indicator.get("no_data") or indicator.get("empty") or "not_applicable")
+    return rule if rule in NO_DATA_RULES else "not_applicable"
+
+
 def score(session: Session, actor: User, tenant: Tenant, campaign: Campaign, subject_id: int, indicator_code: str,
           points: Decimal, comment: str = "") -> CampaignScore:
     """An assessor scores an assessed item; without evidence it is 'insufficient evidence', not a low score."""
-    _require_assessor(actor, tenant)
-    if campaign.status not in (CampaignStatus.OPEN, CampaignStatus.FINALIZED):
-        raise Conflict(f"考核{campaign.status.label}，不能再评分")
-    indicator = next((i for i in indicators_of(campaign.scheme) if i["code"] == indicator_code), None)
+    require_assessor(actor, tenant)
+    _require_open(campaign, "评分")
+    indicator = _indicator(campaign, indicator_code)
     if indicator is None or indicator["kind"] not in ASSESSED_KINDS:
-        raise ValidationFailed(fields={"indicator": "该指标由系统根据记录计算，不能人工评分"})
+        raise ValidationFailed(fields={"indicator": "该指标由系统根据记录计算，不能人工评分；如需调整请使用“调整计算结果”并说明理由"})
     maximum = Decimal(str(indicator["max"]))
     if not (Decimal(0) <= points <= maximum):
         raise ValidationFailed(fields={"points": f"“{indicator['name']}”的得分应在 0 到 {maximum} 之间"})
@@ -218,106 +264,307 @@ def score(session: Session, actor: User, tenant: Tenant, campaign: Campaign, sub
     status = ScoreStatus.SCORED
     if indicator["kind"] == "assessed" and not evidence:
         status, points = ScoreStatus.INSUFFICIENT_EVIDENCE, Decimal("0.00")
-    row = next((s for s in subject.scores if s.indicator_code == indicator_code), None)
-    before = {"points": row.points, "status": row.status} if row else None
-    if row is None:
-        row = CampaignScore(tenant_id=tenant.id, indicator_code=indicator_code, status=status, points=points)
-        subject.scores.append(row)
-    row.status, row.points, row.comment, row.scored_by_id = status, points, comment.strip(), actor.id
-    session.flush()
-    audit.record(session, actor=actor, action="assessment.score", obj=row, before=before,
-                 after={"subject": subject.code, "indicator": indicator_code, "points": points, "status": status})
+    return _write_score(session, actor, subject, indicator_code, status, ScoreSource.ASSESSOR, points, comment)
+
+
+def override(session: Session, actor: User, tenant: Tenant, campaign: Campaign, subject_id: int,
+             indicator_code: str, points: Decimal, reason: str) -> CampaignScore:
+    """The assessor replaces a computed item's points, with a reason (a record the system cannot see)."""
+    require_assessor(actor, tenant)
+    _require_open(campaign, "调整计算结果")
+    indicator = _indicator(campaign, indicator_code)
+    if indicator is None or indicator["kind"] != "computed":
+        raise ValidationFailed(fields={"indicator": "只有系统计算的指标可以调整"})
+    if not reason.strip():
+        raise ValidationFailed(fields={"reason": "调整系统计算结果须说明理由"})
+    maximum = Decimal(str(indicator["max"]))
+    if not (Decimal(0) <= points <= maximum):
+        raise ValidationFailed(fields={"points": f"“{indicator['name']}”的得分应在 0 到 {maximum} 之间"})
+    subject = _subject(session, campaign, subject_id)
+    row = _write_score(session, actor, subject, indicator_code, ScoreStatus.SCORED, ScoreSource.OVERRIDE, points,
+                       reason, commit=False)
+    row.override_reason = reason.strip()
     common.commit(session)
     return row
+
+
+def _write_score(session: Session, actor: User, subject: CampaignSubject, indicator_code: str, status: ScoreStatus,
+                 source: ScoreSource, points: Decimal, comment: str, commit: bool = True) -> CampaignScore:
+    points = Decimal(points).quantize(CENT, rounding=ROUND_HALF_UP)
+    row = next((s for s in subject.scores if s.indicator_code == indicator_code), None)
+    before = {"points": row.points, "status": row.status, "source": row.source} if row else None
+    if row is None:
+        row = CampaignScore(tenant_id=subject.tenant_id, indicator_code=indicator_code, status=status, points=points)
+        subject.scores.append(row)
+    row.status, row.source, row.points, row.comment, row.scored_by_id = status, source, points, comment.strip(), actor.id
+    session.flush()
+    audit.record(session, actor=actor, action="assessment.override" if source is ScoreSource.OVERRIDE else
+                 "assessment.score", obj=row, before=before,
+                 after={"subject": subject.code, "indicator": indicator_code, "points": points, "status": status,
+                        "comment": row.comment})
+    if commit:
+        common.commit(session)
+    return row
+
+
+def record_evidence_for(session: Session, actor: User, tenant: Tenant, campaign: Campaign, subject_id: int,
+                        indicator_code: str, filename: str, data: bytes, content_type: str, note: str) -> None:
+    """The assessor records evidence on a subject's behalf (a site visit), in the subject's own record."""
+    from jixiao.documents.store import write_bytes
+    from jixiao.lifecycle.models import EvidenceFile
+
+    require_assessor(actor, tenant)
+    _require_open(campaign, "补充佐证材料")
+    indicator = _indicator(campaign, indicator_code)
+    if indicator is None or indicator["kind"] not in ASSESSED_KINDS:
+        raise ValidationFailed(fields={"indicator": "不是本考核需要佐证的指标"})
+    if not data:
+        raise ValidationFailed(fields={"file": "文件是空的"})
+    if not note.strip():
+        raise ValidationFailed(fields={"note": "请说明佐证来源（如实地核查的时间和人员）"})
+    subject = _subject(session, campaign, subject_id)
+    owner_tenant = subject.subject_tenant_id or tenant.id
+    with scoped(TenantScope(read_ids=(owner_tenant,), write_id=owner_tenant)) as writer:
+        assignment = writer.scalar(sa.select(SubjectAssignment).where(
+            SubjectAssignment.campaign_id == campaign.id, SubjectAssignment.code == subject.code))
+        if assignment is None:
+            raise NotFound("该考核对象没有考核记录")
+        evidence = EvidenceFile(tenant_id=owner_tenant, owner_type="assessment_assignments", owner_id=assignment.id,
+                                filename=filename[:255], content_type=content_type or "application/octet-stream",
+                                size=len(data), sha256=write_bytes(owner_tenant, data), uploaded_by_id=actor.id)
+        writer.add(evidence)
+        writer.flush()
+        reports = dict(assignment.self_reports)
+        entry = dict(reports.get(indicator_code) or {})
+        entry["file_ids"] = sorted(set(entry.get("file_ids", [])) | {evidence.id})
+        entry.setdefault("text", "")
+        entry["recorded_by_assessor"] = [*entry.get("recorded_by_assessor", []),
+                                         {"file_id": evidence.id, "note": note.strip(), "at": utcnow().isoformat()}]
+        reports[indicator_code] = entry
+        assignment.self_reports = reports
+        writer.commit()
+    audit.record(session, actor=actor, action="assessment.evidence_for", obj=subject,
+                 after={"subject": subject.code, "indicator": indicator_code, "file": filename, "note": note.strip()})
+    common.commit(session)
 
 
 # ---- Finalising ---------------------------------------------------------------------------------------------
 
 
-@dataclasses.dataclass
-class Line:
-    indicator: dict[str, Any]
-    points: Decimal
-    status: ScoreStatus
-    value: Decimal | None
-    reason: str
+def request_finalize(session: Session, actor: User, tenant: Tenant, campaign: Campaign, *, force: bool = False,
+                     reason: str = "") -> Campaign:
+    """Check that the campaign may be finalised now (the page and the API both ask this before the job).
+
+    Before the self-report deadline has passed, finalising would cut the subjects off: refused with 409,
+    unless forced with a reason (kept on the campaign and audited).
+    """
+    require_assessor(actor, tenant)
+    if campaign.status is not CampaignStatus.OPEN:
+        hint = "；如需重新汇总，请先说明理由重新打开考核" if campaign.status is CampaignStatus.FINALIZED else ""
+        raise Conflict(f"考核{campaign.status.label}，不能汇总{hint}")
+    if rectification.today() <= campaign.deadline:
+        if not force:
+            raise Conflict(f"自评截止日期 {campaign.deadline} 未过，各地仍可报送；如确需提前汇总，请选择强制汇总并说明理由")
+        if not reason.strip():
+            raise ValidationFailed(fields={"reason": "提前汇总须说明理由"})
+        campaign.force_reason = reason.strip()
+        audit.record(session, actor=actor, action="assessment.force", obj=campaign,
+                     after={"reason": campaign.force_reason, "deadline": campaign.deadline})
+        common.commit(session)
+    return campaign
+
+
+def _cutoff_moment(campaign: Campaign) -> Any:
+    return rectification.local_day_end(campaign.cutoff or campaign.deadline)
+
+
+def _members(session: Session, scheme: dict[str, Any], subjects: list[CampaignSubject]) -> tuple[tuple[int, int], ...] | None:
+    """Which tenants' records count for each subject: its own (``scope: own``, the default), or its whole
+    jurisdiction (``scope: jurisdiction``: a city with its counties). One statement for every subject."""
+    if scheme.get("scope", "own") != "jurisdiction":
+        return None
+    rows = session.execute(sa.select(Tenant.id, Tenant.path).where(
+        Tenant.id.in_([s.subject_tenant_id for s in subjects if s.subject_tenant_id]))).all()
+    by_path = {path: tenant_id for tenant_id, path in rows}
+    prefixes = sorted(by_path, key=len, reverse=True)
+    below = session.execute(sa.select(Tenant.id, Tenant.path).where(
+        sa.or_(*(Tenant.path.startswith(p) for p in prefixes)))).all() if prefixes else []
+    pairs = []
+    for tenant_id, path in below:
+        owner = next((by_path[p] for p in prefixes if path.startswith(p)), None)
+        if owner is not None:
+            pairs.append((tenant_id, owner))
+    return tuple(sorted(pairs))
 
 
 def finalize(session: Session, tenant: Tenant, campaign: Campaign, progress: Any = None) -> dict[str, Any]:
-    """Measure computed indicators for all subjects at once, total, grade, rank, award; reproducible."""
-    if campaign.status not in (CampaignStatus.OPEN, CampaignStatus.FINALIZED):
-        raise Conflict(f"考核{campaign.status.label}，不能重新汇总")
+    """Measure computed items for all subjects at once as of the cut-off, total, grade, rank, award, and put
+    the provisional results before each subject for the publicity period (公示); reproducible."""
+    if campaign.status is not CampaignStatus.OPEN:
+        raise Conflict(f"考核{campaign.status.label}，不能汇总")
     scheme = campaign.scheme
     subjects = list(session.scalars(sa.select(CampaignSubject).where(CampaignSubject.campaign_id == campaign.id)
                                     .options(selectinload(CampaignSubject.scores))))
     by = "department" if scheme["subjects"] == "departments" else "tenant"
     key_of = {s.id: (s.subject_department_id if by == "department" else s.subject_tenant_id) for s in subjects}
-    measured = metrics.Subjects(by=by, ids=tuple(key_of.values()), year=campaign.year)
+    measured = metrics.Subjects(by=by, ids=tuple(key_of.values()), year=campaign.year,
+                                cutoff=_cutoff_moment(campaign),
+                                members=_members(session, scheme, subjects) if by == "tenant" else None)
     indicators = indicators_of(scheme)
     computed = {i["code"]: metrics.compute(session, i["metric"], measured) for i in indicators if i["kind"] == "computed"}
+    reported = _reports_by_deadline(session, campaign)
     if progress:
         progress(40, "已根据记录计算指标")
     hooks = common.hooks(session, tenant)
+    threshold = Decimal(str(scheme.get("coverage_threshold", DEFAULT_COVERAGE)))
+    full_marks = sum((Decimal(str(i["max"])) for i in indicators if i["kind"] in POSITIVE_KINDS), Decimal(0))
     for subject in subjects:
         existing = {s.indicator_code: s for s in subject.scores}
-        total, vetoed = Decimal(0), False
         for indicator in indicators:
-            maximum = Decimal(str(indicator["max"]))
             row = existing.get(indicator["code"])
-            if indicator["kind"] == "computed":
-                numerator, denominator = computed[indicator["code"]][key_of[subject.id]]
-                ratio, pts = metrics.points(maximum, numerator, denominator, indicator.get("empty", "zero"))
-                if row is None:
-                    row = CampaignScore(tenant_id=tenant.id, indicator_code=indicator["code"],
-                                        status=ScoreStatus.COMPUTED, points=pts)
-                    subject.scores.append(row)
-                row.status, row.value, row.points = ScoreStatus.COMPUTED, ratio, pts
-                row.comment = (f"{metrics.METRICS[indicator['metric']].label}：{numerator.normalize()} / "
-                               f"{denominator.normalize()}" if denominator else "无应报事项")
-            elif row is None:
+            if row is None:
                 row = CampaignScore(tenant_id=tenant.id, indicator_code=indicator["code"], status=ScoreStatus.PENDING,
-                                    points=Decimal(0))
+                                    points=Decimal("0.00"))
                 subject.scores.append(row)
-            if indicator["kind"] == "deduction":
-                total -= row.points
-            elif indicator["kind"] == "veto":
-                vetoed = vetoed or row.points > 0
-            else:
-                total += row.points
-        subject.vetoed = vetoed
-        subject.total = Decimal(0) if vetoed else max(total, Decimal(0)).quantize(Decimal("0.01"))
-        subject.grade = hooks.assessment_grade(scheme=scheme, total=subject.total)
-    _rank(subjects)
+            _settle(row, indicator, computed.get(indicator["code"], {}).get(key_of[subject.id]),
+                    reported.get(subject.code, set()))
+        _total(subject, indicators, {s.indicator_code: s for s in subject.scores}, full_marks, threshold)
+        subject.grade = hooks.assessment_grade(scheme=scheme, total=subject.total) if subject.ranked else None
+    _rank(subjects, scheme)
     session.flush()
     if progress:
         progress(70, "已汇总排名")
     upper = ancestor_results(session, tenant, campaign.year)
-    views = [AssessmentResultView(code=s.code, name=s.name, division_type=s.division_type, parent_code=s.parent_code,
-                                  total=s.total, grade=s.grade, rank=s.rank, rank_in_parent=s.rank_in_parent,
-                                  vetoed=s.vetoed) for s in subjects]
+    names = {i["code"]: i for i in indicators}
+    views = [result_view(s, names) for s in subjects]
     decided = hooks.assessment_awards(scheme=scheme, results=views, ancestor_results=upper) or {}
     for subject in subjects:
         outcome = decided.get(subject.code) or {}
         subject.awards, subject.notices = list(outcome.get("awards", [])), list(outcome.get("notices", []))
+    days = int(scheme.get("appeal_days", DEFAULT_APPEAL_DAYS))
     campaign.status, campaign.finalized_at = CampaignStatus.FINALIZED, utcnow()
+    campaign.appeal_until = rectification.today() + timedelta(days=days)
     audit.record(session, actor=None, action="assessment.finalize", obj=campaign,
-                 after={"subjects": len(subjects), "rule_set": campaign.rule_set})
+                 after={"subjects": len(subjects), "rule_set": campaign.rule_set, "cutoff": campaign.cutoff,
+                        "appeal_until": campaign.appeal_until, "ranked": sum(1 for s in subjects if s.ranked)})
     session.commit()
-    return {"campaign_id": campaign.id, "subjects": len(subjects),
+    _send_results(session, tenant, campaign, provisional=True)
+    return {"campaign_id": campaign.id, "subjects": len(subjects), "ranked": sum(1 for s in subjects if s.ranked),
             "awarded": sum(1 for s in subjects if s.awards), "noticed": sum(1 for s in subjects if s.notices)}
 
 
-def _rank(subjects: list[CampaignSubject]) -> None:
-    """Standard competition ranking (1, 2, 2, 4) by total, among the same level, and within each parent."""
+def _reports_by_deadline(session: Session, campaign: Campaign) -> dict[str, set[str]]:
+    """Which assessed items each subject reported on by the deadline (read from the subjects' own rows)."""
+    end = rectification.local_day_end(campaign.deadline).isoformat()
+    found: dict[str, set[str]] = {}
+    for code, reports in session.execute(sa.select(SubjectAssignment.code, SubjectAssignment.self_reports)
+                                         .where(SubjectAssignment.campaign_id == campaign.id)):
+        found[code] = {item for item, entry in (reports or {}).items()
+                       if entry.get("recorded_by_assessor") or (entry.get("submitted_at") or "") <= end}
+    return found
+
+
+def _settle(row: CampaignScore, indicator: dict[str, Any], measured: tuple[Decimal, Decimal] | None,
+            reported: set[str]) -> None:
+    """The item's state, points and counted maximum for one subject, from the records and the scores given."""
+    maximum = Decimal(str(indicator["max"])).quantize(CENT)
+    kind = indicator["kind"]
+    if kind == "computed":
+        numerator, denominator = measured or (Decimal(0), Decimal(0))
+        label = metrics.METRICS[indicator["metric"]]
+        ratio, pts = metrics.points(maximum, numerator, denominator, no_data_rule(indicator))
+        row.value, row.computed_points = ratio, pts
+        if denominator > 0:
+            row.comment = (f"{label.label}：{metrics.count_text(numerator, label.amount)} / "
+                           f"{metrics.count_text(denominator, label.amount)}，{_percent(ratio)}")
+        if row.source is ScoreSource.OVERRIDE:
+            row.status, row.maximum = ScoreStatus.SCORED, maximum
+            return
+        row.source = ScoreSource.COMPUTED
+        if denominator > 0:
+            row.status, row.points, row.maximum = ScoreStatus.SCORED, pts, maximum
+            return
+        rule = no_data_rule(indicator)
+        row.status = ScoreStatus.NO_DATA
+        row.points = pts
+        row.maximum = Decimal("0.00") if rule == "not_applicable" else maximum
+        row.comment = {"not_applicable": "无应报事项，不计入满分（按可计量分值折算）",
+                       "zero": "无应报事项，按方案计 0 分", "full": "无应报事项，按方案计满分"}[rule]
+        return
+    if kind == "assessed":
+        row.maximum = maximum
+        if row.status in (ScoreStatus.SCORED, ScoreStatus.INSUFFICIENT_EVIDENCE) and row.scored_by_id is not None:
+            return
+        row.points = Decimal("0.00")
+        if indicator["code"] in reported:
+            row.status, row.comment = ScoreStatus.PENDING, "已报送，尚未评分"
+        else:
+            row.status, row.comment = ScoreStatus.NOT_SUBMITTED, "截止日期前未报送"
+        return
+    # Bonus, deduction and veto items add, take away or zero; they are not part of the maximum.
+    row.maximum = None
+    if row.scored_by_id is None:
+        row.status, row.points = ScoreStatus.PENDING, Decimal("0.00")
+
+
+def _percent(ratio: Decimal | None) -> str:
+    return "—" if ratio is None else f"{(ratio * 100).quantize(CENT)}%"
+
+
+def _total(subject: CampaignSubject, indicators: list[dict[str, Any]], rows: dict[str, CampaignScore],
+           full_marks: Decimal, threshold: Decimal) -> None:
+    """Total = the counted items' points rescaled to full marks, + bonus − deductions (0 if vetoed)."""
+    positive = [rows[i["code"]] for i in indicators if i["kind"] in POSITIVE_KINDS]
+    measurable = sum((r.maximum or Decimal(0) for r in positive), Decimal(0))
+    earned = sum((r.points for r in positive), Decimal(0))
+    scaled = (earned * full_marks / measurable).quantize(CENT, rounding=ROUND_HALF_UP) if measurable > 0 \
+        else Decimal("0.00")
+    bonus = sum((rows[i["code"]].points for i in indicators if i["kind"] == "bonus"), Decimal(0))
+    deduction = sum((rows[i["code"]].points for i in indicators if i["kind"] == "deduction"), Decimal(0))
+    vetoed = any(rows[i["code"]].points > 0 for i in indicators if i["kind"] == "veto")
+    subject.measurable, subject.full_marks = measurable.quantize(CENT), full_marks.quantize(CENT)
+    subject.coverage = (measurable / full_marks).quantize(Decimal("0.0001")) if full_marks > 0 else Decimal(0)
+    subject.vetoed = vetoed
+    subject.total = Decimal("0.00") if vetoed else max(scaled + bonus - deduction, Decimal(0)).quantize(CENT)
+    subject.ranked = subject.coverage >= threshold
+
+
+def result_view(subject: CampaignSubject, indicators: dict[str, dict[str, Any]]) -> AssessmentResultView:
+    items = tuple(AssessmentItemView(code=s.indicator_code, name=indicators.get(s.indicator_code, {}).get("name", ""),
+                                     kind=indicators.get(s.indicator_code, {}).get("kind", ""), state=str(s.status),
+                                     points=s.points, maximum=s.maximum) for s in subject.scores)
+    return AssessmentResultView(code=subject.code, name=subject.name, division_type=subject.division_type,
+                                parent_code=subject.parent_code, total=subject.total, grade=subject.grade,
+                                rank=subject.rank, rank_in_parent=subject.rank_in_parent, vetoed=subject.vetoed,
+                                ranked=subject.ranked, coverage=subject.coverage, items=items)
+
+
+def tie_break_of(scheme: dict[str, Any]) -> list[str]:
+    """The item codes a scheme breaks equal totals by, in order (none: equal totals share a rank)."""
+    return [str(code) for code in scheme.get("tie_break") or []]
+
+
+def _rank(subjects: list[CampaignSubject], scheme: dict[str, Any]) -> None:
+    """Competition ranking (1, 2, 2, 4) of the ranked subjects by total — then by the scheme's tie-break items,
+    if it names any — among the same level and within each parent; unranked subjects (数据不足) get no rank."""
+    breakers = tie_break_of(scheme)
+
+    def key(subject: CampaignSubject) -> tuple[Decimal, ...]:
+        points = {s.indicator_code: s.points for s in subject.scores}
+        return (subject.total or Decimal(0), *(points.get(code, Decimal(0)) for code in breakers))
+
     def assign(group: list[CampaignSubject], attribute: str) -> None:
-        ordered = sorted(group, key=lambda s: (-(s.total or 0), s.code))
+        ordered = sorted(group, key=lambda s: (tuple(-v for v in key(s)), s.code))
         for position, subject in enumerate(ordered, start=1):
             previous = ordered[position - 2] if position > 1 else None
-            rank = getattr(previous, attribute) if previous is not None and previous.total == subject.total else position
-            setattr(subject, attribute, rank)
+            tied = previous is not None and key(previous) == key(subject)
+            setattr(subject, attribute, getattr(previous, attribute) if tied else position)
 
+    for subject in subjects:
+        if not subject.ranked:
+            subject.rank = subject.rank_in_parent = None
     for level in {s.level for s in subjects}:
-        peers = [s for s in subjects if s.level == level]
+        peers = [s for s in subjects if s.level == level and s.ranked]
         assign(peers, "rank")
         for parent in {s.parent_code for s in peers}:
             assign([s for s in peers if s.parent_code == parent], "rank_in_parent")
@@ -325,7 +572,8 @@ def _rank(subjects: list[CampaignSubject]) -> None:
 
 def ancestor_results(session: Session, tenant: Tenant, year: int) -> dict[str, dict[str, Any]]:
     """What upper levels published this year about the tenant's subjects (e.g. the province's ranking of a
-    city's counties), read from the subjects' own copies of their results; the best rank when several."""
+    city's counties), read from the subjects' own copies of their results; the best rank when several.
+    Provisional results (公示) and unranked subjects (数据不足) carry no rank."""
     rows = session.execute(
         sa.select(SubjectAssignment.code, SubjectAssignment.result, SubjectAssignment.assessor_name)
         .join(Tenant, Tenant.id == SubjectAssignment.tenant_id)
@@ -333,7 +581,7 @@ def ancestor_results(session: Session, tenant: Tenant, year: int) -> dict[str, d
                Tenant.path.startswith(tenant.path), Tenant.id != tenant.id)).all()
     found: dict[str, dict[str, Any]] = {}
     for code, result, assessor in rows:
-        if assessor == tenant.bureau_name or not result or not result.get("rank"):
+        if assessor == tenant.bureau_name or not result or result.get("provisional") or not result.get("rank"):
             continue
         if code not in found or int(result["rank"]) < found[code]["rank"]:
             found[code] = {"rank": int(result["rank"]), "of": result.get("of"), "grade": result.get("grade"),
@@ -341,12 +589,24 @@ def ancestor_results(session: Session, tenant: Tenant, year: int) -> dict[str, d
     return found
 
 
-def ranking(campaign: Campaign) -> list[CampaignSubject]:
-    return sorted(campaign.subjects, key=lambda s: (s.level, s.rank or 10**6, s.code))
+def ranking(session: Session, campaign: Campaign) -> list[CampaignSubject]:
+    """Ranked subjects by level and rank, then those with too little data (数据不足); scores loaded at once."""
+    subjects = list(session.scalars(sa.select(CampaignSubject).where(CampaignSubject.campaign_id == campaign.id)
+                                    .options(selectinload(CampaignSubject.scores))))
+    return sorted(subjects, key=lambda s: (s.level, not s.ranked, s.rank or 10**6, s.code))
+
+
+def subject_detail(session: Session, campaign: Campaign, subject_id: int) -> CampaignSubject:
+    subject = session.scalar(sa.select(CampaignSubject).where(
+        CampaignSubject.id == subject_id, CampaignSubject.campaign_id == campaign.id)
+        .options(selectinload(CampaignSubject.scores)))
+    if subject is None:
+        raise NotFound("未找到该考核对象")
+    return subject
 
 
 def deductions(campaign: Campaign, subject: CampaignSubject) -> list[dict[str, Any]]:
-    """Where the subject lost points, and why."""
+    """Where the subject lost points, and why; items left out of its maximum say so."""
     scores = {s.indicator_code: s for s in subject.scores}
     lost = []
     for indicator in indicators_of(campaign.scheme):
@@ -354,34 +614,56 @@ def deductions(campaign: Campaign, subject: CampaignSubject) -> list[dict[str, A
         maximum = Decimal(str(indicator["max"]))
         if row is None:
             continue
-        if indicator["kind"] in ("computed", "assessed", "bonus") and row.points < maximum and indicator["kind"] != "bonus":
-            lost.append({"indicator": indicator["name"], "lost": str(maximum - row.points), "status": row.status.label,
+        kind = indicator["kind"]
+        if kind in POSITIVE_KINDS and row.maximum is not None and row.maximum == 0:
+            lost.append({"indicator": indicator["name"], "lost": "不计入", "status": row.status.label,
                          "reason": row.comment or row.status.label})
-        elif indicator["kind"] == "deduction" and row.points > 0:
+        elif kind in POSITIVE_KINDS and row.points < maximum:
+            lost.append({"indicator": indicator["name"], "lost": str((maximum - row.points).quantize(CENT)),
+                         "status": row.status.label, "reason": row.override_reason or row.comment or row.status.label})
+        elif kind == "deduction" and row.points > 0:
             lost.append({"indicator": indicator["name"], "lost": str(row.points), "status": row.status.label,
                          "reason": row.comment})
-        elif indicator["kind"] == "veto" and row.points > 0:
+        elif kind == "veto" and row.points > 0:
             lost.append({"indicator": indicator["name"], "lost": "一票否决", "status": row.status.label,
                          "reason": row.comment})
     return lost
 
 
-def publish(session: Session, tenant: Tenant, campaign: Campaign) -> dict[str, Any]:
-    """Give each subject its own result (score, rank, deductions with reasons) in its own tenant."""
-    if campaign.status is not CampaignStatus.FINALIZED:
-        raise Conflict("请先汇总排名再发布结果")
-    subjects = ranking(campaign)
-    of_level = {level: sum(1 for s in subjects if s.level == level) for level in {s.level for s in subjects}}
-    payloads = []
-    for subject in subjects:
-        payloads.append((subject.subject_tenant_id or tenant.id, subject.code, {
-            "total": str(subject.total), "grade": subject.grade, "rank": subject.rank, "of": of_level[subject.level],
-            "rank_in_parent": subject.rank_in_parent, "vetoed": subject.vetoed, "awards": subject.awards,
-            "notices": subject.notices, "deductions": deductions(campaign, subject),
-        }))
-    campaign.status, campaign.published_at = CampaignStatus.PUBLISHED, utcnow()
-    audit.record(session, actor=None, action="assessment.publish", obj=campaign, after={"subjects": len(subjects)})
-    session.commit()
+def _result_payload(campaign: Campaign, subject: CampaignSubject, of: int, provisional: bool) -> dict[str, Any]:
+    return {
+        "provisional": provisional, "appeal_until": campaign.appeal_until.isoformat() if campaign.appeal_until else None,
+        "total": str(subject.total), "grade": subject.grade, "ranked": subject.ranked,
+        "rank": subject.rank, "of": of, "rank_in_parent": subject.rank_in_parent, "vetoed": subject.vetoed,
+        "coverage": _percent(subject.coverage), "measurable": str(subject.measurable),
+        "full_marks": str(subject.full_marks), "awards": subject.awards, "notices": subject.notices,
+        "deductions": deductions(campaign, subject), "items": item_lines(campaign, subject),
+    }
+
+
+def item_lines(campaign: Campaign, subject: CampaignSubject) -> list[dict[str, Any]]:
+    """Every item of a subject's result: its state, points, the maximum it counted for, and why."""
+    scores = {s.indicator_code: s for s in subject.scores}
+    lines = []
+    for indicator in indicators_of(campaign.scheme):
+        row = scores.get(indicator["code"])
+        if row is None:
+            continue
+        lines.append({"code": indicator["code"], "name": indicator["name"], "group": indicator["group"],
+                      "kind": indicator["kind"], "state": str(row.status), "state_label": row.status.label,
+                      "source": str(row.source), "points": str(row.points), "max": str(indicator["max"]),
+                      "counted_max": None if row.maximum is None else str(row.maximum),
+                      "reason": row.override_reason or row.comment})
+    return lines
+
+
+def _send_results(session: Session, tenant: Tenant, campaign: Campaign, *, provisional: bool | None) -> None:
+    """Write each subject's own result into its own tenant (``None``: take the results back)."""
+    subjects = ranking(session, campaign)
+    of_level = {level: sum(1 for s in subjects if s.level == level and s.ranked) for level in {s.level for s in subjects}}
+    payloads = [(s.subject_tenant_id or tenant.id, s.code,
+                 None if provisional is None else _result_payload(campaign, s, of_level[s.level], provisional))
+                for s in subjects]
     for tenant_id, code, result in payloads:
         with scoped(TenantScope(read_ids=(tenant_id,), write_id=tenant_id)) as writer:
             assignment = writer.scalar(sa.select(SubjectAssignment).where(
@@ -389,14 +671,158 @@ def publish(session: Session, tenant: Tenant, campaign: Campaign) -> dict[str, A
             if assignment is not None:
                 assignment.result = result
                 writer.commit()
-    return {"campaign_id": campaign.id, "published": len(payloads)}
 
 
-def notice_data(tenant: Tenant, campaign: Campaign) -> dict[str, Any]:
+# ---- Publicity, appeals, reopening, withdrawing, publishing ---------------------------------------------------
+
+
+def appeals_for(session: Session, campaign: Campaign) -> list[Appeal]:
+    """Every appeal of the campaign, read from the subjects' tenants (the assessor reads down)."""
+    return list(session.scalars(sa.select(Appeal).where(Appeal.campaign_id == campaign.id).order_by(Appeal.id)))
+
+
+def appeal(session: Session, actor: User, tenant: Tenant, campaign_id: int, indicator_code: str, text: str,
+           file_ids: list[int] | None = None) -> Appeal:
+    """申诉: the subject contests an item of its provisional result during the publicity period."""
+    if actor.tenant_id != tenant.id or not actor.has_role(Role.FINANCE, Role.ADMIN):
+        raise Forbidden("只有本级财政绩效人员可以提出申诉")
+    assignment = get_assignment(session, tenant, campaign_id)
+    result = assignment.result or {}
+    if not result.get("provisional"):
+        raise Conflict("考核结果尚未公示，或已正式发布，不能申诉")
+    until = result.get("appeal_until")
+    if until and rectification.today() > date.fromisoformat(until):
+        raise Conflict(f"申诉期已于 {until} 结束")
+    codes = {item["code"] for item in result.get("items") or []}
+    if indicator_code not in codes:
+        raise ValidationFailed(fields={"indicator": "不是本考核的指标"})
+    if not text.strip():
+        raise ValidationFailed(fields={"text": "请写明申诉理由"})
+    if file_ids:
+        from jixiao.lifecycle.models import EvidenceFile
+
+        own = set(session.scalars(sa.select(EvidenceFile.id).where(
+            EvidenceFile.id.in_(file_ids), EvidenceFile.tenant_id == tenant.id,
+            EvidenceFile.owner_type == "assessment_assignments", EvidenceFile.owner_id == assignment.id)))
+        if own != set(file_ids):
+            raise ValidationFailed(fields={"file_ids": "申诉材料须是本级在本考核中上传的文件"})
+    row = Appeal(tenant_id=tenant.id, campaign_id=campaign_id, code=assignment.code, indicator_code=indicator_code,
+                 text=text.strip(), file_ids=sorted(set(file_ids or [])), filed_by_id=actor.id)
+    session.add(row)
+    session.flush()
+    audit.record(session, actor=actor, action="assessment.appeal", obj=row,
+                 after={"indicator": indicator_code, "text": row.text, "files": row.file_ids})
+    common.commit(session)
+    return row
+
+
+def answer_appeal(session: Session, actor: User, tenant: Tenant, campaign: Campaign, appeal_id: int, outcome: str,
+                  answer: str) -> Appeal:
+    """The assessor answers an appeal; an upheld one is rescored by reopening the campaign."""
+    require_assessor(actor, tenant)
+    if campaign.status is not CampaignStatus.FINALIZED:
+        raise Conflict(f"考核{campaign.status.label}，不在公示期，不能答复申诉")
+    row = next((a for a in appeals_for(session, campaign) if a.id == appeal_id), None)
+    if row is None:
+        raise NotFound("未找到该申诉")
+    if row.outcome is not None:
+        raise Conflict(f"该申诉已于 {row.answered_at:%Y-%m-%d} 答复")
+    try:
+        decided = AppealOutcome(outcome)
+    except ValueError as exc:
+        raise ValidationFailed(fields={"outcome": "请选择 upheld（申诉成立）或 rejected（维持原评分）"}) from exc
+    if not answer.strip():
+        raise ValidationFailed(fields={"answer": "请写明答复意见"})
+    with scoped(TenantScope(read_ids=(row.tenant_id,), write_id=row.tenant_id)) as writer:
+        stored = writer.get(Appeal, row.id)
+        stored.outcome, stored.answer, stored.answered_by_id, stored.answered_at = (
+            decided, answer.strip(), actor.id, utcnow())
+        writer.commit()
+    audit.record(session, actor=actor, action="assessment.appeal_answer", obj=campaign,
+                 after={"appeal": row.id, "subject": row.code, "outcome": decided, "answer": answer.strip()})
+    common.commit(session)
+    session.expire(row)
+    return row
+
+
+def reopen(session: Session, actor: User, tenant: Tenant, campaign: Campaign, reason: str) -> Campaign:
+    """Reopen a finalised campaign to rescore (an upheld appeal, a correction), with a reason; finalising
+    again recomputes as of the same cut-off. The provisional results are taken back meanwhile."""
+    require_assessor(actor, tenant)
+    if campaign.status is not CampaignStatus.FINALIZED:
+        raise Conflict(f"考核{campaign.status.label}，只有已汇总（公示中）的考核可以重新打开")
+    if not reason.strip():
+        raise ValidationFailed(fields={"reason": "重新打开考核须说明理由"})
+    campaign.status, campaign.reopen_reason, campaign.appeal_until = CampaignStatus.OPEN, reason.strip(), None
+    audit.record(session, actor=actor, action="assessment.reopen", obj=campaign, after={"reason": campaign.reopen_reason})
+    common.commit(session)
+    _send_results(session, tenant, campaign, provisional=None)
+    return campaign
+
+
+def withdraw(session: Session, actor: User, tenant: Tenant, campaign: Campaign, reason: str) -> Campaign:
+    """Withdraw (撤回) a campaign not yet published, with a reason: its subjects' invitations are taken back,
+    and a new campaign for the same year and scheme may be opened."""
+    require_assessor(actor, tenant)
+    if campaign.status in (CampaignStatus.PUBLISHED, CampaignStatus.WITHDRAWN):
+        raise Conflict(f"考核{campaign.status.label}，不能撤回")
+    if not reason.strip():
+        raise ValidationFailed(fields={"reason": "撤回考核须说明理由"})
+    subjects = list(campaign.subjects)
+    campaign.status, campaign.withdraw_reason, campaign.withdrawn_at = CampaignStatus.WITHDRAWN, reason.strip(), utcnow()
+    audit.record(session, actor=actor, action="assessment.withdraw", obj=campaign, after={"reason": reason.strip()})
+    common.commit(session)
+    for subject in subjects:
+        tenant_id = subject.subject_tenant_id or tenant.id
+        with scoped(TenantScope(read_ids=(tenant_id,), write_id=tenant_id)) as writer:
+            writer.execute(sa.delete(SubjectAssignment).where(SubjectAssignment.campaign_id == campaign.id,
+                                                              SubjectAssignment.code == subject.code))
+            writer.commit()
+    return campaign
+
+
+def request_publish(session: Session, actor: User, tenant: Tenant, campaign: Campaign, *, force: bool = False,
+                    reason: str = "") -> Campaign:
+    """Check that the results may be published now: finalised, every appeal answered, the appeal window over
+    (or forced with a reason)."""
+    require_assessor(actor, tenant)
+    if campaign.status is not CampaignStatus.FINALIZED:
+        raise Conflict("请先汇总排名再发布结果")
+    unanswered = [a for a in appeals_for(session, campaign) if a.outcome is None]
+    if unanswered:
+        raise Conflict(f"还有 {len(unanswered)} 件申诉未答复，答复后才能发布")
+    if campaign.appeal_until and rectification.today() <= campaign.appeal_until:
+        if not force:
+            raise Conflict(f"公示期至 {campaign.appeal_until}，期间各地可以申诉；如确需提前发布，请选择强制发布并说明理由")
+        if not reason.strip():
+            raise ValidationFailed(fields={"reason": "提前发布须说明理由"})
+        audit.record(session, actor=actor, action="assessment.force_publish", obj=campaign,
+                     after={"reason": reason.strip(), "appeal_until": campaign.appeal_until})
+        campaign.force_reason = reason.strip()
+        common.commit(session)
+    return campaign
+
+
+def publish(session: Session, tenant: Tenant, campaign: Campaign) -> dict[str, Any]:
+    """Give each subject its own final result (score, rank, deductions with reasons) in its own tenant."""
+    if campaign.status is not CampaignStatus.FINALIZED:
+        raise Conflict("请先汇总排名再发布结果")
+    count = len(campaign.subjects)
+    campaign.status, campaign.published_at = CampaignStatus.PUBLISHED, utcnow()
+    audit.record(session, actor=None, action="assessment.publish", obj=campaign, after={"subjects": count})
+    session.commit()
+    _send_results(session, tenant, campaign, provisional=False)
+    return {"campaign_id": campaign.id, "published": count}
+
+
+def notice_data(session: Session, tenant: Tenant, campaign: Campaign) -> dict[str, Any]:
     """The ranking notice (通报) of a finalised campaign, as plain data for the document job."""
-    subjects = ranking(campaign)
-    rows = [{"rank": s.rank, "name": s.name, "score": str(s.total), "grade": s.grade,
-             "notes": "；".join([*s.awards, *s.notices, *(["一票否决"] if s.vetoed else [])])} for s in subjects]
+    subjects = ranking(session, campaign)
+    rows = [{"rank": s.rank if s.ranked else "数据不足", "name": s.name, "score": str(s.total),
+             "grade": s.grade or "—",
+             "notes": "；".join([*s.awards, *s.notices, *(["一票否决"] if s.vetoed else []),
+                                *([] if s.ranked else [f"可计量分值占 {_percent(s.coverage)}，不参与排名"])])}
+            for s in subjects]
     return {
         "owner_type": "assessment_campaigns", "owner_id": campaign.id, "title": f"关于{campaign.title}结果的通报",
         "year": campaign.year, "issuer": tenant.bureau_name, "rows": rows,

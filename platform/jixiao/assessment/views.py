@@ -14,6 +14,7 @@ from jixiao.auth import current_tenant, require_login
 from jixiao.db import session
 from jixiao.errors import DomainError, ValidationFailed
 from jixiao.jobs.service import enqueue
+from jixiao.lifecycle import rectification
 
 bp = Blueprint("assessment", __name__, template_folder="templates")
 
@@ -22,7 +23,7 @@ bp = Blueprint("assessment", __name__, template_folder="templates")
 @require_login
 def campaigns() -> Any:
     tenant, db = current_tenant(), session()
-    year = request.values.get("year", type=int) or date.today().year - 1
+    year = request.values.get("year", type=int) or service.latest_records_year(db, tenant)
     errors: dict[str, Any] = {}
     if request.method == "POST":
         try:
@@ -63,29 +64,52 @@ def campaign(campaign_id: int) -> Any:
                 service.score(db, current_user, tenant, item, int(request.form["subject_id"]),
                               request.form["indicator"], points, request.form.get("comment", ""))
                 flash("已保存评分", "success")
+            elif action == "override":
+                try:
+                    points = Decimal(request.form.get("points", ""))
+                except InvalidOperation as exc:
+                    raise ValidationFailed(fields={"points": "请填写数字"}) from exc
+                service.override(db, current_user, tenant, item, int(request.form["subject_id"]),
+                                 request.form["indicator"], points, request.form.get("reason", ""))
+                flash("已调整计算结果并记录理由", "success")
             elif action in ("finalize", "publish"):
-                service._require_assessor(current_user, tenant)
+                check = service.request_finalize if action == "finalize" else service.request_publish
+                check(db, current_user, tenant, item, force=bool(request.form.get("force")),
+                      reason=request.form.get("reason", ""))
                 job = enqueue(db, current_user, tenant, f"assessment.{action}", {"campaign_id": item.id})
                 return redirect(url_for("jobs.job", job_id=job.id))
+            elif action == "reopen":
+                service.reopen(db, current_user, tenant, item, request.form.get("reason", ""))
+                flash("已重新打开考核，可以调整评分；重新汇总时按同一数据截止日期计算", "success")
+            elif action == "withdraw":
+                service.withdraw(db, current_user, tenant, item, request.form.get("reason", ""))
+                flash("已撤回考核", "success")
+            elif action == "answer":
+                service.answer_appeal(db, current_user, tenant, item, int(request.form["appeal_id"]),
+                                      request.form.get("outcome", ""), request.form.get("answer", ""))
+                flash("已答复申诉", "success")
             elif action == "notice":
-                service._require_assessor(current_user, tenant)
+                service.require_assessor(current_user, tenant)
                 if item.status.value not in ("finalized", "published"):
                     raise ValidationFailed("请先汇总排名，再生成通报")
-                job = enqueue(db, current_user, tenant, "documents.ranking_notice", service.notice_data(tenant, item))
+                job = enqueue(db, current_user, tenant, "documents.ranking_notice", service.notice_data(db, tenant, item))
                 return redirect(url_for("jobs.job", job_id=job.id))
         except DomainError as exc:
             db.rollback()
             flash(exc.message + ("：" + "；".join(map(str, exc.fields.values())) if exc.fields else ""), "error")
         return redirect(url_for("assessment.campaign", campaign_id=item.id))
     indicators = service.indicators_of(item.scheme)
-    ranking = service.ranking(item)
+    ranking = service.ranking(db, item)
+    assessor = current_user.tenant_id == tenant.id and current_user.has_role("finance", "admin")
+    appeals = service.appeals_for(db, item) if assessor else []
     from jixiao.documents.service import documents_by_owner
 
     notices = documents_by_owner(db, current_user, tenant, "assessment_campaigns", [item.id]).get(item.id, [])
     return render_template("assessment/campaign.html", tenant=tenant, campaign=item, indicators=indicators,
-                           notice_documents=notices,
-                           ranking=ranking, scores={(s.id, sc.indicator_code): sc for s in item.subjects for sc in s.scores},
-                           can_assess=current_user.tenant_id == tenant.id and current_user.has_role("finance", "admin"))
+                           notice_documents=notices, appeals=appeals, tie_break=service.tie_break_of(item.scheme),
+                           today=rectification.today(), ranking=ranking,
+                           scores={(s.id, sc.indicator_code): sc for s in ranking for sc in s.scores},
+                           can_assess=assessor)
 
 
 @bp.route("/t/<tenant_code>/assessment-results/<int:campaign_id>", methods=["GET", "POST"])
@@ -95,7 +119,11 @@ def result(campaign_id: int) -> Any:
     if request.method == "POST":
         try:
             upload = request.files.get("file")
-            if upload is not None and upload.filename:
+            if request.form.get("action") == "appeal":
+                service.appeal(db, current_user, tenant, campaign_id, request.form.get("indicator", ""),
+                               request.form.get("text", ""))
+                flash("已提出申诉，等待考核单位答复", "success")
+            elif upload is not None and upload.filename:
                 service.add_evidence(db, current_user, tenant, campaign_id, request.form.get("indicator", ""),
                                      upload.filename, upload.read(), upload.mimetype or "")
             else:
@@ -106,6 +134,6 @@ def result(campaign_id: int) -> Any:
             db.rollback()
             flash(exc.message, "error")
         return redirect(url_for("assessment.result", campaign_id=campaign_id))
-    return render_template("assessment/result.html", tenant=tenant,
+    return render_template("assessment/result.html", tenant=tenant, today=rectification.today(),
                            assignment=service.get_assignment(db, tenant, campaign_id),
                            can_report=current_user.tenant_id == tenant.id and current_user.has_role("finance", "admin"))

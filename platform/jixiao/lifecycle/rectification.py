@@ -7,7 +7,7 @@ overdue; one verified on a day (in the bureau's time zone) no later than its dea
 from __future__ import annotations
 
 import hashlib
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import IO, Any
 from zoneinfo import ZoneInfo
@@ -46,6 +46,12 @@ def timezone_name() -> str:
 def today() -> date:
     """Deadlines are days in the bureau's time zone."""
     return datetime.now(ZoneInfo(timezone_name())).date()
+
+
+def local_day_end(day: date) -> datetime:
+    """The last instant of ``day`` in the bureau's time zone, in UTC: what "by the end of that day" means."""
+    start = datetime.combine(day + timedelta(days=1), datetime.min.time(), tzinfo=ZoneInfo(timezone_name()))
+    return (start - timedelta(microseconds=1)).astimezone(UTC)
 
 
 def local_date_sql(session: Session, timestamp: Any) -> sa.ColumnElement[date]:

@@ -51,6 +51,13 @@ def tenant_default_settings(tenant: Any) -> dict[str, Any]:
         "monitoring.light_bounds": ["0.6", "0.8", "1.2"],
         # Days a unit has to answer a rectification notice, when finance gives no deadline.
         "rectification.default_days": 30,
+        # Legend bands of the league table of subordinates (illustrative, as in DHIS2 scorecards): a rate of
+        # at least ``min`` percent; a column may have its own list beside ``default``.
+        "statistics.league_bands": {"default": [
+            {"band": "green", "label": "较好", "min": 80},
+            {"band": "yellow", "label": "一般", "min": 60},
+            {"band": "red", "label": "较差", "min": 0},
+        ]},
     }
 
 
@@ -195,13 +202,14 @@ BASIC_SCHEME = {
             {"code": "T1", "name": "报送绩效目标的单位占比", "max": 20, "kind": "computed", "metric": "targets_units"},
             {"code": "M1", "name": "开展绩效监控的单位占比", "max": 20, "kind": "computed", "metric": "monitoring_units"},
             {"code": "E1", "name": "开展单位自评的单位占比", "max": 20, "kind": "computed", "metric": "self_evaluation_units"},
-            {"code": "P1", "name": "评价报告公开率", "max": 20, "kind": "computed", "metric": "reports_published",
-             "empty": "full"},
-            {"code": "R1", "name": "整改按期完成率", "max": 20, "kind": "computed", "metric": "rectification_on_time",
-             "empty": "full"},
+            {"code": "P1", "name": "评价报告公开率", "max": 20, "kind": "computed", "metric": "reports_published"},
+            {"code": "R1", "name": "整改按期完成率", "max": 20, "kind": "computed", "metric": "rectification_on_time"},
         ]},
     ],
     "grades": [["优秀", 90], ["良好", 80], ["合格", 60], ["不合格", 0]],
+    # A subject measurable on less than this share of the points is listed as 数据不足, not ranked.
+    "coverage_threshold": "0.6",
+    "appeal_days": 5,
 }
 
 

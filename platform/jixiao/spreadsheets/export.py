@@ -269,9 +269,10 @@ def export_ranking(session: Session, tenant: Tenant, campaign_id: int) -> tuple[
     from jixiao.assessment import service as assessment
 
     campaign = assessment.get_campaign(session, tenant, campaign_id)
-    rows = [[s.rank, s.name, s.code, LEVEL_LABELS.get(s.level, s.level), s.parent_code or "", s.rank_in_parent,
-             s.total, s.grade or "", "是" if s.vetoed else "", "、".join(s.awards or []), "、".join(s.notices or [])]
-            for s in assessment.ranking(campaign)]
+    rows = [[s.rank if s.ranked else "数据不足", s.name, s.code, LEVEL_LABELS.get(s.level, s.level),
+             s.parent_code or "", s.rank_in_parent, s.total, s.grade or "", "是" if s.vetoed else "",
+             "、".join(s.awards or []), "、".join(s.notices or [])]
+            for s in assessment.ranking(session, campaign)]
     status = getattr(campaign.status, "label", str(campaign.status))
     data = xlsx.rows_to_xlsx(
         f"{tenant.name} · {campaign.title}", RANKING_HEADINGS, rows,

@@ -54,6 +54,10 @@ def assessment_awards(tenant: Any, scheme: dict[str, Any], results: list[Any],
     the province's), a place in the province's top ten — and the scheme's ``incentive.conditions`` says how they
     combine: ``any`` (the default) rewards a county meeting one of them, one award per condition met; ``all``
     rewards only a county meeting the three, with one award naming them.
+
+    Only ranked counties are judged: one with too little data (数据不足) is neither rewarded nor named. A
+    county graded with the scheme's lowest grade (不合格) is not rewarded unless ``reward_failing_grade`` says
+    so. Ties are treated alike: counties with equal totals tied with the last one named are named too.
     """
     rule = scheme.get("incentive")
     if not rule:
@@ -63,8 +67,12 @@ def assessment_awards(tenant: Any, scheme: dict[str, Any], results: list[Any],
     district_min = Decimal(str(settings.get("assessment.reward_min_score.district", rule["min_score"]["district"])))
     top = int(settings.get("assessment.reward_province_top", rule["province_top"]))
     every = rule.get("conditions", DEFAULT_CONDITIONS) == "all"
+    lowest = _lowest_grade(scheme)
     decided: dict[str, dict[str, list[str]]] = {}
     for result in results:
+        if not getattr(result, "ranked", True):
+            decided[result.code] = {"awards": [], "notices": []}
+            continue
         threshold = district_min if result.division_type == "区" else county_min
         upper = ancestor_results.get(result.code) or {}
         if result.vetoed:
@@ -81,10 +89,22 @@ def assessment_awards(tenant: Any, scheme: dict[str, Any], results: list[Any],
             awards = [f"{'；'.join(met)}，{rule['reward']}"] if len(met) == 3 else []
         else:
             awards = [f"{reason}，{rule['reward']}" for reason in met]
+        if result.grade == lowest and not rule.get("reward_failing_grade", False):
+            awards = []
         decided[result.code] = {"awards": awards, "notices": []}
-    # The lowest of those not rewarded are named in the notice (通报) and summoned (约谈).
-    laggards = sorted((r for r in results if not r.vetoed and not decided[r.code]["awards"]),
-                      key=lambda r: (r.total, r.code))
-    for result in laggards[: int(rule.get("summon_bottom", 0))]:
-        decided[result.code]["notices"] = ["考核排名靠后，予以通报并约谈"]
+    # The lowest of those not rewarded are named in the notice (通报) and summoned (约谈); a county tied with the
+    # last one named is named too.
+    laggards = sorted((r for r in results if getattr(r, "ranked", True) and not r.vetoed
+                       and not decided[r.code]["awards"]), key=lambda r: (r.total, r.code))
+    count = int(rule.get("summon_bottom", 0))
+    if count > 0 and laggards:
+        line = laggards[min(count, len(laggards)) - 1].total
+        for result in laggards:
+            if result.total <= line:
+                decided[result.code]["notices"] = ["考核排名靠后，予以通报并约谈"]
     return decided
+
+
+def _lowest_grade(scheme: dict[str, Any]) -> str | None:
+    bands = scheme.get("grades") or []
+    return str(min(bands, key=lambda band: Decimal(str(band[1])))[0]) if bands else None

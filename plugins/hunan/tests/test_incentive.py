@@ -65,6 +65,18 @@ def department_whole_budget(user, code: str, *, budgeted: bool) -> None:
         ok(user.post(f"{base}/targets/review", json={"decision": "approve"}))
         ok(user.post(f"{base}/budget", json={"approved_amount": "1000000.00"}))
         ok(user.post(f"{base}/monitoring", json={"period": 12, "executed_amount": "1000000.00"}), 201)
+        indicators = ok(user.get(f"{base}/targets"))["indicators"]
+        evaluation = ok(user.post(f"{base}/evaluations", json={"kind": "self"}), 201)
+        ok(user.post(f"/api/v1/tenants/{code}/evaluations/{evaluation['id']}/submit", json={
+            "executed_amount": "1000000.00",
+            "scores": [{"indicator_id": i["id"], "actual_value": i["target_value"]} for i in indicators]}))
+    # A new project assessed ex ante, so the county is measured on 新增项目事前评估 too.
+    new = ok(user.post(f"/api/v1/tenants/{code}/projects", json={
+        "code": unique("N"), "name": "新建项目", "year": YEAR, "kind": "project", "fund_type": "general_public",
+        "department_code": department, "is_new": True, "requested_amount": "300000.00"}), 201)
+    ok(user.put(f"/api/v1/tenants/{code}/projects/{new['id']}/exante", json={
+        "scores": {"necessity": 18, "economy": 16, "targets": 17, "feasibility": 17, "compliance": 18},
+        "conclusion": "support"}))
 
 
 def open_campaign(user, code: str, scheme: str) -> dict:
@@ -73,7 +85,9 @@ def open_campaign(user, code: str, scheme: str) -> dict:
 
 
 def finalize(user, code: str, campaign_id: int) -> dict[str, dict]:
-    job = ok(user.post(f"/api/v1/tenants/{code}/assessments/{campaign_id}/finalize"), 202)
+    """Finalised before its deadline (the counties report today): forced, with a reason."""
+    job = ok(user.post(f"/api/v1/tenants/{code}/assessments/{campaign_id}/finalize",
+                       json={"force": True, "reason": "测试提前汇总"}), 202)
     assert job["status"] == "succeeded", job
     return {row["code"]: row for row in ok(user.get(f"/api/v1/tenants/{code}/assessments/{campaign_id}/ranking"))}
 
@@ -84,11 +98,12 @@ def hengyang(jixiao_app):
     app = make_app_like(jixiao_app, REDIS_URL=None)  # jobs run in the request
     users = {code: api_login(app, new_user(app, code, ["admin", "finance"])) for code in (COUNTY, DISTRICT)}
     department_whole_budget(users[COUNTY], COUNTY, budgeted=True)
-    department_whole_budget(users[DISTRICT], DISTRICT, budgeted=False)
+    department_whole_budget(users[DISTRICT], DISTRICT, budgeted=True)
     province = api_login(app, "hunan_admin")
     campaign = open_campaign(province, PROVINCE, "hunan-province-counties")
     provincial = finalize(province, PROVINCE, campaign["id"])
-    ok(province.post(f"/api/v1/tenants/{PROVINCE}/assessments/{campaign['id']}/publish"), 202)
+    ok(province.post(f"/api/v1/tenants/{PROVINCE}/assessments/{campaign['id']}/publish",
+                     json={"force": True, "reason": "测试提前发布"}), 202)
     return {"app": app, "users": users, "city": api_login(app, "hengyang_finance"), "province": provincial}
 
 
@@ -108,7 +123,10 @@ def city_campaign(hengyang) -> dict[str, dict]:
                                             "points": points}))
     for code in (COUNTY, DISTRICT):
         ok(city.put(f"{base}/scores", json={"subject_id": subjects[code]["id"], "indicator": "F1", "points": 5}))
-    return finalize(city, CITY, campaign["id"])
+    ranking = finalize(city, CITY, campaign["id"])
+    # Withdrawn once read, so that the next test may open the year's campaign again.
+    ok(city.post(f"{base}/withdraw", json={"reason": "测试：换一种读法再算"}))
+    return ranking
 
 
 def conditions_met(hengyang, row: dict) -> dict[str, bool]:
