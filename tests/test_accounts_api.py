@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import sqlalchemy as sa
 
 from jixiao.testing import DEMO_PASSWORD, api_login
@@ -65,6 +66,17 @@ def test_bearer_token_needs_no_cookie_nor_csrf_and_can_be_revoked(app):
 
     assert session.delete(f"/api/v1/auth/tokens/{token_id}").status_code == 204
     assert machine.get("/api/v1/me", headers=headers).status_code == 401
+    # A revoked token on a write is 401 too, never a CSRF failure (it used to answer 400 csrf_failed).
+    revoked = machine.post("/api/v1/tenants/431102/departments", headers=headers, json={"code": "TOK2", "name": "x"})
+    assert (revoked.status_code, revoked.get_json()["error"]["code"]) == (401, "not_authenticated")
+
+
+@pytest.mark.parametrize("headers", [{"Authorization": "Bearer not-a-token"}, {}])
+def test_an_unauthenticated_api_write_is_401_before_csrf(client, headers):
+    """An invalid token, or neither a session nor a token: 401 (it was 400 csrf_failed)."""
+    response = client.post("/api/v1/tenants/431102/departments", headers=headers, json={"code": "T", "name": "x"})
+    assert (response.status_code, response.get_json()["error"]["code"]) == (401, "not_authenticated")
+    assert client.get("/api/v1/me", headers=headers).status_code == 401
 
 
 def test_token_is_stored_hashed(app):

@@ -9,7 +9,7 @@ from flask import Flask
 from flask_babel import Babel
 
 import jixiao.models  # noqa: F401 - every model mapped before the first query
-from jixiao import auth, db, errors, plugins
+from jixiao import auth, db, errors, plugins, security
 from jixiao.config import load_config
 
 
@@ -24,6 +24,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     plugins.init_app(app)
     Babel(app)
     auth.init_app(app)
+    security.init_app(app)
 
     from jixiao import api as api_module
 

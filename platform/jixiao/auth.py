@@ -79,7 +79,15 @@ def _establish_scope() -> None:
     db = session()
     g.auth_via_token = False
     user = current_user._get_current_object() if current_user.is_authenticated else None
-    if request.method in UNSAFE_METHODS and not g.get("auth_via_token") and request.endpoint not in CSRF_EXEMPT_ENDPOINTS:
+    unsafe = request.method in UNSAFE_METHODS and request.endpoint not in CSRF_EXEMPT_ENDPOINTS
+    if user is None and request.headers.get("Authorization", "").startswith("Bearer "):
+        # A token was presented and refused (unknown, revoked, expired): not authenticated, whatever the method —
+        # a CSRF failure would tell the client to refresh a page it does not have.
+        raise NotAuthenticated("访问令牌无效或已被撤销，请重新获取")
+    if user is None and unsafe and request.path.startswith("/api/"):
+        # Authentication comes before CSRF: an API write without a session or a token is 401, not 400.
+        raise NotAuthenticated()
+    if unsafe and not g.get("auth_via_token"):
         csrf.protect()
     if user is None:
         set_scope(db, TenantScope())

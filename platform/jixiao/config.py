@@ -70,6 +70,7 @@ def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         "JOB_RETRY_INTERVALS": [int(x) for x in env.get("JIXIAO_JOB_RETRY_INTERVALS", "10,30,60").split(",") if x.strip()],
         "LOGIN_MAX_FAILURES": int(env.get("JIXIAO_LOGIN_MAX_FAILURES", "5")),
         "LOGIN_LOCK_MINUTES": int(env.get("JIXIAO_LOGIN_LOCK_MINUTES", "15")),
+        "CONTENT_SECURITY_POLICY": env.get("JIXIAO_CSP") or None,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": _bool(env.get("JIXIAO_COOKIE_SECURE"), default=environment == "production"),

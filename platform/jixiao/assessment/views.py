@@ -57,20 +57,12 @@ def campaign(campaign_id: int) -> Any:
         action = request.form.get("action")
         try:
             if action == "score":
-                try:
-                    points = Decimal(request.form.get("points", ""))
-                except InvalidOperation as exc:
-                    raise ValidationFailed(fields={"points": "请填写数字"}) from exc
                 service.score(db, current_user, tenant, item, int(request.form["subject_id"]),
-                              request.form["indicator"], points, request.form.get("comment", ""))
+                              request.form["indicator"], _points(), request.form.get("comment", ""))
                 flash("已保存评分", "success")
             elif action == "override":
-                try:
-                    points = Decimal(request.form.get("points", ""))
-                except InvalidOperation as exc:
-                    raise ValidationFailed(fields={"points": "请填写数字"}) from exc
                 service.override(db, current_user, tenant, item, int(request.form["subject_id"]),
-                                 request.form["indicator"], points, request.form.get("reason", ""))
+                                 request.form["indicator"], _points(), request.form.get("reason", ""))
                 flash("已调整计算结果并记录理由", "success")
             elif action in ("finalize", "publish"):
                 check = service.request_finalize if action == "finalize" else service.request_publish
@@ -110,6 +102,13 @@ def campaign(campaign_id: int) -> Any:
                            today=rectification.today(), ranking=ranking,
                            scores={(s.id, sc.indicator_code): sc for s in ranking for sc in s.scores},
                            can_assess=assessor)
+
+
+def _points() -> Decimal:
+    try:
+        return Decimal(request.form.get("points", ""))
+    except InvalidOperation as exc:
+        raise ValidationFailed(fields={"points": "请填写数字"}) from exc
 
 
 @bp.route("/t/<tenant_code>/assessment-results/<int:campaign_id>", methods=["GET", "POST"])
