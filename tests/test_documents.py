@@ -406,3 +406,20 @@ def test_rendering_never_fetches_anything(caplog):
     assert data.startswith(b"%PDF-")
     refused = [r.getMessage() for r in caplog.records if r.name == "jixiao.documents.pdf"]
     assert any("127.0.0.1:9/logo.png" in m for m in refused) and any("/etc/hostname" in m for m in refused)
+
+
+def test_document_owner_types_are_registered_when_the_app_is_made(app):
+    """Who may read a ranking notice used to depend on whether ``assessment/jobs.py`` had been imported (an
+    import side effect): right after ``create_app()`` a web worker could answer differently from another."""
+    from jixiao.documents import service as documents
+    from tests.test_audit_and_api import make_app_like
+
+    saved = dict(documents.OWNER_TYPES)
+    documents.OWNER_TYPES.clear()
+    try:
+        make_app_like(app)
+        assert set(documents.OWNER_TYPES) == {"evaluations", "rectification_notices", "projects", "tenants",
+                                              "assessment_campaigns", "spreadsheets"}
+    finally:
+        documents.OWNER_TYPES.clear()
+        documents.OWNER_TYPES.update(saved)

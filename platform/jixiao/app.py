@@ -45,6 +45,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
                       jobs_views.bp, documents_views.bp, spreadsheets_views.bp, assessment_views.bp):
         app.register_blueprint(blueprint)
 
+    from jixiao.documents.service import register_owner_types
+
+    register_owner_types()
+
     from jixiao import cli
 
     cli.init_app(app)

@@ -33,4 +33,5 @@ def _campaign_documents_visible(session: Any, actor: Any, tenant: Tenant) -> Any
     return Document.owner_id.in_(sa.select(Campaign.id).where(Campaign.tenant_id == tenant.id))
 
 
-register_owner_type("assessment_campaigns", _campaign_documents_visible, "考核")
+def register_document_owner() -> None:
+    register_owner_type("assessment_campaigns", _campaign_documents_visible, "考核")

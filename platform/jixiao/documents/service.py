@@ -94,10 +94,23 @@ def _tenant_visible(session: Session, actor: User, tenant: Tenant) -> Any:
     return Document.owner_id == tenant.id
 
 
-register_owner_type("evaluations", _evaluations_visible)
-register_owner_type("rectification_notices", _notices_visible)
-register_owner_type("projects", _projects_visible)
-register_owner_type("tenants", _tenant_visible)
+def register_lifecycle_owner_types() -> None:
+    """The lifecycle's records that own documents; called when the app is made, never on import."""
+    register_owner_type("evaluations", _evaluations_visible)
+    register_owner_type("rectification_notices", _notices_visible)
+    register_owner_type("projects", _projects_visible)
+    register_owner_type("tenants", _tenant_visible)
+
+
+def register_owner_types() -> None:
+    """Every document owner type of the core, registered when the app is made (web and worker alike), so that
+    who may read a document never depends on which modules a process happens to have imported."""
+    from jixiao.assessment.jobs import register_document_owner as assessment_owner
+    from jixiao.spreadsheets.importer import register_document_owner as spreadsheet_owner
+
+    register_lifecycle_owner_types()
+    assessment_owner()
+    spreadsheet_owner()
 
 
 def reads_everything(actor: User, tenant: Tenant) -> bool:
