@@ -6,6 +6,7 @@ Services raise these; adapters never build error responses by hand. The API answ
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from flask import Flask, Response, jsonify, redirect, render_template, request, url_for
@@ -86,7 +87,51 @@ def error_response(status: int, code: str, message: str, fields: dict[str, Any] 
     return response
 
 
+#: SQLite's words for a database that cannot be reached now (locked by another writer, file unreachable).
+SQLITE_UNAVAILABLE = ("database is locked", "unable to open database file", "disk i/o error")
+RETRY_AFTER_SECONDS = "10"
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """Whether a database error means "cannot reach the database now" (an outage, a restart), not a bug."""
+    import sqlalchemy as sa
+
+    if not isinstance(exc, sa.exc.DBAPIError):
+        return False
+    if exc.connection_invalidated:
+        return True
+    original = exc.orig
+    try:
+        import psycopg
+
+        if isinstance(original, psycopg.OperationalError):
+            return True
+    except ImportError:  # pragma: no cover - psycopg is a dependency
+        pass
+    return isinstance(exc, sa.exc.OperationalError) and any(
+        words in str(original).lower() for words in SQLITE_UNAVAILABLE)
+
+
 def init_app(app: Flask) -> None:
+    import sqlalchemy as sa
+
+    @app.errorhandler(sa.exc.DBAPIError)
+    def _database_error(exc: sa.exc.DBAPIError) -> Any:
+        if not database_unavailable(exc):
+            raise exc
+        from jixiao.db import session
+
+        with contextlib.suppress(sa.exc.DBAPIError):  # the connection is gone: nothing to roll back
+            session().rollback()
+        app.logger.warning("database unavailable: %s", exc.orig)
+        message = "数据库暂时无法访问，请稍后重试；已提交的内容不会丢失"
+        if wants_json():
+            response = error_response(503, "service_unavailable", message)
+        else:
+            response = app.make_response((render_template("error.html", status=503, message=message, fields={}), 503))
+        response.headers["Retry-After"] = RETRY_AFTER_SECONDS
+        return response
+
     @app.errorhandler(DomainError)
     def _domain_error(exc: DomainError) -> Any:
         from jixiao.db import session

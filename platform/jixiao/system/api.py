@@ -11,6 +11,7 @@ from marshmallow import Schema, fields
 
 from jixiao.auth import require_login
 from jixiao.db import session
+from jixiao.errors import RETRY_AFTER_SECONDS, database_unavailable
 from jixiao.plugins import host
 from jixiao.system import service
 
@@ -44,8 +45,17 @@ class Plugins(MethodView):
 @blp.route("/health")
 class Health(MethodView):
     @blp.response(200, HealthSchema)
+    @blp.alt_response(503, schema=HealthSchema, description="the database cannot be reached")
     def get(self) -> Any:
-        """Liveness: the database answers; Redis is reported but pages work without it."""
+        """Liveness: the database answers (503 with ``Retry-After`` when it does not); Redis is reported but
+        pages work without it."""
         db = session()
-        db.execute(sa.text("SELECT 1"))
+        try:
+            db.execute(sa.text("SELECT 1"))
+        except sa.exc.DBAPIError as exc:
+            if not database_unavailable(exc):
+                raise
+            db.rollback()
+            return {"status": "unavailable", "database": "down", "redis": service.redis_status()}, 503, {
+                "Retry-After": RETRY_AFTER_SECONDS}
         return {"status": "ok", "database": db.get_bind().dialect.name, "redis": service.redis_status()}
