@@ -79,7 +79,8 @@ def rows_everywhere(app, pg):
         created = assessor.post(f"/api/v1/tenants/{code}/assessments", json={"year": 2026, "scheme": scheme,
                                                                             "deadline": deadline})
         assert created.status_code == 201, created.get_json()
-        job = assessor.post(f"/api/v1/tenants/{code}/assessments/{created.get_json()['id']}/finalize").get_json()
+        job = assessor.post(f"/api/v1/tenants/{code}/assessments/{created.get_json()['id']}/finalize",
+                               json={"force": True, "reason": "测试提前汇总"}).get_json()
         assert job["status"] == "succeeded", job
     return embedded
 

@@ -203,6 +203,22 @@ def exante_for(session: Session, project: Project) -> ExAnteAssessment | None:
     return session.scalar(sa.select(ExAnteAssessment).where(ExAnteAssessment.project_id == project.id))
 
 
+def _reviewer_problem(session: Session, tenant: Tenant, ids: list[Any]) -> str:
+    """Reviewers are the tenant's own active experts and finance staff: an id of another bureau's user, of
+    nobody, or of a unit's staff would put a name on a review that person never did."""
+    try:
+        wanted = {int(i) for i in ids}
+    except (TypeError, ValueError):
+        return "评审人员应为本级用户的编号"
+    if not wanted:
+        return ""
+    found = session.execute(sa.select(User.id, User.roles).where(
+        User.id.in_(wanted), User.tenant_id == tenant.id, User.active.is_(True))).all()
+    allowed = {uid for uid, roles in found if {str(Role.EXPERT), str(Role.FINANCE)} & set(roles or [])}
+    unknown = sorted(wanted - allowed)
+    return f"以下评审人员不是本级在职的评审专家或财政人员：{'、'.join(str(i) for i in unknown)}" if unknown else ""
+
+
 def record_exante(session: Session, actor: User, tenant: Tenant, project: Project, data: dict[str, Any]) -> ExAnteAssessment:
     """Finance staff or an expert records the assessment: a score per dimension, the conclusion, the cut."""
     if not (common.is_own_tenant(actor, tenant) and actor.has_role(Role.FINANCE, Role.EXPERT)):
@@ -224,6 +240,9 @@ def record_exante(session: Session, actor: User, tenant: Tenant, project: Projec
     cut = Decimal(str(data.get("amount_cut") or 0))
     if cut < 0 or cut > project.requested_amount:
         errors["amount_cut"] = "核减金额应在 0 与申请金额之间"
+    reviewers = _reviewer_problem(session, tenant, data.get("reviewer_ids") or [])
+    if reviewers:
+        errors["reviewer_ids"] = reviewers
     if errors:
         raise ValidationFailed(fields=errors)
     assessment = exante_for(session, project)

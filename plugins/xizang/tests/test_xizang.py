@@ -448,8 +448,17 @@ def test_the_region_assesses_its_own_departments(jixiao_app):
     import sqlalchemy as sa
 
     from jixiao.accounts.models import Department
-    from jixiao.db import TenantScope, scoped, system_scope
-    from jixiao.lifecycle.models import FundType, Project, ProjectKind, Stage, TargetSet, TargetStatus
+    from jixiao.db import TenantScope, scoped, system_scope, utcnow
+    from jixiao.lifecycle.models import (
+        FundType,
+        Light,
+        MonitoringReport,
+        Project,
+        ProjectKind,
+        Stage,
+        TargetSet,
+        TargetStatus,
+    )
     from jixiao.tenancy import service as tenancy
     from jixiao.testing import api_login
     from tests.test_audit_and_api import make_app_like
@@ -460,29 +469,36 @@ def test_the_region_assesses_its_own_departments(jixiao_app):
             region = tenancy.get_by_code(db, "540000")
         with scoped(TenantScope(read_ids=(region.id,), write_id=region.id)) as db:
             if not db.scalar(sa.select(Department.id).where(Department.tenant_id == region.id, Department.code == "XZ1")):
-                for code, name, filed in (("XZ1", "自治区教育厅", True), ("XZ2", "自治区卫生健康委", False)):
+                # Both budgeted with approved targets; only 教育厅 filed a monitoring report.
+                for code, name, monitored in (("XZ1", "自治区教育厅", True), ("XZ2", "自治区卫生健康委", False)):
                     department = Department(tenant_id=region.id, code=code, name=name)
                     db.add(department)
                     db.flush()
                     project = Project(tenant_id=region.id, department_id=department.id, year=2024, code=f"{code}-1",
                                       name=f"{name}部门整体支出", kind=ProjectKind.DEPARTMENT_WHOLE,
                                       fund_type=FundType.GENERAL_PUBLIC, is_new=False,
-                                      requested_amount=Decimal("1000000"), stage=Stage.DRAFT)
+                                      requested_amount=Decimal("1000000"), stage=Stage.BUDGETED)
                     db.add(project)
                     db.flush()
-                    if filed:
-                        db.add(TargetSet(tenant_id=region.id, project_id=project.id, overall_target="x",
-                                         status=TargetStatus.SUBMITTED))
+                    db.add(TargetSet(tenant_id=region.id, project_id=project.id, overall_target="x",
+                                     status=TargetStatus.APPROVED, submitted_at=utcnow()))
+                    if monitored:
+                        db.add(MonitoringReport(tenant_id=region.id, project_id=project.id, period=6,
+                                                executed_amount=Decimal("1"), execution_rate=Decimal("1"),
+                                                light=Light.RED))
                 db.commit()
     admin = api_login(app, "xizang_admin")
     campaign = admin.post("/api/v1/tenants/540000/assessments", json={
         "year": 2024, "scheme": "xizang-departments", "deadline": (date.today() + timedelta(days=20)).isoformat()})
     assert campaign.status_code == 201, campaign.get_json()
     campaign_id = campaign.get_json()["id"]
-    job = admin.post(f"/api/v1/tenants/540000/assessments/{campaign_id}/finalize").get_json()
+    job = admin.post(f"/api/v1/tenants/540000/assessments/{campaign_id}/finalize",
+                     json={"force": True, "reason": "测试提前汇总"}).get_json()
     assert job["status"] == "succeeded", job
     ranking = {r["code"]: r for r in admin.get(f"/api/v1/tenants/540000/assessments/{campaign_id}/ranking").get_json()}
-    # 教育厅 filed targets (A1 15 + A2 15) and nothing is owed for C2, C3 (20): 50; 卫健委 only the 20.
-    assert Decimal(ranking["XZ1"]["total"]) == Decimal("50.00") and ranking["XZ1"]["rank"] == 1
-    assert Decimal(ranking["XZ2"]["total"]) == Decimal("20.00") and ranking["XZ2"]["rank"] == 2
+    # Both filed targets (A1 15 + A2 15) and reported no self-evaluation (C1 0 of 15); 教育厅 monitored (B1 15),
+    # 卫健委 did not (0). No notices or results are owed: C2 and C3 are not applicable (they used to give full
+    # marks). D1 and D2 were not reported: 0 of 20. Measurable 80 of 100: 45 → 56.25, 30 → 37.50.
+    assert (ranking["XZ1"]["total"], ranking["XZ1"]["rank"], ranking["XZ1"]["coverage"]) == ("56.25", 1, "0.8000")
+    assert (ranking["XZ2"]["total"], ranking["XZ2"]["rank"]) == ("37.50", 2)
     assert campaign.get_json()["rule_set"] == "xizang-2024"
