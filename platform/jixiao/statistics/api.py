@@ -1,16 +1,18 @@
-"""Statistics API: a tenant's yearly figures per lifecycle stage (the seeds' numbers)."""
+"""Statistics API: a tenant's yearly figures per lifecycle stage (the seeds' numbers), alone or with its
+subordinates, and the league table of its subordinates."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from flask.views import MethodView
+from flask_login import current_user
 from flask_smorest import Blueprint
 
 from jixiao.auth import current_tenant, require_login
 from jixiao.db import session
 from jixiao.statistics import service
-from jixiao.statistics.schemas import YearArgs, YearlyStatisticsSchema
+from jixiao.statistics.schemas import LeagueArgs, LeagueSchema, StatisticsArgs, YearlyStatisticsSchema
 
 blp = Blueprint("statistics_api", __name__, description="Yearly statistics per tenant")
 
@@ -18,10 +20,27 @@ blp = Blueprint("statistics_api", __name__, description="Yearly statistics per t
 @blp.route("/tenants/<tenant_code>/statistics")
 class YearlyStatistics(MethodView):
     @require_login
-    @blp.arguments(YearArgs, location="query")
+    @blp.arguments(StatisticsArgs, location="query")
     @blp.response(200, YearlyStatisticsSchema)
     def get(self, args: dict[str, Any]) -> Any:
         """The tenant's figures for one budget year: projects, ex-ante, filing, evaluations, reports,
-        rectification and results (definitions: ``jixiao.statistics.service``). Only the tenant's own
-        records count, not its descendants'. Money is yuan as a decimal string."""
-        return service.yearly_statistics(session(), current_tenant(), args["year"])
+        rectification and results (definitions: ``jixiao.statistics.service``). ``scope=own`` (the default):
+        only the tenant's own records. ``scope=all`` (含下级; finance, administrators, auditors and viewers):
+        ``total`` (the tenant and every descendant), ``own`` and ``children`` (one row per direct child, its
+        subtree). Money is yuan as a decimal string."""
+        return service.yearly_statistics(session(), current_tenant(), args["year"], scope=args["scope"],
+                                         actor=current_user)
+
+
+@blp.route("/tenants/<tenant_code>/statistics/league")
+class League(MethodView):
+    @require_login
+    @blp.arguments(LeagueArgs, location="query")
+    @blp.response(200, LeagueSchema)
+    def get(self, args: dict[str, Any]) -> Any:
+        """The league table of the tenant's subordinates (finance, administrators, auditors and viewers): filing
+        rates, execution rate, ex-ante coverage, rectification on time and publication rate for the year and
+        the year before, with lights, grades and each rate's legend band. Rates are percent strings with two
+        decimals, ``null`` with a ``reason`` when nothing was owed."""
+        return service.league(session(), current_user, current_tenant(), args["year"],
+                              sort=args["sort"], order=args["order"], level=args["level"], city=args["city"])

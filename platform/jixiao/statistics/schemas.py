@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from jixiao.statistics.service import current_year
+from jixiao.statistics.service import LEAGUE_COLUMNS, LEAGUE_LEVELS, LEAGUE_SORTS, SCOPES, current_year
 
 MIN_YEAR, MAX_YEAR = 1990, 2100
 
@@ -19,6 +19,34 @@ class YearArgs(Schema):
         load_default=current_year,
         validate=validate.Range(min=MIN_YEAR, max=MAX_YEAR, error="年度应在 {min} 至 {max} 之间"),
         metadata={"description": "budget year; default: the current year (Asia/Shanghai)"},
+    )
+
+
+class StatisticsArgs(YearArgs):
+    scope = fields.String(
+        load_default="own",
+        validate=validate.OneOf(SCOPES, error="统计范围应为 own（本级）或 all（含下级）"),
+        metadata={"description": "own (本级, the default): the tenant's own records; all (含下级): the tenant and "
+                                 "every descendant, with the roll-up, the tenant's own row and one row per direct child"},
+    )
+
+
+class LeagueArgs(YearArgs):
+    sort = fields.String(
+        load_default="code",
+        validate=validate.OneOf(LEAGUE_SORTS, error="排序列应为 {choices} 之一"),
+        metadata={"description": "code, name, or a column (this year's rate; rows without a rate come last)"},
+    )
+    order = fields.String(load_default="asc", validate=validate.OneOf(("asc", "desc"), error="排序方向应为 asc 或 desc"))
+    level = fields.String(
+        load_default=None,
+        validate=validate.OneOf(LEAGUE_LEVELS, error="层级应为 city（市级）或 county（县级）"),
+        metadata={"description": "the descendants at this level (below the tenant's); default: the direct children"},
+    )
+    city = fields.String(
+        load_default=None,
+        validate=validate.Regexp(r"^\d{6}$", error="应为 6 位行政区划代码"),
+        metadata={"description": "only the descendants of this city (a province's); implies level=county"},
     )
 
 
@@ -167,10 +195,7 @@ class StatsResultSchema(Schema):
     by_decision = fields.Dict(keys=fields.String(), values=fields.Nested(StatsDecisionSchema))
 
 
-class YearlyStatisticsSchema(Schema):
-    tenant = fields.Nested(StatsTenantRefSchema)
-    year = fields.Integer()
-    today = fields.Date(metadata={"description": "the date overdue notices are judged on"})
+class StatsFiguresSchema(Schema):
     projects = fields.Nested(StatsProjectSchema)
     exante = fields.Nested(StatsExAnteSchema)
     filing = fields.Nested(StatsFilingSchema)
@@ -178,3 +203,93 @@ class YearlyStatisticsSchema(Schema):
     reports = fields.Nested(StatsReportSchema)
     rectification = fields.Nested(StatsRectificationSchema)
     results = fields.Nested(StatsResultSchema)
+
+
+class StatsChildSchema(StatsFiguresSchema):
+    code = fields.String()
+    name = fields.String()
+    level = fields.String(metadata={"description": "province, city or county"})
+
+
+class YearlyStatisticsSchema(StatsFiguresSchema):
+    """scope=own: the figures at the top level. scope=all: ``scope``, ``total``, ``own`` and ``children`` instead."""
+
+    tenant = fields.Nested(StatsTenantRefSchema)
+    year = fields.Integer()
+    today = fields.Date(metadata={"description": "the date overdue notices are judged on"})
+    scope = fields.String(metadata={"description": "all (含下级) only"})
+    total = fields.Nested(StatsFiguresSchema, metadata={"description": "scope=all: own + the children's, every figure"})
+    own = fields.Nested(StatsFiguresSchema, metadata={"description": "scope=all: the tenant's own records (本级)"})
+    children = fields.List(fields.Nested(StatsChildSchema),
+                           metadata={"description": "scope=all: one row per direct child, its whole subtree"})
+
+
+def Rate() -> fields.Decimal:  # noqa: N802 - a field factory, named like a field
+    return fields.Decimal(as_string=True, places=2, allow_none=True, metadata={
+        "description": "percent with two decimals, as a string; null when nothing was owed (see reason)"})
+
+
+class LeagueBandSchema(Schema):
+    band = fields.String(metadata={"description": "green, yellow, red or blue"})
+    label = fields.String()
+    min = fields.Decimal(as_string=True, places=2, metadata={"description": "lower bound, percent"})
+
+
+class LeagueColumnSchema(Schema):
+    key = fields.String()
+    label = fields.String()
+    definition = fields.String()
+    bands = fields.List(fields.Nested(LeagueBandSchema), metadata={"description": "highest lower bound first"})
+
+
+class LeagueCountCellSchema(Schema):
+    numerator = fields.Integer()
+    denominator = fields.Integer()
+    rate = Rate()
+    reason = fields.String(allow_none=True, metadata={"description": "why there is no rate, e.g. 无应报事项"})
+    band = fields.String(allow_none=True)
+    band_label = fields.String(allow_none=True)
+
+
+class LeagueMoneyCellSchema(LeagueCountCellSchema):
+    numerator = Money("executed by the monitored projects' latest reports")
+    denominator = Money("budget of the monitored projects")
+
+
+class LeagueCellsSchema(Schema):
+    targets = fields.Nested(LeagueCountCellSchema)
+    monitoring = fields.Nested(LeagueCountCellSchema)
+    self_evaluation = fields.Nested(LeagueCountCellSchema)
+    execution = fields.Nested(LeagueMoneyCellSchema)
+    exante = fields.Nested(LeagueCountCellSchema)
+    rectification = fields.Nested(LeagueCountCellSchema)
+    publication = fields.Nested(LeagueCountCellSchema)
+    lights = fields.Nested(StatsLightCountsSchema, metadata={"description": "monitoring reports by light"})
+    grades = fields.Dict(keys=fields.String(), values=fields.Integer(),
+                         metadata={"description": "evaluations (not self-evaluations) by grade"})
+
+
+class LeagueYearsSchema(Schema):
+    current = fields.Nested(LeagueCellsSchema)
+    previous = fields.Nested(LeagueCellsSchema)
+
+
+class LeagueRowSchema(LeagueYearsSchema):
+    code = fields.String()
+    name = fields.String()
+    level = fields.String()
+    parent = fields.Nested(StatsTenantRefSchema)
+
+
+class LeagueSchema(Schema):
+    tenant = fields.Nested(StatsTenantRefSchema)
+    year = fields.Integer()
+    previous_year = fields.Integer()
+    level = fields.String(allow_none=True, metadata={"description": "null: the direct children"})
+    city = fields.Nested(StatsTenantRefSchema, allow_none=True)
+    sort = fields.String()
+    order = fields.String()
+    columns = fields.List(fields.Nested(LeagueColumnSchema),
+                          metadata={"description": "the rate columns in order: " + ", ".join(LEAGUE_COLUMNS)})
+    rows = fields.List(fields.Nested(LeagueRowSchema))
+    total = fields.Nested(LeagueYearsSchema, metadata={"description": "the rows added up"})

@@ -120,9 +120,13 @@ def yaml_settings(session: Session, tenant: Tenant, chain: list[Tenant] | None =
     return merged
 
 
-def view(session: Session, host: PluginHost, tenant: Tenant) -> TenantView:
-    """The tenant as hooks see it: its plugins in force and its effective settings."""
-    chain = [*ancestors(session, tenant), tenant]
+def view(session: Session, host: PluginHost, tenant: Tenant, chain: list[Tenant] | None = None) -> TenantView:
+    """The tenant as hooks see it: its plugins in force and its effective settings.
+
+    ``chain`` (root first, ending with ``tenant``) spares the ancestors' lookup to a caller that already holds
+    them, e.g. one asking the rules of every tenant of a subtree loaded in one statement.
+    """
+    chain = chain if chain is not None else [*ancestors(session, tenant), tenant]
     in_force = _plugins_in_chain(host, tenant, chain)
     plugins = tuple(p.name for p in in_force if p.installed)
     written = yaml_settings(session, tenant, chain)
