@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
 """Jixiao's two commands, for a machine with nothing but Python 3.11.
 
-    python3 dev.py run    set up .venv, migrate the SQLite database, load tenants and demo data, serve
+    python3 dev.py run    set up .venv, migrate the SQLite database, load tenants and demo data (the seed bureaus
+                          through the services, then Hunan's other cities and counties by the generator), serve
     python3 dev.py test   set up .venv, then lint and run the whole test suite (core and every plugin)
 
-Both install the core and every region package under plugins/ in editable mode, and only reinstall when a
-pyproject.toml changed. Extra arguments after ``test`` go to pytest; after ``run``, ``--host`` and ``--port``.
+Both install the core, every region package under plugins/ and the demo package (demo/) in editable mode, and
+only reinstall when a pyproject.toml changed. Extra arguments after ``test`` go to pytest; after ``run``, ``--host`` and ``--port``.
 """
 
 from __future__ import annotations
@@ -21,6 +22,10 @@ ROOT = Path(__file__).resolve().parent
 VENV = Path(os.environ.get("JIXIAO_VENV", ROOT / ".venv"))
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 PLUGINS = sorted(p.parent for p in (ROOT / "plugins").glob("*/pyproject.toml"))
+# Installed beside the plugins: the province demo generator (jixiao demo load --province).
+EXTRAS = [ROOT / "demo"]
+# What `run` fills with the generator: a few projects per county, enough for every county to look different.
+DEMO_PROVINCE, DEMO_PROJECTS_PER_COUNTY = "430000", 4
 
 
 def sh(*args: str | Path, env: dict[str, str] | None = None) -> None:
@@ -37,14 +42,14 @@ def ensure_venv() -> None:
         print(f"creating virtual environment in {VENV}", flush=True)
         venv.EnvBuilder(with_pip=True).create(VENV)
     fingerprint = hashlib.sha256()
-    for path in [ROOT / "pyproject.toml", *(p / "pyproject.toml" for p in PLUGINS)]:
+    for path in [ROOT / "pyproject.toml", *(p / "pyproject.toml" for p in [*PLUGINS, *EXTRAS])]:
         fingerprint.update(path.read_bytes())
     stamp = VENV / ".jixiao-installed"
     if stamp.exists() and stamp.read_text() == fingerprint.hexdigest():
         return
     editable = ["-e", f"{ROOT}[test]"]
-    for plugin in PLUGINS:
-        editable += ["-e", str(plugin)]
+    for package in [*PLUGINS, *EXTRAS]:
+        editable += ["-e", str(package)]
     sh(BIN / "python", "-m", "pip", "install", "--quiet", *editable)
     stamp.write_text(fingerprint.hexdigest())
 
@@ -55,6 +60,8 @@ def run(argv: list[str]) -> None:
     sh(jixiao, "db", "upgrade")
     sh(jixiao, "tenants", "load", *sorted((ROOT / "tenants").glob("*.yaml")))
     sh(jixiao, "demo", "load")
+    # Idempotent like the line above: a bureau that already has this year's projects is left alone.
+    sh(jixiao, "demo", "load", "--province", DEMO_PROVINCE, "--projects-per-county", str(DEMO_PROJECTS_PER_COUNTY))
     os.execv(str(jixiao), [str(jixiao), "run", *argv])
 
 

@@ -6,6 +6,8 @@ Every command is a thin adapter over a service; what it changes is audited like 
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable, Iterable
+from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
 from typing import Any
 
@@ -371,15 +373,50 @@ def demo_group() -> None:
     """Demo data for the embedded default."""
 
 
+#: Installed packages offer demo generators here (the demo package's ``province``); the core ships none.
+DEMO_GENERATORS = "jixiao.demo_generators"
+
+
+def demo_generator(name: str, found: Iterable[EntryPoint] | None = None) -> Callable[..., Any] | None:
+    """The demo generator ``name`` an installed package registers, or ``None`` when none does."""
+    for entry_point in entry_points(group=DEMO_GENERATORS) if found is None else found:
+        if entry_point.name == name:
+            return entry_point.load()
+    return None
+
+
 @demo_group.command("load")
 @click.option("--size", default=24, show_default=True, help="projects per seed bureau (0: users only)")
 @click.option("--year", type=int, help="budget year of the projects (default: this year)")
+@click.option("--province", "province_code", help="instead: fill every city and county of this loaded province "
+              "(the seed bureaus excepted) with the installed province generator")
+@click.option("--projects-per-county", default=4, show_default=True, type=click.IntRange(min=0),
+              help="with --province: projects per county (a city gets half)")
+@click.option("--seed", default=2026, show_default=True, type=int,
+              help="with --province: the same seed gives the same records")
 @with_appcontext
-def demo_load(size: int, year: int | None) -> None:
-    """Create demo departments, one user per role and a year of records in the seeds' bureaus (idempotent)."""
+def demo_load(size: int, year: int | None, province_code: str | None, projects_per_county: int, seed: int) -> None:
+    """Create demo departments, one user per role and a year of records in the seeds' bureaus (idempotent).
+
+    With --province, fill a whole province instead; bureaus that already have projects for the year are left alone.
+    """
     from jixiao import demo
 
-    for line in demo.load(size=size, year=year):
+    if province_code is None:
+        for line in demo.load(size=size, year=year):
+            click.echo(line)
+        return
+    generator = demo_generator("province")
+    if generator is None:
+        click.echo(f"error: no province demo generator is installed (entry point group {DEMO_GENERATORS}); "
+                   "install the demo package: pip install -e demo", err=True)
+        sys.exit(1)
+    try:
+        report = generator(current_app._get_current_object(), province_code, projects_per_county=projects_per_county,
+                           seed=seed, year=year, skip=demo.DEPARTMENT_TENANTS)
+    except DomainError as exc:
+        _fail(exc)
+    for line in report:
         click.echo(line)
 
 
