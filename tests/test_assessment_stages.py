@@ -169,6 +169,24 @@ def test_an_override_replaces_a_computed_item_with_its_reason(staged, yiyang):
     ok(yiyang.post(base("430900", f"/{campaign['id']}/withdraw"), json={"reason": "测试结束"}))
 
 
+def test_the_page_says_when_a_score_was_recorded_as_insufficient_evidence(staged, yiyang):
+    """The page said 已保存评分 while the score was kept as 0.00 证据不足."""
+    from tests.test_pages import csrf_from, page_login
+
+    campaign = open_city_campaign(yiyang, title="页面评分")
+    subject = by_code(ok(yiyang.get(base("430900", f"/{campaign['id']}/subjects"))))["430902"]
+    client = staged.test_client()
+    page_login(client, "yiyang_finance_stages")
+    url = f"/t/430900/assessments/{campaign['id']}"
+    page = client.get(url).get_data(as_text=True)
+    assert "证据不足" in page and "未报送" in page  # the page explains the states it will show
+    answer = client.post(url, data={"action": "score", "subject_id": subject["id"], "indicator": "E1",
+                                    "points": "8", "csrf_token": csrf_from(page)}, follow_redirects=True)
+    text = answer.get_data(as_text=True)
+    assert "已记为“证据不足”（0 分）" in text and "已保存评分" not in text
+    ok(yiyang.post(base("430900", f"/{campaign['id']}/withdraw"), json={"reason": "测试结束"}))
+
+
 def test_a_jurisdiction_scope_counts_the_counties_records_for_their_city(staged):
     with staged.app_context():
         with system_scope() as db:
@@ -244,7 +262,7 @@ def test_publicity_appeals_and_publishing(staged, yiyang, clock, create_user):
     assert no_note.status_code == 400 and "note" in no_note.get_json()["error"]["fields"]
     assert yiyang.post(base("430900", f"/{campaign['id']}/subjects/{subject['id']}/evidence"),
                        data={"indicator": "E1", "note": "2027-03-02 实地核查", "file": (
-                           io.BytesIO("制度汇编".encode()), "制度汇编.pdf")},
+                           io.BytesIO("%PDF-1.4\n制度汇编".encode()), "制度汇编.pdf")},
                        content_type="multipart/form-data").status_code == 204
     scored = ok(yiyang.put(base("430900", f"/{campaign['id']}/scores"), json={
         "subject_id": subject["id"], "indicator": "E1", "points": 9}))

@@ -57,9 +57,12 @@ def campaign(campaign_id: int) -> Any:
         action = request.form.get("action")
         try:
             if action == "score":
-                service.score(db, current_user, tenant, item, int(request.form["subject_id"]),
-                              request.form["indicator"], _points(), request.form.get("comment", ""))
-                flash("已保存评分", "success")
+                row = service.score(db, current_user, tenant, item, int(request.form["subject_id"]),
+                                    request.form["indicator"], _points(), request.form.get("comment", ""))
+                if row.status.value == "insufficient_evidence":
+                    flash("该项没有佐证材料，已记为“证据不足”（0 分）；补充佐证后可重新评分", "error")
+                else:
+                    flash(f"已保存评分：{row.points} 分", "success")
             elif action == "override":
                 service.override(db, current_user, tenant, item, int(request.form["subject_id"]),
                                  request.form["indicator"], _points(), request.form.get("reason", ""))
