@@ -53,3 +53,12 @@ def test_no_template_holds_an_inline_script_or_handler():
         if re.search(r"\son[a-z]+=\"", text) or "javascript:" in text:
             offending.append(str(template.relative_to(ROOT)))
     assert offending == []
+
+
+@pytest.mark.parametrize("path", ["/api/v1/tenants/431102/projects/2147483648", "/t/431102/projects/99999999999",
+                                  "/api/v1/tenants/431102/evaluations/2147483648"])
+def test_an_id_beyond_the_database_range_is_404_not_500(app, path):
+    """Path ids above 2³¹−1 reached the database and answered 500 (NumericValueOutOfRange on PostgreSQL)."""
+    user = api_login(app, "lingling_finance")
+    assert user.get(path).status_code == 404
+    assert user.get(path.replace("2147483648", "2147483647").replace("99999999999", "2147483647")).status_code == 404

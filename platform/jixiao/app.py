@@ -7,10 +7,19 @@ from typing import Any
 
 from flask import Flask
 from flask_babel import Babel
+from werkzeug.routing import IntegerConverter
 
 import jixiao.models  # noqa: F401 - every model mapped before the first query
 from jixiao import auth, db, errors, plugins, security
 from jixiao.config import load_config
+
+
+class DatabaseIdConverter(IntegerConverter):
+    """``<int:…>`` limited to the ids an INTEGER column holds (0 … 2³¹ − 1)."""
+
+    def __init__(self, map: Any, *args: Any, **kwargs: Any) -> None:  # noqa: A002 - werkzeug's name
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(map, *args, **kwargs)
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -18,6 +27,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     config = load_config(test_config)
     app = Flask(__name__, instance_path=config["INSTANCE_PATH"], instance_relative_config=False)
     app.config.update(config)
+    # Ids are 32-bit in the database: a path id beyond that is a page that cannot exist (404), not an overflow
+    # the database reports (500). Set before any route is added, so every <int:…> uses it.
+    app.url_map.converters["int"] = DatabaseIdConverter
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
 
     db.Database().init_app(app)
