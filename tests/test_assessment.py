@@ -219,7 +219,7 @@ def test_hengyang_rewards_districts_at_70_and_counties_at_80_or_top_ten(seeded, 
     for code, e2, bonus in (("430405", 2, 5), ("430421", 5, 0)):
         county_user = api_login(seeded, create_user(code, roles=["finance"]))
         ok(county_user.post(f"/api/v1/tenants/{code}/assessment-results/{campaign['id']}/evidence",
-                            data={"indicator": "E2", "file": (io.BytesIO("培训通知".encode()), "培训通知.pdf")},
+                            data={"indicator": "E2", "file": (io.BytesIO("%PDF-1.4\n培训通知".encode()), "培训通知.pdf")},
                             content_type="multipart/form-data"))
         ok(city.put(base("430400", f"/{campaign['id']}/scores"), json={
             "subject_id": subjects[code]["id"], "indicator": "E2", "points": e2}))

@@ -162,7 +162,7 @@ def test_a_project_through_every_stage(roles, client):
         "evaluation_id": third["id"], "deadline": (date.today() + timedelta(days=30)).isoformat()}), 201)
     assert notice["problems"] == ["资金支付进度偏慢", "绩效目标细化不足"] and notice["status"] == "issued"
     ok(unit.post(base(f"/rectifications/{notice['id']}/files"),
-                 data={"file": (io.BytesIO("整改报告".encode()), "整改报告.pdf")}, content_type="multipart/form-data"), 201)
+                 data={"file": (io.BytesIO("%PDF-1.4\n整改报告".encode()), "整改报告.pdf")}, content_type="multipart/form-data"), 201)
     ok(unit.post(base(f"/rectifications/{notice['id']}/answer"), json={"measures": "已加快支付，细化了指标"}))
     verified = ok(finance.post(base(f"/rectifications/{notice['id']}/verify"), json={"decision": "accept"}))
     assert verified["status"] == "verified"

@@ -238,7 +238,7 @@ def test_rectification_results_and_evidence_through_the_pages(app, unit, finance
     page = unit.get(project_url(pid))
     nid = int(re.search(r'/rectifications/(\d+)/answer"', page).group(1))
     unit.post(project_url(pid, f"/rectifications/{nid}/files"),
-              {"file": (io.BytesIO("整改报告".encode()), "整改报告.pdf")}, page=page,
+              {"file": (io.BytesIO("%PDF-1.4\n整改报告".encode()), "整改报告.pdf")}, page=page,
               content_type="multipart/form-data")
     bad_file = unit.post(project_url(pid, f"/rectifications/{nid}/files"),
                          {"file": (io.BytesIO(b"MZ"), "tool.exe")}, status=400, page=page,
@@ -250,7 +250,7 @@ def test_rectification_results_and_evidence_through_the_pages(app, unit, finance
     page = finance.get(project_url(pid))
     link = re.search(rf'href="(/api/v1/tenants/431102/rectifications/{nid}/files/\d+)">整改报告.pdf', page)
     assert link, "the evidence links to the API download"
-    assert finance.client.get(link.group(1)).data == "整改报告".encode()
+    assert finance.client.get(link.group(1)).data == "%PDF-1.4\n整改报告".encode()
     no_reason = finance.post(project_url(pid, f"/rectifications/{nid}/verify"), {"decision": "return"}, status=400,
                              page=page)
     assert "退回时请写明原因" in no_reason.get_data(as_text=True)

@@ -191,15 +191,15 @@ def self_report(session: Session, actor: User, tenant: Tenant, campaign_id: int,
 def add_evidence(session: Session, actor: User, tenant: Tenant, campaign_id: int, indicator_code: str,
                  filename: str, data: bytes, content_type: str) -> SubjectAssignment:
     from jixiao.documents.store import write_bytes
+    from jixiao.documents.uploads import check_upload, safe_filename
     from jixiao.lifecycle.models import EvidenceFile
 
     if actor.tenant_id != tenant.id or not actor.has_role(Role.FINANCE, Role.ADMIN):
         raise Forbidden("只有本级财政绩效人员可以上传考核佐证材料")
     assignment = get_assignment(session, tenant, campaign_id)
-    if not data:
-        raise ValidationFailed(fields={"file": "文件是空的"})
+    content_type = check_upload(filename, data)  # what the content is, not what the browser said
     evidence = EvidenceFile(tenant_id=tenant.id, owner_type="assessment_assignments", owner_id=assignment.id,
-                            filename=filename[:255], content_type=content_type or "application/octet-stream",
+                            filename=safe_filename(filename), content_type=content_type,
                             size=len(data), sha256=write_bytes(tenant.id, data), uploaded_by_id=actor.id)
     session.add(evidence)
     session.flush()
@@ -311,6 +311,7 @@ def record_evidence_for(session: Session, actor: User, tenant: Tenant, campaign:
                         indicator_code: str, filename: str, data: bytes, content_type: str, note: str) -> None:
     """The assessor records evidence on a subject's behalf (a site visit), in the subject's own record."""
     from jixiao.documents.store import write_bytes
+    from jixiao.documents.uploads import check_upload, safe_filename
     from jixiao.lifecycle.models import EvidenceFile
 
     require_assessor(actor, tenant)
@@ -318,8 +319,7 @@ def record_evidence_for(session: Session, actor: User, tenant: Tenant, campaign:
     indicator = _indicator(campaign, indicator_code)
     if indicator is None or indicator["kind"] not in ASSESSED_KINDS:
         raise ValidationFailed(fields={"indicator": "不是本考核需要佐证的指标"})
-    if not data:
-        raise ValidationFailed(fields={"file": "文件是空的"})
+    content_type = check_upload(filename, data)  # what the content is, not what the browser said
     if not note.strip():
         raise ValidationFailed(fields={"note": "请说明佐证来源（如实地核查的时间和人员）"})
     subject = _subject(session, campaign, subject_id)
@@ -330,7 +330,7 @@ def record_evidence_for(session: Session, actor: User, tenant: Tenant, campaign:
         if assignment is None:
             raise NotFound("该考核对象没有考核记录")
         evidence = EvidenceFile(tenant_id=owner_tenant, owner_type="assessment_assignments", owner_id=assignment.id,
-                                filename=filename[:255], content_type=content_type or "application/octet-stream",
+                                filename=safe_filename(filename), content_type=content_type,
                                 size=len(data), sha256=write_bytes(owner_tenant, data), uploaded_by_id=actor.id)
         writer.add(evidence)
         writer.flush()

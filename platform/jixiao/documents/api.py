@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import send_file
 from flask.views import MethodView
 from flask_login import current_user
 from flask_smorest import Blueprint
@@ -17,7 +16,7 @@ from flask_smorest import Blueprint
 import jixiao.documents.jobs  # noqa: F401 - registers the job kinds (until load_kinds() imports it)
 from jixiao.auth import current_tenant, require_login
 from jixiao.db import session
-from jixiao.documents import service
+from jixiao.documents import service, uploads
 from jixiao.documents.schemas import DocumentQuerySchema, DocumentSchema
 from jixiao.documents.store import path_of
 from jixiao.errors import NotFound
@@ -90,7 +89,6 @@ class DocumentDownload(MethodView):
         path = path_of(document.tenant_id, document.sha256)
         if not path.is_file():
             raise NotFound("文件已不在文件库中，请重新生成")
-        response = send_file(path, mimetype=document.content_type, as_attachment=True,
-                             download_name=document.filename, etag=document.sha256)
+        response = uploads.attachment(path, document.filename, document.content_type, etag=document.sha256)
         response.headers["Cache-Control"] = "private, no-cache"
         return response

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import request, send_file, url_for
+from flask import request, url_for
 from flask.views import MethodView
 from flask_login import current_user
 from flask_smorest import Blueprint
 
 from jixiao.auth import current_tenant, require_login
 from jixiao.db import TenantScope, session, set_scope
+from jixiao.documents import uploads
 from jixiao.errors import NotFound, ValidationFailed
 from jixiao.lifecycle import evaluations, monitoring, projects, public, rectification, results, targets, todo
 from jixiao.lifecycle.common import get_project, hooks
@@ -433,8 +434,10 @@ class NoticeFile(MethodView):
         db, tenant = session(), current_tenant()
         notice = rectification.get_notice(db, current_user, tenant, notice_id)
         evidence = rectification.get_evidence(db, current_user, tenant, notice, file_id)
-        return send_file(rectification.evidence_path(tenant, evidence), mimetype=evidence.content_type,
-                         as_attachment=True, download_name=evidence.filename)
+        path = rectification.evidence_path(tenant, evidence)
+        if not path.is_file():
+            raise NotFound("文件已不在文件库中")
+        return uploads.attachment(path, evidence.filename, evidence.content_type)
 
 
 # ---- Results and publication --------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, contains_eager
 from jixiao import audit
 from jixiao.accounts.models import Role, User
 from jixiao.db import utcnow
+from jixiao.documents import uploads
 from jixiao.errors import Conflict, NotFound, ValidationFailed
 from jixiao.lifecycle import common
 from jixiao.lifecycle.models import (
@@ -32,7 +33,7 @@ from jixiao.lifecycle.models import (
 from jixiao.tenancy.models import Tenant
 
 NOTICE_FIELDS = ["status", "problems", "deadline", "measures", "return_reason"]
-ALLOWED_EXTENSIONS = {".pdf", ".doc", ".docx", ".xls", ".xlsx", ".jpg", ".jpeg", ".png", ".zip", ".txt", ".ofd"}
+ALLOWED_EXTENSIONS = uploads.ALLOWED_EXTENSIONS  # each checked by its content, not only its name
 DEFAULT_TIMEZONE = "Asia/Shanghai"
 
 
@@ -180,15 +181,12 @@ def ledger(session: Session, actor: User, tenant: Tenant, *, year: int | None = 
 
 def store_evidence(session: Session, actor: User, tenant: Tenant, notice: RectificationNotice, filename: str,
                    stream: IO[bytes], content_type: str = "") -> EvidenceFile:
+    """Keep an evidence file; ``content_type`` (the browser's claim) is ignored for the one the content shows."""
     common.require_unit_or_finance(session, actor, notice.project, "上传整改佐证材料")
     if not actor.has_role(Role.FINANCE) and notice.status is NoticeStatus.VERIFIED:
         raise Conflict("整改已核验，不能再上传材料")
-    suffix = Path(filename or "").suffix.lower()
-    if suffix not in ALLOWED_EXTENSIONS:
-        raise ValidationFailed(fields={"file": f"不支持的文件类型；可上传 {'、'.join(sorted(ALLOWED_EXTENSIONS))}"})
     data = stream.read()
-    if not data:
-        raise ValidationFailed(fields={"file": "文件是空的"})
+    content_type = uploads.check_upload(filename, data)
     digest = hashlib.sha256(data).hexdigest()
     folder = Path(current_app.instance_path) / "files" / str(tenant.id)
     folder.mkdir(parents=True, exist_ok=True)
@@ -198,7 +196,7 @@ def store_evidence(session: Session, actor: User, tenant: Tenant, notice: Rectif
         tmp.write_bytes(data)
         tmp.replace(target)
     evidence = EvidenceFile(tenant_id=tenant.id, owner_type="rectification_notices", owner_id=notice.id,
-                            filename=Path(filename).name[:255], content_type=content_type or "application/octet-stream",
+                            filename=uploads.safe_filename(filename), content_type=content_type,
                             size=len(data), sha256=digest, uploaded_by_id=actor.id)
     session.add(evidence)
     session.flush()

@@ -8,10 +8,9 @@ and ``fields.report_url`` (the error report, an .xlsx to download from the docum
 
 from __future__ import annotations
 
-import io
 from typing import Any
 
-from flask import request, send_file
+from flask import request
 from flask.views import MethodView
 from flask_login import current_user
 from flask_smorest import Blueprint
@@ -19,7 +18,7 @@ from marshmallow import Schema, fields
 
 from jixiao.auth import current_tenant, require_login
 from jixiao.db import session
-from jixiao.documents import store
+from jixiao.documents import store, uploads
 from jixiao.errors import NotFound, ValidationFailed
 from jixiao.jobs import service as jobs
 from jixiao.jobs.schemas import JobSchema
@@ -79,7 +78,7 @@ def upload() -> tuple[bytes, str]:
 
 
 def xlsx_response(data: bytes, filename: str) -> Any:
-    response = send_file(io.BytesIO(data), mimetype=xlsx.XLSX_MIMETYPE, as_attachment=True, download_name=filename)
+    response = uploads.attachment(data, filename, xlsx.XLSX_MIMETYPE)
     response.headers["Cache-Control"] = "private, no-store"
     return response
 

@@ -6,7 +6,9 @@ filed monitoring report or self-evaluation comes back filled in), with the headi
 (docs/domain.md, "Forms people already use"), drop-down lists for directions, levels and bands, frozen
 headings, and a very hidden sheet ``_jixiao`` saying what the file is (template kind and version, tenant,
 project), so that an import knows what it reads. Amounts are in 万元, as on the forms; cells a unit fills are
-shaded yellow. The layout constants below are what :mod:`jixiao.spreadsheets.importer` looks for.
+shaded yellow. The layout constants below are what :mod:`jixiao.spreadsheets.importer` looks for. The cells
+the form computes (execution rate, scores, total, grade) are :class:`~jixiao.spreadsheets.xlsx.Formula`; every
+other value, whatever it starts with, is written as text.
 """
 
 from __future__ import annotations
@@ -108,7 +110,7 @@ def _pairs(ws: Any, row: int, pairs: list[tuple[str, Any]], span: int, inputs: s
         label_cell = ws.cell(row=row, column=first, value=label)
         label_cell.font, label_cell.fill, label_cell.border, label_cell.alignment = xlsx.BOLD, LABEL_FILL, BORDER, CENTER
         ws.merge_cells(start_row=row, start_column=first + 1, end_row=row, end_column=first + half - 1)
-        cell = ws.cell(row=row, column=first + 1, value=value)
+        cell = xlsx.set_value(ws.cell(row=row, column=first + 1), value)
         cell.alignment = WRAP
         if inputs and label in inputs:
             cell.fill = INPUT_FILL
@@ -130,7 +132,7 @@ def _headings(ws: Any, row: int, headings: list[str]) -> None:
 def _box(ws: Any, row: int, col: int, value: Any = None, *, editable: bool = False, fmt: str | None = None) -> Any:
     cell = ws.cell(row=row, column=col)
     if value is not None:
-        cell.value = value
+        xlsx.set_value(cell, value)
     cell.border = BORDER
     cell.alignment = WRAP
     if editable:
@@ -284,7 +286,7 @@ def monitoring_template(session: Session, tenant: Tenant, project: Project, peri
            "执行率和监控结果（红黄绿蓝灯）由平台计算")
     _pairs(ws, 3, [("项目名称", project.name), ("项目编码", project.code)], span)
     _pairs(ws, 4, [("主管部门", _department_text(project)), ("预算年度", project.year)], span)
-    _pairs(ws, 5, [("监控月份", period), ("监控期间", '="1-"&B5&"月"')], span, inputs={"监控月份"})
+    _pairs(ws, 5, [("监控月份", period), ("监控期间", xlsx.Formula('="1-"&B5&"月"'))], span, inputs={"监控月份"})
     _pairs(ws, 6, [("资金来源", project.fund_type.label), ("项目类型", project.kind.label)], span)
     _list_validation(ws, [str(m) for m in owed], "B5", prompt="截至哪个月（1–12）")
     _section(ws, 8, "一、预算执行情况")
@@ -296,7 +298,7 @@ def monitoring_template(session: Session, tenant: Tenant, project: Project, peri
     _box(ws, 10, 2, _wan(adjustment), fmt=xlsx.MONEY_FORMAT)
     _box(ws, 10, 3, _wan(project.budget_amount), fmt=xlsx.MONEY_FORMAT)
     _box(ws, 10, 4, _wan(report.executed_amount) if report else None, editable=True, fmt=xlsx.MONEY_FORMAT)
-    _box(ws, 10, 5, '=IF(AND(ISNUMBER(D10),C10>0),D10/C10,"")', fmt=xlsx.PERCENT_FORMAT)
+    _box(ws, 10, 5, xlsx.Formula('=IF(AND(ISNUMBER(D10),C10>0),D10/C10,"")'), fmt=xlsx.PERCENT_FORMAT)
     _box(ws, 10, 6, report.cause if report else None, editable=True)
     _box(ws, 10, 7, report.measure if report else None, editable=True)
     ws.row_dimensions[10].height = 36
@@ -338,15 +340,15 @@ def self_evaluation_points(session: Session, tenant: Tenant, indicators: list[An
     return points, Decimal(str(weights.get("execution", 10)))
 
 
-def _grade_formula(cell: str, bands: list[list[Any]]) -> str:
+def _grade_formula(cell: str, bands: list[list[Any]]) -> xlsx.Formula:
     ordered = sorted(((str(b[0]), Decimal(str(b[1]))) for b in bands), key=lambda b: b[1], reverse=True)
     formula = f'"{ordered[-1][0]}"'
     for grade, lower in reversed(ordered[:-1]):
         formula = f'IF({cell}>={lower},"{grade}",{formula})'
-    return f'=IF(ISNUMBER({cell}),{formula},"")'
+    return xlsx.Formula(f'=IF(ISNUMBER({cell}),{formula},"")')
 
 
-def _score_formula(indicator: Any, row: int) -> str | None:
+def _score_formula(indicator: Any, row: int) -> xlsx.Formula | None:
     direction = str(indicator.direction)
     if direction == Direction.QUALITATIVE or indicator.target_value is None or indicator.target_value <= 0:
         return None
@@ -356,7 +358,7 @@ def _score_formula(indicator: Any, row: int) -> str | None:
         ratio = f"MIN(MAX({actual}/{target},0),1)"
     else:
         ratio = f"IF({actual}<={target},1,IF({actual}>=2*{target},0,(2*{target}-{actual})/{target}))"
-    return f'=IF(ISNUMBER({actual}),ROUND({ratio}*F{row},2),"")'
+    return xlsx.Formula(f'=IF(ISNUMBER({actual}),ROUND({ratio}*F{row},2),"")')
 
 
 def self_evaluation_template(session: Session, tenant: Tenant, project: Project) -> bytes:
@@ -388,8 +390,8 @@ def self_evaluation_template(session: Session, tenant: Tenant, project: Project)
     executed = evaluation.executed_amount if evaluation else None
     _box(ws, 9, 3, _wan(executed), editable=True, fmt=xlsx.MONEY_FORMAT)
     _box(ws, 9, 4, _plain(execution_cap))
-    _box(ws, 9, 5, '=IF(AND(ISNUMBER(C9),B9>0),C9/B9,"")', fmt=xlsx.PERCENT_FORMAT)
-    _box(ws, 9, 6, '=IF(AND(ISNUMBER(C9),B9>0),ROUND(MIN(MAX(C9/B9,0),1)*D9,2),"")')
+    _box(ws, 9, 5, xlsx.Formula('=IF(AND(ISNUMBER(C9),B9>0),C9/B9,"")'), fmt=xlsx.PERCENT_FORMAT)
+    _box(ws, 9, 6, xlsx.Formula('=IF(AND(ISNUMBER(C9),B9>0),ROUND(MIN(MAX(C9/B9,0),1)*D9,2),"")'))
     _section(ws, 11, "二、年度总体目标完成情况")
     for first, last, heading in ((1, 4, "年度总体目标"), (5, span, "实际完成情况")):
         ws.merge_cells(start_row=12, start_column=first, end_row=12, end_column=last)
@@ -428,7 +430,7 @@ def self_evaluation_template(session: Session, tenant: Tenant, project: Project)
     total_row = last_row + 1
     _box(ws, total_row, 1, "总分").font = xlsx.BOLD
     ws.merge_cells(start_row=total_row, start_column=2, end_row=total_row, end_column=5)
-    total_formula = f"=ROUND(N(F9)+SUM(G{heading_row + 1}:G{last_row}),2)" if indicators else "=N(F9)"
+    total_formula = xlsx.Formula(f"=ROUND(N(F9)+SUM(G{heading_row + 1}:G{last_row}),2)" if indicators else "=N(F9)")
     _box(ws, total_row, 2, total_formula)
     _box(ws, total_row, 6, "自评等级").font = xlsx.BOLD
     ws.merge_cells(start_row=total_row, start_column=7, end_row=total_row, end_column=span)

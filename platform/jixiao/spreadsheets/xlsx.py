@@ -4,6 +4,11 @@ cell values as numbers and text, and the error report.
 An upload is judged by its content, never by its name: an .xlsx file is a zip archive holding
 ``[Content_Types].xml`` and ``xl/workbook.xml``; anything else (a renamed text file, an old binary .xls, a
 truncated download, a zip bomb) is refused with a sentence a clerk understands.
+
+Every workbook leaves through :func:`to_bytes` (or :func:`rows_to_xlsx`), which writes whatever a user typed
+as text: openpyxl turns any string that starts with "=" into a live formula, so a project named
+``=HYPERLINK(…)`` would otherwise run in the reader's Excel (formula injection). Only the formulas a form
+writes on purpose, given as :class:`Formula` through :func:`set_value`, stay formulas.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 import io
 import re
+import weakref
 import zipfile
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
@@ -19,15 +25,16 @@ from typing import Any
 
 from flask import current_app, has_app_context
 from openpyxl import Workbook, load_workbook
-from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell import Cell, WriteOnlyCell
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.workbook.workbook import Workbook as WorkbookType
 from openpyxl.worksheet.worksheet import Worksheet
 
+from jixiao.documents import uploads
 from jixiao.errors import DomainError, ValidationFailed
 
-XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+XLSX_MIMETYPE = uploads.XLSX
 META_SHEET = "_jixiao"
 TEMPLATE_VERSION = 1
 WAN = Decimal(10000)
@@ -96,6 +103,10 @@ def check_upload(data: bytes | None, filename: str = "") -> None:
         raise refuse("这是一个压缩包，但不是 Excel 工作簿（.xlsx）；请使用平台下载的模板")
     if unpacked > MAX_UNPACKED_BYTES:
         raise refuse("文件解压后过大，不像是一份填报表格；请删除多余内容或分批导入")
+    if not uploads.ooxml_declares(archive, uploads.OOXML_MAIN[".xlsx"]):
+        # e.g. a macro-enabled .xlsm renamed .xlsx: its workbook part has another type
+        raise refuse("这个文件不是 Excel 工作簿（.xlsx）（可能是启用宏的工作簿或其他 Office 文件）；"
+                     "请在 Excel 中“另存为”Excel 工作簿（.xlsx）后再上传")
     try:
         broken = archive.testzip() if len(data) < 5 * 1024 * 1024 else None
     except Exception as exc:  # noqa: BLE001 - zlib and zipfile errors alike mean a damaged file
@@ -262,8 +273,64 @@ def error_report(errors: Sequence[RowError], *, filename: str, what: str, upload
 
 
 def to_bytes(workbook: WorkbookType) -> bytes:
+    """The workbook as .xlsx, every cell that is not a deliberate :class:`Formula` written as text."""
+    for sheet in workbook.worksheets:
+        if isinstance(sheet, Worksheet):
+            deliberate = _FORMULAS.get(sheet, set())
+            # ``_cells`` holds only the cells written; iter_rows() would create every empty one in the range.
+            for cell in sheet._cells.values():
+                if cell.coordinate not in deliberate:
+                    as_text(cell)
     buffer = io.BytesIO()
     workbook.save(buffer)
+    return _keep_carriage_returns(buffer.getvalue())
+
+
+# ---- Text, never formulas ---------------------------------------------------------------------------------
+
+
+class Formula(str):
+    """A formula a form computes on purpose (an execution rate, a score): see :func:`set_value`."""
+
+
+# Which cells of a sheet hold a deliberate formula: openpyxl keeps a plain str, so the mark cannot ride on
+# the value itself.
+_FORMULAS: weakref.WeakKeyDictionary[Worksheet, set[str]] = weakref.WeakKeyDictionary()
+
+
+def set_value(cell: Cell, value: Any) -> Cell:
+    """Write ``value`` into ``cell``; a :class:`Formula` stays a formula in :func:`to_bytes`, any other text
+    starting with "=" is written as the text it is."""
+    cell.value = value
+    if isinstance(value, Formula):
+        _FORMULAS.setdefault(cell.parent, set()).add(cell.coordinate)
+    return cell
+
+
+def as_text(cell: Cell) -> Cell:
+    """A string openpyxl took for a formula ("=…") or an error ("#N/A") becomes the string it is.
+
+    An explicit string type rather than a leading apostrophe: the cell shows exactly the text, and a file
+    exported and imported again gives it back unchanged. "+", "-", "@", tab and CR are already plain strings
+    in an .xlsx (typed cells, unlike CSV), so they need nothing.
+    """
+    if cell.data_type in ("f", "e") and isinstance(cell.value, str):
+        cell.data_type = "s"
+    return cell
+
+
+def _keep_carriage_returns(data: bytes) -> bytes:
+    """Write a CR inside text as ``&#13;``: XML parsers (Excel's, openpyxl's) read a raw CR as a line feed,
+    so "\\rx" would come back as "\\nx". The serializer escapes CR in attributes already, so a raw CR can
+    only be in text."""
+    source = zipfile.ZipFile(io.BytesIO(data))
+    parts = [(info, source.read(info)) for info in source.infolist()]
+    if not any(b"\r" in body for info, body in parts if info.filename.endswith(".xml")):
+        return data
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as target:
+        for info, body in parts:
+            target.writestr(info, body.replace(b"\r", b"&#13;") if info.filename.endswith(".xml") else body)
     return buffer.getvalue()
 
 
@@ -295,16 +362,16 @@ def rows_to_xlsx(title: str, headings: Sequence[str], rows: Iterable[Sequence[An
     set_widths(sheet, widths)
     heading_row = 3 if subtitle else 2
     sheet.freeze_panes = f"A{heading_row + 1}"
-    title_cell = WriteOnlyCell(sheet, value=title)
+    title_cell = _text_cell(sheet, title)
     title_cell.font = TITLE_FONT
     sheet.append([title_cell])
     if subtitle:
-        note = WriteOnlyCell(sheet, value=subtitle)
+        note = _text_cell(sheet, subtitle)
         note.font = NOTE_FONT
         sheet.append([note])
     heads = []
     for heading in headings:
-        cell = WriteOnlyCell(sheet, value=heading)
+        cell = _text_cell(sheet, heading)
         cell.font, cell.fill, cell.border, cell.alignment = BOLD, HEADING_FILL, BORDER, CENTER
         heads.append(cell)
     sheet.append(heads)
@@ -312,12 +379,17 @@ def rows_to_xlsx(title: str, headings: Sequence[str], rows: Iterable[Sequence[An
     for row in rows:
         cells = []
         for index, value in enumerate(row):
-            cell = WriteOnlyCell(sheet, value=_plain_value(value))
+            cell = _text_cell(sheet, _plain_value(value))
             if index in formats and isinstance(cell.value, int | float | date | datetime) and not isinstance(cell.value, bool):
                 cell.number_format = formats[index]
             cells.append(cell)
         sheet.append(cells)
     return to_bytes(workbook)
+
+
+def _text_cell(sheet: Any, value: Any) -> Cell:
+    # A write-only sheet streams each row as it is appended: :func:`to_bytes` never sees these cells again.
+    return as_text(WriteOnlyCell(sheet, value=value))
 
 
 def _plain_value(value: Any) -> Any:

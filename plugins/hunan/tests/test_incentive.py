@@ -117,7 +117,7 @@ def city_campaign(hengyang) -> dict[str, dict]:
     for indicator, points in (("E1", 10), ("E2", 5)):
         ok(hengyang["users"][COUNTY].post(f"/api/v1/tenants/{COUNTY}/assessment-results/{campaign['id']}/evidence",
                                           data={"indicator": indicator,
-                                                "file": (io.BytesIO("制度文件".encode()), "制度文件.pdf")},
+                                                "file": (io.BytesIO("%PDF-1.4\n制度文件".encode()), "制度文件.pdf")},
                                           content_type="multipart/form-data"))
         ok(city.put(f"{base}/scores", json={"subject_id": subjects[COUNTY]["id"], "indicator": indicator,
                                             "points": points}))
