@@ -82,6 +82,13 @@ def rows_everywhere(app, pg):
         job = assessor.post(f"/api/v1/tenants/{code}/assessments/{created.get_json()['id']}/finalize",
                                json={"force": True, "reason": "测试提前汇总"}).get_json()
         assert job["status"] == "succeeded", job
+        if code == "430000":
+            # Two counties appeal their provisional result, each in its own tenant.
+            for county, county_user in (("431102", "lingling_finance"), ("430903", "heshan_finance")):
+                appealed = api_login(embedded, county_user).post(
+                    f"/api/v1/tenants/{county}/assessment-results/{created.get_json()['id']}/appeals",
+                    json={"indicator": "E1", "text": "制度建设材料已报送"})
+                assert appealed.status_code == 201, appealed.get_json()
     return embedded
 
 
