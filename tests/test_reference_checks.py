@@ -46,3 +46,17 @@ def test_the_bureaus_own_reviewers_are_recorded(login, new_project):
         "scores": SCORES, "conclusion": "support", "reviewer_ids": ids[:1]}))
     assert sorted(saved["reviewer_ids"]) == sorted(ids)
     assert finance.get(f"/api/v1/tenants/431102/projects/{new_project}/exante").status_code == 200
+
+
+def test_a_unit_marking_a_new_project_classified_is_refused_not_ignored(login):
+    """It answered 201 with classified false, while the same change by PATCH answered 403."""
+    unit = login("lingling_dept")
+    body = {"code": unique("CL"), "name": "涉密标记项目", "year": 2026, "kind": "project",
+            "fund_type": "general_public", "is_new": False, "requested_amount": "100000", "classified": True}
+    refused = unit.post("/api/v1/tenants/431102/projects", json=body)
+    assert refused.status_code == 403 and "classified" in refused.get_json()["error"]["fields"]
+    listed = ok(unit.get("/api/v1/tenants/431102/projects?year=2026"))["items"]
+    assert body["code"] not in {p["code"] for p in listed}
+    finance = login("lingling_finance")
+    created = ok(finance.post("/api/v1/tenants/431102/projects", json={**body, "department_code": "101"}), 201)
+    assert created["classified"] is True

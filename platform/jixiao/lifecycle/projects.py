@@ -55,6 +55,9 @@ def create_project(session: Session, actor: User, tenant: Tenant, data: dict[str
         actor.department.code if actor.department else None))
     if not actor.has_role(Role.FINANCE) and department.id not in common.department_subtree_ids(session, actor.department_id):
         raise Forbidden("预算单位人员只能为本部门（及下属单位）申报项目")
+    if data.get("classified") and not actor.has_role(Role.FINANCE):
+        # Refused, as the same change by PATCH is: a success that silently dropped the mark would mislead.
+        raise Forbidden("只有财政绩效人员可以标记涉密", fields={"classified": "预算单位人员不能标记涉密"})
     exists = session.scalar(sa.select(Project.id).where(
         Project.tenant_id == tenant.id, Project.year == data["year"], Project.code == data["code"]))
     if exists:
@@ -66,7 +69,7 @@ def create_project(session: Session, actor: User, tenant: Tenant, data: dict[str
         tenant_id=tenant.id, department_id=department.id, year=data["year"], code=data["code"], name=data["name"],
         kind=ProjectKind(data["kind"]), fund_type=FundType(data["fund_type"]), category=category,
         is_new=data.get("is_new", True), is_key=data.get("is_key", False),
-        classified=bool(data.get("classified", False)) and actor.has_role(Role.FINANCE),
+        classified=bool(data.get("classified", False)),
         requested_amount=Decimal(data["requested_amount"]), stage=Stage.DRAFT, created_by_id=actor.id,
     )
     session.add(project)
