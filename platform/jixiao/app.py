@@ -57,15 +57,26 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
                       jobs_views.bp, documents_views.bp, spreadsheets_views.bp, assessment_views.bp):
         app.register_blueprint(blueprint)
 
-    from jixiao.documents.service import register_owner_types
-
-    register_owner_types()
+    _register_document_owners()
 
     from jixiao import cli
 
     cli.init_app(app)
     _template_helpers(app)
     return app
+
+
+def _register_document_owners() -> None:
+    """Every document owner type of the core, registered when the app is made (web and worker alike), so that
+    who may read a document never depends on which modules a process has imported. The app composes the
+    domains; the documents package itself imports none of them."""
+    from jixiao.assessment.jobs import register_document_owner as assessment_owner
+    from jixiao.documents.service import register_lifecycle_owner_types
+    from jixiao.spreadsheets.importer import register_document_owner as spreadsheet_owner
+
+    register_lifecycle_owner_types()
+    assessment_owner()
+    spreadsheet_owner()
 
 
 def _template_helpers(app: Flask) -> None:

@@ -102,17 +102,6 @@ def register_lifecycle_owner_types() -> None:
     register_owner_type("tenants", _tenant_visible)
 
 
-def register_owner_types() -> None:
-    """Every document owner type of the core, registered when the app is made (web and worker alike), so that
-    who may read a document never depends on which modules a process happens to have imported."""
-    from jixiao.assessment.jobs import register_document_owner as assessment_owner
-    from jixiao.spreadsheets.importer import register_document_owner as spreadsheet_owner
-
-    register_lifecycle_owner_types()
-    assessment_owner()
-    spreadsheet_owner()
-
-
 def reads_everything(actor: User, tenant: Tenant) -> bool:
     """Upper levels, and finance, administrators, auditors, experts and viewers of the tenant itself."""
     return not common.is_own_tenant(actor, tenant) or actor.has_role(*common.READ_ALL_ROLES)
