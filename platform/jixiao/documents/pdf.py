@@ -7,7 +7,8 @@ trial). The font comes from Debian's ``fonts-noto-cjk``; WeasyPrint embeds the s
 
 Rendering is deterministic: the same template and context give the same bytes (no current time anywhere:
 the PDF's creation and modification dates are the ``document_date`` the caller passes, taken from the record;
-WeasyPrint writes no file identifier; font subset names are content hashes). That is what makes the jobs
+WeasyPrint writes no file identifier; font subset names are content hashes and their timestamps come from
+``SOURCE_DATE_EPOCH``). That is what makes the jobs
 idempotent: the file store is content-addressed and ``save_document`` returns the existing document.
 
 No network: :class:`LocalOnlyFetcher` refuses every URL except ``data:``, so a template (or user text that
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -97,6 +99,10 @@ def render_pdf(template: str, **context: Any) -> bytes:
     """
     from weasyprint import HTML
 
+    # fontTools stamps each embedded font subset's head.modified with the current second unless
+    # SOURCE_DATE_EPOCH says otherwise (the reproducible-builds convention), which made two renders of one
+    # record differ; setdefault leaves an operator's own value alone and is the same in every thread.
+    os.environ.setdefault("SOURCE_DATE_EPOCH", "0")
     html = render_html(template, **context)
     # The base URL is never fetched (the fetcher refuses file:); it only has to be a valid absolute URL.
     document = HTML(string=html, base_url=TEMPLATES.as_uri() + "/", url_fetcher=_url_fetcher())
