@@ -62,6 +62,11 @@ def run(argv: list[str]) -> None:
     sh(jixiao, "demo", "load")
     # Idempotent like the line above: a bureau that already has this year's projects is left alone.
     sh(jixiao, "demo", "load", "--province", DEMO_PROVINCE, "--projects-per-county", str(DEMO_PROJECTS_PER_COUNTY))
+    if "JIXIAO_MFA_ROLES" not in os.environ:
+        # The demo's administrators have no authenticator app; a deployment keeps the default (admin,operator).
+        os.environ["JIXIAO_MFA_ROLES"] = ""
+        print("demo: second factor (动态口令) switched off for every role; "
+              "to switch it on run with JIXIAO_MFA_ROLES=admin,operator", flush=True)
     os.execv(str(jixiao), [str(jixiao), "run", *argv])
 
 

@@ -233,6 +233,11 @@ def test_publicity_appeals_and_publishing(staged, yiyang, clock, create_user):
     assert mine["provisional"] and mine["appeal_until"] == (TODAY + timedelta(days=6)).isoformat()
     e1 = next(i for i in mine["items"] if i["code"] == "E1")
     assert (e1["state"], e1["reason"]) == ("not_submitted", "截止日期前未报送")
+    # The county's page lists the same items (the result is a dict there: its "items" is not dict.items).
+    page = county.get(f"/t/430921/assessment-results/{campaign['id']}")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert "各项得分" in html and e1["reason"] in html
     appeal = ok(county.post(f"/api/v1/tenants/430921/assessment-results/{campaign['id']}/appeals",
                             json={"indicator": "E1", "text": "制度建设材料已于截止前报送纸质版"}), 201)
     wrong = county.post(f"/api/v1/tenants/430921/assessment-results/{campaign['id']}/appeals",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from jixiao.cli import main
-from jixiao.testing import api_login, unique
+from jixiao.testing import DEMO_PASSWORD, api_login, unique
 
 
 def test_users_create_reads_the_password_from_stdin(app):
@@ -20,7 +20,7 @@ def test_users_create_reads_the_password_from_stdin(app):
 def test_usernames_are_unique_across_tenants(app):
     result = app.test_cli_runner().invoke(
         main, ["users", "create", "--tenant", "430903", "--username", "lingling_finance", "--role", "viewer"],
-        input="another-password\n")
+        input=DEMO_PASSWORD + "\n")
     assert result.exit_code == 1
     assert "已被使用" in result.output
 

@@ -17,8 +17,10 @@ from openpyxl import load_workbook
 from jixiao.testing import unique
 
 YEAR = 2026
-# OWASP's CSV-injection triggers: what a spreadsheet may read as the start of a formula.
-HOSTILE = ['=HYPERLINK("http://evil","x")', "+1", "-1+2", "@SUM(A1)", "\tx", "\rx"]
+# OWASP's CSV-injection triggers: what a spreadsheet may read as the start of a formula. Its other two, a leading
+# tab or carriage return, cannot reach a name any more: control characters in names are refused
+# (tests/test_silent_coercions.py).
+HOSTILE = ['=HYPERLINK("http://evil","x")', "+1", "-1+2", "@SUM(A1)"]
 MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
 INDICATORS = [
@@ -146,7 +148,8 @@ def test_ledger_and_forms_write_user_text_as_text_and_keep_their_own_formulas(pe
     ok(unit.put(base(f"/projects/{pid}/targets"), json={"overall_target": "@全年目标", "indicators": INDICATORS}))
     ok(unit.post(base(f"/projects/{pid}/targets/submit")))
     ok(finance.post(base(f"/projects/{pid}/targets/review"), json={"decision": "approve"}))
-    ok(finance.post(base(f"/projects/{pid}/budget"), json={"approved_amount": "500000"}))
+    ok(finance.post(base(f"/projects/{pid}/budget"), json={
+        "approved_amount": "500000", "version": finance.get(base(f"/projects/{pid}")).get_json()["version"]}))
     user_text = {name, code, "@全年目标", INDICATORS[0]["name"]}
 
     targets = xlsx_of(unit.get(base(f"/projects/{pid}/templates/targets")))

@@ -287,7 +287,8 @@ def test_the_monthly_reminder_tells_units_what_they_owe(app):
     finance.put(f"{base}/{project['id']}/targets", json={"overall_target": "保障运转", "indicators": INDICATORS})
     finance.post(f"{base}/{project['id']}/targets/submit")
     assert finance.post(f"{base}/{project['id']}/targets/review", json={"decision": "approve"}).status_code == 200
-    assert finance.post(f"{base}/{project['id']}/budget", json={"approved_amount": "1000"}).status_code == 200
+    version = finance.get(f"{base}/{project['id']}").get_json()["version"]
+    assert finance.post(f"{base}/{project['id']}/budget", json={"approved_amount": "1000", "version": version}).status_code == 200
     result = embedded.test_cli_runner().invoke(main, ["jobs", "run", "scan.monitoring_reminders"])
     assert result.exit_code == 0 and "succeeded" in result.output, result.output
     unit = api_login(embedded, "lingling_dept").get("/api/v1/notifications").get_json()["items"]

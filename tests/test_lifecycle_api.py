@@ -7,7 +7,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from jixiao.testing import unique
+from jixiao.testing import DEMO_PASSWORD, unique
 
 YEAR = 2026
 INDICATORS = [
@@ -36,7 +36,7 @@ def roles(login, create_user):
     assert agency.status_code == 201, agency.get_json()
     admin = login("lingling_admin")
     evaluator_name = unique("ev")
-    created = admin.post(base("/users"), json={"username": evaluator_name, "password": "evaluator-pass",
+    created = admin.post(base("/users"), json={"username": evaluator_name, "password": DEMO_PASSWORD,
                                                "roles": ["evaluator"], "agency_id": agency.get_json()["id"]})
     assert created.status_code == 201, created.get_json()
     return {
@@ -44,7 +44,7 @@ def roles(login, create_user):
         "finance": finance,
         "expert": login("lingling_expert"),
         "auditor": login("lingling_auditor"),
-        "evaluator": login(evaluator_name, "evaluator-pass"),
+        "evaluator": login(evaluator_name),
         "agency_id": agency.get_json()["id"],
         "city": login("yongzhou_finance"),
     }
@@ -71,7 +71,8 @@ def test_a_project_through_every_stage(roles, client):
     ok(unit.post(base(f"/projects/{pid}/targets/submit")))
 
     # 3. No approved target, no budget — and no ex-ante support, no approval either (a new project).
-    blocked = finance.post(base(f"/projects/{pid}/budget"), json={"approved_amount": "500000"})
+    blocked = finance.post(base(f"/projects/{pid}/budget"), json={
+        "approved_amount": "500000", "version": ok(finance.get(base(f"/projects/{pid}")))["version"]})
     assert blocked.status_code == 409 and "无目标、不预算" in blocked.get_json()["error"]["message"]
     refused = finance.post(base(f"/projects/{pid}/targets/review"), json={"decision": "approve"})
     assert refused.status_code == 409 and "事前绩效评估" in refused.get_json()["error"]["message"]
@@ -80,12 +81,13 @@ def test_a_project_through_every_stage(roles, client):
     exante = ok(roles["expert"].put(base(f"/projects/{pid}/exante"), json={
         "scores": {"necessity": 18, "economy": 16, "targets": 17, "feasibility": 18, "compliance": 19},
         "conclusion": "adjust", "amount_cut": "100000"}))
-    assert exante["total_score"] == "88" or exante["total_score"].startswith("88")
+    assert exante["total_score"] == "88.00", exante["total_score"]
     assert exante["required"] is True and len(exante["dimensions"]) == 5
 
     # 5. Finance approves the targets, then the budget.
     assert ok(finance.post(base(f"/projects/{pid}/targets/review"), json={"decision": "approve"}))["status"] == "approved"
-    budgeted = ok(finance.post(base(f"/projects/{pid}/budget"), json={"approved_amount": "500000"}))
+    budgeted = ok(finance.post(base(f"/projects/{pid}/budget"), json={
+        "approved_amount": "500000", "version": ok(finance.get(base(f"/projects/{pid}")))["version"]}))
     assert budgeted["stage"] == "budgeted" and budgeted["approved_amount"] == "500000.00"
 
     # 6. Dual monitoring: behind schedule in June → red; cause and measure are required.
@@ -105,8 +107,11 @@ def test_a_project_through_every_stage(roles, client):
     assert light_of[ids[0]] == "red" and light_of[ids[1]] == "green"
 
     # 7. Finance suspends payment for the serious deviation, then resumes it.
-    assert ok(finance.post(base(f"/projects/{pid}/payment"), json={"suspended": True, "reason": "执行严重滞后"}))["payment_suspended"]
-    assert not ok(finance.post(base(f"/projects/{pid}/payment"), json={"suspended": False}))["payment_suspended"]
+    suspended = ok(finance.post(base(f"/projects/{pid}/payment"), json={
+        "suspended": True, "reason": "执行严重滞后", "version": budgeted["version"]}))
+    assert suspended["payment_suspended"]
+    assert not ok(finance.post(base(f"/projects/{pid}/payment"), json={
+        "suspended": False, "version": suspended["version"]}))["payment_suspended"]
 
     # 8. The unit's self-evaluation at year end.
     self_eval = ok(unit.post(base(f"/projects/{pid}/evaluations"), json={"kind": "self"}), 201)
@@ -155,7 +160,9 @@ def test_a_project_through_every_stage(roles, client):
     assert (done["total_score"], done["grade"], done["execution_score"]) == ("91.15", "优", "4.50")
     assert [g["name"] for g in done["form"]["groups"]] == ["决策", "过程", "产出", "效益"]
     assert [s["group"] for s in done["scores"]][:2] == ["决策", "决策"]
-    assert ok(finance.post(base(f"/evaluations/{third['id']}/quality"), json={"score": "88", "comment": "报告规范"}))["quality_score"] == "88"
+    version = ok(finance.get(base(f"/evaluations/{third['id']}")))["version"]
+    assert ok(finance.post(base(f"/evaluations/{third['id']}/quality"), json={
+        "score": "88", "comment": "报告规范", "version": version}))["quality_score"] == "88.00"
 
     # 11. Rectification: notice from the findings, the unit answers with evidence, finance verifies.
     notice = ok(finance.post(base(f"/projects/{pid}/rectifications"), json={
@@ -191,7 +198,8 @@ def test_a_project_through_every_stage(roles, client):
 
     # 15. Upper levels read, and cannot write.
     assert roles["city"].get(base(f"/projects/{pid}")).status_code == 200
-    assert roles["city"].post(base(f"/projects/{pid}/budget"), json={"approved_amount": "1"}).status_code == 403
+    version = ok(roles["city"].get(base(f"/projects/{pid}")))["version"]
+    assert roles["city"].post(base(f"/projects/{pid}/budget"), json={"approved_amount": "1", "version": version}).status_code == 403
 
 
 def test_a_classified_project_cannot_be_published(roles):

@@ -50,6 +50,14 @@ class Browser:
         return response
 
 
+def hidden(page: str, action: str, name: str = "version") -> str:
+    """A hidden field of the form that posts to ``action`` on ``page``: what the browser sends back with it."""
+    form = page[page.index(f'action="{action}"'):]
+    match = re.search(rf'name="{name}" value="([^"]*)"', form[:form.index("</form>")])
+    assert match, f"no hidden {name} in the form posting to {action}"
+    return match.group(1)
+
+
 def _text(html: str) -> str:
     """The visible text of a page, roughly (for assertion messages and searches)."""
     return html_lib.unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html)))
@@ -104,7 +112,9 @@ def budgeted_project(unit: Browser, finance: Browser, name: str) -> int:
     pid = create_project(unit, name)
     unit.post(project_url(pid, "/targets/submit"), targets_form(INDICATOR_ROWS), page=unit.get(project_url(pid)))
     finance.post(project_url(pid, "/targets/review"), {"decision": "approve"}, page=finance.get(project_url(pid)))
-    finance.post(project_url(pid, "/budget"), {"approved_amount": "75"}, page=finance.get(project_url(pid)))
+    page = finance.get(project_url(pid))
+    finance.post(project_url(pid, "/budget"), {"approved_amount": "75", "version": hidden(page, project_url(pid, "/budget"))},
+                 page=page)
     return pid
 
 
@@ -144,18 +154,23 @@ def test_a_project_through_the_pages(app, unit, finance, client):
     refused = unit.post(project_url(pid, "/targets"), targets_form(bad_weight), status=400, page=page)
     assert "权重应为数字" in refused.get_data(as_text=True)
 
-    # 3. Corrected and submitted.
-    unit.post(project_url(pid, "/targets/submit"), targets_form(INDICATOR_ROWS), page=page)
+    # 3. Corrected and submitted (the draft saved by the first try is replaced: the page carries its version).
+    page = refused.get_data(as_text=True)
+    unit.post(project_url(pid, "/targets/submit"), {**targets_form(INDICATOR_ROWS),
+                                                    "version": hidden(page, project_url(pid, "/targets"))}, page=page)
     page = unit.get(project_url(pid))
     assert "目标待审核" in page and "重点工作任务完成数" in page and 'name="level1-0"' not in page
 
     # 4. Finance: no budget before the targets are approved (409, the service's message), then both.
     page = finance.get(project_url(pid))
     assert "审核绩效目标" in page
-    blocked = finance.post(project_url(pid, "/budget"), {"approved_amount": "75"}, status=409, page=page)
+    blocked = finance.post(project_url(pid, "/budget"), {
+        "approved_amount": "75", "version": hidden(page, project_url(pid, "/budget"))}, status=409, page=page)
     assert "绩效目标尚未批复" in blocked.get_data(as_text=True)
     finance.post(project_url(pid, "/targets/review"), {"decision": "approve"}, page=page)
-    finance.post(project_url(pid, "/budget"), {"approved_amount": "75"}, page=finance.get(project_url(pid)))
+    page = finance.get(project_url(pid))
+    finance.post(project_url(pid, "/budget"), {"approved_amount": "75", "version": hidden(page, project_url(pid, "/budget"))},
+                 page=page)
     page = finance.get(project_url(pid))
     assert "预算已批复" in page and "75.00" in page
 
@@ -323,7 +338,9 @@ def test_project_list_filters_chart_and_pagination(app, finance):
     assert "80.00" in page  # 申请金额, 万元
     assert "没有符合条件的项目" in finance.get(f"{BASE}/projects?q={name}&stage=closed")
     assert "没有符合条件的项目" in finance.get(f"{BASE}/projects?page=999")
-    assert f'href="/t/431102/projects/{pid}"' in finance.get(f"{BASE}/projects?stage=castle&year=abc&q={name}")
+    assert f'href="/t/431102/projects/{pid}"' in finance.get(f"{BASE}/projects?stage=castle&year=&q={name}")
+    # A year that is not one is refused, naming it, rather than silently ignored (tests/test_input_bounds.py).
+    assert "年度应为整数" in finance.get(f"{BASE}/projects?year=abc&q={name}", status=400)
 
 
 def test_ledger_lists_overdue_notices_from_the_demo_data(app):
@@ -339,7 +356,7 @@ def test_agencies_are_registered_by_finance(app, finance):
     name = unique("评价咨询公司")
     finance.post(f"{BASE}/agencies", {"name": name, "contact": "0746-1234567"}, page=page)
     assert name in finance.get(f"{BASE}/agencies")
-    again = finance.post(f"{BASE}/agencies", {"name": name}, status=400, page=page)
+    again = finance.post(f"{BASE}/agencies", {"name": name}, status=409, page=page)  # a repeated create
     assert "已登记名为" in again.get_data(as_text=True)
     assert 'name="contact"' not in Browser(app, "lingling_dept").get(f"{BASE}/agencies")
 
@@ -368,7 +385,8 @@ def test_a_monitoring_warning_is_answered_from_the_page(app):
     url = created.headers["Location"].split("#")[0]
     unit.post(f"{url}/targets/submit", targets_form(INDICATOR_ROWS), page=unit.get(url))
     finance.post(f"{url}/targets/review", {"decision": "approve"}, page=finance.get(url))
-    finance.post(f"{url}/budget", {"approved_amount": "100"}, page=finance.get(url))
+    page = finance.get(url)
+    finance.post(f"{url}/budget", {"approved_amount": "100", "version": hidden(page, f"{url}/budget")}, page=page)
 
     page = unit.get(url)
     report = {"period": "6", "executed_amount": "10", "cause": "招标延后", "measure": "加快采购",

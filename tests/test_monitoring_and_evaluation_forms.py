@@ -42,7 +42,8 @@ def budgeted_project(unit, finance, indicators: list[dict], amount: str = "40000
     ok(unit.put(url(f"/projects/{pid}/targets"), json={"overall_target": "按期完成。", "indicators": indicators}))
     ok(unit.post(url(f"/projects/{pid}/targets/submit")))
     ok(finance.post(url(f"/projects/{pid}/targets/review"), json={"decision": "approve"}))
-    ok(finance.post(url(f"/projects/{pid}/budget"), json={"approved_amount": amount}))
+    ok(finance.post(url(f"/projects/{pid}/budget"), json={
+        "approved_amount": amount, "version": ok(finance.get(url(f"/projects/{pid}")))["version"]}))
     listed = ok(unit.get(url(f"/projects/{pid}/targets")))["indicators"]
     return pid, {i["name"]: i for i in listed}
 

@@ -77,7 +77,7 @@ def test_admin_creates_a_department_and_a_user_from_the_pages(client):
     html = client.get("/t/431102/users").get_data(as_text=True)
     username = unique("page")
     response = client.post("/t/431102/users", data={
-        "username": username, "password": "page-password", "display_name": "页面用户",
+        "username": username, "password": DEMO_PASSWORD, "display_name": "页面用户",
         "roles": ["department"], "department_code": code, "csrf_token": csrf_from(html)})
     assert response.status_code == 302
     assert username in client.get("/t/431102/users").get_data(as_text=True)
@@ -87,7 +87,7 @@ def test_user_form_errors_name_the_field_in_chinese(client):
     page_login(client, "lingling_admin")
     html = client.get("/t/431102/users").get_data(as_text=True)
     response = client.post("/t/431102/users", data={
-        "username": unique("nodept"), "password": "page-password", "roles": ["department"],
+        "username": unique("nodept"), "password": DEMO_PASSWORD, "roles": ["department"],
         "csrf_token": csrf_from(html)})
     assert response.status_code == 400
     body = response.get_data(as_text=True)
@@ -119,7 +119,7 @@ def test_tokens_page_shows_a_new_token_once(client):
 
 
 def test_operator_sees_plugins_and_tree(client):
-    page_login(client, "operator")
+    page_login(client, "operator_system")
     html = client.get("/", follow_redirects=True).get_data(as_text=True)
     assert "已安装的插件" in html and "430000 湖南省" in html
 

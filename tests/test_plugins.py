@@ -12,7 +12,7 @@ from jixiao import hookimpl, hookspecs
 from jixiao.db import system_scope
 from jixiao.plugins import host
 from jixiao.tenancy import service as tenancy
-from jixiao.testing import api_login
+from jixiao.testing import DEMO_PASSWORD, api_login
 from tests.helpers import load, small_tree
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -118,8 +118,8 @@ def test_a_missing_plugin_is_reported_at_load_and_on_the_home_page(fresh_app, tm
         with system_scope() as db:
             lingling = tenancy.get_by_code(db, "431102")
         with scoped(TenantScope(read_ids=(lingling.id,), write_id=lingling.id, login_username="ghostfinder")) as db:
-            service.create_user(db, None, lingling, username="ghostfinder", password="password-1", roles=["viewer"])
-    user = api_login(fresh_app, "ghostfinder", "password-1")
+            service.create_user(db, None, lingling, username="ghostfinder", password=DEMO_PASSWORD, roles=["viewer"])
+    user = api_login(fresh_app, "ghostfinder")
     assert user.get("/api/v1/tenants/431102").get_json()["missing_plugins"] == ["ghost"]
     page = user.get("/t/431102/").get_data(as_text=True)
     assert "ghost" in page and "未安装" in page

@@ -47,6 +47,8 @@ def many_projects(jixiao_app):
     "/api/v1/tenants/431102/statistics?year={year}",
 ])
 def test_statement_count_does_not_grow_with_rows(app, many_projects, username, path):
+    if "statistics" in path and username == "lingling_dept":
+        pytest.skip("department staff are refused the bureau's statistics (403: tests/test_role_visibility.py)")
     user = api_login(app, username)
     user.get(path.format(year=FEW_YEAR))  # warm caches that are per process, not per row
     with count_statements(app) as few:

@@ -45,7 +45,8 @@ def budgeted(client, *, amount: str = "1000000.00", year: int = YEAR, is_key: bo
                                                           "indicators": INDICATORS}))
     ok(client.post(url(f"/projects/{pid}/targets/submit")))
     ok(client.post(url(f"/projects/{pid}/targets/review"), json={"decision": "approve"}))
-    return ok(client.post(url(f"/projects/{pid}/budget"), json={"approved_amount": amount}))
+    return ok(client.post(url(f"/projects/{pid}/budget"), json={
+        "approved_amount": amount, "version": ok(client.get(url(f"/projects/{pid}")))["version"]}))
 
 
 def self_evaluated(client, project: dict) -> int:
@@ -148,8 +149,10 @@ def test_a_changed_decision_is_a_new_decision_and_statistics_count_the_current_o
     evaluation = self_evaluated(finance, project)
     before = ok(finance.get(url(f"/statistics?year={year}")))["results"]
     first = ok(decide(finance, pid, evaluation, decision="reduce", amount_change="-50000", decision_note="压缩规模"), 201)
+    # A changed decision names the decision it changes (its version); without it, it would be a repeat (409).
+    assert decide(finance, pid, evaluation, decision="cut", amount_change="-100000").status_code == 409
     second = ok(decide(finance, pid, evaluation, decision="cut", amount_change="-100000", idle_recovered="20000",
-                       decision_note="改为削减"), 201)
+                       decision_note="改为削减", version=first["version"]), 201)
 
     assert first["id"] == second["id"]  # one current decision per evaluation
     current = ok(finance.get(url(f"/projects/{pid}/results")))

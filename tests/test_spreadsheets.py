@@ -122,7 +122,8 @@ def budgeted_project(people) -> tuple[dict, list[dict]]:
     ok(upload(unit, base(path=f"/projects/{pid}/imports/targets"), saved(wb)))
     ok(unit.post(base(path=f"/projects/{pid}/targets/submit")))
     ok(finance.post(base(path=f"/projects/{pid}/targets/review"), json={"decision": "approve"}))
-    ok(finance.post(base(path=f"/projects/{pid}/budget"), json={"approved_amount": "500000"}))
+    ok(finance.post(base(path=f"/projects/{pid}/budget"), json={
+        "approved_amount": "500000", "version": finance.get(base(path=f"/projects/{pid}")).get_json()["version"]}))
     indicators = ok(unit.get(base(path=f"/projects/{pid}/targets")))["indicators"]
     return project, indicators
 

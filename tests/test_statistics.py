@@ -227,9 +227,11 @@ class Bureau:
         self.review_targets(project)
 
     def budget(self, project: Project, approved: Decimal, adjusted: Decimal | None = None) -> None:
-        projects.approve_budget(self.db, self.actor, self.tenant, project, approved)
+        projects.approve_budget(self.db, self.actor, self.tenant, project, approved, project.version,
+                                confirm_over_request=True)
         if adjusted is not None:
-            projects.update_project(self.db, self.actor, self.tenant, project, {"adjusted_amount": adjusted})
+            projects.update_project(self.db, self.actor, self.tenant, project,
+                                    {"adjusted_amount": adjusted, "version": project.version})
 
     def monitor(self, project: Project, period: int, pace: Decimal, executed: Decimal | None = None,
                 explain: bool = False) -> MonitoringReport:

@@ -473,9 +473,9 @@ def test_department_users_evaluators_and_experts_get_403(app, login, create_user
                     f"/t/{code}/statistics/league?year={YEAR}",
                     f"/t/{code}/statistics?year={YEAR}&scope=all"):
             assert client.get(url).status_code == 403, (username, url)
-    # 本级 stays as it was for them.
-    assert login(unit).get(f"/api/v1/tenants/{CITY}/statistics?year={YEAR}").status_code == 200
-    assert "下级排名表" not in login(unit).get(f"/t/{CITY}/statistics?year={YEAR}").get_data(as_text=True)
+    # 本级 too: the bureau's figures are not a department's (jixiao.policy.may_read_bureau_figures).
+    assert login(unit).get(f"/api/v1/tenants/{CITY}/statistics?year={YEAR}").status_code == 403
+    assert login(unit).get(f"/t/{CITY}/statistics?year={YEAR}").status_code == 403
 
 
 def test_upper_levels_read_down_and_nobody_reads_across(app, login, create_user, tree):

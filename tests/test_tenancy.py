@@ -120,8 +120,9 @@ def test_operator_provisions_a_tenant_only_with_a_real_code(fresh_app, tmp_path)
         from jixiao.db import TenantScope, scoped
 
         with scoped(TenantScope(system=True, login_username="op1")) as db:
-            service.create_user(db, None, None, username="op1", password="operator-pass", roles=[], is_operator=True)
-    operator = api_login(fresh_app, "op1", "operator-pass")
+            service.create_user(db, None, None, username="op1", password="operator-pass-1", roles=[], is_operator=True,
+                                duty="system")
+    operator = api_login(fresh_app, "op1", "operator-pass-1")
     bad = operator.post("/api/v1/tenants", json={"code": "431199"})
     assert bad.status_code == 400 and "code" in bad.get_json()["error"]["fields"]
     ok = operator.post("/api/v1/tenants", json={"code": "431122"})

@@ -151,7 +151,8 @@ def notice(login) -> tuple[object, str]:
     ok(unit.put(base(f"/projects/{pid}/targets"), json={"overall_target": "完成培训", "indicators": INDICATORS}))
     ok(unit.post(base(f"/projects/{pid}/targets/submit")))
     ok(finance.post(base(f"/projects/{pid}/targets/review"), json={"decision": "approve"}))
-    ok(finance.post(base(f"/projects/{pid}/budget"), json={"approved_amount": "500000"}))
+    ok(finance.post(base(f"/projects/{pid}/budget"), json={
+        "approved_amount": "500000", "version": finance.get(base(f"/projects/{pid}")).get_json()["version"]}))
     ids = [i["id"] for i in ok(unit.get(base(f"/projects/{pid}/targets")))["indicators"]]
     evaluation = ok(unit.post(base(f"/projects/{pid}/evaluations"), json={"kind": "self"}), 201)
     ok(unit.post(base(f"/evaluations/{evaluation['id']}/submit"), json={

@@ -103,8 +103,10 @@ def _postgres_value(value: Any) -> Any:
     return json.dumps(value) if isinstance(value, dict | list) else value
 
 
-def baseline(app_url: str, kind: str, batches: list[Any]) -> float:
-    """Insert the batches' rows with plain SQL; the seconds it took."""
+def baseline(app_url: str, kind: str, batches: list[Any], context_key: bytes | None = None) -> float:
+    """Insert the batches' rows with plain SQL; the seconds it took (``context_key`` signs the tenant context)."""
+    from jixiao.db import TenantScope
+
     if kind == "sqlite":
         connection = sqlite3.connect(app_url.removeprefix("sqlite:///"), timeout=30)
         connection.execute("PRAGMA foreign_keys=ON")
@@ -119,8 +121,10 @@ def baseline(app_url: str, kind: str, batches: list[Any]) -> float:
     for batch in batches:
         cursor = connection.cursor()
         if kind != "sqlite":
-            cursor.execute("SELECT set_config('jixiao.tenant_ids', %s, true), set_config('jixiao.write_tenant_id', %s, true)",
-                           (str(batch.tenant_id), str(batch.tenant_id)))
+            # The signed context, as jixiao.db.apply_settings writes it: row-level security verifies its MAC.
+            settings = TenantScope(read_ids=(batch.tenant_id,), write_id=batch.tenant_id).settings(context_key)
+            cursor.execute("SELECT " + ", ".join("set_config(%s, %s, true)" for _ in settings),
+                           [part for item in settings.items() for part in item])
         for table, rows in [*batch.rows.items(), ("audit_events", batch.audit)]:
             if rows:
                 columns = COLUMNS[table]
@@ -171,7 +175,9 @@ def run(kind: str, size: int, province: str, city: str, seed: int, profiler: cPr
         generator_seconds = time.perf_counter() - started
         if profiler:
             profiler.disable()
-        baseline_seconds = baseline(baseline_db.app_url, kind, batches)
+        from jixiao import rls
+
+        baseline_seconds = baseline(baseline_db.app_url, kind, batches, rls.context_key(baseline_app.config))
         rows = sum(report.rows.values())
         for database, application in ((generated_db, app), (baseline_db, baseline_app)):
             application.extensions["jixiao.db"].engine.dispose()

@@ -580,7 +580,7 @@ class TenantBuilder:
         values = {"tenant_id": self.tenant.id, "evaluation_id": evaluation_id, "project_id": project_id, "grade": grade,
                   "suggested_action": suggested, "decision": decision, "decision_note": "",
                   "amount_change": amount_change, "idle_recovered": idle, "next_year": year + 1, "decided_by_id": None}
-        self._add("result_applications", dict(values, created_at=when, updated_at=when), after={
+        self._add("result_applications", dict(values, version=1, created_at=when, updated_at=when), after={
             "grade": grade, "suggested_action": suggested, "decision": decision, "decision_note": "",
             "amount_change": str(amount_change), "idle_recovered": str(idle), "next_year": year + 1})
         self.rows["result_decisions"].append(dict(values, decided_at=when))

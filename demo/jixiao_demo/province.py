@@ -115,33 +115,36 @@ def generate(app: Flask, province_code: str, projects_per_county: int = 4, seed:
                         projects_per_county=projects_per_county)
         clock = Clock(today=today, zone=zone, year=year)
         share = float(profiles.settings()["projects"]["cities"])
-        for tenant in tenants:
-            if tenant.code in skip:
-                report.skipped.append(tenant.code)
-                continue
-            if only is not None and tenant.code not in only:
-                continue
-            count = projects_per_county if tenant.level is TenantLevel.COUNTY else \
-                max(1, round(projects_per_county * share))
-            if not count:
-                continue
-            with scoped(TenantScope(read_ids=(tenant.id,), write_id=tenant.id)) as db:
-                if db.scalar(sa.select(sa.func.count(Project.id)).where(Project.tenant_id == tenant.id,
-                                                                         Project.year == year)):
-                    report.already.append(tenant.code)
-                    db.rollback()
+        # Between tenants the loader's own context, which sees every tenant: a rollback expires the Tenant
+        # objects, and row-level security would hide them from an empty scope when they reload.
+        with system_scope():
+            for tenant in tenants:
+                if tenant.code in skip:
+                    report.skipped.append(tenant.code)
                     continue
-                batch = build_tenant(db, tenant, seed, count, clock)
-                try:
-                    rows = Writer(db.connection(), copy=copy).write(batch)
-                    db.commit()
-                except BaseException:
-                    db.rollback()
-                    raise
-            if on_batch is not None:
-                on_batch(batch)
-            report.generated.append(TenantResult(code=tenant.code, name=tenant.name, level=str(tenant.level),
-                                                 profile=batch.profile.name, rows=rows))
+                if only is not None and tenant.code not in only:
+                    continue
+                count = projects_per_county if tenant.level is TenantLevel.COUNTY else \
+                    max(1, round(projects_per_county * share))
+                if not count:
+                    continue
+                with scoped(TenantScope(read_ids=(tenant.id,), write_id=tenant.id)) as db:
+                    if db.scalar(sa.select(sa.func.count(Project.id)).where(Project.tenant_id == tenant.id,
+                                                                             Project.year == year)):
+                        report.already.append(tenant.code)
+                        db.rollback()
+                        continue
+                    batch = build_tenant(db, tenant, seed, count, clock)
+                    try:
+                        rows = Writer(db.connection(), copy=copy).write(batch)
+                        db.commit()
+                    except BaseException:
+                        db.rollback()
+                        raise
+                if on_batch is not None:
+                    on_batch(batch)
+                report.generated.append(TenantResult(code=tenant.code, name=tenant.name, level=str(tenant.level),
+                                                     profile=batch.profile.name, rows=rows))
     report.seconds = time.perf_counter() - started
     return report
 

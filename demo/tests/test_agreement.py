@@ -94,7 +94,7 @@ def test_generator_and_services_compute_the_same_values(jixiao_app, create_user)
                                                                   "indicators": INDICATORS})
             targets.submit_targets(db, actor, tenant, project)
             targets.review_targets(db, actor, tenant, project, approve=True)
-            projects.approve_budget(db, actor, tenant, project, BUDGET)
+            projects.approve_budget(db, actor, tenant, project, BUDGET, project.version)
             indicators = list(targets_for(db, project).indicators)
             rules = TenantRules(db, tenant, YEAR)
 

@@ -10,8 +10,9 @@ from zoneinfo import ZoneInfo
 import pytest
 import sqlalchemy as sa
 
+from jixiao import rls
 from jixiao.cli import demo_generator, main
-from jixiao.db import TenantScope, create_engine, scoped, system_scope
+from jixiao.db import TenantScope, apply_settings, create_engine, register_context_key, scoped, system_scope
 from jixiao.lifecycle import scoring
 from jixiao.lifecycle.models import Stage
 from jixiao.tenancy import service as tenancy
@@ -173,10 +174,11 @@ def test_rows_carry_their_tenant_and_row_level_security_holds(province):
     counts = collections.Counter(p["tenant_id"] for p in rows["projects"].values())
     tenant_id = max(counts, key=counts.get)
     engine = create_engine(province.database.app_url)
+    register_context_key(engine, rls.context_key(province.app.config))
     try:
         with engine.begin() as connection:
             assert connection.exec_driver_sql("SELECT current_user").scalar() == "jixiao_app"
-            connection.exec_driver_sql("SELECT set_config('jixiao.tenant_ids', %s, true)", (str(tenant_id),))
+            apply_settings(connection, TenantScope(read_ids=(tenant_id,)))
             for table in ("projects", "indicators", "monitoring_values", "evaluation_scores", "audit_events"):
                 seen = connection.exec_driver_sql(f"SELECT count(*), min(tenant_id), max(tenant_id) FROM {table}").one()
                 assert seen[0] > 0 and seen[1] == seen[2] == tenant_id, table

@@ -26,6 +26,7 @@ def init_app(app: Flask) -> None:
 
     from jixiao.accounts.api import blp as accounts_blp
     from jixiao.assessment.api import blp as assessment_blp
+    from jixiao.audit.api import blp as audit_blp
     from jixiao.catalog.api import blp as catalog_blp
     from jixiao.documents.api import blp as documents_blp
     from jixiao.jobs.api import blp as jobs_blp
@@ -33,8 +34,9 @@ def init_app(app: Flask) -> None:
     from jixiao.spreadsheets.api import blp as spreadsheets_blp
     from jixiao.statistics.api import blp as statistics_blp
     from jixiao.system.api import blp as system_blp
+    from jixiao.system.security_api import blp as security_blp
     from jixiao.tenancy.api import blp as tenancy_blp
 
     for blp in (accounts_blp, tenancy_blp, lifecycle_blp, catalog_blp, assessment_blp, statistics_blp, jobs_blp, documents_blp,
-                spreadsheets_blp, system_blp):
+                spreadsheets_blp, system_blp, security_blp, audit_blp):
         api.register_blueprint(blp, url_prefix="/api/v1")

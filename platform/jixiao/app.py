@@ -7,10 +7,11 @@ from typing import Any
 
 from flask import Flask
 from flask_babel import Babel
+from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
 import jixiao.models  # noqa: F401 - every model mapped before the first query
-from jixiao import auth, db, errors, plugins, security
+from jixiao import auth, db, errors, inputs, plugins, security
 from jixiao.config import load_config
 
 
@@ -31,12 +32,19 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     # the database reports (500). Set before any route is added, so every <int:…> uses it.
     app.url_map.converters["int"] = DatabaseIdConverter
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    if app.config.get("TRUSTED_PROXIES"):
+        # Behind n reverse proxies the client is the n-th address from the right of X-Forwarded-For; login
+        # throttling counts by it. Without proxies (0) a forged header is ignored: the peer address is used.
+        hops = int(app.config["TRUSTED_PROXIES"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
 
     db.Database().init_app(app)
     plugins.init_app(app)
     Babel(app)
     auth.init_app(app)
     security.init_app(app)
+    # After auth and security, but first to run: malformed input is refused before anything reads it.
+    inputs.init_app(app)
 
     from jixiao import api as api_module
 
@@ -51,10 +59,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from jixiao.lifecycle import views as lifecycle_views
     from jixiao.spreadsheets import views as spreadsheets_views
     from jixiao.statistics import views as statistics_views
+    from jixiao.system import views as system_views
     from jixiao.tenancy import views as tenancy_views
 
     for blueprint in (accounts_views.bp, tenancy_views.bp, lifecycle_views.bp, catalog_views.bp, statistics_views.bp,
-                      jobs_views.bp, documents_views.bp, spreadsheets_views.bp, assessment_views.bp):
+                      jobs_views.bp, documents_views.bp, spreadsheets_views.bp, assessment_views.bp, system_views.bp):
         app.register_blueprint(blueprint)
 
     _register_document_owners()
@@ -82,7 +91,9 @@ def _register_document_owners() -> None:
 def _template_helpers(app: Flask) -> None:
     from flask_wtf.csrf import generate_csrf
 
+    from jixiao import policy
     from jixiao.accounts.models import ROLE_LABELS, Role
+    from jixiao.system import duties
 
     def unread_notifications() -> int:
         from flask_login import current_user
@@ -95,6 +106,9 @@ def _template_helpers(app: Flask) -> None:
     @app.context_processor
     def _inject() -> dict[str, Any]:
         return {"csrf_token": generate_csrf, "unread_notifications": unread_notifications,
+                "may_administer_system": duties.may_administer_system,
+                "may_administer_security": duties.may_administer_security, "may_read_audit": duties.may_read_audit,
+                "menu": policy.menu,
                 "role_label": lambda r: ROLE_LABELS.get(Role(r), r) if r in Role._value2member_map_ else r}
 
     @app.template_filter("localtime")

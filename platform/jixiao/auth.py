@@ -11,12 +11,14 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
-from flask import Flask, current_app, g, request
+from flask import Flask, current_app, g, redirect, request, url_for
 from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFProtect
 
 from jixiao.accounts import service as accounts
+from jixiao.accounts import sessions
 from jixiao.accounts.models import User
+from jixiao.accounts.throttle import TooManyAttempts
 from jixiao.db import TenantScope, get_scope, session, set_scope
 from jixiao.errors import Forbidden, NotAuthenticated
 from jixiao.tenancy import service as tenancy
@@ -27,14 +29,26 @@ UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 TENANT_ARG = "tenant_code"
 # Endpoints a browser may post to before it has a session (the login itself).
 CSRF_EXEMPT_ENDPOINTS = {"accounts_api.Login"}
+# What a session that still has to enroll its second factor may reach.
+ENROLLMENT_ENDPOINTS = {"accounts_api.SecondFactorEnroll", "accounts_api.SecondFactorConfirm", "accounts_api.Logout",
+                        "accounts.second_factor", "accounts.logout", "accounts.login", "static"}
 
 
 @login_manager.user_loader
-def _load_user(user_id: str) -> User | None:
-    try:
-        return accounts.load_user(session(), int(user_id))
-    except ValueError:
+def _load_user(session_id: str) -> User | None:
+    """The user of a browser session: its generation current, within its idle and absolute limits, and past its
+    second factor when the user has one (jixiao.accounts.sessions)."""
+    user_part, _, generation = (session_id or "").partition(":")
+    if not sessions.within_limits() or not user_part.isdigit() or not generation.isdigit():
+        sessions.forget()
         return None
+    user = accounts.load_user(session(), int(user_part), int(generation))
+    if user is None or (user.second_factor_enrolled and not sessions.second_factor_verified()):
+        # A factor enrolled since this session began (or a cookie that skipped it) is not enough: log in again.
+        sessions.forget()
+        return None
+    sessions.touch()
+    return user
 
 
 @login_manager.request_loader
@@ -73,9 +87,25 @@ def init_app(app: Flask) -> None:
             values[TENANT_ARG] = g.tenant_code
 
     app.before_request(_establish_scope)
+    app.register_error_handler(TooManyAttempts, _too_many_attempts)
 
 
-def _establish_scope() -> None:
+def _too_many_attempts(exc: TooManyAttempts) -> Any:
+    from flask import render_template
+
+    from jixiao.errors import error_response, wants_json
+
+    session().rollback()
+    if wants_json():
+        response = error_response(exc.status, exc.code, exc.message, exc.fields)
+    else:
+        response = current_app.make_response(
+            (render_template("error.html", status=exc.status, message=exc.message, fields={}), exc.status))
+    response.headers["Retry-After"] = str(exc.retry_after)
+    return response
+
+
+def _establish_scope() -> Any:
     db = session()
     g.auth_via_token = False
     user = current_user._get_current_object() if current_user.is_authenticated else None
@@ -95,6 +125,11 @@ def _establish_scope() -> None:
         return
     if g.get("auth_via_token"):
         accounts.touch_token(db, g.auth_token)
+    elif accounts.enrollment_pending(user) and request.endpoint not in ENROLLMENT_ENDPOINTS:
+        # A password-only session of someone who must use a second factor: enrollment and logout only.
+        if request.method == "GET" and not request.path.startswith("/api/"):
+            return redirect(url_for("accounts.second_factor"))
+        raise accounts.SecondFactorEnrollmentRequired()
     read_ids = tuple(tenancy.subtree_ids(db, user.tenant)) if user.tenant else ()
     set_scope(db, TenantScope(read_ids=read_ids, write_id=user.tenant_id, user_id=user.id,
                               platform=user.tenant_id is None))

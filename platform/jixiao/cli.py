@@ -171,15 +171,19 @@ def users_group() -> None:
 @click.option("--role", "roles", multiple=True, help="admin, finance, department, evaluator, expert, auditor, viewer")
 @click.option("--department", "department_code", help="department code, for the department role")
 @click.option("--display-name", default="")
-@click.option("--operator", is_flag=True, help="a platform operator, who provisions tenants")
+@click.option("--operator", is_flag=True, help="a platform operator (no tenant), holding exactly one --duty")
+@click.option("--duty", "duty", multiple=True, help="with --operator: system, security or audit (三员分立: one only)")
 @with_appcontext
 def users_create(tenant_code: str | None, username: str, roles: tuple[str, ...], department_code: str | None,
-                 display_name: str, operator: bool) -> None:
+                 display_name: str, operator: bool, duty: tuple[str, ...]) -> None:
     """Create a user; the password is read from standard input."""
     from jixiao.accounts import service
 
     password = sys.stdin.readline().rstrip("\n") if not sys.stdin.isatty() else click.prompt(
         "Password", hide_input=True, confirmation_prompt=True)
+    if duty and not operator:
+        click.echo("error: --duty is for platform operators (--operator)", err=True)
+        sys.exit(1)
     if operator:
         tenant, scope = None, TenantScope(platform=True)
     elif tenant_code:
@@ -191,10 +195,40 @@ def users_create(tenant_code: str | None, username: str, roles: tuple[str, ...],
         try:
             user = service.create_user(db, None, tenant, username=username, password=password, roles=list(roles),
                                        display_name=display_name, department_code=department_code,
-                                       is_operator=operator)
+                                       is_operator=operator, duty=list(duty))
         except DomainError as exc:
             _fail(exc)
-    click.echo(f"created user {user.username} ({', '.join(user.roles) or 'operator'}) in {tenant_code or 'the platform'}")
+    click.echo(f"created user {user.username} ({', '.join(user.roles)}) in {tenant_code or 'the platform'}")
+
+
+# ---- audit --------------------------------------------------------------------------------------------------
+
+
+@main.group("audit")
+def audit_group() -> None:
+    """The audit log's retention (reading and exporting it is the audit administrator's, in the app)."""
+
+
+@audit_group.command("purge")
+@with_appcontext
+def audit_purge() -> None:
+    """Delete the audit events older than JIXIAO_AUDIT_RETENTION_DAYS (at least 180), as the tables' owner.
+
+    Runs on JIXIAO_MIGRATION_DATABASE_URL (the application role may not delete audit rows) and records an
+    audit.purge event with the count and the cut-off.
+    """
+    from jixiao.audit import log
+    from jixiao.db import create_engine
+
+    days = current_app.config["AUDIT_RETENTION_DAYS"]
+    engine = create_engine(current_app.config["MIGRATION_DATABASE_URL"])
+    try:
+        with engine.begin() as connection:
+            result = log.purge_expired(connection, days)
+    finally:
+        engine.dispose()
+    click.echo(f"deleted {result.count} audit events older than {result.cutoff.isoformat()} "
+               f"(retention {result.retention_days} days); recorded audit.purge")
 
 
 @main.group("tokens")

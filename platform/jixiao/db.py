@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import weakref
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -30,6 +31,8 @@ from sqlalchemy.orm import (
     sessionmaker,
     with_loader_criteria,
 )
+
+from jixiao import rls
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -126,8 +129,10 @@ class TenantScope:
 
     ``read_ids`` are the tenants whose rows are visible, ``write_id`` the one tenant that may be written.
     ``user_id``, ``login_username`` and ``token_hash`` let authentication find its own principal before any
-    tenant is known. ``platform`` allows the rows that belong to no tenant (platform operators and their
-    audit events). ``system`` lifts the ORM wall too, for operator commands (loading tenants, demo data).
+    tenant is known; ``tenant_code`` lets a public page find the one tenant it names. ``platform`` allows the
+    rows that belong to no tenant (platform operators and their audit events) and writes to the tenants table
+    (loading, provisioning). ``system`` lifts the ORM wall too, for operator commands (loading tenants, demo
+    data).
     """
 
     read_ids: tuple[int, ...] = ()
@@ -135,22 +140,31 @@ class TenantScope:
     user_id: int | None = None
     login_username: str | None = None
     token_hash: str | None = None
+    tenant_code: str | None = None
     platform: bool = False
     system: bool = False
 
     def with_(self, **changes: Any) -> TenantScope:
         return dataclasses.replace(self, **changes)
 
-    def settings(self) -> dict[str, str]:
-        """The transaction-local PostgreSQL settings that row-level security policies read."""
-        return {
+    def settings(self, key: bytes | None = None) -> dict[str, str]:
+        """The transaction-local PostgreSQL settings that row-level security policies read.
+
+        With ``key``, signed: ``jixiao.context_mac`` is the HMAC the policies' functions verify before they
+        believe any of the others (a setting changed by anyone without the key makes the context see nothing).
+        """
+        settings = {
             "jixiao.tenant_ids": ",".join(str(i) for i in self.read_ids),
             "jixiao.write_tenant_id": "" if self.write_id is None else str(self.write_id),
             "jixiao.user_id": "" if self.user_id is None else str(self.user_id),
             "jixiao.login_username": self.login_username or "",
             "jixiao.token_hash": self.token_hash or "",
+            "jixiao.tenant_code": self.tenant_code or "",
             "jixiao.platform": "on" if self.platform or self.system else "",
         }
+        if key is not None:
+            settings[rls.MAC_SETTING] = rls.context_mac(key, settings)
+        return settings
 
 
 NO_SCOPE = TenantScope()
@@ -168,9 +182,20 @@ def set_scope(session: Session, scope: TenantScope) -> None:
         apply_settings(session.connection(), scope)
 
 
+# The key each engine's connections sign their tenant context with (Database.init_app registers it).
+_CONTEXT_KEYS: weakref.WeakKeyDictionary[Engine, bytes] = weakref.WeakKeyDictionary()
+
+
+def register_context_key(engine: Engine, key: bytes) -> None:
+    _CONTEXT_KEYS[engine] = key
+
+
 def apply_settings(connection: sa.Connection, scope: TenantScope) -> None:
-    """Write ``scope`` into the transaction-local settings that row-level security reads."""
-    settings = scope.settings()
+    """Write ``scope``, signed, into the transaction-local settings that row-level security reads.
+
+    An engine with no registered key writes no MAC: its contexts verify nothing and see no tenant rows.
+    """
+    settings = scope.settings(_CONTEXT_KEYS.get(connection.engine))
     # One round trip; set_config(..., true) lasts until the transaction ends, so nothing leaks across the pool.
     selects = ", ".join(f"set_config('{name}', :v{i}, true)" for i, name in enumerate(settings))
     connection.execute(sa.text(f"SELECT {selects}"), {f"v{i}": v for i, v in enumerate(settings.values())})
@@ -183,7 +208,13 @@ def _scope_criteria(state: ORMExecuteState) -> None:
     if scope.system:
         return
     ids = list(scope.read_ids)
-    options = [with_loader_criteria(TenantOwned, lambda cls: cls.tenant_id.in_(ids), include_aliases=True)]
+    if scope.platform:
+        # Platform rows (no tenant: operators' audit events, platform jobs), as RLS admits them
+        # (jixiao_context_platform()).
+        tenant_rows = lambda cls: sa.or_(cls.tenant_id.in_(ids), cls.tenant_id.is_(None))  # noqa: E731
+    else:
+        tenant_rows = lambda cls: cls.tenant_id.in_(ids)  # noqa: E731
+    options = [with_loader_criteria(TenantOwned, tenant_rows, include_aliases=True)]
     for cls, criteria in _PRINCIPAL_CRITERIA:
         options.append(with_loader_criteria(cls, criteria(scope), include_aliases=True))
     state.statement = state.statement.options(*options)
@@ -209,6 +240,8 @@ class Database:
 
     def init_app(self, app: Flask) -> None:
         self.engine = create_engine(app.config["DATABASE_URL"], echo=app.config.get("SQL_ECHO", False))
+        if self.engine.dialect.name == "postgresql":
+            register_context_key(self.engine, rls.context_key(app.config))
         factory = sessionmaker(bind=self.engine, expire_on_commit=False)
         # One session per app context, as Flask-SQLAlchemy does: requests, CLI commands and jobs each get theirs.
         from flask.globals import app_ctx
@@ -273,6 +306,35 @@ def scoped(scope: TenantScope) -> Iterator[Session]:
         yield current
     finally:
         set_scope(current, previous)
+
+
+@contextlib.contextmanager
+def platform_facts(session: Session) -> Iterator[Session]:
+    """A fixed read of platform-wide facts that any user may see (which tenant enables which plugin).
+
+    Row-level security shows a bureau only its own tenants; for the length of the block the context carries the
+    platform flag. Nothing pending is flushed under it, and the previous scope comes back afterwards.
+    """
+    previous = get_scope(session)
+    with session.no_autoflush:
+        set_scope(session, previous.with_(platform=True))
+        try:
+            yield session
+        finally:
+            set_scope(session, previous)
+
+
+@contextlib.contextmanager
+def platform_write(session: Session) -> Iterator[Session]:
+    """One write that row-level security allows only in a platform context (a tenant row), made by a service
+    that has already checked the actor may make it. The caller commits inside the block; the previous scope
+    comes back afterwards."""
+    previous = get_scope(session)
+    set_scope(session, previous.with_(platform=True))
+    try:
+        yield session
+    finally:
+        set_scope(session, previous)
 
 
 def system_scope() -> contextlib.AbstractContextManager[Session]:

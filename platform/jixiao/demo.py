@@ -45,7 +45,12 @@ USERS = [
     ("511903", "enyang_finance", "恩阳区财政局", ["admin", "finance"], None),
     ("511903", "enyang_dept", "恩阳区卫生健康局", ["department"], "102"),
 ]
-OPERATOR = "operator"
+# The platform's operators, one per duty (三员分立): (username, display name, duty).
+OPERATORS = [
+    ("operator_system", "系统管理员", "system"),
+    ("operator_security", "安全管理员", "security"),
+    ("operator_audit", "审计管理员", "audit"),
+]
 DEPARTMENT_TENANTS = ["431102", "430903", "430400", "540330", "511903"]
 
 
@@ -78,11 +83,12 @@ def load(size: int = DEFAULT_SIZE, year: int | None = None) -> list[str]:
                 accounts.create_user(db, None, tenant, username=username, password=DEMO_PASSWORD, roles=roles,
                                      display_name=display, department_code=department)
                 report.append(f"user {username} ({', '.join(roles)}) in {tenant.name}")
-    with scoped(TenantScope(system=True, login_username=OPERATOR)) as db:
-        if db.scalar(sa.select(User.id).where(User.username == OPERATOR)) is None:
-            accounts.create_user(db, None, None, username=OPERATOR, password=DEMO_PASSWORD, roles=[],
-                                 display_name="平台运维", is_operator=True)
-            report.append("user operator (platform operator)")
+    for username, display, duty in OPERATORS:
+        with scoped(TenantScope(platform=True, login_username=username)) as db:
+            if db.scalar(sa.select(User.id).where(User.username == username)) is None:
+                accounts.create_user(db, None, None, username=username, password=DEMO_PASSWORD, roles=[],
+                                     display_name=display, is_operator=True, duty=duty)
+                report.append(f"user {username} (platform operator: {display})")
     if size:
         report += _lifecycle(size, year)
     return report or ["demo data already loaded"]
@@ -118,7 +124,8 @@ def describe_logins() -> list[str]:
         with scoped(TenantScope(login_username=username)) as db:
             if db.scalar(sa.select(User.id).where(User.username == username)) is not None:
                 lines.append(f"{username:<20} {display}（{', '.join(roles)}，{code}）")
-    with scoped(TenantScope(login_username=OPERATOR)) as db:
-        if db.scalar(sa.select(User.id).where(User.username == OPERATOR)) is not None:
-            lines.append(f"{OPERATOR:<20} 平台运维（operator）")
+    for username, display, duty in OPERATORS:
+        with scoped(TenantScope(login_username=username)) as db:
+            if db.scalar(sa.select(User.id).where(User.username == username)) is not None:
+                lines.append(f"{username:<20} {display}（平台运维，--duty {duty}）")
     return lines

@@ -54,6 +54,12 @@ class Conflict(DomainError):
     default_message = "数据已被他人修改，请刷新后重试"
 
 
+class PayloadTooLarge(DomainError):
+    status = 413
+    code = "payload_too_large"
+    default_message = "提交的内容过大"
+
+
 class ServiceUnavailable(DomainError):
     status = 503
     code = "service_unavailable"
@@ -76,6 +82,32 @@ HTTP_MESSAGES = {
 }
 
 
+#: marshmallow's own messages, said the way the product's fields say theirs (the field is the key).
+SCHEMA_MESSAGES_IN_CHINESE = {
+    "Unknown field.": "未知字段：接口不接受此字段，请删除或检查拼写",
+    "Missing data for required field.": "必填",
+    "Field may not be null.": "不能为空（null）",
+    "Not a valid string.": "应为文字",
+    "Not a valid boolean.": "应为 true 或 false",
+    "Not a valid integer.": "应为整数",
+    "Not a valid number.": "应为数字",
+    "Not a valid list.": "应为列表",
+    "Not a valid mapping type.": "应为键值对象",
+    "Invalid input type.": "类型不对",
+    "Not a valid date.": "应为日期（YYYY-MM-DD）",
+    "Not a valid datetime.": "应为日期时间（ISO 8601）",
+}
+
+
+def in_chinese(messages: Any) -> Any:
+    """Schema errors with marshmallow's English messages replaced (nested dicts and lists kept as they are)."""
+    if isinstance(messages, dict):
+        return {key: in_chinese(value) for key, value in messages.items()}
+    if isinstance(messages, list):
+        return [in_chinese(value) for value in messages]
+    return SCHEMA_MESSAGES_IN_CHINESE.get(messages, messages) if isinstance(messages, str) else messages
+
+
 def wants_json() -> bool:
     return request.path.startswith("/api/")
 
@@ -92,11 +124,35 @@ SQLITE_UNAVAILABLE = ("database is locked", "unable to open database file", "dis
 RETRY_AFTER_SECONDS = "10"
 
 
+#: SQLSTATEs of a write that lost a race: a unique key taken meanwhile, a serialization failure, a deadlock.
+RACE_SQLSTATES = {"23505", "40001", "40P01"}
+RACE_MESSAGE = "该记录刚被他人同时修改或创建，请刷新后查看，必要时重试"
+
+
+def lost_race(exc: BaseException) -> bool:
+    """Whether a database error means "another request wrote first" (409), not a bug or an outage.
+
+    A unique key taken by a concurrent insert (PostgreSQL 23505, SQLite "UNIQUE constraint failed"), a
+    serialization failure or a deadlock: the other request won, so this one is a conflict to show the user.
+    """
+    import sqlalchemy as sa
+    from sqlalchemy.orm.exc import StaleDataError
+
+    if isinstance(exc, StaleDataError):
+        return True
+    if not isinstance(exc, sa.exc.DBAPIError):
+        return False
+    original = exc.orig
+    if getattr(original, "sqlstate", None) in RACE_SQLSTATES:
+        return True
+    return isinstance(exc, sa.exc.IntegrityError) and "unique constraint failed" in str(original).lower()
+
+
 def database_unavailable(exc: BaseException) -> bool:
     """Whether a database error means "cannot reach the database now" (an outage, a restart), not a bug."""
     import sqlalchemy as sa
 
-    if not isinstance(exc, sa.exc.DBAPIError):
+    if not isinstance(exc, sa.exc.DBAPIError) or lost_race(exc):
         return False
     if exc.connection_invalidated:
         return True
@@ -114,9 +170,26 @@ def database_unavailable(exc: BaseException) -> bool:
 
 def init_app(app: Flask) -> None:
     import sqlalchemy as sa
+    from sqlalchemy.orm.exc import StaleDataError
+
+    @app.errorhandler(StaleDataError)
+    def _stale_data(exc: StaleDataError) -> Any:
+        return _conflict_response(exc)
+
+    def _conflict_response(exc: BaseException) -> Any:
+        from jixiao.db import session
+
+        with contextlib.suppress(sa.exc.DBAPIError):
+            session().rollback()
+        app.logger.info("write lost a race: %s", exc)
+        if wants_json():
+            return error_response(409, "conflict", RACE_MESSAGE)
+        return render_template("error.html", status=409, message=RACE_MESSAGE, fields={}), 409
 
     @app.errorhandler(sa.exc.DBAPIError)
     def _database_error(exc: sa.exc.DBAPIError) -> Any:
+        if lost_race(exc):
+            return _conflict_response(exc)
         if not database_unavailable(exc):
             raise exc
         from jixiao.db import session
@@ -153,7 +226,8 @@ def init_app(app: Flask) -> None:
         if messages:
             status, code, message = 400, "validation_failed", "提交的数据有误，请按提示修改"
             for location_errors in messages.values():
-                fields.update(location_errors if isinstance(location_errors, dict) else {"_": location_errors})
+                fields.update(in_chinese(location_errors) if isinstance(location_errors, dict)
+                              else {"_": in_chinese(location_errors)})
         elif status == 400 and getattr(exc, "description", None) and "CSRF" in str(exc.description):
             code, message = "csrf_failed", "安全令牌无效或已过期（CSRF），请刷新页面后重试"
         if wants_json():

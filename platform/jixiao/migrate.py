@@ -10,6 +10,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 
+from jixiao import rls
 from jixiao.db import create_engine
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
@@ -20,11 +21,31 @@ def alembic_config(app_config: Mapping[str, Any]) -> Config:
     config.set_main_option("script_location", str(app_config.get("MIGRATIONS_PATH") or MIGRATIONS))
     config.attributes["database_url"] = app_config["MIGRATION_DATABASE_URL"]
     config.attributes["app_role"] = app_config["DB_APP_ROLE"]
+    if app_config.get("CONTEXT_KEY") or app_config.get("SECRET_KEY"):
+        config.attributes["context_key"] = rls.context_key(app_config)
     return config
 
 
 def upgrade(app_config: Mapping[str, Any], revision: str = "heads") -> None:
+    """Migrate, then store the tenant context's key for the database (every time: that is how it rotates)."""
     command.upgrade(alembic_config(app_config), revision)
+    store_context_key(app_config)
+
+
+def store_context_key(app_config: Mapping[str, Any]) -> bool:
+    """Give the database the key this configuration signs tenant contexts with (PostgreSQL, revision 0011 on).
+
+    The app derives the same key from ``CONTEXT_KEY`` or ``SECRET_KEY`` (:func:`jixiao.rls.context_key`), so
+    after a change of either, ``jixiao db upgrade`` puts the two in step again.
+    """
+    if not (app_config.get("CONTEXT_KEY") or app_config.get("SECRET_KEY")):
+        return False
+    engine = create_engine(app_config["MIGRATION_DATABASE_URL"])
+    try:
+        with engine.begin() as connection:
+            return rls.store_context_key(connection, rls.context_key(app_config))
+    finally:
+        engine.dispose()
 
 
 def downgrade(app_config: Mapping[str, Any], revision: str) -> None:

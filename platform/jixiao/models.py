@@ -4,6 +4,7 @@ from jixiao.accounts.models import ApiToken, Department, User
 from jixiao.assessment.models import Appeal, Campaign, CampaignScore, CampaignSubject, SubjectAssignment
 from jixiao.audit.models import AuditEvent
 from jixiao.documents.models import Document
+from jixiao.idempotency import IdempotencyKey
 from jixiao.jobs.models import Job, Notification
 from jixiao.lifecycle.models import (
     Agency,
@@ -24,7 +25,7 @@ from jixiao.lifecycle.models import (
 from jixiao.tenancy.models import Tenant
 
 __all__ = [
-    "Agency", "ApiToken", "Appeal", "Campaign", "CampaignScore", "CampaignSubject", "SubjectAssignment", "AuditEvent", "Department", "Document", "Evaluation", "EvaluationScore", "EvidenceFile",
+    "Agency", "ApiToken", "Appeal", "Campaign", "CampaignScore", "CampaignSubject", "SubjectAssignment", "AuditEvent", "Department", "Document", "Evaluation", "EvaluationScore", "EvidenceFile", "IdempotencyKey",
     "ExAnteAssessment", "Indicator", "Job", "Notification", "MonitoringReport", "MonitoringValue", "Project", "RectificationNotice",
     "ResultApplication", "ResultDecision", "SampleDraw", "TargetSet", "Tenant", "User",
 ]

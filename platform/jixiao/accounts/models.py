@@ -73,8 +73,18 @@ class User(TimestampMixin, Base):
     agency_id: Mapped[int | None] = mapped_column(sa.ForeignKey("agencies.id"), index=True)
     active: Mapped[bool] = mapped_column(default=True)
     failed_logins: Mapped[int] = mapped_column(default=0)
+    # Set only by a distributed attack on the account (jixiao.accounts.throttle); an administrator lifts it.
     locked_until: Mapped[datetime | None]
     last_login_at: Mapped[datetime | None]
+    # Part of every session's id: raising it ends every session of the user (logout, password change, ...).
+    session_generation: Mapped[int] = mapped_column(default=1)
+    password_changed_at: Mapped[datetime | None]
+    # Second factor (TOTP, RFC 6238): the secret, when it was confirmed, the last time step accepted (no replay)
+    # and the SHA-256 of the unused recovery codes.
+    totp_secret: Mapped[str | None] = mapped_column(sa.String(64))
+    totp_confirmed_at: Mapped[datetime | None]
+    totp_last_step: Mapped[int | None]
+    recovery_code_hashes: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
     version: Mapped[int] = mapped_column(default=1)
 
     tenant: Mapped[Tenant | None] = relationship(lazy="joined")
@@ -84,11 +94,14 @@ class User(TimestampMixin, Base):
 
     @classmethod
     def __principal_criteria__(cls, scope: TenantScope) -> Any:
-        # Authentication reads its own principal before any tenant is in scope.
+        # Authentication reads its own principal before any tenant is in scope. A platform scope also sees the
+        # operators (no tenant), as RLS admits them (jixiao_context_platform()): the security administrator
+        # manages them.
         return sa.or_(
             cls.tenant_id.in_(list(scope.read_ids)),
             cls.id == (scope.user_id or 0),
             cls.username == (scope.login_username or ""),
+            sa.and_(cls.tenant_id.is_(None), sa.true() if scope.platform else sa.false()),
         )
 
     # Flask-Login's protocol.
@@ -105,7 +118,12 @@ class User(TimestampMixin, Base):
         return False
 
     def get_id(self) -> str:
-        return str(self.id)
+        # The generation makes every session id of the user stale at once when it is raised.
+        return f"{self.id}:{self.session_generation}"
+
+    @property
+    def second_factor_enrolled(self) -> bool:
+        return self.totp_confirmed_at is not None
 
     def has_role(self, *roles: Role | str) -> bool:
         return any(str(r) in self.roles for r in roles)
@@ -115,6 +133,23 @@ class User(TimestampMixin, Base):
 
     def __repr__(self) -> str:
         return f"<User {self.username}>"
+
+
+class LoginFailure(Base):
+    """One failed login, by (username, client address): what login throttling counts. A platform table with no
+    tenant: it is written before anyone is known, for usernames that may not exist; rows older than the
+    counting window are pruned."""
+
+    __tablename__ = "login_failures"
+    __table_args__ = (
+        sa.Index("ix_login_failures_username_at", "username", "at"),
+        sa.Index("ix_login_failures_address_at", "address", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(sa.String(64))
+    address: Mapped[str] = mapped_column(sa.String(64))
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
 
 
 @principal_criteria
@@ -140,4 +175,5 @@ class ApiToken(TimestampMixin, Base):
             cls.tenant_id.in_(list(scope.read_ids)),
             cls.user_id == (scope.user_id or 0),
             cls.token_hash == (scope.token_hash or ""),
+            sa.and_(cls.tenant_id.is_(None), sa.true() if scope.platform else sa.false()),
         )

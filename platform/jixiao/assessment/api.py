@@ -14,6 +14,18 @@ from jixiao.assessment import service
 from jixiao.auth import current_tenant, require_login
 from jixiao.db import session
 from jixiao.errors import ValidationFailed
+from jixiao.idempotency import idempotent
+from jixiao.inputs import (
+    COMMENT_MAX_LENGTH,
+    LONG_TEXT_MAX_LENGTH,
+    MAX_LIST_ITEMS,
+    Code,
+    Id,
+    Name,
+    Score,
+    Text,
+    Year,
+)
 from jixiao.jobs.schemas import JobSchema
 from jixiao.jobs.service import enqueue
 
@@ -53,12 +65,12 @@ class CampaignSchema(Schema):
 
 
 class CampaignCreateSchema(Schema):
-    year = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=2000, max=2100),
-                          metadata={"description": "default: the latest budget year with records"})
-    scheme = fields.String(required=True)
+    year = Year(load_default=None, allow_none=True, minimum=2000,
+                metadata={"description": "default: the latest budget year with records"})
+    scheme = Code(required=True)
     deadline = fields.Date(required=True)
     cutoff = fields.Date(load_default=None, allow_none=True)
-    title = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=200))
+    title = Name(load_default=None, allow_none=True)
 
 
 class ScoreRowSchema(Schema):
@@ -98,34 +110,34 @@ class SubjectSchema(Schema):
 
 
 class ScoreInputSchema(Schema):
-    subject_id = fields.Integer(required=True)
-    indicator = fields.String(required=True)
-    points = fields.Decimal(required=True)
-    comment = fields.String(load_default="")
+    subject_id = Id(required=True)
+    indicator = Code(required=True)
+    points = Score(required=True)
+    comment = Text(load_default="", max_length=COMMENT_MAX_LENGTH)
 
 
 class OverrideSchema(Schema):
-    subject_id = fields.Integer(required=True)
-    indicator = fields.String(required=True)
-    points = fields.Decimal(required=True)
-    reason = fields.String(required=True)
+    subject_id = Id(required=True)
+    indicator = Code(required=True)
+    points = Score(required=True)
+    reason = Text(required=True, max_length=COMMENT_MAX_LENGTH)
 
 
 class ForceSchema(Schema):
     force = fields.Boolean(load_default=False)
-    reason = fields.String(load_default="")
+    reason = Text(load_default="", max_length=COMMENT_MAX_LENGTH)
 
 
 class ReasonSchema(Schema):
-    reason = fields.String(required=True)
+    reason = Text(required=True, max_length=COMMENT_MAX_LENGTH)
 
 
 class AppealSchema(Schema):
     id = fields.Integer(dump_only=True)
     code = fields.String(dump_only=True)
     indicator = fields.String(required=True, attribute="indicator_code", data_key="indicator")
-    text = fields.String(required=True)
-    file_ids = fields.List(fields.Integer(), load_default=list)
+    text = Text(required=True, max_length=LONG_TEXT_MAX_LENGTH)
+    file_ids = fields.List(Id(), load_default=list, validate=validate.Length(max=MAX_LIST_ITEMS))
     outcome = fields.String(dump_only=True, allow_none=True)
     answer = fields.String(dump_only=True)
     answered_at = fields.DateTime(dump_only=True, allow_none=True)
@@ -134,7 +146,7 @@ class AppealSchema(Schema):
 
 class AppealAnswerSchema(Schema):
     outcome = fields.String(required=True, validate=validate.OneOf(["upheld", "rejected"]))
-    answer = fields.String(required=True)
+    answer = Text(required=True, max_length=LONG_TEXT_MAX_LENGTH)
 
 
 class AssignmentSchema(Schema):
@@ -146,15 +158,18 @@ class AssignmentSchema(Schema):
     items = fields.List(fields.Dict())
     self_reports = fields.Dict()
     result = fields.Dict(allow_none=True, metadata={"description": "the subject's own result once published"})
+    version = fields.Integer(metadata={"description": "send it back with a self-report (409 when stale)"})
 
 
 class SelfReportSchema(Schema):
-    indicator = fields.String(required=True)
-    text = fields.String(required=True, validate=validate.Length(min=1))
+    indicator = Code(required=True)
+    text = Text(required=True, max_length=LONG_TEXT_MAX_LENGTH, validate=validate.Length(min=1))
+    version = fields.Integer(required=True, error_messages={"required": "请提交所读取的版本号（version）"},
+                             metadata={"description": "the assignment's version read (GET); a stale one answers 409"})
 
 
 class YearArgs(Schema):
-    year = fields.Integer(validate=validate.Range(min=2000, max=2100))
+    year = Year(query=True, minimum=2000)
 
 
 @blp.route(f"{PREFIX}/assessments/schemes")
@@ -177,6 +192,7 @@ class Campaigns(MethodView):
         return service.list_campaigns(session(), current_tenant())
 
     @require_login
+    @idempotent
     @blp.arguments(CampaignCreateSchema)
     @blp.response(201, CampaignSchema)
     def post(self, data: dict[str, Any]) -> Any:
@@ -374,7 +390,8 @@ class SelfReport(MethodView):
     @blp.response(200, AssignmentSchema)
     def post(self, data: dict[str, Any], campaign_id: int) -> Any:
         """Report on an assessed item before the deadline."""
-        return service.self_report(session(), current_user, current_tenant(), campaign_id, data["indicator"], data["text"])
+        return service.self_report(session(), current_user, current_tenant(), campaign_id, data["indicator"], data["text"],
+                                   version=data["version"])
 
 
 @blp.route(f"{PREFIX}/assessment-results/<int:campaign_id>/evidence")
@@ -394,6 +411,7 @@ class Evidence(MethodView):
 @blp.route(f"{PREFIX}/assessment-results/<int:campaign_id>/appeals")
 class SubjectAppeals(MethodView):
     @require_login
+    @idempotent
     @blp.arguments(AppealSchema)
     @blp.response(201, AppealSchema)
     def post(self, data: dict[str, Any], campaign_id: int) -> Any:

@@ -96,6 +96,8 @@ def create_campaign(session: Session, actor: User, tenant: Tenant, *, year: int,
         raise ValidationFailed(fields={"scheme": f"{year} 年本级可用的考核方案：{offered}"})
     if cutoff is not None and cutoff < deadline:
         raise ValidationFailed(fields={"cutoff": "数据截止日期不能早于自评截止日期"})
+    # Concurrent openings of the year's campaign queue here, so the second finds the first.
+    common.serialise(session, "assessment_campaign", tenant.id, year, scheme_code)
     existing = session.scalar(sa.select(Campaign).where(
         Campaign.tenant_id == tenant.id, Campaign.year == year, Campaign.scheme_code == scheme_code,
         Campaign.status != CampaignStatus.WITHDRAWN))
@@ -166,11 +168,15 @@ def get_assignment(session: Session, tenant: Tenant, campaign_id: int) -> Subjec
 
 
 def self_report(session: Session, actor: User, tenant: Tenant, campaign_id: int, indicator_code: str, text: str,
-                file_ids: list[int] | None = None) -> SubjectAssignment:
-    """The subject reports on an assessed item, with evidence files, before the deadline."""
+                file_ids: list[int] | None = None, *, version: int | None) -> SubjectAssignment:
+    """The subject reports on an assessed item, with evidence files, before the deadline.
+
+    ``version`` is the assignment's version the reporter read: the self-reports are one record, so a report
+    written over another one made meanwhile is refused (409) rather than replacing it.
+    """
     if actor.tenant_id != tenant.id or not actor.has_role(Role.FINANCE, Role.ADMIN):
         raise Forbidden("只有本级财政绩效人员可以填报考核自评")
-    assignment = get_assignment(session, tenant, campaign_id)
+    assignment = common.lock_version(session, get_assignment(session, tenant, campaign_id), version, "考核自评")
     if rectification.today() > assignment.deadline:
         raise Conflict(f"自评截止日期 {assignment.deadline} 已过")
     if indicator_code not in {i["code"] for i in assignment.items}:
@@ -203,8 +209,11 @@ def add_evidence(session: Session, actor: User, tenant: Tenant, campaign_id: int
                             size=len(data), sha256=write_bytes(tenant.id, data), uploaded_by_id=actor.id)
     session.add(evidence)
     session.flush()
+    # A file is added to what the item holds now (read under the lock), so it needs no version of its own.
+    assignment = common.lock(session, assignment)
     text = (assignment.self_reports.get(indicator_code) or {}).get("text", "")
-    return self_report(session, actor, tenant, campaign_id, indicator_code, text, [evidence.id])
+    return self_report(session, actor, tenant, campaign_id, indicator_code, text, [evidence.id],
+                       version=assignment.version)
 
 
 # ---- Scoring ------------------------------------------------------------------------------------------------
@@ -686,7 +695,8 @@ def appeal(session: Session, actor: User, tenant: Tenant, campaign_id: int, indi
     """申诉: the subject contests an item of its provisional result during the publicity period."""
     if actor.tenant_id != tenant.id or not actor.has_role(Role.FINANCE, Role.ADMIN):
         raise Forbidden("只有本级财政绩效人员可以提出申诉")
-    assignment = get_assignment(session, tenant, campaign_id)
+    # Concurrent appeals of the subject queue on its assignment: the second finds the first still pending.
+    assignment = common.lock(session, get_assignment(session, tenant, campaign_id))
     result = assignment.result or {}
     if not result.get("provisional"):
         raise Conflict("考核结果尚未公示，或已正式发布，不能申诉")
@@ -698,6 +708,12 @@ def appeal(session: Session, actor: User, tenant: Tenant, campaign_id: int, indi
         raise ValidationFailed(fields={"indicator": "不是本考核的指标"})
     if not text.strip():
         raise ValidationFailed(fields={"text": "请写明申诉理由"})
+    pending = session.scalar(sa.select(Appeal.id).where(
+        Appeal.campaign_id == campaign_id, Appeal.code == assignment.code, Appeal.indicator_code == indicator_code,
+        Appeal.outcome.is_(None)))
+    if pending is not None:
+        raise Conflict(f"该指标的申诉（编号 {pending}）尚未答复，无需重复提出",
+                       fields={"indicator": f"已有未答复的申诉（编号 {pending}）"})
     if file_ids:
         from jixiao.lifecycle.models import EvidenceFile
 

@@ -129,8 +129,9 @@ def result(campaign_id: int) -> Any:
                 service.add_evidence(db, current_user, tenant, campaign_id, request.form.get("indicator", ""),
                                      upload.filename, upload.read(), upload.mimetype or "")
             else:
+                version = request.form.get("version", "")
                 service.self_report(db, current_user, tenant, campaign_id, request.form.get("indicator", ""),
-                                    request.form.get("text", ""))
+                                    request.form.get("text", ""), version=int(version) if version.isdigit() else None)
             flash("已保存自评", "success")
         except DomainError as exc:
             db.rollback()

@@ -62,6 +62,21 @@ def record(
     return audit
 
 
+def record_many(session: Session, *, actor: Any, action: str, object_type: str, tenant_id: int | None,
+                changes: list[tuple[Any, dict[str, Any] | None, dict[str, Any] | None]]) -> int:
+    """Add one audit event per ``(object_id, before, after)`` of ``changes`` in a single statement (a scan that
+    changes many records of one kind at once); they commit with the change, or not at all."""
+    if not changes:
+        return 0
+    session.execute(sa.insert(AuditEvent), [{
+        "tenant_id": tenant_id, "actor_id": getattr(actor, "id", None),
+        "actor_name": getattr(actor, "username", None) or "system", "action": action, "object_type": object_type,
+        "object_id": str(object_id), "before": _jsonable(before) if before is not None else None,
+        "after": _jsonable(after) if after is not None else None,
+    } for object_id, before, after in changes])
+    return len(changes)
+
+
 def history(session: Session, object_type: str, object_id: Any, limit: int = 200) -> list[AuditEvent]:
     """An object's history, newest first (only what the session's scope may see)."""
     stmt = (

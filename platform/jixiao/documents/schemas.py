@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from flask import g
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, fields
 
 from jixiao.documents import service
+from jixiao.inputs import Id, Text
 
 
 class DocumentSchema(Schema):
@@ -32,7 +33,7 @@ def _url(document: object) -> str:
 
 
 class DocumentQuerySchema(Schema):
-    owner_type = fields.String(load_default=None, validate=validate.Length(max=40),
+    owner_type = Text(load_default=None, multiline=False, max_length=40,
                                metadata={"description": "with owner_id: the documents of one record"})
-    owner_id = fields.Integer(load_default=None)
-    kind = fields.String(load_default=None, validate=validate.Length(max=40))
+    owner_id = Id(load_default=None, query=True)
+    kind = Text(load_default=None, multiline=False, max_length=40)

@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from jixiao import policy
 from jixiao.accounts.models import Role, User
 from jixiao.documents import pdf
 from jixiao.documents.models import Document
@@ -91,7 +92,7 @@ def _projects_visible(session: Session, actor: User, tenant: Tenant) -> Any:
 
 def _tenant_visible(session: Session, actor: User, tenant: Tenant) -> Any:
     # Tenant-wide documents (the yearly statistics report) are read by whoever reads the tenant's statistics.
-    return Document.owner_id == tenant.id
+    return Document.owner_id == tenant.id if policy.may_read_bureau_figures(actor) else sa.false()
 
 
 def register_lifecycle_owner_types() -> None:

@@ -1,7 +1,12 @@
-"""In-app notifications (the bell): written by scans and jobs, read by their one recipient."""
+"""In-app notifications (the bell): written by scans and jobs, read by their one recipient.
+
+Who receives a notification about a project is decided by ``jixiao.policy.project_audience`` (only those who
+can open the project); this module only writes them, once per user and ``dedupe_key``.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import sqlalchemy as sa
@@ -22,6 +27,35 @@ def notify(session: Session, *, tenant_id: int, user_id: int, kind: str, title: 
     session.add(Notification(tenant_id=tenant_id, user_id=user_id, kind=kind, title=title[:200], body=body,
                              url=url[:300], dedupe_key=dedupe_key[:120], created_at=utcnow()))
     return True
+
+
+def notify_many(session: Session, notifications: Iterable[dict[str, Any]]) -> int:
+    """Write many notifications at once, each unless its user already has one with its ``dedupe_key``.
+
+    Each item has the keyword arguments of :func:`notify` (``tenant_id``, ``user_id``, ``kind``, ``title``,
+    ``body``, ``url``, ``dedupe_key``). Two statements whatever the number (one read of the keys already
+    written, one multi-row insert), so a scan's cost does not grow by a round trip per user and record.
+    Returns the number written.
+    """
+    wanted: dict[tuple[int, str], dict[str, Any]] = {}
+    for item in notifications:
+        key = (int(item["user_id"]), str(item["dedupe_key"])[:120])
+        wanted.setdefault(key, item)
+    if not wanted:
+        return 0
+    users = sorted({user_id for user_id, _key in wanted})
+    keys = sorted({key for _user, key in wanted})
+    written = {(user_id, key) for user_id, key in session.execute(sa.select(
+        Notification.user_id, Notification.dedupe_key).where(Notification.user_id.in_(users),
+                                                             Notification.dedupe_key.in_(keys)))}
+    now = utcnow()
+    rows = [{"tenant_id": item["tenant_id"], "user_id": user_id, "kind": item["kind"], "title": item["title"][:200],
+             "body": item.get("body", ""), "url": item.get("url", "")[:300], "dedupe_key": key, "created_at": now,
+             "read_at": None}
+            for (user_id, key), item in wanted.items() if (user_id, key) not in written]
+    if rows:
+        session.execute(sa.insert(Notification), rows)
+    return len(rows)
 
 
 def for_user(session: Session, user: Any, limit: int = 30) -> tuple[int, list[Notification]]:

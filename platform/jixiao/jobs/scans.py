@@ -3,6 +3,10 @@
 Scans span tenants: each runs as a platform job and works tenant by tenant, each tenant under its own scope,
 so row-level security holds inside the scan too. They are idempotent: notifications are written once
 (``dedupe_key``), and a payment already suspended stays as it is.
+
+A notification about a project goes to ``jixiao.policy.project_audience``: those whom it concerns among the
+users who may open the project, by the same rule as the project pages. Each kind is set-based: a fixed
+number of statements per tenant, whatever the number of records and users.
 """
 
 from __future__ import annotations
@@ -14,10 +18,9 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from flask import current_app
 
-from jixiao import audit
-from jixiao.accounts.models import Role, User
+from jixiao.audit.service import record_many
 from jixiao.db import TenantScope, scoped
-from jixiao.jobs.notifications import notify
+from jixiao.jobs.notifications import notify_many
 from jixiao.jobs.service import JobContext, job_kind
 from jixiao.lifecycle.models import (
     Light,
@@ -26,6 +29,7 @@ from jixiao.lifecycle.models import (
     Project,
     RectificationNotice,
 )
+from jixiao.policy import Concern, project_audience
 from jixiao.tenancy.models import Tenant
 
 # The schedule, as data: (job kind, cron expression in the server's time zone, what it is for).
@@ -50,11 +54,6 @@ def _tenants_with_projects(year: int | None = None) -> list[Tenant]:
         return list(session.scalars(sa.select(Tenant).where(Tenant.id.in_(ids)).order_by(Tenant.code)))
 
 
-def _users(session: Any, tenant: Tenant, role: str) -> list[User]:
-    return [u for u in session.scalars(sa.select(User).where(User.tenant_id == tenant.id, User.active.is_(True)))
-            if u.has_role(role)]
-
-
 def _project_url(tenant: Tenant, project_id: int, anchor: str) -> str:
     # Built by hand: a worker has no request to build URLs from (the page is lifecycle.project).
     return f"/t/{tenant.code}/projects/{project_id}#{anchor}"
@@ -69,10 +68,18 @@ def run_scheduled(kind: str) -> None:
         execute(create_record(None, None, kind, {}), None, retries_left=0)
 
 
+def _audience(session: Any, project_ids: Any, *concern: Concern) -> dict[int, list[int]]:
+    """Project id → the ids of the users a notification about it goes to (one statement; see ``policy``)."""
+    recipients: dict[int, list[int]] = {}
+    for user_id, project_id in session.execute(project_audience(project_ids, concern=concern)):
+        recipients.setdefault(project_id, []).append(user_id)
+    return recipients
+
+
 @job_kind("scan.monitoring_reminders", label="绩效监控报送提醒", queue="scheduled", max_attempts=2)
 def monitoring_reminders(ctx: JobContext, year: int | None = None, month: int | None = None) -> dict[str, Any]:
-    """Remind each unit of the monitoring reports it owes for the last month due."""
-    from jixiao.lifecycle.common import department_subtree_ids
+    """Remind each unit of the monitoring reports it owes for the last month due (its staff who can open the
+    project: the project's department and the departments above it)."""
     from jixiao.lifecycle.todo import monitoring_due
 
     now = _local_now()
@@ -82,16 +89,13 @@ def monitoring_reminders(ctx: JobContext, year: int | None = None, month: int | 
     for index, tenant in enumerate(tenants, start=1):
         with scoped(TenantScope(read_ids=(tenant.id,), write_id=tenant.id)) as session:
             due = monitoring_due(session, tenant, Project.tenant_id == tenant.id, year, month)
-            units = _users(session, tenant, Role.DEPARTMENT)
-            for project, period in due:
-                for user in units:
-                    if project.department_id not in department_subtree_ids(session, user.department_id):
-                        continue
-                    written += notify(session, tenant_id=tenant.id, user_id=user.id, kind="monitoring_due",
-                                      title=f"请报送《{project.name}》{period}月绩效监控",
-                                      body=f"{year}年{period}月的双监控报告尚未报送。",
-                                      url=_project_url(tenant, project.id, "monitoring"),
-                                      dedupe_key=f"monitoring:{project.id}:{year}-{period}")
+            recipients = _audience(session, [project.id for project, _period in due], Concern.UNIT) if due else {}
+            written += notify_many(session, (
+                {"tenant_id": tenant.id, "user_id": user_id, "kind": "monitoring_due",
+                 "title": f"请报送《{project.name}》{period}月绩效监控", "body": f"{year}年{period}月的双监控报告尚未报送。",
+                 "url": _project_url(tenant, project.id, "monitoring"),
+                 "dedupe_key": f"monitoring:{project.id}:{year}-{period}"}
+                for project, period in due for user_id in recipients.get(project.id, ())))
             session.commit()
         ctx.progress(index * 100 // max(len(tenants), 1), f"{tenant.name}：已检查")
     return {"tenants": len(tenants), "notifications": written}
@@ -99,7 +103,12 @@ def monitoring_reminders(ctx: JobContext, year: int | None = None, month: int | 
 
 @job_kind("scan.daily", label="每日整改与监控检查", queue="scheduled", max_attempts=2)
 def daily_scan(ctx: JobContext) -> dict[str, Any]:
-    """Overdue rectifications, red monitoring reports and overdue answers to warnings, tenant by tenant."""
+    """Overdue rectifications, red monitoring reports and overdue answers to warnings, tenant by tenant.
+
+    Each kind is a fixed number of statements per tenant, whatever the number of records and users: one read
+    of the records, one of their audience (finance and the project's unit, among those who can open it), one of
+    the notifications already written, one insert.
+    """
     from jixiao.lifecycle.rectification import today
 
     on = today()
@@ -107,51 +116,87 @@ def daily_scan(ctx: JobContext) -> dict[str, Any]:
     counts = {"overdue_notices": 0, "off_track": 0, "suspended": 0, "notifications": 0}
     for index, tenant in enumerate(tenants, start=1):
         with scoped(TenantScope(read_ids=(tenant.id,), write_id=tenant.id)) as session:
-            finance = _users(session, tenant, Role.FINANCE)
-            units = _users(session, tenant, Role.DEPARTMENT)
-            overdue = list(session.scalars(
-                sa.select(RectificationNotice).join(RectificationNotice.project)
-                .where(RectificationNotice.tenant_id == tenant.id, RectificationNotice.deadline < on,
-                       RectificationNotice.status != NoticeStatus.VERIFIED)))
-            counts["overdue_notices"] += len(overdue)
-            for notice in overdue:
-                recipients = finance + [u for u in units if u.department_id == notice.project.department_id]
-                for user in recipients:
-                    counts["notifications"] += notify(
-                        session, tenant_id=tenant.id, user_id=user.id, kind="rectification_overdue",
-                        title=f"整改逾期：《{notice.project.name}》", body=f"整改期限 {notice.deadline} 已过，尚未完成核验。",
-                        url=_project_url(tenant, notice.project_id, "rectification"),
-                        dedupe_key=f"overdue:{notice.id}:{notice.deadline}")
-            red = list(session.scalars(
-                sa.select(MonitoringReport).join(MonitoringReport.project)
-                .where(MonitoringReport.tenant_id == tenant.id, MonitoringReport.light == Light.RED)))
-            counts["off_track"] += len(red)
-            for report in red:
-                for user in finance:
-                    counts["notifications"] += notify(
-                        session, tenant_id=tenant.id, user_id=user.id, kind="monitoring_red",
-                        title=f"监控红灯：《{report.project.name}》{report.period}月",
-                        body=f"执行率 {report.execution_rate}%，偏差原因：{report.cause or '未填写'}",
-                        url=_project_url(tenant, report.project_id, "monitoring"),
-                        dedupe_key=f"red:{report.id}:{report.version}")
-            late = list(session.scalars(
-                sa.select(MonitoringReport).join(MonitoringReport.project)
-                .where(MonitoringReport.tenant_id == tenant.id, MonitoringReport.response_due < on,
-                       MonitoringReport.response.is_(None), Project.payment_suspended.is_(False))))
-            for report in late:
-                project = report.project
-                before = {"payment_suspended": False}
-                project.payment_suspended = True
-                project.suspension_reason = (f"{report.period}月监控预警未在 {report.response_due} 前回应"
-                                             "（继续执行 / 调剂 / 取消），按规定暂停拨款")
-                audit.record(session, actor=None, action="payment.suspend", obj=project, before=before,
-                             after={"payment_suspended": True, "suspension_reason": project.suspension_reason})
-                counts["suspended"] += 1
-                for user in finance + units:
-                    counts["notifications"] += notify(
-                        session, tenant_id=tenant.id, user_id=user.id, kind="payment_suspended",
-                        title=f"暂停拨款：《{project.name}》", body=project.suspension_reason,
-                        url=_project_url(tenant, project.id, "monitoring"), dedupe_key=f"suspend:{report.id}")
+            overdue_notices = _overdue_notices(session, tenant, on)
+            red_reports = _red_reports(session, tenant)
+            suspended = _suspend_late_answers(session, tenant, on)
+            counts["overdue_notices"] += overdue_notices[0]
+            counts["off_track"] += red_reports[0]
+            counts["suspended"] += suspended[0]
+            counts["notifications"] += overdue_notices[1] + red_reports[1] + suspended[1]
             session.commit()
         ctx.progress(index * 100 // max(len(tenants), 1), f"{tenant.name}：已检查")
     return counts
+
+
+def _overdue_notices(session: Any, tenant: Tenant, on: Any) -> tuple[int, int]:
+    overdue = (sa.select(RectificationNotice.id, RectificationNotice.project_id, RectificationNotice.deadline,
+                         Project.name)
+               .join(Project, Project.id == RectificationNotice.project_id)
+               .where(RectificationNotice.tenant_id == tenant.id, RectificationNotice.deadline < on,
+                      RectificationNotice.status != NoticeStatus.VERIFIED))
+    rows = session.execute(overdue).all()
+    if not rows:
+        return 0, 0
+    recipients = _audience(session, overdue.with_only_columns(RectificationNotice.project_id), Concern.FINANCE,
+                           Concern.UNIT)
+    written = notify_many(session, (
+        {"tenant_id": tenant.id, "user_id": user_id, "kind": "rectification_overdue",
+         "title": f"整改逾期：《{name}》", "body": f"整改期限 {deadline} 已过，尚未完成核验。",
+         "url": _project_url(tenant, project_id, "rectification"), "dedupe_key": f"overdue:{notice_id}:{deadline}"}
+        for notice_id, project_id, deadline, name in rows for user_id in recipients.get(project_id, ())))
+    return len(rows), written
+
+
+def _red_reports(session: Any, tenant: Tenant) -> tuple[int, int]:
+    red = (sa.select(MonitoringReport.id, MonitoringReport.project_id, MonitoringReport.period,
+                     MonitoringReport.execution_rate, MonitoringReport.cause, MonitoringReport.version, Project.name)
+           .join(Project, Project.id == MonitoringReport.project_id)
+           .where(MonitoringReport.tenant_id == tenant.id, MonitoringReport.light == Light.RED))
+    rows = session.execute(red).all()
+    if not rows:
+        return 0, 0
+    # The unit hears of it too: it is the one to answer the warning (继续执行 / 调剂 / 取消) before payment stops.
+    recipients = _audience(session, red.with_only_columns(MonitoringReport.project_id), Concern.FINANCE, Concern.UNIT)
+    written = notify_many(session, (
+        {"tenant_id": tenant.id, "user_id": user_id, "kind": "monitoring_red",
+         "title": f"监控红灯：《{name}》{period}月", "body": f"执行率 {rate}%，偏差原因：{cause or '未填写'}",
+         "url": _project_url(tenant, project_id, "monitoring"), "dedupe_key": f"red:{report_id}:{version}"}
+        for report_id, project_id, period, rate, cause, version, name in rows
+        for user_id in recipients.get(project_id, ())))
+    return len(rows), written
+
+
+def _suspend_late_answers(session: Any, tenant: Tenant, on: Any) -> tuple[int, int]:
+    """Suspend the payment of each project with a warning left unanswered past its due date (once per project:
+    the first warning that fell due decides the reason), audit it and tell finance and the unit."""
+    late = (sa.select(MonitoringReport.id, MonitoringReport.project_id, MonitoringReport.period,
+                      MonitoringReport.response_due, Project.name)
+            .join(Project, Project.id == MonitoringReport.project_id)
+            .where(MonitoringReport.tenant_id == tenant.id, MonitoringReport.response_due < on,
+                   MonitoringReport.response.is_(None), Project.payment_suspended.is_(False))
+            .order_by(MonitoringReport.project_id, MonitoringReport.response_due, MonitoringReport.id))
+    first: dict[int, Any] = {}
+    for row in session.execute(late):
+        first.setdefault(row.project_id, row)
+    if not first:
+        return 0, 0
+    reasons = {project_id: (f"{row.period}月监控预警未在 {row.response_due} 前回应（继续执行 / 调剂 / 取消），按规定暂停拨款")
+               for project_id, row in first.items()}
+    # One statement for all of them; a project suspended meanwhile (another scan) is left as it is.
+    session.execute(
+        sa.update(Project.__table__)
+        .where(Project.__table__.c.id == sa.bindparam("project_id"), Project.__table__.c.payment_suspended.is_(False))
+        .values(payment_suspended=True, suspension_reason=sa.bindparam("reason"),
+                version=Project.__table__.c.version + 1),
+        [{"project_id": project_id, "reason": reason} for project_id, reason in reasons.items()])
+    record_many(session, actor=None, action="payment.suspend", object_type=Project.__tablename__, tenant_id=tenant.id,
+                changes=[(project_id, {"payment_suspended": False},
+                          {"payment_suspended": True, "suspension_reason": reason})
+                         for project_id, reason in reasons.items()])
+    recipients = _audience(session, list(first), Concern.FINANCE, Concern.UNIT)
+    written = notify_many(session, (
+        {"tenant_id": tenant.id, "user_id": user_id, "kind": "payment_suspended", "title": f"暂停拨款：《{row.name}》",
+         "body": reasons[project_id], "url": _project_url(tenant, project_id, "monitoring"),
+         "dedupe_key": f"suspend:{row.id}"}
+        for project_id, row in first.items() for user_id in recipients.get(project_id, ())))
+    return len(first), written

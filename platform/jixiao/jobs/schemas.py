@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+from jixiao.inputs import MAX_LIST_ITEMS
+
 
 class JobSchema(Schema):
     id = fields.Integer()
@@ -32,7 +34,7 @@ def _label(kind: str) -> str:
 
 class JobRequestSchema(Schema):
     kind = fields.String(required=True, validate=validate.OneOf(["system.selfcheck"]))
-    args = fields.Dict(load_default=dict)
+    args = fields.Dict(load_default=dict, validate=validate.Length(max=MAX_LIST_ITEMS))
 
 
 class NotificationSchema(Schema):

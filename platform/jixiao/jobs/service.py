@@ -22,6 +22,7 @@ from jixiao import audit
 from jixiao.db import TenantScope, apply_settings, get_scope, scoped, set_scope, utcnow
 from jixiao.errors import NotFound, ServiceUnavailable
 from jixiao.jobs.models import Job, JobStatus
+from jixiao.system import duties
 
 QUEUES = ("interactive", "documents", "scheduled")
 
@@ -257,8 +258,15 @@ def _finish(db: Session, job_id: int, status: JobStatus, *, result: dict[str, An
 # ---- Reading and recovering ---------------------------------------------------------------------------------
 
 
+def _operator_check(actor: Any) -> None:
+    # Among the operators only the system administrator sees jobs, the platform's own (三员分立).
+    if getattr(actor, "is_operator", False):
+        duties.require_system_administrator(actor)
+
+
 def get_job(session: Session, actor: Any, job_id: int) -> Job:
     """A job of the actor's tenant (jobs of other tenants do not exist for them)."""
+    _operator_check(actor)
     job = session.get(Job, job_id)
     if job is None or job.tenant_id != getattr(actor, "tenant_id", None):
         raise NotFound("未找到该任务")
@@ -266,7 +274,9 @@ def get_job(session: Session, actor: Any, job_id: int) -> Job:
 
 
 def list_jobs(session: Session, actor: Any, limit: int = 50) -> list[Job]:
-    stmt = (sa.select(Job).where(Job.tenant_id == actor.tenant_id).order_by(Job.id.desc()).limit(limit))
+    _operator_check(actor)
+    own = Job.tenant_id.is_(None) if actor.tenant_id is None else Job.tenant_id == actor.tenant_id
+    stmt = (sa.select(Job).where(own).order_by(Job.id.desc()).limit(limit))
     return list(session.scalars(stmt))
 
 

@@ -13,6 +13,7 @@ from jixiao.auth import current_tenant, require_login
 from jixiao.db import TenantScope, session, set_scope
 from jixiao.documents import uploads
 from jixiao.errors import NotFound, ValidationFailed
+from jixiao.idempotency import idempotent
 from jixiao.lifecycle import evaluations, monitoring, projects, public, rectification, results, targets, todo
 from jixiao.lifecycle.common import get_project, hooks
 from jixiao.lifecycle.models import Project
@@ -84,6 +85,7 @@ class Projects(MethodView):
         return {"items": items, "total": total, "page": page, "per_page": per_page}
 
     @require_login
+    @idempotent
     @blp.arguments(ProjectCreateSchema)
     @blp.response(201, ProjectSchema)
     def post(self, data: dict[str, Any]) -> Any:
@@ -181,7 +183,8 @@ class TargetsReview(MethodView):
     def post(self, data: dict[str, Any], project_id: int) -> Any:
         """Finance approves the targets or returns them with reasons."""
         return targets.review_targets(session(), current_user, current_tenant(), _project(project_id),
-                                      approve=data["decision"] == "approve", comment=data["comment"])
+                                      approve=data["decision"] == "approve", comment=data["comment"],
+                                      version=data.get("version"))
 
 
 @blp.route(f"{PREFIX}/projects/<int:project_id>/budget")
@@ -192,7 +195,8 @@ class Budget(MethodView):
     def post(self, data: dict[str, Any], project_id: int) -> Any:
         """Set the approved amount: no approved target, no budget (409 says what is missing)."""
         return projects.approve_budget(session(), current_user, current_tenant(), _project(project_id),
-                                       data["approved_amount"], data.get("version"))
+                                       data["approved_amount"], data["version"],
+                                       confirm_over_request=data["confirm_over_request"])
 
 
 @blp.route(f"{PREFIX}/projects/<int:project_id>/payment")
@@ -203,7 +207,7 @@ class Payment(MethodView):
     def post(self, data: dict[str, Any], project_id: int) -> Any:
         """Suspend payment for a project in serious deviation (with the reason), or resume it."""
         return projects.set_payment(session(), current_user, current_tenant(), _project(project_id),
-                                    data["suspended"], data["reason"])
+                                    data["suspended"], data["reason"], data["version"])
 
 
 @blp.route(f"{PREFIX}/projects/<int:project_id>/monitoring")
@@ -217,6 +221,7 @@ class Monitoring(MethodView):
                 "reports": monitoring.reports_for(db, project)}
 
     @require_login
+    @idempotent
     @blp.arguments(MonitoringSchema)
     @blp.response(201, MonitoringSchema)
     def post(self, data: dict[str, Any], project_id: int) -> Any:
@@ -245,6 +250,7 @@ class ProjectEvaluations(MethodView):
         return evaluations.list_evaluations(session(), current_user, current_tenant(), project_id=project.id)
 
     @require_login
+    @idempotent
     @blp.arguments(EvaluationCreateSchema)
     @blp.response(201, EvaluationSchema)
     def post(self, data: dict[str, Any], project_id: int) -> Any:
@@ -296,7 +302,8 @@ class EvaluationQuality(MethodView):
         """Finance scores the quality of a third-party agency's evaluation work."""
         db, tenant = session(), current_tenant()
         evaluation = evaluations.get_evaluation(db, current_user, tenant, evaluation_id)
-        return evaluations.score_quality(db, current_user, tenant, evaluation, data["score"], data["comment"])
+        return evaluations.score_quality(db, current_user, tenant, evaluation, data["score"], data["comment"],
+                                         version=data["version"])
 
 
 @blp.route(f"{PREFIX}/evaluations/sample")
@@ -305,10 +312,11 @@ class Sample(MethodView):
     @blp.arguments(YearQuerySchema, location="query")
     @blp.response(200, SampleSchema(many=True))
     def get(self, args: dict[str, Any]) -> Any:
-        """The re-evaluation samples drawn, with their seeds."""
-        return evaluations.list_samples(session(), current_tenant(), args.get("year"))
+        """The re-evaluation samples drawn, with their seeds and populations (finance only, else 403)."""
+        return evaluations.samples_for(session(), current_user, current_tenant(), args.get("year"))
 
     @require_login
+    @idempotent
     @blp.arguments(SampleRequestSchema)
     @blp.response(201, SampleSchema)
     def post(self, data: dict[str, Any]) -> Any:
@@ -326,6 +334,7 @@ class Agencies(MethodView):
         return evaluations.list_agencies(session(), current_tenant())
 
     @require_login
+    @idempotent
     @blp.arguments(AgencySchema)
     @blp.response(201, AgencySchema)
     def post(self, data: dict[str, Any]) -> Any:
@@ -357,6 +366,7 @@ class ProjectRectifications(MethodView):
         return [_notice_body(n) for n in notices if n.project_id == project.id]
 
     @require_login
+    @idempotent
     @blp.arguments(NoticeIssueSchema)
     @blp.response(201, NoticeSchema)
     def post(self, data: dict[str, Any], project_id: int) -> Any:
@@ -413,6 +423,7 @@ class NoticeFiles(MethodView):
         return rectification.evidence_of(db, rectification.get_notice(db, current_user, tenant, notice_id))
 
     @require_login
+    @idempotent
     @blp.response(201, EvidenceSchema)
     def post(self, notice_id: int) -> Any:
         """Upload one evidence file (multipart field ``file``)."""
@@ -453,6 +464,7 @@ class Results(MethodView):
         return results.applied(session(), current_tenant(), _project(project_id))
 
     @require_login
+    @idempotent
     @blp.arguments(ResultSchema)
     @blp.response(201, ResultSchema)
     def post(self, data: dict[str, Any], project_id: int) -> Any:
@@ -497,6 +509,8 @@ class Todo(MethodView):
 def public_tenant(code: str) -> Any:
     """Read one tenant's published records: the scope opens that tenant alone, read-only."""
     db = session()
+    # The tenants table answers an anonymous context only for the tenant it names (row-level security).
+    set_scope(db, TenantScope(tenant_code=code))
     tenant = tenancy.get_by_code(db, code)
     if tenant is None:
         raise NotFound("没有这个财政部门")

@@ -9,17 +9,17 @@ from flask import current_app, g, has_app_context
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from jixiao import audit
+from jixiao import audit, policy
 from jixiao.accounts.models import Department, Role, User
-from jixiao.errors import Conflict, Forbidden, NotFound
-from jixiao.lifecycle.models import Evaluation, Project
+from jixiao.errors import RACE_MESSAGE, Conflict, Forbidden, NotFound, ValidationFailed, lost_race
+from jixiao.lifecycle.models import Project
 from jixiao.plugins import PluginHost, TenantHooks
 from jixiao.tenancy import service as tenancy
 from jixiao.tenancy.models import Tenant
 from jixiao.toolkit import ProjectView, TenantView
 
 FINANCE_ROLES = (Role.FINANCE,)
-READ_ALL_ROLES = (Role.ADMIN, Role.FINANCE, Role.AUDITOR, Role.VIEWER, Role.EXPERT)
+READ_ALL_ROLES = policy.READ_ALL_ROLES
 
 
 def host() -> PluginHost:
@@ -58,22 +58,9 @@ def department_subtree_ids(session: Session, department_id: int | None) -> list[
 
 
 def project_filter(session: Session, actor: User, tenant: Tenant) -> Any:
-    """The SQL condition for the projects ``actor`` may see in ``tenant``.
-
-    Upper levels read everything below them; inside the tenant, finance, auditors, administrators, experts
-    and viewers see every project, department staff their department's (and its units'), evaluators only the
-    projects whose evaluations are assigned to their agency.
-    """
-    condition = Project.tenant_id == tenant.id
-    if not is_own_tenant(actor, tenant) or actor.has_role(*READ_ALL_ROLES):
-        return condition
-    allowed: list[Any] = []
-    if actor.has_role(Role.DEPARTMENT) and actor.department_id:
-        allowed.append(Project.department_id.in_(department_subtree_ids(session, actor.department_id)))
-    if actor.has_role(Role.EVALUATOR) and actor.agency_id:
-        assigned = sa.select(Evaluation.project_id).where(Evaluation.agency_id == actor.agency_id)
-        allowed.append(Project.id.in_(assigned))
-    return sa.and_(condition, sa.or_(*allowed)) if allowed else sa.false()
+    """The SQL condition for the projects ``actor`` may see in ``tenant``: :func:`jixiao.policy.visible_projects`
+    (kept with this signature for the services that call it)."""
+    return policy.visible_projects(actor, tenant)
 
 
 def get_project(session: Session, actor: User, tenant: Tenant, project_id: int) -> Project:
@@ -99,17 +86,71 @@ def require_unit_or_finance(session: Session, actor: User, project: Project, wha
     raise Forbidden(f"只有项目所属单位或财政绩效人员可以{what}")
 
 
+def lock(session: Session, record: Any) -> Any:
+    """Read ``record`` again, locked for this transaction (``SELECT … FOR UPDATE`` on PostgreSQL).
+
+    Concurrent writers of the same row queue here; each one then sees what the one before committed (its new
+    version, the child row it created), so the version check and the "already exists" checks after the lock
+    are decided on committed data and a race ends in one success and 409s. SQLite serialises writers itself.
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        return record
+    cls = type(record)
+    stmt = sa.select(cls).where(cls.id == record.id).with_for_update(of=cls)
+    locked = session.scalars(stmt.execution_options(populate_existing=True)).one_or_none()
+    if locked is None:  # row-level security lets this tenant read the row but not write it
+        raise Forbidden("只有本级人员可以修改该记录")
+    return locked
+
+
+def serialise(session: Session, *key: Any) -> None:
+    """Queue concurrent transactions on ``key`` until this one ends (a PostgreSQL transaction advisory lock):
+    for the writes that have no one row to lock, such as drawing a year's sample."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    session.execute(sa.select(sa.func.pg_advisory_xact_lock(sa.func.hashtextextended(":".join(map(str, key)), 0))))
+
+
 def check_version(record: Any, version: int | None, what: str) -> None:
-    if version is not None and version != record.version:
-        raise Conflict(f"{what}已被他人修改（当前版本 {record.version}，您提交的是 {version}），请刷新后重试")
+    """The version the writer read must be the record's current one: missing is 400, stale is 409."""
+    if version is None:
+        raise ValidationFailed(f"请提交所读取的{what}版本号（version），以免覆盖他人的修改",
+                               fields={"version": f"请提交所读取的{what}版本号（当前版本 {record.version}）"})
+    if version != record.version:
+        raise Conflict(f"{what}已被他人修改（当前版本 {record.version}，您提交的是 {version}），请刷新后重试",
+                       fields={"version": f"当前版本为 {record.version}"})
+
+
+def check_existing(record: Any, version: int | None, what: str) -> None:
+    """A create-or-correct write found the record already there: without the version read it is a repeated
+    create (409, the thing exists); with one it is a correction, checked like any other write."""
+    if version is None:
+        raise Conflict(f"{what}已存在（版本 {record.version}）；如需修改，请提交所读取的版本号（version）",
+                       fields={"version": f"{what}已存在，当前版本为 {record.version}"})
+    check_version(record, version, what)
+
+
+def lock_version(session: Session, record: Any, version: int | None, what: str) -> Any:
+    """Lock ``record`` and check the writer's ``version`` against what is committed (see ``lock``)."""
+    if version is None:
+        check_version(record, version, what)
+    record = lock(session, record)
+    check_version(record, version, what)
+    return record
 
 
 def commit(session: Session) -> None:
+    """Commit; a write that lost a race (a stale version, a unique key taken meanwhile) is a 409."""
     try:
         session.commit()
     except StaleDataError as exc:
         session.rollback()
         raise Conflict() from exc
+    except sa.exc.DBAPIError as exc:
+        if not lost_race(exc):
+            raise
+        session.rollback()
+        raise Conflict(RACE_MESSAGE) from exc
 
 
 def emit(session: Session, tenant: Tenant, event: str, project: Project, actor: User, **detail: Any) -> None:

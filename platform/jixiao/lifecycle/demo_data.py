@@ -168,7 +168,7 @@ def _advance(db: Any, actor: User, tenant: Any, project: Project, stage: str, in
         return
     exante = projects.exante_for(db, project)
     budget = project.requested_amount - (exante.amount_cut if exante else Decimal(0))
-    projects.approve_budget(db, actor, tenant, project, budget)
+    projects.approve_budget(db, actor, tenant, project, budget, project.version)
     light = list(LIGHT_SHARES)[index % len(LIGHT_SHARES)]
     indicators = targets.targets_for(db, project).indicators
     owed = [m for m in monitoring.periods_owed(db, tenant, project) if m <= month]

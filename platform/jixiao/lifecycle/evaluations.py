@@ -14,7 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, selectinload
 
-from jixiao import audit
+from jixiao import audit, inputs, policy
 from jixiao.accounts.models import Role, User
 from jixiao.db import utcnow
 from jixiao.errors import Conflict, Forbidden, NotFound, ValidationFailed
@@ -50,8 +50,11 @@ def create_agency(session: Session, actor: User, tenant: Tenant, name: str, cont
     common.require_finance(actor, tenant, "登记第三方机构")
     if not name.strip():
         raise ValidationFailed(fields={"name": "请填写机构名称"})
+    inputs.check_text(name, "name", "机构名称", max_length=inputs.NAME_MAX_LENGTH, name=True)
+    inputs.check_text(contact, "contact", "联系方式", max_length=inputs.NAME_MAX_LENGTH, multiline=False)
     if session.scalar(sa.select(Agency.id).where(Agency.tenant_id == tenant.id, Agency.name == name.strip())):
-        raise ValidationFailed(fields={"name": f"已登记名为 {name} 的机构"})
+        # A repeated create: the agency exists (a concurrent one is caught by the unique key, also 409).
+        raise Conflict(f"已登记名为 {name} 的机构", fields={"name": f"已登记名为 {name} 的机构"})
     agency = Agency(tenant_id=tenant.id, name=name.strip(), contact=contact.strip())
     session.add(agency)
     session.flush()
@@ -64,12 +67,8 @@ def create_agency(session: Session, actor: User, tenant: Tenant, name: str, cont
 
 
 def _visible(session: Session, actor: User, tenant: Tenant) -> Any:
-    """Evaluations of the projects the actor may see; an evaluator sees only their agency's."""
-    condition = sa.and_(Evaluation.tenant_id == tenant.id,
-                        Evaluation.project_id.in_(sa.select(Project.id).where(common.project_filter(session, actor, tenant))))
-    if common.is_own_tenant(actor, tenant) and actor.has_role(Role.EVALUATOR) and not actor.has_role(*common.READ_ALL_ROLES):
-        condition = sa.and_(condition, Evaluation.agency_id == actor.agency_id)
-    return condition
+    """Evaluations of the projects the actor may see; an evaluator sees only their agency's (the policy's rule)."""
+    return policy.visible_evaluations(actor, tenant)
 
 
 def get_evaluation(session: Session, actor: User, tenant: Tenant, evaluation_id: int) -> Evaluation:
@@ -102,10 +101,12 @@ def start_self_evaluation(session: Session, actor: User, tenant: Tenant, project
     common.require_unit_or_finance(session, actor, project, "开展单位自评")
     if project.stage not in EVALUATED_STAGES:
         raise Conflict("预算尚未批复的项目不能自评")
+    common.lock(session, project)  # concurrent openings queue here: one creates, the others find it
     existing = session.scalar(sa.select(Evaluation).where(Evaluation.project_id == project.id,
                                                           Evaluation.kind == EvaluationKind.SELF))
     if existing is not None:
-        return existing
+        raise Conflict(f"该项目的单位自评已经开展（评价编号 {existing.id}），无需重复开展",
+                       fields={"kind": f"已有单位自评（评价编号 {existing.id}）"})
     evaluation = Evaluation(tenant_id=tenant.id, project_id=project.id, kind=EvaluationKind.SELF,
                             status=EvaluationStatus.ASSIGNED, evaluator_id=actor.id)
     session.add(evaluation)
@@ -130,6 +131,14 @@ def assign(session: Session, actor: User, tenant: Tenant, project: Project, kind
         agency = session.get(Agency, agency_id)
         if agency is None or agency.tenant_id != tenant.id or not agency.active:
             raise ValidationFailed(fields={"agency_id": "本级没有该第三方机构"})
+    common.lock(session, project)  # concurrent commissions queue here: one creates, the others find it
+    same_agency = Evaluation.agency_id.is_(None) if agency_id is None else Evaluation.agency_id == agency_id
+    pending = session.scalar(sa.select(Evaluation.id).where(
+        Evaluation.project_id == project.id, Evaluation.kind == kind_enum, same_agency,
+        Evaluation.status == EvaluationStatus.ASSIGNED))
+    if pending is not None:
+        raise Conflict(f"该项目已安排{kind_enum.label}且尚未完成（评价编号 {pending}），无需重复安排",
+                       fields={"kind": f"已有待完成的{kind_enum.label}（评价编号 {pending}）"})
     evaluation = Evaluation(tenant_id=tenant.id, project_id=project.id, kind=kind_enum, agency_id=agency_id,
                             sample_id=sample_id, status=EvaluationStatus.ASSIGNED)
     session.add(evaluation)
@@ -148,7 +157,8 @@ def draw_sample(session: Session, actor: User, tenant: Tenant, year: int, seed: 
     ``assign_kind``, or any evaluation from an earlier draw, is not assigned again. The draw records which
     drawn projects it assigned and which were already assigned.
     """
-    common.require_finance(actor, tenant, "抽取再评价样本")
+    if not policy.may_draw_sample(actor, tenant):
+        raise Forbidden("只有本级财政绩效人员可以抽取再评价样本")
     kinds = {k.value: k for k in EvaluationKind if k is not EvaluationKind.SELF}
     if assign_kind not in kinds:
         raise ValidationFailed(fields={"kind": "抽评只能安排部门评价、财政评价或第三方评价"})
@@ -160,6 +170,8 @@ def draw_sample(session: Session, actor: User, tenant: Tenant, year: int, seed: 
         if agency is None or agency.tenant_id != tenant.id or not agency.active:
             raise ValidationFailed(fields={"agency_id": "本级没有该第三方机构"})
     seed = seed if seed is not None else secrets.randbelow(2**31)
+    # Concurrent draws of the year queue here, so a redraw sees what the one before it assigned.
+    common.serialise(session, "sample_draw", tenant.id, year)
     population = list(session.scalars(
         sa.select(Project)
         .where(Project.tenant_id == tenant.id, Project.year == year,
@@ -204,6 +216,12 @@ def list_samples(session: Session, tenant: Tenant, year: int | None = None) -> l
     if year:
         stmt = stmt.where(SampleDraw.year == year)
     return list(session.scalars(stmt.order_by(SampleDraw.id.desc())))
+
+
+def samples_for(session: Session, actor: User, tenant: Tenant, year: int | None = None) -> list[SampleDraw]:
+    """The sample draws, for those the policy lets read them (finance): each names its whole population."""
+    policy.require_sample_reader(actor)
+    return list_samples(session, tenant, year)
 
 
 # ---- Scoring and submitting ---------------------------------------------------------------------------------
@@ -282,9 +300,11 @@ def submit(session: Session, actor: User, tenant: Tenant, evaluation: Evaluation
     indicator (``indicator_id``) or a form row (``form_code``).
     """
     _may_submit(session, actor, evaluation)
+    evaluation = common.lock(session, evaluation)  # a concurrent submission finds this one submitted
     if evaluation.status is EvaluationStatus.SUBMITTED:
         raise Conflict("该评价已提交，不能重复提交")
-    common.check_version(evaluation, data.get("version"), "评价")
+    if data.get("version") is not None:  # a one-way transition: the version is checked when sent
+        common.check_version(evaluation, data["version"], "评价")
     project = evaluation.project
     target_set = targets_for(session, project)
     indicators = list(target_set.indicators) if target_set else []
@@ -328,6 +348,16 @@ def submit(session: Session, actor: User, tenant: Tenant, evaluation: Evaluation
             continue
         score.tenant_id, score.position = tenant.id, position
         scores.append(score)
+    inputs.collect(errors, inputs.check_text, data.get("summary"), "summary", "评价结论",
+                   max_length=inputs.LONG_TEXT_MAX_LENGTH)
+    inputs.collect(errors, inputs.check_text, data.get("internal_comment"), "internal_comment", "内部意见",
+                   max_length=inputs.LONG_TEXT_MAX_LENGTH)
+    inputs.collect(errors, inputs.check_count, data.get("findings") or [], "findings", "问题与建议",
+                   inputs.MAX_FINDINGS_PER_EVALUATION)
+    for number, finding in enumerate(data.get("findings") or [], start=1):
+        for key, label in (("problem", "问题"), ("suggestion", "建议")):
+            inputs.collect(errors, inputs.check_text, finding.get(key), f"findings.{number}.{key}",
+                           f"第 {number} 条{label}", max_length=inputs.COMMENT_MAX_LENGTH)
     if errors:
         raise ValidationFailed("评分未完成，请按提示补充", fields=errors)
     assert execution is not None
@@ -366,9 +396,10 @@ def _is_execution_row(form: scoring.EvaluationForm, code: str) -> bool:
 
 
 def score_quality(session: Session, actor: User, tenant: Tenant, evaluation: Evaluation, score: Decimal,
-                  comment: str = "") -> Evaluation:
+                  comment: str = "", *, version: int | None) -> Evaluation:
     """Finance scores the quality of an agency's evaluation work (0–100)."""
     common.require_finance(actor, tenant, "评价第三方机构工作质量")
+    evaluation = common.lock_version(session, evaluation, version, "评价")
     if evaluation.agency_id is None:
         raise Conflict("这项评价不是第三方机构承担的")
     if evaluation.status is not EvaluationStatus.SUBMITTED:

@@ -486,9 +486,13 @@ class ResultApplication(TenantOwned, TimestampMixin, Base):
     idle_recovered: Mapped[Decimal] = mapped_column(default=Decimal("0"))
     next_year: Mapped[int]
     decided_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    # A changed decision names the version it changes, so two people deciding at once cannot overwrite each other.
+    version: Mapped[int] = mapped_column(default=1)
 
     project: Mapped[Project] = relationship()
     evaluation: Mapped[Evaluation] = relationship()
+
+    __mapper_args__ = {"version_id_col": version}
 
 
 class ResultDecision(TenantOwned, Base):

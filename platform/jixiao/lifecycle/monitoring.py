@@ -13,7 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from jixiao import audit
+from jixiao import audit, inputs
 from jixiao.accounts.models import User
 from jixiao.db import utcnow
 from jixiao.errors import Conflict, ValidationFailed
@@ -67,6 +67,7 @@ def submit_report(session: Session, actor: User, tenant: Tenant, project: Projec
     hooks = common.hooks(session, tenant)
     executed = Decimal(str(data["executed_amount"]))
     errors: dict[str, str] = {}
+    inputs.collect(errors, inputs.check_money, data["executed_amount"], "executed_amount", "执行数")
     if executed < 0:
         errors["executed_amount"] = "执行数不能为负数"
     rate = scoring.execution_rate(executed, project.budget_amount)
@@ -81,6 +82,8 @@ def submit_report(session: Session, actor: User, tenant: Tenant, project: Projec
     for indicator in indicators.values():
         row = given.get(indicator.id, {})
         where = f"values.{indicator.id}"
+        inputs.collect(errors, inputs.check_text, row.get("note"), f"{where}.note", f"指标“{indicator.name}”的说明",
+                       max_length=200, multiline=False)
         try:
             value = read_indicator(indicator, row, period)
         except ValueError as exc:
@@ -96,7 +99,7 @@ def submit_report(session: Session, actor: User, tenant: Tenant, project: Projec
         attainment = (value.ratio * 100).quantize(Decimal("0.01")) if value.ratio is not None else None
         values.append(MonitoringValue(
             tenant_id=tenant.id, indicator_id=indicator.id, actual_value=value.actual, attainment=attainment,
-            light=light, band=QualitativeBand(value.band) if value.band else None, note=(row.get("note") or "")[:200],
+            light=light, band=QualitativeBand(value.band) if value.band else None, note=row.get("note") or "",
         ))
         monitored.append(MonitoredIndicatorView(
             name=indicator.name, direction=str(indicator.direction), nature=str(indicator.nature), unit=indicator.unit,
@@ -113,6 +116,8 @@ def submit_report(session: Session, actor: User, tenant: Tenant, project: Projec
                 for w in (answer or [])]
     response_days = [int(w["response_days"]) for w in warnings if w.get("response_days")]
     cause, measure = (data.get("cause") or "").strip(), (data.get("measure") or "").strip()
+    inputs.collect(errors, inputs.check_text, cause, "cause", "偏差原因", max_length=inputs.LONG_TEXT_MAX_LENGTH)
+    inputs.collect(errors, inputs.check_text, measure, "measure", "纠偏措施", max_length=inputs.LONG_TEXT_MAX_LENGTH)
     if overall in OFF_TRACK:
         if not cause:
             errors["cause"] = f"监控结果为{overall.label}，请说明偏差原因"
@@ -120,15 +125,20 @@ def submit_report(session: Session, actor: User, tenant: Tenant, project: Projec
             errors["measure"] = f"监控结果为{overall.label}，请填写纠偏措施"
     if errors:
         raise ValidationFailed(fields=errors)
+    # Concurrent filings for the project queue on its row: the first creates the month's report, the others
+    # then find it (409 without its version, or a stale version); the unique key is the last word.
+    common.lock(session, project)
     report = session.scalar(sa.select(MonitoringReport).where(
         MonitoringReport.project_id == project.id, MonitoringReport.period == period))
-    before = _snapshot(report) if report else None
     if report is None:
+        before = None
         report = MonitoringReport(tenant_id=tenant.id, project_id=project.id, period=period, executed_amount=executed,
                                   execution_rate=rate, light=overall)
         session.add(report)
     else:
-        common.check_version(report, data.get("version"), "监控报告")
+        report = common.lock(session, report)
+        common.check_existing(report, data.get("version"), f"{period} 月的监控报告")
+        before = _snapshot(report)
         report.values.clear()
         session.flush()
     report.executed_amount, report.execution_rate, report.light = executed, rate, overall
@@ -152,6 +162,7 @@ def respond(session: Session, actor: User, tenant: Tenant, project: Project, per
         MonitoringReport.project_id == project.id, MonitoringReport.period == period))
     if report is None:
         raise ValidationFailed(fields={"period": f"没有 {period} 月的监控报告"})
+    report = common.lock(session, report)  # a second answer, concurrent or later, finds the first
     if report.response_due is None:
         raise Conflict("这份监控报告没有需要回应的预警")
     if report.response is not None:

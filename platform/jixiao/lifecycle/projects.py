@@ -9,7 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from jixiao import audit
+from jixiao import audit, inputs
 from jixiao.accounts.models import Department, Role, User
 from jixiao.catalog import service as catalog
 from jixiao.db import utcnow
@@ -47,6 +47,31 @@ def _department(session: Session, tenant: Tenant, code: str | None) -> Departmen
     return department
 
 
+#: A project's texts: field → (label, bound, checked as a name).
+PROJECT_TEXTS = {"code": ("项目编码", inputs.CODE_MAX_LENGTH, True), "name": ("项目名称", inputs.NAME_MAX_LENGTH, True),
+                 "category": ("项目类别", inputs.CODE_MAX_LENGTH, False)}
+PROJECT_AMOUNTS = {"requested_amount": "申请金额", "adjusted_amount": "调整后预算"}
+
+
+def check_project_fields(data: dict[str, Any], *, creating: bool = False) -> None:
+    """Refuse, naming the field, what a project cannot hold as sent: texts beyond their columns or with
+    invisible characters, amounts beyond NUMERIC(18, 2) or with more than two decimals, years out of range.
+    The page, the API and the spreadsheet import all send projects through here."""
+    errors: dict[str, Any] = {}
+    for field, (label, bound, name) in PROJECT_TEXTS.items():
+        if field in data:
+            inputs.collect(errors, inputs.check_text, data[field], field, label, max_length=bound, name=name,
+                           multiline=False, required=creating and field != "category")
+    for field, label in PROJECT_AMOUNTS.items():
+        if field in data:
+            inputs.collect(errors, inputs.check_money, data[field], field, label, required=creating and
+                           field == "requested_amount", minimum=Decimal(0))
+    if creating:
+        inputs.collect(errors, inputs.check_year, data.get("year"), required=True, minimum=2000)
+    if errors:
+        raise ValidationFailed(fields=errors)
+
+
 def create_project(session: Session, actor: User, tenant: Tenant, data: dict[str, Any]) -> Project:
     """A unit (or finance) enters a project, policy or department-whole budget for a budget year."""
     if not common.is_own_tenant(actor, tenant) or not actor.has_role(Role.FINANCE, Role.DEPARTMENT):
@@ -58,10 +83,13 @@ def create_project(session: Session, actor: User, tenant: Tenant, data: dict[str
     if data.get("classified") and not actor.has_role(Role.FINANCE):
         # Refused, as the same change by PATCH is: a success that silently dropped the mark would mislead.
         raise Forbidden("只有财政绩效人员可以标记涉密", fields={"classified": "预算单位人员不能标记涉密"})
+    check_project_fields(data, creating=True)
     exists = session.scalar(sa.select(Project.id).where(
         Project.tenant_id == tenant.id, Project.year == data["year"], Project.code == data["code"]))
     if exists:
-        raise ValidationFailed(fields={"code": f"{data['year']} 年已有编码为 {data['code']} 的项目"})
+        # A repeated create: the project exists (a concurrent one is caught by the unique key, also 409).
+        raise Conflict(f"{data['year']} 年已有编码为 {data['code']} 的项目",
+                       fields={"code": f"{data['year']} 年已有编码为 {data['code']} 的项目"})
     if Decimal(data["requested_amount"]) < 0:
         raise ValidationFailed(fields={"requested_amount": "申请金额不能为负数"})
     category = catalog.project_category(session, tenant, data["year"], data.get("category"))
@@ -81,10 +109,11 @@ def create_project(session: Session, actor: User, tenant: Tenant, data: dict[str
 
 def update_project(session: Session, actor: User, tenant: Tenant, project: Project, changes: dict[str, Any]) -> Project:
     common.require_unit_or_finance(session, actor, project, "修改项目")
-    common.check_version(project, changes.pop("version", None), "项目")
+    project = common.lock_version(session, project, changes.pop("version", None), "项目")
     unknown = set(changes) - EDITABLE - FINANCE_ONLY
     if unknown:
         raise ValidationFailed(fields={k: "该字段不能在此修改" for k in unknown})
+    check_project_fields(changes)
     if set(changes) & FINANCE_ONLY and not actor.has_role(Role.FINANCE):
         raise Forbidden("只有财政绩效人员可以标记涉密或调整预算")
     if "adjusted_amount" in changes and project.approved_amount is None:
@@ -240,6 +269,12 @@ def record_exante(session: Session, actor: User, tenant: Tenant, project: Projec
     extra = set(scores) - {d["key"] for d in dimensions}
     for key in extra:
         errors[f"scores.{key}"] = "不是本地区事前评估的维度"
+    for key, comment in (data.get("comments") or {}).items():
+        inputs.collect(errors, inputs.check_text, comment, f"comments.{key}", "评估意见",
+                       max_length=inputs.COMMENT_MAX_LENGTH)
+    if inputs.collect(errors, inputs.check_money, data.get("amount_cut"), "amount_cut", "核减金额") is None \
+            and "amount_cut" in errors:
+        raise ValidationFailed(fields=errors)
     cut = Decimal(str(data.get("amount_cut") or 0))
     if cut < 0 or cut > project.requested_amount:
         errors["amount_cut"] = "核减金额应在 0 与申请金额之间"
@@ -248,14 +283,17 @@ def record_exante(session: Session, actor: User, tenant: Tenant, project: Projec
         errors["reviewer_ids"] = reviewers
     if errors:
         raise ValidationFailed(fields=errors)
+    common.lock(session, project)  # concurrent first assessments queue here: one creates, the others find it
     assessment = exante_for(session, project)
-    before = audit.snapshot(assessment, ["scores", "conclusion", "amount_cut"]) if assessment else None
     if assessment is None:
         assessment = ExAnteAssessment(tenant_id=tenant.id, project_id=project.id, total_score=Decimal(0),
                                       conclusion=Conclusion.SUPPORT, assessed_at=utcnow())
         session.add(assessment)
+        before = None
     else:
-        common.check_version(assessment, data.get("version"), "事前评估")
+        assessment = common.lock(session, assessment)
+        common.check_existing(assessment, data.get("version"), "事前评估")
+        before = audit.snapshot(assessment, ["scores", "conclusion", "amount_cut"])
     assessment.scores = {k: str(Decimal(str(v))) for k, v in scores.items()}
     assessment.comments = dict(data.get("comments") or {})
     assessment.total_score = sum((Decimal(str(v)) for v in scores.values()), Decimal(0))
@@ -286,19 +324,35 @@ def exante_blocker(session: Session, tenant: Tenant, project: Project) -> str | 
 # ---- Budget and payment -------------------------------------------------------------------------------------
 
 
+def wan_yuan(amount: Decimal) -> str:
+    """An amount in 万元, as finance reads budgets (1234567.00 元 → 123.4567 万元)."""
+    return f"{(Decimal(amount) / Decimal(10000)).normalize():f} 万元"
+
+
 def approve_budget(session: Session, actor: User, tenant: Tenant, project: Project, amount: Decimal,
-                   version: int | None = None) -> Project:
-    """无目标、不预算: the approved amount needs approved targets (and ex-ante support where required)."""
+                   version: int | None, *, confirm_over_request: bool = False) -> Project:
+    """无目标、不预算: the approved amount needs approved targets (and ex-ante support where required).
+
+    ``version`` is the project's version the approver read. An amount above the one requested is refused
+    unless ``confirm_over_request`` says the approver means it (a slip of a digit would otherwise stand).
+    """
     common.require_finance(actor, tenant, "批复预算")
-    common.check_version(project, version, "项目")
+    project = common.lock_version(session, project, version, "项目")
     targets = session.scalar(sa.select(TargetSet).where(TargetSet.project_id == project.id))
     if targets is None or targets.status is not TargetStatus.APPROVED:
         raise Conflict("绩效目标尚未批复，不能批复预算（无目标、不预算）")
     blocker = exante_blocker(session, tenant, project)
     if blocker:
         raise Conflict(blocker)
+    inputs.check_money(amount, "approved_amount", "批复金额", required=True)
     if amount < 0:
         raise ValidationFailed(fields={"approved_amount": "批复金额不能为负数"})
+    if amount > project.requested_amount and not confirm_over_request:
+        message = (f"批复金额 {wan_yuan(amount)} 高于申请金额 {wan_yuan(project.requested_amount)}；"
+                   "如确需超过申请金额批复，请勾选确认（confirm_over_request）")
+        raise ValidationFailed(message, fields={"confirm_over_request": message})
+    if project.approved_amount == amount and project.stage is not Stage.TARGETS_APPROVED:
+        raise Conflict(f"预算已按 {wan_yuan(amount)} 批复，无需重复批复")
     before = audit.snapshot(project, ["approved_amount", "stage"])
     project.approved_amount = amount
     if project.stage is Stage.TARGETS_APPROVED:
@@ -309,13 +363,22 @@ def approve_budget(session: Session, actor: User, tenant: Tenant, project: Proje
     return project
 
 
-def set_payment(session: Session, actor: User, tenant: Tenant, project: Project, suspended: bool, reason: str) -> Project:
-    """Finance suspends payment for a project in serious deviation, or resumes it."""
+def set_payment(session: Session, actor: User, tenant: Tenant, project: Project, suspended: bool, reason: str,
+                version: int | None) -> Project:
+    """Finance suspends payment for a project in serious deviation, or resumes it.
+
+    A transition, not a setting: suspending a suspended payment (or resuming a running one) is refused, so a
+    repeated or concurrent request leaves one change and one audit row.
+    """
     common.require_finance(actor, tenant, "暂停或恢复拨款")
     if suspended and not reason.strip():
         raise ValidationFailed(fields={"reason": "暂停拨款须写明原因"})
+    inputs.check_text(reason, "reason", "暂停原因", max_length=inputs.COMMENT_MAX_LENGTH)
+    project = common.lock_version(session, project, version, "项目")
     if project.approved_amount is None:
         raise Conflict("预算尚未批复，没有可暂停的拨款")
+    if project.payment_suspended == suspended:
+        raise Conflict("该项目的拨款已暂停" if suspended else "该项目的拨款未暂停，无需恢复")
     before = audit.snapshot(project, ["payment_suspended", "suspension_reason"])
     project.payment_suspended = suspended
     project.suspension_reason = reason.strip() if suspended else ""
@@ -335,21 +398,31 @@ def publish(session: Session, actor: User, tenant: Tenant, project: Project, *, 
     common.require_finance(actor, tenant, "公开目标或评价报告")
     if project.classified:
         raise Conflict("涉密项目不能公开")
+    common.lock(session, project)  # concurrent publications queue: the second finds it published
     now = utcnow()
+    published: list[str] = []
     if targets:
         target_set = session.scalar(sa.select(TargetSet).where(TargetSet.project_id == project.id))
         if target_set is None or target_set.status is not TargetStatus.APPROVED:
             raise Conflict("只能公开已批复的绩效目标")
-        target_set.published_at = target_set.published_at or now
-        common.record(session, actor, "targets.publish", target_set)
+        target_set = common.lock(session, target_set)
+        if target_set.published_at is None:
+            target_set.published_at = now
+            common.record(session, actor, "targets.publish", target_set)
+            published.append("targets")
     if evaluation_id is not None:
         evaluation = session.get(Evaluation, evaluation_id)
         if evaluation is None or evaluation.project_id != project.id:
             raise ValidationFailed(fields={"evaluation_id": "该项目没有这份评价"})
         if evaluation.status is not EvaluationStatus.SUBMITTED:
             raise Conflict("评价尚未完成，不能公开")
-        evaluation.published_at = evaluation.published_at or now
-        common.record(session, actor, "evaluation.publish", evaluation)
+        evaluation = common.lock(session, evaluation)
+        if evaluation.published_at is None:
+            evaluation.published_at = now
+            common.record(session, actor, "evaluation.publish", evaluation)
+            published.append("evaluation")
+    if (targets or evaluation_id is not None) and not published:
+        raise Conflict("所选内容已经公开，无需重复公开")
     if not targets and evaluation_id is None:
         raise ValidationFailed(fields={"targets": "请选择要公开的内容（绩效目标或评价报告）"})
     common.commit(session)

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from flask import current_app, has_app_context
 from sqlalchemy.orm import Session, contains_eager
 
-from jixiao import audit
+from jixiao import audit, inputs
 from jixiao.accounts.models import Role, User
 from jixiao.db import utcnow
 from jixiao.documents import uploads
@@ -91,12 +91,16 @@ def issue(session: Session, actor: User, tenant: Tenant, evaluation_id: int, pro
     evaluation = get_evaluation(session, actor, tenant, evaluation_id)
     if evaluation.status is not EvaluationStatus.SUBMITTED:
         raise Conflict("评价尚未提交，不能下达整改通知")
+    common.lock(session, evaluation)  # concurrent issues queue here: one creates, the others find it
     if session.scalar(sa.select(RectificationNotice.id).where(RectificationNotice.evaluation_id == evaluation.id)):
         raise Conflict("这项评价已经下达过整改通知")
     listed = [p.strip() for p in (problems if problems is not None else
                                   [f.get("problem", "") for f in evaluation.findings]) if p and p.strip()]
     if not listed:
         raise ValidationFailed(fields={"problems": "请列出需要整改的问题（问题清单）"})
+    inputs.check_count(listed, "problems", "整改问题", inputs.MAX_PROBLEMS_PER_NOTICE)
+    for position, problem in enumerate(listed, start=1):
+        inputs.check_text(problem, "problems", f"第 {position} 条问题", max_length=inputs.COMMENT_MAX_LENGTH)
     settings = common.tenant_view(session, tenant).settings
     due = deadline or today() + timedelta(days=int(settings.get("rectification.default_days", 30)))
     if due < today():
@@ -127,11 +131,14 @@ def answer(session: Session, actor: User, tenant: Tenant, notice: RectificationN
            version: int | None = None) -> RectificationNotice:
     """The unit reports what it did (整改报告); evidence files are uploaded to the notice."""
     common.require_unit_or_finance(session, actor, notice.project, "反馈整改情况")
-    common.check_version(notice, version, "整改通知")
+    notice = common.lock(session, notice)  # a one-way transition: a concurrent answer finds this one answered
+    if version is not None:
+        common.check_version(notice, version, "整改通知")
     if notice.status not in (NoticeStatus.ISSUED, NoticeStatus.RETURNED):
         raise Conflict(f"整改通知{notice.status.label}，不能再反馈")
     if not measures.strip():
         raise ValidationFailed(fields={"measures": "请填写整改措施和结果"})
+    inputs.check_text(measures, "measures", "整改措施和结果", max_length=inputs.LONG_TEXT_MAX_LENGTH)
     before = audit.snapshot(notice, NOTICE_FIELDS)
     notice.measures, notice.status, notice.answered_at = measures.strip(), NoticeStatus.ANSWERED, utcnow()
     common.record(session, actor, "rectification.answer", notice, before, audit.snapshot(notice, NOTICE_FIELDS))
@@ -144,11 +151,14 @@ def verify(session: Session, actor: User, tenant: Tenant, notice: RectificationN
            reason: str = "", version: int | None = None) -> RectificationNotice:
     """Finance accepts the rectification, or returns it with the reason."""
     common.require_finance(actor, tenant, "核验整改情况")
-    common.check_version(notice, version, "整改通知")
+    notice = common.lock(session, notice)  # a one-way transition: a concurrent check finds this one done
+    if version is not None:
+        common.check_version(notice, version, "整改通知")
     if notice.status is not NoticeStatus.ANSWERED:
         raise Conflict(f"只能核验单位已反馈的整改（当前：{notice.status.label}）")
     if not accept and not reason.strip():
         raise ValidationFailed(fields={"reason": "退回时请写明原因"})
+    inputs.check_text(reason, "reason", "退回原因", max_length=inputs.COMMENT_MAX_LENGTH)
     before = audit.snapshot(notice, NOTICE_FIELDS)
     if accept:
         notice.status, notice.verified_at, notice.verifier_id = NoticeStatus.VERIFIED, utcnow(), actor.id
@@ -185,6 +195,10 @@ def store_evidence(session: Session, actor: User, tenant: Tenant, notice: Rectif
     common.require_unit_or_finance(session, actor, notice.project, "上传整改佐证材料")
     if not actor.has_role(Role.FINANCE) and notice.status is NoticeStatus.VERIFIED:
         raise Conflict("整改已核验，不能再上传材料")
+    held = session.scalar(sa.select(sa.func.count(EvidenceFile.id)).where(
+        EvidenceFile.owner_type == "rectification_notices", EvidenceFile.owner_id == notice.id)) or 0
+    if held >= inputs.MAX_FILES_PER_RECORD:
+        raise ValidationFailed(fields={"file": f"每份整改通知最多 {inputs.MAX_FILES_PER_RECORD} 个佐证材料"})
     data = stream.read()
     content_type = uploads.check_upload(filename, data)
     digest = hashlib.sha256(data).hexdigest()

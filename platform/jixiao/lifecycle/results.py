@@ -13,7 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, selectinload
 
-from jixiao import audit
+from jixiao import audit, inputs
 from jixiao.accounts.models import User
 from jixiao.db import utcnow
 from jixiao.errors import Conflict, ValidationFailed
@@ -86,6 +86,8 @@ def _amount(value: Any, field: str, label: str, errors: dict[str, str]) -> Decim
         errors[field] = f"{label}应为金额（元）"
     elif abs(amount) >= MONEY_LIMIT:
         errors[field] = f"{label}超出可记录的范围"
+    elif amount != amount.quantize(CENT):
+        errors[field] = f"{label}：金额最多两位小数"  # refused, not rounded to the cent unseen
     else:
         return amount.quantize(CENT, rounding=ROUND_HALF_UP)
     return Decimal(0)
@@ -132,15 +134,23 @@ def decide(session: Session, actor: User, tenant: Tenant, evaluation: Evaluation
         errors["amount_change"] = f"调减 {_yuan(-change)}，超过了项目预算 {_yuan(budget)}"
     suggested = suggestion(session, tenant, evaluation.grade, project.year)
     decision = _decision(session, tenant, evaluation, project.year, data.get("decision"), suggested, errors)
+    inputs.collect(errors, inputs.check_text, data.get("decision_note"), "decision_note", "决定说明",
+                   max_length=inputs.COMMENT_MAX_LENGTH)
     if errors:
         raise ValidationFailed(fields=errors)
     note = str(data.get("decision_note") or "").strip()
 
+    # Concurrent decisions on the evaluation queue on its row: the first creates the application, the others
+    # find it and need its version (a changed decision names the one it changes; a repeat is a 409).
+    common.lock(session, evaluation)
     application = session.scalar(sa.select(ResultApplication).where(ResultApplication.evaluation_id == evaluation.id))
     before = audit.snapshot(application, RESULT_FIELDS) if application else None
     if application is None:
         application = ResultApplication(tenant_id=tenant.id, evaluation_id=evaluation.id, project_id=project.id)
         session.add(application)
+    else:
+        application = common.lock(session, application)
+        common.check_existing(application, data.get("version"), "结果应用决定")
     values = {"grade": evaluation.grade, "suggested_action": suggested["action"], "decision": decision,
               "decision_note": note, "amount_change": change, "idle_recovered": idle, "next_year": project.year + 1,
               "decided_by_id": actor.id}
@@ -183,6 +193,7 @@ def _described(record: ResultApplication | ResultDecision, labels: dict[str, str
         "decision": record.decision, "decision_label": labels.get(record.decision, record.decision),
         "decision_note": record.decision_note, "amount_change": record.amount_change,
         "idle_recovered": record.idle_recovered, "next_year": record.next_year,
+        **({"version": record.version} if isinstance(record, ResultApplication) else {}),
     }
 
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+from jixiao import inputs
 from jixiao.accounts.schemas import DepartmentRefSchema
+from jixiao.inputs import Code, Id, IndicatorValue, Integer, Name, Score, Text, Year
 from jixiao.lifecycle.models import (
     Conclusion,
     Direction,
@@ -23,7 +25,12 @@ def choices(enum_cls: type) -> validate.OneOf:
 
 
 def Money(**kwargs: object) -> fields.Decimal:  # noqa: N802 - reads like a field class
-    return fields.Decimal(as_string=True, places=2, **kwargs)
+    # Exact: a third decimal or a 17th integer digit is refused, never rounded away (jixiao.inputs).
+    return inputs.Money(**kwargs)
+
+
+def OneLine(max_length: int = inputs.CODE_MAX_LENGTH, **kwargs: object) -> Text:  # noqa: N802 - a field factory
+    return Text(max_length=max_length, multiline=False, **kwargs)
 
 
 class ProjectSchema(Schema):
@@ -60,26 +67,26 @@ class ProjectPageSchema(Schema):
 
 
 class ProjectQuerySchema(Schema):
-    year = fields.Integer(validate=validate.Range(min=2000, max=2100))
-    department = fields.String()
+    year = Year(query=True, minimum=2000)
+    department = OneLine()
     stage = fields.String(validate=choices(Stage))
     kind = fields.String(validate=choices(ProjectKind))
     fund_type = fields.String(validate=choices(FundType))
-    grade = fields.String()
+    grade = OneLine()
     light = fields.String(validate=choices(Light))
-    q = fields.String(validate=validate.Length(max=100))
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
-    per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
+    q = OneLine(max_length=100)
+    page = Integer(query=True, minimum=1, load_default=1)
+    per_page = Integer(query=True, minimum=1, maximum=500, load_default=50)
 
 
 class ProjectCreateSchema(Schema):
-    code = fields.String(required=True, validate=validate.Length(min=1, max=40))
-    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
-    year = fields.Integer(required=True, validate=validate.Range(min=2000, max=2100))
+    code = Code(required=True)
+    name = Name(required=True)
+    year = Year(required=True, minimum=2000)
     kind = fields.String(required=True, validate=choices(ProjectKind))
     fund_type = fields.String(required=True, validate=choices(FundType))
-    category = fields.String(load_default="", validate=validate.Length(max=40))
-    department_code = fields.String(load_default=None, allow_none=True)
+    category = OneLine(load_default="")
+    department_code = OneLine(load_default=None, allow_none=True)
     is_new = fields.Boolean(load_default=True)
     is_key = fields.Boolean(load_default=False)
     classified = fields.Boolean(load_default=False)
@@ -87,8 +94,8 @@ class ProjectCreateSchema(Schema):
 
 
 class ProjectUpdateSchema(Schema):
-    name = fields.String(validate=validate.Length(min=1, max=200))
-    category = fields.String(validate=validate.Length(max=40))
+    name = Name()
+    category = OneLine()
     kind = fields.String(validate=choices(ProjectKind))
     fund_type = fields.String(validate=choices(FundType))
     is_new = fields.Boolean()
@@ -114,76 +121,92 @@ class ExAnteSchema(Schema):
 
 
 class ExAnteInputSchema(Schema):
-    scores = fields.Dict(keys=fields.String(), values=fields.Decimal(), required=True)
-    comments = fields.Dict(keys=fields.String(), values=fields.String(), load_default=dict)
+    scores = fields.Dict(keys=OneLine(), values=Score(), required=True,
+                         validate=validate.Length(max=inputs.MAX_LIST_ITEMS))
+    comments = fields.Dict(keys=OneLine(), values=Text(), load_default=dict,
+                           validate=validate.Length(max=inputs.MAX_LIST_ITEMS))
     conclusion = fields.String(required=True, validate=choices(Conclusion))
-    amount_cut = fields.Decimal(load_default=0)
-    reviewer_ids = fields.List(fields.Integer(), load_default=list)
+    amount_cut = Money(load_default=0)
+    reviewer_ids = fields.List(Id(), load_default=list, validate=validate.Length(max=inputs.MAX_LIST_ITEMS))
     version = fields.Integer(load_default=None, allow_none=True)
 
 
 class IndicatorSchema(Schema):
     id = fields.Integer(dump_only=True)
-    level1 = fields.String(required=True, validate=validate.Length(min=1, max=20))
-    level2 = fields.String(required=True, validate=validate.Length(min=1, max=40))
-    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    level1 = Name(required=True, max_length=20)
+    level2 = Name(required=True, max_length=40)
+    name = Name(required=True)
     direction = fields.String(required=True, validate=choices(Direction))
-    target_value = fields.Decimal(as_string=True, allow_none=True, load_default=None)
-    target_text = fields.String(load_default="", validate=validate.Length(max=200))
-    unit = fields.String(load_default="", validate=validate.Length(max=20))
+    target_value = IndicatorValue(allow_none=True, load_default=None)
+    target_text = OneLine(load_default="", max_length=inputs.NAME_MAX_LENGTH)
+    unit = OneLine(load_default="", max_length=20)
     # Omitted: the default the unit implies (%, 分, 元/人 … are levels; counts and amounts cumulative).
     nature = fields.String(load_default=None, allow_none=True, validate=choices(IndicatorNature),
                            metadata={"description": "cumulative（累计值，与按月折算的年度目标比较）或 level（水平值，与目标本身比较）"})
-    weight = fields.Decimal(as_string=True, required=True, validate=validate.Range(min=0))
-    catalog_code = fields.String(allow_none=True, load_default=None)
+    weight = Score(required=True, validate=validate.Range(min=0))
+    catalog_code = OneLine(allow_none=True, load_default=None)
 
 
 class TargetsSchema(Schema):
     id = fields.Integer(dump_only=True)
-    overall_target = fields.String(load_default="")
+    overall_target = Text(load_default="", max_length=inputs.LONG_TEXT_MAX_LENGTH)
     status = fields.String(dump_only=True)
     review_comment = fields.String(dump_only=True)
     submitted_at = fields.DateTime(dump_only=True, allow_none=True)
     reviewed_at = fields.DateTime(dump_only=True, allow_none=True)
     published_at = fields.DateTime(dump_only=True, allow_none=True)
-    indicators = fields.List(fields.Nested(IndicatorSchema), load_default=list)
+    indicators = fields.List(fields.Nested(IndicatorSchema), load_default=list, validate=validate.Length(
+        max=inputs.MAX_INDICATORS_PER_PROJECT, error=f"绩效指标最多 {inputs.MAX_INDICATORS_PER_PROJECT} 条"))
     version = fields.Integer(allow_none=True, load_default=None)
 
 
 class ReviewSchema(Schema):
     decision = fields.String(required=True, validate=validate.OneOf(["approve", "return"]))
-    comment = fields.String(load_default="")
+    comment = Text(load_default="")
+    version = fields.Integer(load_default=None, allow_none=True,
+                             metadata={"description": "the target set's version reviewed; checked when sent"})
+
+
+def Version(**kwargs: object) -> fields.Integer:  # noqa: N802 - reads like a field class
+    """The version of the record the client read: required on writes to it (missing 400, stale 409)."""
+    return fields.Integer(required=True, error_messages={"required": "请提交所读取的版本号（version）",
+                                                         "null": "请提交所读取的版本号（version）"},
+                          metadata={"description": "the version read (GET); a stale one answers 409"}, **kwargs)
 
 
 class BudgetSchema(Schema):
     approved_amount = Money(required=True, validate=validate.Range(min=0))
-    version = fields.Integer(load_default=None, allow_none=True)
+    version = Version()
+    confirm_over_request = fields.Boolean(load_default=False, metadata={
+        "description": "true to approve more than the requested amount (otherwise 400)"})
 
 
 class PaymentSchema(Schema):
     suspended = fields.Boolean(required=True)
-    reason = fields.String(load_default="")
+    reason = Text(load_default="")
+    version = Version()
 
 
 class MonitoringValueSchema(Schema):
-    indicator_id = fields.Integer(required=True)
-    actual_value = fields.Decimal(as_string=True, allow_none=True, load_default=None)
+    indicator_id = Id(required=True)
+    actual_value = IndicatorValue(allow_none=True, load_default=None)
     # A qualitative indicator is rated by the unit: achieved（达成）, partial（部分达成）, not_achieved（未达成）.
     band = fields.String(allow_none=True, load_default=None, validate=choices(QualitativeBand))
     attainment = fields.Decimal(as_string=True, dump_only=True, allow_none=True)
     light = fields.String(dump_only=True, allow_none=True)
-    note = fields.String(load_default="")
+    note = OneLine(load_default="", max_length=200)
 
 
 class MonitoringSchema(Schema):
     id = fields.Integer(dump_only=True)
-    period = fields.Integer(required=True, validate=validate.Range(min=1, max=12))
+    period = Integer(required=True, minimum=1, maximum=12)
     executed_amount = Money(required=True, validate=validate.Range(min=0))
     execution_rate = fields.Decimal(as_string=True, dump_only=True)
     light = fields.String(dump_only=True)
-    cause = fields.String(load_default="")
-    measure = fields.String(load_default="")
-    values = fields.List(fields.Nested(MonitoringValueSchema), load_default=list)
+    cause = Text(load_default="", max_length=inputs.LONG_TEXT_MAX_LENGTH)
+    measure = Text(load_default="", max_length=inputs.LONG_TEXT_MAX_LENGTH)
+    values = fields.List(fields.Nested(MonitoringValueSchema), load_default=list,
+                         validate=validate.Length(max=inputs.MAX_INDICATORS_PER_PROJECT))
     warnings = fields.List(fields.Dict(), dump_only=True)
     response = fields.String(dump_only=True, allow_none=True)
     response_note = fields.String(dump_only=True)
@@ -194,7 +217,7 @@ class MonitoringSchema(Schema):
 
 class WarningResponseSchema(Schema):
     choice = fields.String(required=True, validate=validate.OneOf(["continue", "adjust_funds", "cancel"]))
-    note = fields.String(load_default="")
+    note = Text(load_default="")
 
 
 class MonitoringOverviewSchema(Schema):
@@ -205,22 +228,22 @@ class MonitoringOverviewSchema(Schema):
 class ScoreSchema(Schema):
     # A row scores a target indicator (indicator_id) or a row of the evaluation form itself (form_code: the 决策
     # and 过程 rows of finance and key evaluations); exactly one of the two.
-    indicator_id = fields.Integer(load_default=None, allow_none=True)
-    form_code = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=40))
+    indicator_id = Id(load_default=None, allow_none=True)
+    form_code = OneLine(load_default=None, allow_none=True)
     group = fields.String(dump_only=True, attribute="group_name")
     level2 = fields.String(dump_only=True)
     name = fields.String(dump_only=True)
-    actual_value = fields.Decimal(as_string=True, allow_none=True, load_default=None)
+    actual_value = IndicatorValue(allow_none=True, load_default=None)
     band = fields.String(allow_none=True, load_default=None, validate=choices(QualitativeBand))
-    band_fraction = fields.Decimal(as_string=True, allow_none=True, load_default=None)
+    band_fraction = inputs.ExactNumber(places=4, integer_digits=2, allow_none=True, load_default=None)
     points = fields.Decimal(as_string=True, dump_only=True)
     score = fields.Decimal(as_string=True, dump_only=True)
-    note = fields.String(load_default="")
+    note = Text(load_default="")
 
 
 class FindingSchema(Schema):
-    problem = fields.String(required=True)
-    suggestion = fields.String(load_default="")
+    problem = Text(required=True)
+    suggestion = Text(load_default="")
 
 
 class EvaluationSchema(Schema):
@@ -248,34 +271,37 @@ class EvaluationSchema(Schema):
 
 class EvaluationCreateSchema(Schema):
     kind = fields.String(required=True, validate=choices(EvaluationKind))
-    agency_id = fields.Integer(load_default=None, allow_none=True)
+    agency_id = Id(load_default=None, allow_none=True)
 
 
 class EvaluationSubmitSchema(Schema):
     executed_amount = Money(required=True, validate=validate.Range(min=0))
-    scores = fields.List(fields.Nested(ScoreSchema), required=True)
-    summary = fields.String(load_default="")
-    findings = fields.List(fields.Nested(FindingSchema), load_default=list)
-    internal_comment = fields.String(load_default="")
+    scores = fields.List(fields.Nested(ScoreSchema), required=True,
+                         validate=validate.Length(max=inputs.MAX_SCORES_PER_EVALUATION))
+    summary = Text(load_default="", max_length=inputs.LONG_TEXT_MAX_LENGTH)
+    findings = fields.List(fields.Nested(FindingSchema), load_default=list,
+                           validate=validate.Length(max=inputs.MAX_FINDINGS_PER_EVALUATION))
+    internal_comment = Text(load_default="", max_length=inputs.LONG_TEXT_MAX_LENGTH)
     version = fields.Integer(load_default=None, allow_none=True)
 
 
 class EvaluationQuerySchema(Schema):
-    year = fields.Integer()
+    year = Year(query=True)
     kind = fields.String(validate=choices(EvaluationKind))
     status = fields.String(validate=validate.OneOf(["assigned", "submitted"]))
 
 
 class QualitySchema(Schema):
-    score = fields.Decimal(required=True)
-    comment = fields.String(load_default="")
+    score = Score(required=True)
+    comment = Text(load_default="")
+    version = Version()
 
 
 class SampleRequestSchema(Schema):
-    year = fields.Integer(required=True, validate=validate.Range(min=2000, max=2100))
-    seed = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=0, max=2**31 - 1))
+    year = Year(required=True, minimum=2000)
+    seed = Integer(load_default=None, allow_none=True)
     kind = fields.String(load_default="finance", validate=validate.OneOf(["finance", "third_party", "department"]))
-    agency_id = fields.Integer(load_default=None, allow_none=True)
+    agency_id = Id(load_default=None, allow_none=True)
 
 
 class SampleSchema(Schema):
@@ -295,8 +321,8 @@ class SampleSchema(Schema):
 
 class AgencySchema(Schema):
     id = fields.Integer(dump_only=True)
-    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
-    contact = fields.String(load_default="", validate=validate.Length(max=200))
+    name = Name(required=True)
+    contact = OneLine(load_default="", max_length=200)
     active = fields.Boolean(dump_only=True)
 
 
@@ -326,24 +352,25 @@ class NoticeSchema(Schema):
 
 
 class NoticeIssueSchema(Schema):
-    evaluation_id = fields.Integer(required=True)
-    problems = fields.List(fields.String(), load_default=None, allow_none=True)
+    evaluation_id = Id(required=True)
+    problems = fields.List(Text(), load_default=None, allow_none=True, validate=validate.Length(
+        max=inputs.MAX_PROBLEMS_PER_NOTICE, error=f"整改问题最多 {inputs.MAX_PROBLEMS_PER_NOTICE} 条"))
     deadline = fields.Date(load_default=None, allow_none=True)
 
 
 class NoticeAnswerSchema(Schema):
-    measures = fields.String(required=True)
+    measures = Text(required=True, max_length=inputs.LONG_TEXT_MAX_LENGTH)
     version = fields.Integer(load_default=None, allow_none=True)
 
 
 class NoticeVerifySchema(Schema):
     decision = fields.String(required=True, validate=validate.OneOf(["accept", "return"]))
-    reason = fields.String(load_default="")
+    reason = Text(load_default="")
     version = fields.Integer(load_default=None, allow_none=True)
 
 
 class LedgerQuerySchema(Schema):
-    year = fields.Integer()
+    year = Year(query=True)
     status = fields.String(validate=validate.OneOf(["issued", "answered", "verified", "returned"]))
     overdue = fields.Boolean()
 
@@ -372,26 +399,28 @@ class ResultDecisionSchema(Schema):
 
 class ResultSchema(Schema):
     id = fields.Integer(dump_only=True)
-    evaluation_id = fields.Integer(required=True)
+    evaluation_id = Id(required=True)
     grade = fields.String(dump_only=True)
     suggested_action = fields.String(dump_only=True)
     suggested_label = fields.String(dump_only=True)
-    decision = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=40),
+    decision = OneLine(load_default=None, allow_none=True,
                              metadata={"description": "an action code the tenant's rules allow; default: the suggestion"})
     decision_label = fields.String(dump_only=True)
-    decision_note = fields.String(load_default="")
+    decision_note = Text(load_default="")
     amount_change = Money(load_default=0, error_messages=AMOUNT_ERRORS,
                           metadata={"description": "next year's budget change in yuan; a cut is negative and at most the budget"})
     idle_recovered = Money(load_default=0, validate=validate.Range(min=0, error="收回的闲置资金不能为负数"),
                            error_messages=AMOUNT_ERRORS)
     next_year = fields.Integer(dump_only=True)
+    version = fields.Integer(load_default=None, allow_none=True, metadata={
+        "description": "to change a decision: the version of the current one (a repeat without it is 409)"})
     history = fields.List(fields.Nested(ResultDecisionSchema), dump_only=True,
                           metadata={"description": "every decision on this evaluation, oldest first"})
 
 
 class PublishSchema(Schema):
     targets = fields.Boolean(load_default=False)
-    evaluation_id = fields.Integer(load_default=None, allow_none=True)
+    evaluation_id = Id(load_default=None, allow_none=True)
 
 
 class HistorySchema(Schema):
@@ -455,4 +484,4 @@ class PublicEvaluationSchema(Schema):
 
 
 class YearQuerySchema(Schema):
-    year = fields.Integer(validate=validate.Range(min=2000, max=2100))
+    year = Year(query=True, minimum=2000)

@@ -11,7 +11,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from jixiao import audit
+from jixiao import audit, inputs
 from jixiao.accounts.models import User
 from jixiao.db import utcnow
 from jixiao.errors import Conflict, ValidationFailed
@@ -68,17 +68,43 @@ def problems(session: Session, tenant: Tenant, project: Project, target_set: Tar
     return found
 
 
+#: An indicator's texts: (field, label, bound). Names are checked as names (no invisible characters).
+INDICATOR_TEXTS = (("level1", "一级指标", 20, True), ("level2", "二级指标", 40, True),
+                   ("name", "三级指标名称", inputs.NAME_MAX_LENGTH, True),
+                   ("target_text", "指标值（文字）", inputs.NAME_MAX_LENGTH, False), ("unit", "计量单位", 20, False),
+                   ("catalog_code", "指标库编码", inputs.CODE_MAX_LENGTH, False))
+
+
+def indicator_problems(position: int, row: dict[str, Any]) -> dict[str, str]:
+    """What row ``position`` of an indicator table cannot hold as sent (the page, the API and the spreadsheet
+    import send rows here alike): texts beyond their columns, numbers beyond NUMERIC(20, 4) and NUMERIC(8, 2)."""
+    where, errors = f"indicators[{position}]", {}
+    for field, label, bound, name in INDICATOR_TEXTS:
+        inputs.collect(errors, inputs.check_text, row.get(field), f"{where}.{field}", label, max_length=bound,
+                       name=name, multiline=False)
+    inputs.collect(errors, inputs.check_indicator_value, row.get("target_value"), f"{where}.target_value", "指标值")
+    inputs.collect(errors, inputs.check_exact, row.get("weight"), f"{where}.weight", "权重",
+                   places=inputs.SCORE_PLACES, integer_digits=inputs.SCORE_INTEGER_DIGITS)
+    return errors
+
+
 def replace_targets(session: Session, actor: User, tenant: Tenant, project: Project, data: dict[str, Any]) -> TargetSet:
     """Write the overall target and the whole indicator table (a draft, or a returned set being corrected)."""
     common.require_unit_or_finance(session, actor, project, "填报绩效目标")
+    common.lock(session, project)  # concurrent first fillings queue: one creates the set, the others find it
     target_set = targets_for(session, project)
     if target_set is not None:
-        common.check_version(target_set, data.get("version"), "绩效目标")
+        target_set = common.lock(session, target_set)
+        common.check_existing(target_set, data.get("version"), "绩效目标")
         if target_set.status not in (TargetStatus.DRAFT, TargetStatus.RETURNED):
             raise Conflict(f"绩效目标{target_set.status.label}，不能修改；如需修改请联系财政退回")
     indicators = data.get("indicators") or []
+    inputs.check_count(indicators, "indicators", "绩效指标", inputs.MAX_INDICATORS_PER_PROJECT)
     errors: dict[str, str] = {}
+    inputs.collect(errors, inputs.check_text, data.get("overall_target"), "overall_target", "总体目标",
+                   max_length=inputs.LONG_TEXT_MAX_LENGTH)
     for position, row in enumerate(indicators, start=1):
+        errors.update(indicator_problems(position, row))
         try:
             Direction(row.get("direction"))
         except ValueError:
@@ -111,11 +137,18 @@ def replace_targets(session: Session, actor: User, tenant: Tenant, project: Proj
     return target_set
 
 
-def submit_targets(session: Session, actor: User, tenant: Tenant, project: Project) -> TargetSet:
+def submit_targets(session: Session, actor: User, tenant: Tenant, project: Project,
+                   version: int | None = None) -> TargetSet:
+    """Submit the targets for review: a transition, refused once done; ``version`` (of the target set) is
+    checked when given, so a unit may insist on submitting exactly what it read."""
     common.require_unit_or_finance(session, actor, project, "提交绩效目标")
+    project = common.lock(session, project)
     target_set = targets_for(session, project)
     if target_set is None or not target_set.indicators:
         raise Conflict("尚未填报绩效目标和指标，不能提交")
+    target_set = common.lock(session, target_set)
+    if version is not None:
+        common.check_version(target_set, version, "绩效目标")
     if target_set.status not in (TargetStatus.DRAFT, TargetStatus.RETURNED):
         raise Conflict(f"绩效目标{target_set.status.label}，不能再次提交")
     found = problems(session, tenant, project, target_set)
@@ -131,10 +164,17 @@ def submit_targets(session: Session, actor: User, tenant: Tenant, project: Proje
 
 
 def review_targets(session: Session, actor: User, tenant: Tenant, project: Project, *, approve: bool,
-                   comment: str = "") -> TargetSet:
-    """Finance approves the targets, or returns them with the reasons."""
+                   comment: str = "", version: int | None = None) -> TargetSet:
+    """Finance approves the targets, or returns them with the reasons (a transition, refused once done;
+    ``version`` of the target set is checked when given)."""
     common.require_finance(actor, tenant, "审核绩效目标")
+    inputs.check_text(comment, "comment", "审核意见", max_length=inputs.COMMENT_MAX_LENGTH)
+    project = common.lock(session, project)
     target_set = targets_for(session, project)
+    if target_set is not None:
+        target_set = common.lock(session, target_set)
+        if version is not None:
+            common.check_version(target_set, version, "绩效目标")
     if target_set is None or target_set.status is not TargetStatus.SUBMITTED:
         status = target_set.status.label if target_set else "未填报"
         raise Conflict(f"只能审核已提交的绩效目标（当前：{status}）")

@@ -25,6 +25,7 @@ from flask_login import current_user
 from sqlalchemy.orm import Session
 from werkzeug.datastructures import MultiDict
 
+from jixiao import inputs
 from jixiao.accounts import service as accounts
 from jixiao.accounts.models import Role
 from jixiao.audit.models import AuditEvent
@@ -122,7 +123,10 @@ def wan_input(value: Decimal | None) -> str:
 
 
 def _number(form: MultiDict, name: str, errors: dict[str, str], label: str, *, required: bool = False,
-            field: str | None = None) -> Decimal | None:
+            field: str | None = None, places: int | None = inputs.INDICATOR_VALUE_PLACES,
+            integer_digits: int = inputs.INDICATOR_VALUE_INTEGER_DIGITS) -> Decimal | None:
+    """A number typed into ``name``, kept exactly: beyond its column's places or digits it is refused
+    (``places=None``: the caller checks it)."""
     text = (form.get(name) or "").strip().replace(",", "").replace("，", "")
     if not text:
         if required:
@@ -136,14 +140,26 @@ def _number(form: MultiDict, name: str, errors: dict[str, str], label: str, *, r
     if not number.is_finite():
         errors[field or name] = _("%(label)s应为数字", label=label)
         return None
-    return number
+    if places is None:
+        return number
+    problem = inputs.exact_number_problem(number, places=places, integer_digits=integer_digits, kind=label)
+    if problem:
+        errors[field or name] = problem
+        return None
+    return inputs.exact_number(number, places=places)
 
 
 def _yuan(form: MultiDict, name: str, errors: dict[str, str], label: str, *, required: bool = False,
           field: str | None = None) -> Decimal | None:
-    """An amount typed in 万元, as yuan (to the cent)."""
-    number = _number(form, name, errors, label, required=required, field=field)
-    return None if number is None else (number * WAN).quantize(CENT, rounding=ROUND_HALF_UP)
+    """An amount typed in 万元, as yuan: to the cent exactly (a fraction of a cent is refused, not rounded)."""
+    number = _number(form, name, errors, label, required=required, field=field, places=None)
+    if number is None:
+        return None
+    try:
+        return inputs.check_money(number, field or name, label, scale=WAN)
+    except ValidationFailed as exc:
+        errors.update(exc.fields)
+        return None
 
 
 def _int(text: str | None) -> int | None:
@@ -283,8 +299,8 @@ def project_list() -> Any:
         amount = _yuan(form, "requested_amount", errors, _("申请金额"), required=True)
         _check(errors)
         item = projects.create_project(db, current_user, tenant, {
-            "code": form["code"].strip()[:40], "name": form["name"].strip()[:200], "year": year, "kind": kind,
-            "fund_type": fund, "category": (form.get("category") or "").strip()[:40],
+            "code": form["code"].strip(), "name": form["name"].strip(), "year": year, "kind": kind,
+            "fund_type": fund, "category": (form.get("category") or "").strip(),
             "department_code": form.get("department_code") or None, "is_new": form.get("is_new") == "on",
             "is_key": form.get("is_key") == "on", "classified": form.get("classified") == "on",
             "requested_amount": amount,
@@ -360,9 +376,10 @@ def _indicator_data(rows: list[IndicatorRow]) -> list[dict[str, Any]]:
                 weight = Decimal(row.weight)
             except InvalidOperation:
                 errors[f"{where}.weight"] = _("权重应为数字")
-        data.append({"level1": row.level1[:20], "level2": row.level2[:40], "name": row.name[:200],
+        # Texts go as typed: the service refuses, naming the cell, what is longer than its column.
+        data.append({"level1": row.level1, "level2": row.level2, "name": row.name,
                      "direction": row.direction, "target_value": value,
-                     "target_text": row.value[:200] if qualitative else "", "unit": row.unit[:20],
+                     "target_text": row.value if qualitative else "", "unit": row.unit,
                      "nature": row.nature or None, "weight": weight if weight is not None else Decimal(0)})
     _check(errors)
     return data
@@ -566,7 +583,8 @@ def exante(project_id: int) -> Any:
         scores, comments = {}, {}
         for dimension in common.hooks(db, tenant).exante_dimensions() or []:
             key = dimension["key"]
-            score = _number(form, f"score-{key}", errors, dimension["label"], field=f"scores.{key}")
+            score = _number(form, f"score-{key}", errors, dimension["label"], field=f"scores.{key}",
+                            places=inputs.SCORE_PLACES, integer_digits=inputs.SCORE_INTEGER_DIGITS)
             if score is not None:
                 scores[key] = score
             if (form.get(f"comment-{key}") or "").strip():
@@ -648,7 +666,8 @@ def budget(project_id: int) -> Any:
         errors: dict[str, str] = {}
         amount = _yuan(request.form, "approved_amount", errors, _("批复金额"), required=True)
         _check(errors)
-        projects.approve_budget(db, current_user, tenant, item, amount, _int(request.form.get("version")))
+        projects.approve_budget(db, current_user, tenant, item, amount, _int(request.form.get("version")),
+                                confirm_over_request=request.form.get("confirm_over_request") == "1")
         return _("预算已批复：%(amount)s 万元。", amount=wan(amount))
 
     return _act(project_id, "budget", "budget", action)
@@ -659,7 +678,8 @@ def budget(project_id: int) -> Any:
 def payment(project_id: int) -> Any:
     def action(db: Session, tenant: Any, item: Project) -> str:
         suspended = request.form.get("suspended") == "1"
-        projects.set_payment(db, current_user, tenant, item, suspended, request.form.get("reason", ""))
+        projects.set_payment(db, current_user, tenant, item, suspended, request.form.get("reason", ""),
+                             _int(request.form.get("version")))
         return _("已暂停拨款。") if suspended else _("已恢复拨款。")
 
     return _act(project_id, "payment", "budget", action)
@@ -688,9 +708,11 @@ def monitoring_report(project_id: int) -> Any:
                                                 field=f"values.{indicator.id}")
             values.append(entry)
         _check(errors)
+        # A month already filed is corrected: the page carries each filed report's version (version-<month>).
         report = monitoring.submit_report(db, current_user, tenant, item, {
             "period": period, "executed_amount": executed, "values": values,
-            "cause": form.get("cause", ""), "measure": form.get("measure", "")})
+            "cause": form.get("cause", ""), "measure": form.get("measure", ""),
+            "version": _int(form.get(f"version-{period}"))})
         return _("已报送 %(period)s 月绩效监控：执行率 %(rate)s%%，%(light)s。", period=report.period,
                  rate=report.execution_rate, light=report.light.label)
 
@@ -774,9 +796,11 @@ def evaluation_quality(project_id: int, evaluation_id: int) -> Any:
     def action(db: Session, tenant: Any, item: Project) -> str:
         evaluation = _evaluation_of(db, tenant, item, evaluation_id)
         errors: dict[str, str] = {}
-        score = _number(request.form, "score", errors, _("质量得分"), required=True)
+        score = _number(request.form, "score", errors, _("质量得分"), required=True,
+                        places=inputs.SCORE_PLACES, integer_digits=4)
         _check(errors)
-        evaluations.score_quality(db, current_user, tenant, evaluation, score, request.form.get("comment", ""))
+        evaluations.score_quality(db, current_user, tenant, evaluation, score, request.form.get("comment", ""),
+                                  version=_int(request.form.get("version")))
         return _("已评定第三方机构工作质量：%(score)s 分。", score=plain(score))
 
     return _act(project_id, f"quality-{evaluation_id}", "evaluations", action)
@@ -858,7 +882,7 @@ def results_decide(project_id: int) -> Any:
         _check(errors)
         application = results.decide(db, current_user, tenant, evaluation, {
             "decision": form.get("decision") or None, "decision_note": form.get("decision_note", ""),
-            "amount_change": change or 0, "idle_recovered": idle or 0})
+            "amount_change": change or 0, "idle_recovered": idle or 0, "version": _int(form.get("version"))})
         return _("已记录评价结果应用（%(year)s 年预算）。", year=application.next_year)
 
     return _act(project_id, f"results-{evaluation_id}", "results", action)

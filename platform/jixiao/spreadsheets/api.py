@@ -20,6 +20,7 @@ from jixiao.auth import current_tenant, require_login
 from jixiao.db import session
 from jixiao.documents import store, uploads
 from jixiao.errors import NotFound, ValidationFailed
+from jixiao.idempotency import idempotent
 from jixiao.jobs import service as jobs
 from jixiao.jobs.schemas import JobSchema
 from jixiao.lifecycle.common import get_project
@@ -150,6 +151,7 @@ class ProjectListTemplate(MethodView):
 @blp.route(f"{PREFIX}/imports/projects")
 class ProjectListImport(MethodView):
     @require_login
+    @idempotent
     @blp.arguments(UploadSchema, location="files")
     @blp.response(201, BulkImportSchema)
     @blp.alt_response(202, schema=BulkImportSchema, description="a long list: a job creates the projects")

@@ -11,6 +11,7 @@ a list with one bad row among a thousand writes nothing. Field lengths and range
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
@@ -47,6 +48,7 @@ SCHEMA_MESSAGES = {
     "requested_amount": "申请金额不能为负数",
 }
 CHUNK = 250
+CHINESE = re.compile(r"[\u4e00-\u9fff]")
 Progress = Callable[[int, str], None]
 
 
@@ -83,9 +85,15 @@ def validate(session: Session, actor: User, tenant: Tenant, rows: list[ProjectRo
         payload = {k: (str(v) if isinstance(v, Decimal) else v) for k, v in data.items()
                    if v not in (None, "") and k not in item.unreadable}
         complaints = schema.validate(payload, partial=True)
-        for field in complaints:
+        for field, complaint in complaints.items():
             if field in SCHEMA_MESSAGES:
-                errors.append(RowError(item.row, COLUMNS[field], SCHEMA_MESSAGES[field]))
+                said = complaint[0] if isinstance(complaint, list) and complaint else str(complaint)
+                # The shared fields (jixiao.inputs) explain themselves in Chinese; marshmallow's own do not.
+                errors.append(RowError(item.row, COLUMNS[field], f"{COLUMNS[field].split('（')[0]}{said}"
+                                       if CHINESE.search(said) else SCHEMA_MESSAGES[field]))
+        if data.get("classified") and not actor.has_role(Role.FINANCE):
+            # Refused as the API refuses it: importing the row without the mark would be a success that lied.
+            errors.append(RowError(item.row, COLUMNS["classified"], "只有财政绩效人员可以标记涉密，预算单位人员请填“否”"))
         code, year = data.get("code"), data.get("year")
         if code and isinstance(year, int):
             key = (year, str(code))

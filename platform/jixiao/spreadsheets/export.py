@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
+from jixiao import policy
 from jixiao.accounts.models import User
 from jixiao.errors import NotFound, ValidationFailed
 from jixiao.lifecycle import projects, rectification
@@ -291,6 +292,7 @@ def size(session: Session, actor: User, tenant: Tenant, name: str, args: dict[st
     if name == "ledger":
         return len(rectification.ledger(session, actor, tenant, **ledger_args(args)))
     if name == "statistics":
+        policy.require_bureau_figures(actor)  # the statistics pages' own rule
         return 0
     raise NotFound(f"没有“{name}”这种导出")
 
@@ -303,5 +305,6 @@ def build(session: Session, actor: User, tenant: Tenant, name: str, args: dict[s
     if name == "ledger":
         return export_ledger(session, actor, tenant, args, progress)
     if name == "statistics":
+        policy.require_bureau_figures(actor)
         return export_statistics(session, tenant, args)
     raise NotFound(f"没有“{name}”这种导出")

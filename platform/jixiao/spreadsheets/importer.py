@@ -18,6 +18,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from jixiao import inputs
 from jixiao.accounts.models import User
 from jixiao.documents import service as documents
 from jixiao.documents import store
@@ -256,6 +257,12 @@ def _identify(wb: Any, ws: Any, kind: str, tenant: Tenant, project: Project | No
     return errors
 
 
+def recorded_version(wb: Any) -> int | None:
+    """The version of the record the form was downloaded from (kept in its hidden ``_jixiao`` sheet), or None."""
+    raw = xlsx.read_meta(wb).get("record_version") or ""
+    return int(raw) if raw.isdigit() else None
+
+
 def _sheet(wb: Any, kind: str) -> Any:
     name = forms.KINDS.get(kind, "项目清单")
     return wb[name] if name in wb.sheetnames else xlsx.main_sheet(wb)
@@ -343,7 +350,8 @@ def parse_targets(session: Session, tenant: Tenant, project: Project, wb: Any) -
     if len(overall_text) > 5000:
         errors.append(RowError(overall_row, "年度总体目标", "年度总体目标不能超过 5000 个字"))
     where = {"overall_target": (overall_row, "年度总体目标"), "indicators": (found.row, "一级指标")}
-    return Parsed({"overall_target": overall_text, "indicators": indicators}, rows, where), errors
+    data = {"overall_target": overall_text, "indicators": indicators, "version": recorded_version(wb)}
+    return Parsed(data, rows, where), errors
 
 
 def precheck_targets(session: Session, actor: User, project: Project) -> None:
@@ -479,8 +487,12 @@ def parse_monitoring(session: Session, tenant: Tenant, project: Project, wb: Any
         where[f"values.{indicator.id}"] = (row, "实际完成值")
     where.update({"period": (period_row, "监控月份"), "executed_amount": (budget_row, "执行数（万元）"),
                   "cause": (budget_row, "偏差原因"), "measure": (budget_row, "纠偏措施")})
+    meta = xlsx.read_meta(wb)
+    # The version recorded is the one of the month the form was made for; another month typed in has none.
+    version = recorded_version(wb) if meta.get("period") == str(period) else None
     data = {"period": period, "executed_amount": str(xlsx.wan_to_yuan(executed)) if executed is not None else None,
-            "values": values, "cause": cause or "；".join(causes), "measure": measure or "；".join(measures)}
+            "values": values, "cause": cause or "；".join(causes), "measure": measure or "；".join(measures),
+            "version": version}
     return Parsed(data, rows, where), errors
 
 
@@ -600,7 +612,7 @@ def parse_self_evaluation(session: Session, tenant: Tenant, project: Project, wb
             errors.append(RowError(None, "三级指标", f"缺少指标“{indicator.name}”的行，请使用平台下载的最新模板"))
     where.update({"executed_amount": (executed_row, "全年执行数（万元）"), "summary": (summary_row, "实际完成情况")})
     data = {"executed_amount": str(xlsx.wan_to_yuan(executed)) if executed is not None else None, "scores": scores,
-            "summary": text(summary_text)}
+            "summary": text(summary_text), "version": recorded_version(wb)}
     return Parsed(data, rows, where), errors
 
 
@@ -666,6 +678,13 @@ def import_project_file(session: Session, actor: User, tenant: Tenant, project: 
         errors = _service_errors(parsed, exc.fields, kind, exc.message)
         raise reject(session, actor, tenant, errors, filename=filename, what=what,
                      owner_id=project.id) from exc
+    except Conflict as exc:
+        session.rollback()
+        if "version" not in exc.fields:
+            raise
+        # The form was filled from an older state of the record (or before it existed): nothing is imported.
+        raise Conflict(f"{exc.message}。这份表格是按较早的数据下载的，期间记录已被修改；请重新下载模板，"
+                       "按最新数据填写后再导入（本次未导入任何内容）", fields=exc.fields) from exc
 
 
 # ---- 项目清单 ----------------------------------------------------------------------------------------------
@@ -786,7 +805,11 @@ def _project_row(row: int, cells: dict[int, Any], columns: dict[str, int], error
             elif wan >= Decimal("1e10"):
                 bad("requested_amount", "申请金额过大（单位是万元）")
             else:
-                item.data["requested_amount"] = xlsx.wan_to_yuan(wan)
+                try:  # exactly, to the cent: a fraction of a cent is refused, not rounded away
+                    item.data["requested_amount"] = inputs.check_money(wan, "requested_amount", "申请金额",
+                                                                       scale=xlsx.WAN)
+                except ValidationFailed as exc:
+                    bad("requested_amount", f"{exc.fields['requested_amount']}（单位：万元）")
     for field, default in (("is_new", True), ("is_key", False), ("classified", False)):
         flag = _flag(cell(field), default)
         if flag is None:

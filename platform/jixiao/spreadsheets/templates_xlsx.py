@@ -233,7 +233,8 @@ def targets_template(session: Session, tenant: Tenant, project: Project) -> byte
     _list_validation(ws, DIRECTION_SYMBOLS, f"D{heading_row + 1}:D{last}", prompt="≥ > = ≤ < 或 定性")
     xlsx.set_widths(ws, [12, 18, 34, 10, 14, 10, 12, 16])
     ws.freeze_panes = f"A{heading_row + 1}"
-    _meta(wb, TARGETS, tenant, project)
+    # The version of the targets the form was filled from: an import over a set changed since is refused.
+    _meta(wb, TARGETS, tenant, project, record_version=target_set.version if target_set else "")
     return xlsx.to_bytes(wb)
 
 
@@ -326,7 +327,8 @@ def monitoring_template(session: Session, tenant: Tenant, project: Project, peri
     ws.column_dimensions["K"].hidden = True
     xlsx.set_widths(ws, [12, 16, 30, 9, 12, 9, 14, 16, 24, 24])
     ws.freeze_panes = f"D{heading_row + 1}"
-    _meta(wb, MONITORING, tenant, project, period=period)
+    # The version of the month's report, if filed: an import correcting it must correct what was downloaded.
+    _meta(wb, MONITORING, tenant, project, period=period, record_version=report.version if report else "")
     return xlsx.to_bytes(wb), period
 
 
@@ -442,7 +444,8 @@ def self_evaluation_template(session: Session, tenant: Tenant, project: Project)
     ws.column_dimensions["I"].hidden = True
     xlsx.set_widths(ws, [12, 16, 30, 16, 14, 9, 9, 36])
     ws.freeze_panes = f"D{heading_row + 1}"
-    _meta(wb, SELF_EVALUATION, tenant, project, evaluation_id=evaluation.id if evaluation else "")
+    _meta(wb, SELF_EVALUATION, tenant, project, evaluation_id=evaluation.id if evaluation else "",
+          record_version=evaluation.version if evaluation else "")
     return xlsx.to_bytes(wb)
 
 

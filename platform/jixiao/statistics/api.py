@@ -25,11 +25,11 @@ class YearlyStatistics(MethodView):
     def get(self, args: dict[str, Any]) -> Any:
         """The tenant's figures for one budget year: projects, ex-ante, filing, evaluations, reports,
         rectification and results (definitions: ``jixiao.statistics.service``). ``scope=own`` (the default):
-        only the tenant's own records. ``scope=all`` (含下级; finance, administrators, auditors and viewers):
+        only the tenant's own records. Finance, administrators, auditors and viewers only (403 for department
+        staff, evaluators and experts). ``scope=all`` (含下级; finance, administrators, auditors and viewers):
         ``total`` (the tenant and every descendant), ``own`` and ``children`` (one row per direct child, its
         subtree). Money is yuan as a decimal string."""
-        return service.yearly_statistics(session(), current_tenant(), args["year"], scope=args["scope"],
-                                         actor=current_user)
+        return service.statistics_for(session(), current_user, current_tenant(), args["year"], scope=args["scope"])
 
 
 @blp.route("/tenants/<tenant_code>/statistics/league")

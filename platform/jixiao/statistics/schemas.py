@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+from jixiao import inputs
 from jixiao.statistics.service import LEAGUE_COLUMNS, LEAGUE_LEVELS, LEAGUE_SORTS, SCOPES, current_year
 
 MIN_YEAR, MAX_YEAR = 1990, 2100
@@ -15,9 +16,9 @@ def Money(description: str = "") -> fields.Decimal:  # noqa: N802 - a field fact
 
 
 class YearArgs(Schema):
-    year = fields.Integer(
+    year = inputs.Year(
+        query=True, minimum=MIN_YEAR, maximum=MAX_YEAR,
         load_default=current_year,
-        validate=validate.Range(min=MIN_YEAR, max=MAX_YEAR, error="年度应在 {min} 至 {max} 之间"),
         metadata={"description": "budget year; default: the current year (Asia/Shanghai)"},
     )
 

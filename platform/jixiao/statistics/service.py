@@ -97,8 +97,9 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, aliased
 
-from jixiao.accounts.models import Department, Role
-from jixiao.errors import Forbidden, ValidationFailed
+from jixiao import policy
+from jixiao.accounts.models import Department
+from jixiao.errors import ValidationFailed
 from jixiao.lifecycle import common, rectification, results
 from jixiao.lifecycle.evaluations import EVALUATED_STAGES
 from jixiao.lifecycle.models import (
@@ -143,7 +144,7 @@ SCOPES = (OWN, ALL)
 PATH_SEGMENT = 7
 # Roles that read a bureau's figures as a whole, and so its subordinates' (含下级, the league table). Department
 # staff see their unit's records and agencies their commissions; experts review what they are given.
-ROLLUP_ROLES = (Role.ADMIN, Role.FINANCE, Role.AUDITOR, Role.VIEWER)
+ROLLUP_ROLES = policy.BUREAU_FIGURE_READERS
 
 NOTHING_OWED = "无应报事项"
 ZERO_BUDGET = "预算数为零"
@@ -181,17 +182,17 @@ def current_year() -> int:
 
 
 def may_read_rollup(actor: Any) -> bool:
-    """Whether ``actor`` may read the figures of a tenant's subtree (含下级) and its league table.
+    """Whether ``actor`` may read a bureau's figures: its own (本级), its subtree's (含下级) and its league table.
 
     The tenant itself was already checked by the access rule (the user's own or a descendant), so this is
-    about the role: finance, administrators, auditors and viewers, of the tenant or of an upper level.
+    about the role: ``jixiao.policy.may_read_bureau_figures`` (finance, administrators, auditors and viewers, of
+    the tenant or of an upper level). Department staff, evaluators and experts are refused with 403.
     """
-    return actor is not None and bool(getattr(actor, "is_authenticated", True)) and actor.has_role(*ROLLUP_ROLES)
+    return policy.may_read_bureau_figures(actor)
 
 
 def require_rollup(actor: Any) -> None:
-    if not may_read_rollup(actor):
-        raise Forbidden("只有财政、管理、审计和查看人员可以查看含下级的汇总统计和下级排名")
+    policy.require_bureau_figures(actor)
 
 
 # ---- SQL helpers ------------------------------------------------------------------------------------------
@@ -318,6 +319,13 @@ def available_years(session: Session, tenant: Any, scope: str = OWN) -> list[int
 
 
 # ---- The yearly figures ------------------------------------------------------------------------------------
+
+
+def statistics_for(session: Session, actor: Any, tenant: Any, year: int, *, scope: str = OWN) -> dict[str, Any]:
+    """The tenant's yearly figures (:func:`yearly_statistics`) for a reader the policy allows: finance,
+    administrators, auditors and viewers; department staff, evaluators and experts 403, 本级 as well as 含下级."""
+    require_rollup(actor)
+    return yearly_statistics(session, tenant, year, scope=scope, actor=actor)
 
 
 def yearly_statistics(session: Session, tenant: Any, year: int, today: date | None = None, *, scope: str = OWN,

@@ -188,7 +188,7 @@ def yearly() -> Any:
     year, scope = args["year"], args["scope"]
     tenant = current_tenant()
     db = session()
-    result = service.yearly_statistics(db, tenant, year, scope=scope, actor=current_user)
+    result = service.statistics_for(db, current_user, tenant, year, scope=scope)
     # 含下级 shows the roll-up where 本级 shows the tenant's own figures, then the rows under it.
     stats = result if scope == service.OWN else {**result["total"], "tenant": result["tenant"], "year": year,
                                                  "today": result["today"]}

@@ -6,6 +6,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask.views import MethodView
+from flask_login import current_user
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
@@ -39,7 +40,7 @@ class Plugins(MethodView):
     @blp.response(200, PluginSchema(many=True))
     def get(self) -> Any:
         """Installed plugins: name, version, hooks implemented, and the tenants that enable each."""
-        return service.plugin_listing(session(), host())
+        return service.plugin_listing(session(), host(), current_user)
 
 
 @blp.route("/health")

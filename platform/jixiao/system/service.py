@@ -7,14 +7,24 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from jixiao.db import platform_facts
 from jixiao.plugins import NATIONAL, PluginHost
+from jixiao.system import duties
 from jixiao.tenancy.models import Tenant
 
 
-def plugin_listing(session: Session, host: PluginHost) -> list[dict[str, Any]]:
-    """Each installed plugin, with the tenants whose own file enables it (descendants inherit)."""
+def plugin_listing(session: Session, host: PluginHost, actor: Any = None) -> list[dict[str, Any]]:
+    """Each installed plugin, with the tenants whose own file enables it (descendants inherit).
+
+    Tenant users may read it; among the operators only the system administrator (三员分立). ``actor`` None is
+    the command line.
+    """
+    if getattr(actor, "is_operator", False):
+        duties.require_system_administrator(actor)
     enabling: dict[str, list[str]] = {}
-    for code, plugins in session.execute(sa.select(Tenant.code, Tenant.plugins).order_by(Tenant.code)):
+    with platform_facts(session):
+        rows = session.execute(sa.select(Tenant.code, Tenant.plugins).order_by(Tenant.code)).all()
+    for code, plugins in rows:
         for name in plugins or []:
             enabling.setdefault(name, []).append(code)
     listing = []

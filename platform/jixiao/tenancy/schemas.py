@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+from jixiao.inputs import MAX_LIST_ITEMS, Code, Text
+
 
 class TenantRefSchema(Schema):
     code = fields.String()
@@ -38,8 +40,9 @@ class TenantDetailSchema(TenantSchema):
 
 class TenantProvisionSchema(Schema):
     code = fields.String(required=True, validate=validate.Regexp(r"^\d{6}$", error="行政区划代码为 6 位数字"))
-    plugins = fields.List(fields.String(), load_default=list)
+    plugins = fields.List(Code(), load_default=list, validate=validate.Length(max=MAX_LIST_ITEMS))
 
 
 class TenantSettingsSchema(Schema):
-    settings = fields.Dict(required=True, keys=fields.String(validate=validate.Length(min=1, max=100)))
+    # The size of the settings as a whole is bounded by the service (MAX_TENANT_SETTINGS_BYTES).
+    settings = fields.Dict(required=True, keys=Text(multiline=False, max_length=100, validate=validate.Length(min=1)))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import json
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -12,9 +13,11 @@ import sqlalchemy as sa
 import yaml
 from sqlalchemy.orm import Session
 
-from jixiao import audit
+from jixiao import audit, inputs
+from jixiao.db import platform_write
 from jixiao.errors import Forbidden, NotFound, ValidationFailed
 from jixiao.plugins import NATIONAL, PluginHost
+from jixiao.system import duties
 from jixiao.tenancy import divisions
 from jixiao.tenancy.models import Tenant, TenantLevel
 from jixiao.toolkit import TenantView
@@ -80,6 +83,10 @@ def children(session: Session, tenant: Tenant) -> list[Tenant]:
 
 
 def visible_tenants(session: Session, user: Any) -> list[Tenant]:
+    """A user's own tenant and its descendants; every tenant for the system administrator (三员分立)."""
+    if getattr(user, "is_operator", False):
+        duties.require_system_administrator(user)
+        return list(session.scalars(sa.select(Tenant).order_by(Tenant.path)))
     if user is None or getattr(user, "tenant", None) is None:
         return []
     stmt = sa.select(Tenant).where(Tenant.path.startswith(user.tenant.path)).order_by(Tenant.path)
@@ -328,8 +335,7 @@ def tree_lines(session: Session, host: PluginHost, root_code: str | None = None)
 
 def provision(session: Session, host: PluginHost, actor: Any, code: str, plugins: list[str] | None = None) -> Tenant:
     """An operator adds one tenant by its division code; its parent must already exist."""
-    if not getattr(actor, "is_operator", False):
-        raise Forbidden("只有平台运维人员可以开通财政部门")
+    duties.require_system_administrator(actor)
     division = divisions.lookup(code)
     if division is None:
         raise ValidationFailed(fields={"code": f"{code} 不是有效的行政区划代码"})
@@ -358,8 +364,17 @@ def update_settings(session: Session, actor: Any, tenant: Tenant, settings: dict
     if not actor.has_role("admin") or actor.tenant_id != tenant.id:
         raise Forbidden("只有本级管理员可以修改本级设置")
     before = dict(tenant.settings or {})
-    tenant.settings = {**before, **settings}
-    audit.record(session, actor=actor, action="tenant.settings", obj=tenant, tenant_id=tenant.id,
-                 before=before, after=tenant.settings)
-    session.commit()
+    merged = {**before, **settings}
+    size = len(json.dumps(merged, ensure_ascii=False, default=str).encode("utf-8"))
+    if size > inputs.MAX_TENANT_SETTINGS_BYTES:
+        # Settings are read on every request that calls a hook, and copied into every audit record of them.
+        raise ValidationFailed(fields={"settings": f"本级设置最多 {inputs.MAX_TENANT_SETTINGS_BYTES // 1024} KB"
+                                                   f"（JSON），提交后为 {size} 字节"})
+    # Tenant rows are written only in a platform context (row-level security); the check above is the one that
+    # lets this administrator change this row.
+    with platform_write(session):
+        tenant.settings = merged
+        audit.record(session, actor=actor, action="tenant.settings", obj=tenant, tenant_id=tenant.id,
+                     before=before, after=tenant.settings)
+        session.commit()
     return tenant

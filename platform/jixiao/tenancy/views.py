@@ -12,6 +12,7 @@ from jixiao.db import session
 from jixiao.errors import Forbidden
 from jixiao.lifecycle import todo
 from jixiao.plugins import host
+from jixiao.system import duties
 from jixiao.system import service as system
 from jixiao.tenancy import service
 
@@ -50,12 +51,18 @@ def home() -> Any:
 @bp.route("/operator")
 @require_login
 def operator() -> Any:
+    """The operator's landing page: the system administrator's own; the other duties go to theirs."""
+    if duties.may_administer_security(current_user):
+        return redirect(url_for("system.accounts"))
+    if duties.may_read_audit(current_user):
+        return redirect(url_for("system.audit"))
     if not current_user.is_operator:
         raise Forbidden("仅平台运维人员可访问")
+    duties.require_system_administrator(current_user)
     db = session()
     return render_template(
         "tenancy/operator.html",
         tree=service.tree_lines(db, host()),
-        plugins=system.plugin_listing(db, host()),
+        plugins=system.plugin_listing(db, host(), current_user),
         missing=system.missing_plugins(db, host()),
     )

@@ -63,7 +63,7 @@ def department_whole_budget(user, code: str, *, budgeted: bool) -> None:
     ok(user.post(f"{base}/targets/submit"))
     if budgeted:
         ok(user.post(f"{base}/targets/review", json={"decision": "approve"}))
-        ok(user.post(f"{base}/budget", json={"approved_amount": "1000000.00"}))
+        ok(user.post(f"{base}/budget", json={"approved_amount": "1000000.00", "version": ok(user.get(base))["version"]}))
         ok(user.post(f"{base}/monitoring", json={"period": 12, "executed_amount": "1000000.00"}), 201)
         indicators = ok(user.get(f"{base}/targets"))["indicators"]
         evaluation = ok(user.post(f"{base}/evaluations", json={"kind": "self"}), 201)

@@ -81,7 +81,8 @@ def approve(client, code: str, pid: int):
 
 
 def budget(client, code: str, pid: int, amount: str):
-    return client.post(url(code, f"/projects/{pid}/budget"), json={"approved_amount": amount})
+    version = client.get(url(code, f"/projects/{pid}")).get_json()["version"]
+    return client.post(url(code, f"/projects/{pid}/budget"), json={"approved_amount": amount, "version": version})
 
 
 def view_of(app, code: str) -> TenantView:
@@ -123,7 +124,9 @@ def test_hook_exante_required(jixiao_app, login):
     ok(enyang.put(url("511903", f"/projects/{pid}/exante"), json={"scores": EXANTE_SCORES, "conclusion": "reject"}))
     rejected = approve(enyang, "511903", pid)
     assert rejected.status_code == 409 and "不予支持" in rejected.get_json()["error"]["message"]
-    ok(enyang.put(url("511903", f"/projects/{pid}/exante"), json={"scores": EXANTE_SCORES, "conclusion": "support"}))
+    version = ok(enyang.get(url("511903", f"/projects/{pid}/exante")))["version"]  # replacing the assessment
+    ok(enyang.put(url("511903", f"/projects/{pid}/exante"), json={"scores": EXANTE_SCORES, "conclusion": "support",
+                                                                  "version": version}))
     assert ok(approve(enyang, "511903", pid))["status"] == "approved"
     assert ok(budget(enyang, "511903", pid, "600000"))["stage"] == "budgeted"
 

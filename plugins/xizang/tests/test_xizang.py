@@ -149,8 +149,10 @@ def new_project(client, tenant_code: str, *, kind: str = "project", category: st
 
 def fill_and_submit(client, tenant_code: str, project: dict, rows: list) -> object:
     base = f"/api/v1/tenants/{tenant_code}/projects/{project['id']}/targets"
+    current = client.get(base)  # a set already saved is replaced with the version read
+    version = current.get_json()["version"] if current.status_code == 200 else None
     put = client.put(base, json={"overall_target": "改善义务教育学校办学条件，保障适龄儿童少年接受义务教育。",
-                                 "indicators": rows})
+                                 "indicators": rows, "version": version})
     assert put.status_code == 200, put.get_json()
     return client.post(f"{base}/submit")
 
