@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -114,6 +115,22 @@ def base(code: str, path: str = "") -> str:
     return f"/api/v1/tenants/{code}/assessments{path}"
 
 
+def at_version(user, code: str, campaign_id: int, body: dict) -> dict:
+    """``body`` with the campaign's version, read first, as a client sends it with every write to a campaign."""
+    return {**body, "version": ok(user.get(base(code, f"/{campaign_id}")))["version"]}
+
+
+def act(user, code: str, campaign_id: int, action: str, body: dict):
+    """A write to a campaign (``finalize``, ``reopen``, ``scores``…) as a client makes it: with the version read."""
+    send = user.put if action in ("scores", "overrides") else user.post
+    return send(base(code, f"/{campaign_id}/{action}"), json=at_version(user, code, campaign_id, body))
+
+
+def version_from(page: str) -> str:
+    """The campaign version a page's forms send back (their hidden ``version`` field)."""
+    return re.search(r'name="version" value="(\d+)"', page).group(1)
+
+
 def open_campaign(user, code: str, scheme: str, year: int = YEAR, **extra) -> dict:
     return ok(user.post(base(code), json={
         "year": year, "scheme": scheme, "deadline": (date.today() + timedelta(days=30)).isoformat(), **extra}), 201)
@@ -121,7 +138,7 @@ def open_campaign(user, code: str, scheme: str, year: int = YEAR, **extra) -> di
 
 def finalize(user, code: str, campaign_id: int) -> list[dict]:
     """Finalise before the deadline (the tests' subjects report today): forced, with a reason."""
-    job = ok(user.post(base(code, f"/{campaign_id}/finalize"), json={"force": True, "reason": "测试提前汇总"}), 202)
+    job = ok(act(user, code, campaign_id, "finalize", {"force": True, "reason": "测试提前汇总"}), 202)
     assert job["status"] == "succeeded", job
     return ok(user.get(base(code, f"/{campaign_id}/ranking")))
 
@@ -160,7 +177,7 @@ def test_province_campaign_states_coverage_ranks_and_vetoes(seeded):
     assert again.status_code == 409 and "撤回" in again.get_json()["error"]["message"]
     subjects = by_code(ok(province.get(base("430000", f"/{campaign['id']}/subjects"))))
     # A veto for 珠晖区: its total becomes 0.
-    ok(province.put(base("430000", f"/{campaign['id']}/scores"), json={
+    ok(act(province, "430000", campaign["id"], "scores", {
         "subject_id": subjects["430405"]["id"], "indicator": "F3", "points": 1, "comment": "虚报绩效数据"}))
     ranking = finalize(province, "430000", campaign["id"])
     rows = by_code(ranking)
@@ -196,18 +213,18 @@ def test_province_campaign_states_coverage_ranks_and_vetoes(seeded):
     assert all("E+" not in s["comment"] for r in ranking for s in r["scores"])
 
     # Finalised: scores are frozen until the assessor reopens with a reason.
-    frozen = province.put(base("430000", f"/{campaign['id']}/scores"), json={
+    frozen = act(province, "430000", campaign["id"], "scores", {
         "subject_id": subjects["431102"]["id"], "indicator": "E1", "points": 8})
     assert frozen.status_code == 409 and "冻结" in frozen.get_json()["error"]["message"]
-    refused = province.post(base("430000", f"/{campaign['id']}/reopen"), json={"reason": " "})
+    refused = act(province, "430000", campaign["id"], "reopen", {"reason": " "})
     assert refused.status_code == 400 and "reason" in refused.get_json()["error"]["fields"]
-    ok(province.post(base("430000", f"/{campaign['id']}/reopen"), json={"reason": "核实珠晖区数据"}))
+    ok(act(province, "430000", campaign["id"], "reopen", {"reason": "核实珠晖区数据"}))
     # Assessed items without evidence are 'insufficient evidence', not a low score.
-    scored = ok(province.put(base("430000", f"/{campaign['id']}/scores"), json={
+    scored = ok(act(province, "430000", campaign["id"], "scores", {
         "subject_id": subjects["431102"]["id"], "indicator": "E1", "points": 8}))
     assert scored["status"] == "insufficient_evidence" and scored["points"] == "0.00"
     # Withdrawn, a new campaign for the same year and scheme may be opened.
-    ok(province.post(base("430000", f"/{campaign['id']}/withdraw"), json={"reason": "方案调整，重新发起"}))
+    ok(act(province, "430000", campaign["id"], "withdraw", {"reason": "方案调整，重新发起"}))
     assert ok(province.get(base("430000", f"/{campaign['id']}")))["status"] == "withdrawn"
 
 
@@ -221,9 +238,9 @@ def test_hengyang_rewards_districts_at_70_and_counties_at_80_or_top_ten(seeded, 
         ok(county_user.post(f"/api/v1/tenants/{code}/assessment-results/{campaign['id']}/evidence",
                             data={"indicator": "E2", "file": (io.BytesIO("%PDF-1.4\n培训通知".encode()), "培训通知.pdf")},
                             content_type="multipart/form-data"))
-        ok(city.put(base("430400", f"/{campaign['id']}/scores"), json={
+        ok(act(city, "430400", campaign["id"], "scores", {
             "subject_id": subjects[code]["id"], "indicator": "E2", "points": e2}))
-        ok(city.put(base("430400", f"/{campaign['id']}/scores"), json={
+        ok(act(city, "430400", campaign["id"], "scores", {
             "subject_id": subjects[code]["id"], "indicator": "F1", "points": bonus}))
     ranking = by_code(finalize(city, "430400", campaign["id"]))
     district, county = ranking["430405"], ranking["430421"]
@@ -239,16 +256,16 @@ def test_hengyang_rewards_districts_at_70_and_counties_at_80_or_top_ten(seeded, 
     province = api_login(seeded, "hunan_admin")
     provincial = open_campaign(province, "430000", "hunan-province-counties")
     finalize(province, "430000", provincial["id"])
-    early = province.post(base("430000", f"/{provincial['id']}/publish"), json={})
+    early = act(province, "430000", provincial["id"], "publish", {})
     assert early.status_code == 409 and "公示期" in early.get_json()["error"]["message"]
-    published = province.post(base("430000", f"/{provincial['id']}/publish"), json={"force": True, "reason": "测试"})
+    published = act(province, "430000", provincial["id"], "publish", {"force": True, "reason": "测试"})
     assert ok(published, 202)["status"] == "succeeded"
-    ok(city.post(base("430400", f"/{campaign['id']}/reopen"), json={"reason": "省级排名已发布"}))
+    ok(act(city, "430400", campaign["id"], "reopen", {"reason": "省级排名已发布"}))
     ranking = by_code(finalize(city, "430400", campaign["id"]))
     assert any("全省前10名" in award for award in ranking["430421"]["awards"])
     assert [row["code"] for row in ranking.values() if row["notices"]] == []  # nobody ranked is left unrewarded
     # Each subject sees its own result once published, with deductions and reasons; the city sees all.
-    ok(city.post(base("430400", f"/{campaign['id']}/publish"), json={"force": True, "reason": "测试"}), 202)
+    ok(act(city, "430400", campaign["id"], "publish", {"force": True, "reason": "测试"}), 202)
     county_user = api_login(seeded, create_user("430421", roles=["finance"]))
     mine = ok(county_user.get(f"/api/v1/tenants/430421/assessment-results/{campaign['id']}"))
     assert mine["result"]["total"] == "77.78" and mine["result"]["of"] == 2 and not mine["result"]["provisional"]

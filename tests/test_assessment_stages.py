@@ -19,7 +19,7 @@ from jixiao.lifecycle import rectification
 from jixiao.lifecycle.models import MonitoringReport, Project
 from jixiao.tenancy import service as tenancy
 from jixiao.testing import api_login
-from tests.test_assessment import ALL_IN, base, by_code, ok, seed_units, state
+from tests.test_assessment import ALL_IN, act, base, by_code, ok, seed_units, state, version_from
 from tests.test_audit_and_api import make_app_like
 from tests.test_query_budget import count_statements
 
@@ -55,7 +55,7 @@ def open_city_campaign(user, deadline: date = TODAY, **extra) -> dict:
 
 
 def run(user, code: str, campaign_id: int, action: str, **body) -> dict:
-    return ok(user.post(base(code, f"/{campaign_id}/{action}"), json=body), 202)
+    return ok(act(user, code, campaign_id, action, body), 202)
 
 
 @pytest.fixture
@@ -80,14 +80,14 @@ def test_a_new_campaign_defaults_to_the_latest_year_with_records(staged, yiyang)
     later = ok(yiyang.post(base("430900"), json={"scheme": "hunan-city-counties", "deadline": TODAY.isoformat(),
                                                  "title": "默认年度"}), 201)
     assert later["year"] == YEAR  # the latest budget year with records below Yiyang, not last calendar year
-    ok(yiyang.post(base("430900", f"/{later['id']}/withdraw"), json={"reason": "只为检查默认年度"}))
+    ok(act(yiyang, "430900", later["id"], "withdraw", {"reason": "只为检查默认年度"}))
 
 
 def test_finalising_before_the_deadline_needs_force_and_a_reason(staged, yiyang, clock):
     campaign = open_city_campaign(yiyang, deadline=TODAY + timedelta(days=3))
-    early = yiyang.post(base("430900", f"/{campaign['id']}/finalize"), json={})
+    early = act(yiyang, "430900", campaign["id"], "finalize", {})
     assert early.status_code == 409 and "未过" in early.get_json()["error"]["message"]
-    reasonless = yiyang.post(base("430900", f"/{campaign['id']}/finalize"), json={"force": True})
+    reasonless = act(yiyang, "430900", campaign["id"], "finalize", {"force": True})
     assert reasonless.status_code == 400 and "reason" in reasonless.get_json()["error"]["fields"]
     # The page refuses the same way, with the same service: nothing is enqueued.
     from tests.test_pages import csrf_from, page_login
@@ -95,8 +95,8 @@ def test_finalising_before_the_deadline_needs_force_and_a_reason(staged, yiyang,
     client = staged.test_client()
     page_login(client, "yiyang_finance_stages")
     page = client.get(f"/t/430900/assessments/{campaign['id']}").get_data(as_text=True)
-    refused = client.post(f"/t/430900/assessments/{campaign['id']}", data={"action": "finalize",
-                                                                         "csrf_token": csrf_from(page)})
+    refused = client.post(f"/t/430900/assessments/{campaign['id']}", data={
+        "action": "finalize", "version": version_from(page), "csrf_token": csrf_from(page)})
     assert refused.status_code == 302 and "/jobs/" not in refused.headers["Location"]
     assert ok(yiyang.get(base("430900", f"/{campaign['id']}")))["status"] == "open"
     # Once the deadline has passed, it simply finalises; the results are publicised to each subject.
@@ -104,7 +104,7 @@ def test_finalising_before_the_deadline_needs_force_and_a_reason(staged, yiyang,
     assert run(yiyang, "430900", campaign["id"], "finalize")["status"] == "succeeded"
     done = ok(yiyang.get(base("430900", f"/{campaign['id']}")))
     assert done["status"] == "finalized" and done["appeal_until"] == (TODAY + timedelta(days=9)).isoformat()
-    ok(yiyang.post(base("430900", f"/{campaign['id']}/withdraw"), json={"reason": "测试结束"}))
+    ok(act(yiyang, "430900", campaign["id"], "withdraw", {"reason": "测试结束"}))
 
 
 def test_a_reopened_campaign_recomputes_to_the_same_values_as_of_its_cut_off(staged, yiyang, clock):
@@ -112,7 +112,7 @@ def test_a_reopened_campaign_recomputes_to_the_same_values_as_of_its_cut_off(sta
     assert campaign["cutoff"] == (TODAY - timedelta(days=1)).isoformat()
     # An override needs a reason, and is kept over the computed value.
     subject = by_code(ok(yiyang.get(base("430900", f"/{campaign['id']}/subjects"))))["430902"]
-    reasonless = yiyang.put(base("430900", f"/{campaign['id']}/overrides"), json={
+    reasonless = act(yiyang, "430900", campaign["id"], "overrides", {
         "subject_id": subject["id"], "indicator": "A1", "points": 10, "reason": ""})
     assert reasonless.status_code == 400
     # Records made yesterday count; today's are after the cut-off and do not.
@@ -144,21 +144,21 @@ def test_a_reopened_campaign_recomputes_to_the_same_values_as_of_its_cut_off(sta
         db.add(MonitoringReport(tenant_id=tenant.id, project_id=second.id, period=6, executed_amount=1,
                                 execution_rate=1, light="red"))
         db.commit()
-    ok(yiyang.post(base("430900", f"/{campaign['id']}/reopen"), json={"reason": "复核"}))
+    ok(act(yiyang, "430900", campaign["id"], "reopen", {"reason": "复核"}))
     run(yiyang, "430900", campaign["id"], "finalize")
     again = by_code(ok(yiyang.get(base("430900", f"/{campaign['id']}/ranking"))))
     after = {code: (r["total"], [(s["indicator_code"], s["points"]) for s in r["scores"]]) for code, r in again.items()}
     assert after == before
-    ok(yiyang.post(base("430900", f"/{campaign['id']}/withdraw"), json={"reason": "测试结束"}))
+    ok(act(yiyang, "430900", campaign["id"], "withdraw", {"reason": "测试结束"}))
 
 
 def test_an_override_replaces_a_computed_item_with_its_reason(staged, yiyang):
     campaign = open_city_campaign(yiyang, title="调整测试")
     subject = by_code(ok(yiyang.get(base("430900", f"/{campaign['id']}/subjects"))))["430902"]
-    row = ok(yiyang.put(base("430900", f"/{campaign['id']}/overrides"), json={
+    row = ok(act(yiyang, "430900", campaign["id"], "overrides", {
         "subject_id": subject["id"], "indicator": "C1", "points": 10, "reason": "自评报告以纸质报送，已核实"}))
     assert (row["source"], row["override_reason"]) == ("override", "自评报告以纸质报送，已核实")
-    not_computed = yiyang.put(base("430900", f"/{campaign['id']}/overrides"), json={
+    not_computed = act(yiyang, "430900", campaign["id"], "overrides", {
         "subject_id": subject["id"], "indicator": "E1", "points": 5, "reason": "x"})
     assert not_computed.status_code == 400
     run(yiyang, "430900", campaign["id"], "finalize", force=True, reason="测试")
@@ -166,7 +166,7 @@ def test_an_override_replaces_a_computed_item_with_its_reason(staged, yiyang):
     # 资阳区: one of its two budgeted units self-evaluated (5.00 computed); the assessor's 10 stands, with both shown.
     c1 = next(s for s in rows["430902"]["scores"] if s["indicator_code"] == "C1")
     assert (c1["points"], c1["computed_points"], c1["source"]) == ("10.00", "5.00", "override")
-    ok(yiyang.post(base("430900", f"/{campaign['id']}/withdraw"), json={"reason": "测试结束"}))
+    ok(act(yiyang, "430900", campaign["id"], "withdraw", {"reason": "测试结束"}))
 
 
 def test_the_page_says_when_a_score_was_recorded_as_insufficient_evidence(staged, yiyang):
@@ -181,10 +181,11 @@ def test_the_page_says_when_a_score_was_recorded_as_insufficient_evidence(staged
     page = client.get(url).get_data(as_text=True)
     assert "证据不足" in page and "未报送" in page  # the page explains the states it will show
     answer = client.post(url, data={"action": "score", "subject_id": subject["id"], "indicator": "E1",
-                                    "points": "8", "csrf_token": csrf_from(page)}, follow_redirects=True)
+                                    "points": "8", "version": version_from(page), "csrf_token": csrf_from(page)},
+                         follow_redirects=True)
     text = answer.get_data(as_text=True)
     assert "已记为“证据不足”（0 分）" in text and "已保存评分" not in text
-    ok(yiyang.post(base("430900", f"/{campaign['id']}/withdraw"), json={"reason": "测试结束"}))
+    ok(act(yiyang, "430900", campaign["id"], "withdraw", {"reason": "测试结束"}))
 
 
 def test_a_jurisdiction_scope_counts_the_counties_records_for_their_city(staged):
@@ -211,12 +212,12 @@ def test_ranking_subjects_and_a_result_run_the_same_statements_at_12_and_122_sub
         # A year of its own (2028): another module's campaign for 2027 may stand, and counts need no records.
         campaign = ok(user.post(base(code), json={"year": YEAR + 1, "scheme": scheme,
                                                   "deadline": TODAY.isoformat()}), 201)
-        ok(user.post(base(code, f"/{campaign['id']}/finalize"), json={"force": True, "reason": "测试"}), 202)
+        ok(act(user, code, campaign["id"], "finalize", {"force": True, "reason": "测试"}), 202)
         subjects = ok(user.get(base(code, f"/{campaign['id']}/subjects")))
         one = subjects[0]["id"]
         counted[len(subjects)] = [statements(staged, user, base(code, f"/{campaign['id']}{path}"))
                                   for path in ("/ranking", "/subjects", f"/subjects/{one}")]
-        ok(user.post(base(code, f"/{campaign['id']}/withdraw"), json={"reason": "测试结束"}))
+        ok(act(user, code, campaign["id"], "withdraw", {"reason": "测试结束"}))
     assert set(counted) == {12, 122}
     assert counted[12] == counted[122]
     assert max(counted[122]) <= 12
@@ -250,16 +251,21 @@ def test_publicity_appeals_and_publishing(staged, yiyang, clock, create_user):
     assert [(a["id"], a["code"], a["outcome"]) for a in listed] == [(appeal["id"], "430921", None)]
     # Publishing waits for the answers, and for the window to close (unless forced with a reason).
     clock(TODAY + timedelta(days=7))
-    pending = yiyang.post(base("430900", f"/{campaign['id']}/publish"), json={})
+    pending = act(yiyang, "430900", campaign["id"], "publish", {})
     assert pending.status_code == 409 and "未答复" in pending.get_json()["error"]["message"]
     late = county.post(f"/api/v1/tenants/430921/assessment-results/{campaign['id']}/appeals",
                        json={"indicator": "E2", "text": "逾期申诉"})
     assert late.status_code == 409 and "申诉期" in late.get_json()["error"]["message"]
-    answered = ok(yiyang.post(base("430900", f"/{campaign['id']}/appeals/{appeal['id']}/answer"),
-                              json={"outcome": "upheld", "answer": "经核实属实，重新评分"}))
+    answer_url = base("430900", f"/{campaign['id']}/appeals/{appeal['id']}/answer")
+    upheld = {"outcome": "upheld", "answer": "经核实属实，重新评分"}
+    missing = yiyang.post(answer_url, json=upheld)  # the appeal's version is required, and checked
+    assert missing.status_code == 400 and "version" in missing.get_json()["error"]["fields"]
+    stale = yiyang.post(answer_url, json={**upheld, "version": listed[0]["version"] + 1})
+    assert stale.status_code == 409 and "version" in stale.get_json()["error"]["fields"]
+    answered = ok(yiyang.post(answer_url, json={**upheld, "version": listed[0]["version"]}))
     assert answered["outcome"] == "upheld"
     # Upheld: the assessor reopens, records the evidence on the county's behalf and rescores.
-    ok(yiyang.post(base("430900", f"/{campaign['id']}/reopen"), json={"reason": "南县申诉成立"}))
+    ok(act(yiyang, "430900", campaign["id"], "reopen", {"reason": "南县申诉成立"}))
     gone = ok(county.get(f"/api/v1/tenants/430921/assessment-results/{campaign['id']}"))["result"]
     assert gone is None  # the provisional result is taken back while the campaign is rescored
     subject = by_code(ok(yiyang.get(base("430900", f"/{campaign['id']}/subjects"))))["430921"]
@@ -271,7 +277,7 @@ def test_publicity_appeals_and_publishing(staged, yiyang, clock, create_user):
                        data={"indicator": "E1", "note": "2027-03-02 实地核查", "file": (
                            io.BytesIO("%PDF-1.4\n制度汇编".encode()), "制度汇编.pdf")},
                        content_type="multipart/form-data").status_code == 204
-    scored = ok(yiyang.put(base("430900", f"/{campaign['id']}/scores"), json={
+    scored = ok(act(yiyang, "430900", campaign["id"], "scores", {
         "subject_id": subject["id"], "indicator": "E1", "points": 9}))
     assert (scored["status"], scored["points"]) == ("scored", "9.00")  # evidence now on record: not 证据不足
     run(yiyang, "430900", campaign["id"], "finalize")
@@ -280,8 +286,8 @@ def test_publicity_appeals_and_publishing(staged, yiyang, clock, create_user):
     final = ok(county.get(f"/api/v1/tenants/430921/assessment-results/{campaign['id']}"))["result"]
     assert not final["provisional"] and {i["code"]: i["points"] for i in final["items"]}["E1"] == "9.00"
     # Published: no more withdrawing or reopening.
-    assert yiyang.post(base("430900", f"/{campaign['id']}/withdraw"), json={"reason": "x"}).status_code == 409
-    assert yiyang.post(base("430900", f"/{campaign['id']}/reopen"), json={"reason": "x"}).status_code == 409
+    assert act(yiyang, "430900", campaign["id"], "withdraw", {"reason": "x"}).status_code == 409
+    assert act(yiyang, "430900", campaign["id"], "reopen", {"reason": "x"}).status_code == 409
 
 
 def statements(app, user, url: str) -> int:

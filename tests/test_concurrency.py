@@ -202,3 +202,28 @@ def test_concurrent_rectification_notices_for_an_evaluation_issue_one(units, fin
         "evaluation_id": evaluation_id}))
     assert statuses == Counter({201: 1, 409: THREADS - 1})
     assert len(ok(finances[0].get(url(f"/projects/{pid}/rectifications")))) == 1
+
+
+def test_concurrent_finalize_requests_with_one_version_enqueue_one_job(app):
+    """Twenty assessors press 汇总排名 on the campaign they all read: one job, nineteen 409s."""
+    import sqlalchemy as sa
+
+    from jixiao.db import TenantScope, scoped, system_scope
+    from jixiao.jobs.models import Job
+    from jixiao.tenancy import service as tenancy
+
+    city = "/api/v1/tenants/430400/assessments"
+    assessors = [api_login(app, "hengyang_finance") for _ in range(THREADS)]
+    campaign = ok(assessors[0].post(city, json={"year": 2044, "scheme": "hunan-city-counties",
+                                                "deadline": "2044-12-31"}), 201)
+    statuses = at_once(assessors, lambda c: c.post(f"{city}/{campaign['id']}/finalize", json={
+        "force": True, "reason": "并发汇总", "version": campaign["version"]}))
+    assert statuses == Counter({202: 1, 409: THREADS - 1})
+    with app.app_context():
+        with system_scope() as db:
+            tenant_id = tenancy.get_by_code(db, "430400").id
+        with scoped(TenantScope(read_ids=(tenant_id,))) as db:  # jobs are the tenant's rows (RLS)
+            args = list(db.scalars(sa.select(Job.args).where(Job.kind == "assessment.finalize")))
+    assert sum(1 for a in args if a.get("campaign_id") == campaign["id"]) == 1
+    read = ok(assessors[0].get(f"{city}/{campaign['id']}"))
+    ok(assessors[0].post(f"{city}/{campaign['id']}/withdraw", json={"reason": "测试结束", "version": read["version"]}))

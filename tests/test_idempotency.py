@@ -118,3 +118,78 @@ def test_a_key_too_long_is_refused(login):
     unit = login("lingling_dept")
     refused = unit.post(url("/projects"), json=project_body(), headers=keyed("k" * 201))
     assert refused.status_code == 400 and "Idempotency-Key" in refused.get_json()["error"]["fields"]
+
+
+# ---- Account creates: departments, users, API tokens ---------------------------------------------------------
+
+
+def user_body(**extra) -> dict:
+    from jixiao.testing import DEMO_PASSWORD
+
+    return {"username": unique("ik_user"), "password": DEMO_PASSWORD, "roles": ["viewer"], **extra}
+
+
+def test_a_retried_department_create_answers_the_first_and_an_unkeyed_repeat_is_a_conflict(login):
+    admin = login("lingling_admin")
+    body, key = {"code": unique("D")[:32], "name": "幂等部门"}, unique("key")
+    first = admin.post(url("/departments"), json=body, headers=keyed(key))
+    assert first.status_code == 201, first.get_json()
+    again = admin.post(url("/departments"), json=body, headers=keyed(key))
+    assert (again.status_code, again.get_json(), again.headers["Idempotent-Replayed"]) == (
+        201, first.get_json(), "true")
+    unkeyed = admin.post(url("/departments"), json=body)
+    assert unkeyed.status_code == 409
+    assert unkeyed.get_json()["error"]["fields"] == {"code": f"部门代码 {body['code']} 已存在"}
+    listed = admin.get(url("/departments")).get_json()
+    assert [d["id"] for d in listed if d["code"] == body["code"]] == [first.get_json()["id"]]
+
+
+def test_a_retried_user_create_answers_the_first_and_a_taken_username_is_a_conflict(login, create_user):
+    admin = login("lingling_admin")
+    body, key = user_body(), unique("key")
+    first = admin.post(url("/users"), json=body, headers=keyed(key))
+    assert first.status_code == 201, first.get_json()
+    again = admin.post(url("/users"), json=body, headers=keyed(key))
+    assert (again.status_code, again.get_json()) == (201, first.get_json())
+    unkeyed = admin.post(url("/users"), json=body)
+    assert unkeyed.status_code == 409
+    assert unkeyed.get_json()["error"]["fields"] == {"username": f"用户名 {body['username']} 已被使用（全平台唯一）"}
+    # Usernames are unique across the platform: another bureau taking it is the same conflict.
+    other = login(create_user("430903", roles=["admin"])).post(url("/users", "430903"), json=body)
+    assert other.status_code == 409 and "username" in other.get_json()["error"]["fields"]
+    assert [u["id"] for u in admin.get(url("/users")).get_json() if u["username"] == body["username"]] == [
+        first.get_json()["id"]]
+
+
+def test_a_key_used_in_one_bureau_does_not_replay_in_another(login, create_user):
+    """Lingling's key, sent by another bureau's administrator (its own or Lingling's address), is not Lingling's
+    answer: the sibling creates its own department, and cannot write in Lingling's."""
+    lingling = login("lingling_admin")
+    sibling = login(create_user("431103", roles=["admin"]))
+    province = login("hunan_admin")
+    body, key = {"code": unique("D")[:32], "name": "跨级幂等部门"}, unique("key")
+    mine = lingling.post(url("/departments"), json=body, headers=keyed(key))
+    assert mine.status_code == 201, mine.get_json()
+    theirs = sibling.post(url("/departments", "431103"), json=body, headers=keyed(key))
+    assert theirs.status_code == 201 and "Idempotent-Replayed" not in theirs.headers
+    assert theirs.get_json()["id"] != mine.get_json()["id"]
+    for outsider, refused in ((sibling, 404), (province, 403)):  # a sibling does not see Lingling; above reads
+        into_lingling = outsider.post(url("/departments"), json=body, headers=keyed(key))
+        assert into_lingling.status_code == refused and "Idempotent-Replayed" not in into_lingling.headers
+    assert [d["code"] for d in sibling.get(url("/departments", "431103")).get_json()].count(body["code"]) == 1
+
+
+def test_a_retried_token_create_answers_the_same_token_id_and_never_keeps_the_token(app, login):
+    from jixiao.idempotency import IdempotencyKey
+
+    finance = login("lingling_finance")
+    body, key = {"name": unique("ik-token")}, unique("key")
+    first = finance.post("/api/v1/auth/tokens", json=body, headers=keyed(key))
+    assert first.status_code == 201, first.get_json()
+    again = finance.post("/api/v1/auth/tokens", json=body, headers=keyed(key))
+    assert (again.status_code, again.get_json()) == (201, {"id": first.get_json()["id"], "token": None})
+    assert [t["id"] for t in finance.get("/api/v1/auth/tokens").get_json() if t["name"] == body["name"]] == [
+        first.get_json()["id"]]
+    with app.app_context(), lingling_scope(app) as db:
+        kept = db.scalar(sa.select(IdempotencyKey.response_body).where(IdempotencyKey.key == key))
+    assert first.get_json()["token"] not in kept

@@ -80,7 +80,8 @@ def rows_everywhere(app, pg):
                                                                             "deadline": deadline})
         assert created.status_code == 201, created.get_json()
         job = assessor.post(f"/api/v1/tenants/{code}/assessments/{created.get_json()['id']}/finalize",
-                               json={"force": True, "reason": "测试提前汇总"}).get_json()
+                            json={"force": True, "reason": "测试提前汇总",
+                                  "version": created.get_json()["version"]}).get_json()
         assert job["status"] == "succeeded", job
         if code == "430000":
             # Two counties appeal their provisional result, each in its own tenant.

@@ -314,4 +314,6 @@ def test_assessment_evidence_is_checked_and_typed_by_content(app, login, create_
                               content_type="multipart/form-data")
         assert uploads.KINDS[".jpg"].label in refused_file(on_behalf)
     finally:
-        ok(city.post(f"/api/v1/tenants/430400/assessments/{campaign['id']}/withdraw", json={"reason": "测试结束"}))
+        read = ok(city.get(f"/api/v1/tenants/430400/assessments/{campaign['id']}"))
+        ok(city.post(f"/api/v1/tenants/430400/assessments/{campaign['id']}/withdraw",
+                     json={"reason": "测试结束", "version": read["version"]}))

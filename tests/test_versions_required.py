@@ -243,3 +243,102 @@ def test_a_spreadsheet_filled_from_an_older_version_imports_nothing(unit):
     fresh = unit.get(url(f"/projects/{pid}/templates/targets")).data
     assert ok(import_targets(unit, pid, fill_targets(fresh, "按新表填写")))["indicators"] == len(INDICATORS)
     assert ok(unit.get(url(f"/projects/{pid}/targets")))["overall_target"] == "按新表填写"
+
+
+# ---- Assessment campaigns: stage actions and scores carry the campaign's version; appeal answers the appeal's
+
+CITY = "430400"
+
+
+def campaign_url(path: str = "") -> str:
+    return f"/api/v1/tenants/{CITY}/assessments{path}"
+
+
+def finalize_jobs(app, campaign_id: int) -> int:
+    """How many finalising jobs were enqueued for the campaign."""
+    import sqlalchemy as sa
+
+    from jixiao.db import TenantScope, scoped, system_scope
+    from jixiao.jobs.models import Job
+    from jixiao.tenancy import service as tenancy
+
+    with app.app_context():
+        with system_scope() as db:
+            tenant_id = tenancy.get_by_code(db, CITY).id
+        with scoped(TenantScope(read_ids=(tenant_id,))) as db:  # jobs are the tenant's rows (RLS)
+            args = list(db.scalars(sa.select(Job.args).where(Job.kind == "assessment.finalize")))
+    return sum(1 for a in args if a.get("campaign_id") == campaign_id)
+
+
+def open_city_campaign(city, year: int) -> dict:
+    from datetime import date, timedelta
+
+    return ok(city.post(campaign_url(), json={"year": year, "scheme": "hunan-city-counties",
+                                             "deadline": (date.today() + timedelta(days=30)).isoformat()}), 201)
+
+
+def withdraw(city, campaign_id: int) -> None:
+    ok(city.post(campaign_url(f"/{campaign_id}/withdraw"), json={
+        "reason": "测试结束", "version": ok(city.get(campaign_url(f"/{campaign_id}")))["version"]}))
+
+
+def test_finalising_a_campaign_needs_its_version_and_a_stale_one_enqueues_nothing(app, login):
+    city = login("hengyang_finance")
+    campaign = open_city_campaign(city, 2041)
+    finalize = campaign_url(f"/{campaign['id']}/finalize")
+    body = {"force": True, "reason": "测试提前汇总"}
+    missing = city.post(finalize, json=body)
+    assert missing.status_code == 400 and "version" in missing.get_json()["error"]["fields"]
+    stale = city.post(finalize, json={**body, "version": campaign["version"] - 1})
+    assert stale.status_code == 409 and "version" in stale.get_json()["error"]["fields"]
+    assert finalize_jobs(app, campaign["id"]) == 0
+    read = ok(city.get(campaign_url(f"/{campaign['id']}")))
+    assert (read["version"], read["status"], read["force_reason"]) == (campaign["version"], "open", "")
+    # Accepted once with the version read; the same request again is stale, and enqueues no second job.
+    ok(city.post(finalize, json={**body, "version": campaign["version"]}), 202)
+    again = city.post(finalize, json={**body, "version": campaign["version"]})
+    assert again.status_code == 409
+    assert finalize_jobs(app, campaign["id"]) == 1
+    withdraw(city, campaign["id"])
+
+
+def test_scores_reopening_withdrawing_and_publishing_need_the_campaign_version(app, login):
+    city = login("hengyang_finance")
+    campaign = open_city_campaign(city, 2042)
+    cid = campaign["id"]
+    subject = ok(city.get(campaign_url(f"/{cid}/subjects")))[0]
+    writes = [
+        ("put", "/scores", {"subject_id": subject["id"], "indicator": "F1", "points": 5}),
+        ("put", "/overrides", {"subject_id": subject["id"], "indicator": "A1", "points": 5, "reason": "已核实"}),
+        ("post", "/publish", {"force": True, "reason": "测试"}),
+        ("post", "/reopen", {"reason": "复核"}),
+        ("post", "/withdraw", {"reason": "测试"}),
+    ]
+    for method, path, body in writes:
+        missing = getattr(city, method)(campaign_url(f"/{cid}{path}"), json=body)
+        assert missing.status_code == 400 and "version" in missing.get_json()["error"]["fields"], path
+        stale = getattr(city, method)(campaign_url(f"/{cid}{path}"), json={**body, "version": campaign["version"] + 7})
+        assert stale.status_code == 409 and "version" in stale.get_json()["error"]["fields"], path
+    # Nothing was written: no score, the campaign as it was.
+    assert all(s["source"] != "override" and s["indicator_code"] != "F1"
+               for s in ok(city.get(campaign_url(f"/{cid}/subjects/{subject['id']}")))["scores"])
+    read = ok(city.get(campaign_url(f"/{cid}")))
+    assert (read["version"], read["status"]) == (campaign["version"], "open")
+    scored = ok(city.put(campaign_url(f"/{cid}/scores"), json={**writes[0][2], "version": read["version"]}))
+    assert scored["points"] == "5.00"
+    withdraw(city, cid)
+
+
+def test_the_campaign_page_sends_the_version_and_refuses_a_stale_one(app, login):
+    city = login("hengyang_finance")
+    campaign = open_city_campaign(city, 2043)
+    page_url = f"/t/{CITY}/assessments/{campaign['id']}"
+    html = city.get(page_url).get_data(as_text=True)
+    assert f'name="version" value="{campaign["version"]}"' in html
+    # A colleague withdrew it meanwhile (the version moved on): the page's stale form enqueues nothing.
+    withdraw(city, campaign["id"])
+    refused = city.post(page_url, data={"action": "finalize", "force": "1", "reason": "测试",
+                                        "version": str(campaign["version"]), "csrf_token": csrf_of(html)},
+                        follow_redirects=True)
+    assert "已被他人修改" in refused.get_data(as_text=True)
+    assert finalize_jobs(app, campaign["id"]) == 0

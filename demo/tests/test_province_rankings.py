@@ -56,7 +56,8 @@ def ranking(hunan):
     assert created.status_code == 201, created.get_json()
     campaign = created.get_json()
     assert campaign["year"] == YEAR  # the latest budget year with records, by default
-    job = province.post(f"{base}/{campaign['id']}/finalize", json={"force": True, "reason": "按省厅通知提前汇总"})
+    job = province.post(f"{base}/{campaign['id']}/finalize",
+                        json={"force": True, "reason": "按省厅通知提前汇总", "version": campaign["version"]})
     assert job.get_json()["status"] == "succeeded", job.get_json()
     rows = province.get(f"{base}/{campaign['id']}/ranking").get_json()
     return campaign, rows

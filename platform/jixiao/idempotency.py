@@ -14,6 +14,10 @@ Applied once, as a decorator on the API's POST endpoints that create a record::
     @blp.arguments(...)
     @blp.response(201, ...)
     def post(...): ...
+
+A create whose answer holds a secret shown once (an API token) names it: ``@idempotent(withhold=("token",))``
+keeps the answer with that field ``null``, so a retry learns what was created (its id) but the secret is never
+stored. An endpoint without a tenant in its address (the user's own tokens) keeps its keys in the user's tenant.
 """
 
 from __future__ import annotations
@@ -143,13 +147,28 @@ def _release(db: Any, row_id: int) -> None:
             db.rollback()
 
 
-def idempotent(view: Callable[..., Any]) -> Callable[..., Any]:
-    """Make a create endpoint answer a retried request (same ``Idempotency-Key``, same body) as it did first."""
+def _kept_body(response: Response, withhold: tuple[str, ...]) -> str:
+    """The answer as kept for a replay: the secrets shown once replaced by ``null``."""
+    body = response.get_data(as_text=True)
+    if not withhold:
+        return body
+    answer = json.loads(body)
+    return json.dumps({k: (None if k in withhold else v) for k, v in answer.items()}, ensure_ascii=False)
+
+
+def idempotent(view: Callable[..., Any] | None = None, *,
+               withhold: tuple[str, ...] = ()) -> Any:
+    """Make a create endpoint answer a retried request (same ``Idempotency-Key``, same body) as it did first;
+    ``withhold`` names answer fields never kept (a replay answers them ``null``)."""
+    if view is None:
+        return lambda inner: idempotent(inner, withhold=withhold)
 
     @wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         key = _read_key()
         tenant = g.get("tenant")
+        if tenant is None and "tenant_code" not in g and current_user.is_authenticated:
+            tenant = current_user.tenant  # the user's own records (tokens): kept in the user's tenant
         if key is None or tenant is None or not current_user.is_authenticated or current_user.tenant_id != tenant.id:
             return view(*args, **kwargs)  # no key, or a write the service will refuse anyway
         db = session()
@@ -167,7 +186,7 @@ def idempotent(view: Callable[..., Any]) -> Callable[..., Any]:
             return response
         db.rollback()  # the service committed its work; store the answer in a transaction of its own
         db.execute(sa.update(IdempotencyKey).where(IdempotencyKey.id == row_id).values(
-            status=response.status_code, response_body=response.get_data(as_text=True)))
+            status=response.status_code, response_body=_kept_body(response, withhold)))
         db.commit()
         return response
 

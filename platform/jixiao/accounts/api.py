@@ -32,6 +32,7 @@ from jixiao.accounts.schemas import (
 )
 from jixiao.auth import current_tenant, require_login
 from jixiao.db import session
+from jixiao.idempotency import idempotent
 
 blp = Blueprint("accounts_api", __name__, description="Authentication, users, departments and API tokens")
 
@@ -122,6 +123,7 @@ class Tokens(MethodView):
         return service.list_tokens(session(), current_user)
 
     @require_login
+    @idempotent(withhold=("token",))
     @blp.arguments(TokenCreateSchema)
     @blp.response(201, TokenCreatedSchema)
     def post(self, data: dict[str, Any]) -> dict[str, Any]:
@@ -148,6 +150,7 @@ class Users(MethodView):
         return service.users_for(session(), current_user, current_tenant())
 
     @require_login
+    @idempotent
     @blp.arguments(UserCreateSchema)
     @blp.response(201, UserSchema)
     def post(self, data: dict[str, Any]) -> Any:
@@ -199,6 +202,7 @@ class Departments(MethodView):
         return service.departments_for(session(), current_user, current_tenant())
 
     @require_login
+    @idempotent
     @blp.arguments(DepartmentCreateSchema)
     @blp.response(201, DepartmentSchema)
     def post(self, data: dict[str, Any]) -> Any:

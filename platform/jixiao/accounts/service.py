@@ -17,7 +17,7 @@ from jixiao import audit, inputs, policy
 from jixiao.accounts import passwords, second_factor, throttle
 from jixiao.accounts.models import ApiToken, Department, Role, User
 from jixiao.db import get_scope, set_scope, utcnow
-from jixiao.errors import Conflict, Forbidden, NotAuthenticated, NotFound, ValidationFailed
+from jixiao.errors import Conflict, Forbidden, NotAuthenticated, NotFound, ValidationFailed, lost_race
 from jixiao.system import duties
 from jixiao.tenancy.models import Tenant
 
@@ -455,8 +455,8 @@ def create_user(
     agency = _agency_id(session, tenant, agency_id) if tenant else None
     if Role.EVALUATOR in roles and agency is None and actor is not None:
         raise ValidationFailed(fields={"agency_id": "第三方机构人员（evaluator）须属于一个已登记的机构"})
-    if _username_taken(session, username):
-        raise ValidationFailed(fields={"username": f"用户名 {username} 已被使用（全平台唯一）"})
+    if _username_taken(session, username):  # a repeated create, or a name someone else has: the user exists
+        raise _username_conflict(username)
     user = User(
         tenant_id=tenant.id if tenant else None,
         username=username,
@@ -473,11 +473,17 @@ def create_user(
         session.flush()
     except sa.exc.IntegrityError as exc:
         session.rollback()
-        raise ValidationFailed(fields={"username": f"用户名 {username} 已被使用（全平台唯一）"}) from exc
+        raise _username_conflict(username) from exc
     audit.record(session, actor=actor, action="user.create", obj=user, tenant_id=user.tenant_id,
                  after=audit.snapshot(user, USER_FIELDS))
     session.commit()
     return user
+
+
+def _username_conflict(username: str) -> Conflict:
+    """A username is unique across the platform: taking one that exists is a conflict (409), not bad input."""
+    message = f"用户名 {username} 已被使用（全平台唯一）"
+    return Conflict(message, fields={"username": message})
 
 
 def _username_taken(session: Session, username: str) -> bool:
@@ -623,12 +629,19 @@ def create_department(
         inputs.collect(errors, inputs.check_text, name, "name", "部门名称", max_length=inputs.NAME_MAX_LENGTH, name=True)
     if errors:
         raise ValidationFailed(fields=errors)
+    taken = Conflict(f"部门代码 {code} 已存在", fields={"code": f"部门代码 {code} 已存在"})
     if session.scalar(sa.select(Department.id).where(Department.tenant_id == tenant.id, Department.code == code)):
-        raise ValidationFailed(fields={"code": f"部门代码 {code} 已存在"})
+        raise taken
     parent = _department_by_code(session, tenant, parent_code)
     department = Department(tenant_id=tenant.id, code=code, name=name.strip(), parent_id=parent.id if parent else None)
     session.add(department)
-    session.flush()
+    try:
+        session.flush()
+    except sa.exc.IntegrityError as exc:  # created meanwhile by a concurrent request
+        session.rollback()
+        if not lost_race(exc):
+            raise
+        raise taken from exc
     audit.record(session, actor=actor, action="department.create", obj=department,
                  after=audit.snapshot(department, DEPARTMENT_FIELDS))
     session.commit()

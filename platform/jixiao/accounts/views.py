@@ -13,7 +13,7 @@ from jixiao.accounts.models import ROLE_LABELS, Role
 from jixiao.accounts.throttle import TooManyAttempts
 from jixiao.auth import current_tenant, require_login
 from jixiao.db import session
-from jixiao.errors import DomainError, ValidationFailed
+from jixiao.errors import Conflict, DomainError, ValidationFailed
 
 bp = Blueprint("accounts", __name__, template_folder="templates")
 
@@ -147,7 +147,7 @@ def users() -> Any:
                 department_code=form.get("department_code") or None,
                 agency_id=int(form["agency_id"]) if form.get("agency_id", "").isdigit() else None,
             )
-        except ValidationFailed as exc:
+        except (ValidationFailed, Conflict) as exc:  # a taken username or code is shown on the form
             session().rollback()
             errors = exc.fields
         else:
@@ -243,7 +243,7 @@ def departments() -> Any:
                 session(), current_user, tenant, code=form.get("code", "").strip(),
                 name=form.get("name", ""), parent_code=form.get("parent_code") or None,
             )
-        except ValidationFailed as exc:
+        except (ValidationFailed, Conflict) as exc:  # a taken username or code is shown on the form
             session().rollback()
             errors = exc.fields
         else:

@@ -27,7 +27,7 @@ from jixiao.inputs import (
     Year,
 )
 from jixiao.jobs.schemas import JobSchema
-from jixiao.jobs.service import enqueue
+from jixiao.lifecycle.schemas import Version
 
 blp = Blueprint("assessment_api", __name__, description="Inter-level assessment: campaigns, scores, rankings")
 PREFIX = "/tenants/<tenant_code>"
@@ -110,6 +110,7 @@ class SubjectSchema(Schema):
 
 
 class ScoreInputSchema(Schema):
+    version = Version()
     subject_id = Id(required=True)
     indicator = Code(required=True)
     points = Score(required=True)
@@ -117,6 +118,7 @@ class ScoreInputSchema(Schema):
 
 
 class OverrideSchema(Schema):
+    version = Version()
     subject_id = Id(required=True)
     indicator = Code(required=True)
     points = Score(required=True)
@@ -124,11 +126,13 @@ class OverrideSchema(Schema):
 
 
 class ForceSchema(Schema):
+    version = Version()
     force = fields.Boolean(load_default=False)
     reason = Text(load_default="", max_length=COMMENT_MAX_LENGTH)
 
 
 class ReasonSchema(Schema):
+    version = Version()
     reason = Text(required=True, max_length=COMMENT_MAX_LENGTH)
 
 
@@ -142,9 +146,11 @@ class AppealSchema(Schema):
     answer = fields.String(dump_only=True)
     answered_at = fields.DateTime(dump_only=True, allow_none=True)
     created_at = fields.DateTime(dump_only=True)
+    version = fields.Integer(dump_only=True, metadata={"description": "send it back with an answer (409 when stale)"})
 
 
 class AppealAnswerSchema(Schema):
+    version = Version()
     outcome = fields.String(required=True, validate=validate.OneOf(["upheld", "rejected"]))
     answer = Text(required=True, max_length=LONG_TEXT_MAX_LENGTH)
 
@@ -243,7 +249,7 @@ class Scores(MethodView):
         db, tenant = session(), current_tenant()
         campaign = service.get_campaign(db, tenant, campaign_id)
         return service.score(db, current_user, tenant, campaign, data["subject_id"], data["indicator"],
-                             data["points"], data["comment"])
+                             data["points"], data["comment"], version=data["version"])
 
 
 @blp.route(f"{PREFIX}/assessments/<int:campaign_id>/overrides")
@@ -256,7 +262,7 @@ class Overrides(MethodView):
         db, tenant = session(), current_tenant()
         campaign = service.get_campaign(db, tenant, campaign_id)
         return service.override(db, current_user, tenant, campaign, data["subject_id"], data["indicator"],
-                                data["points"], data["reason"])
+                                data["points"], data["reason"], version=data["version"])
 
 
 @blp.route(f"{PREFIX}/assessments/<int:campaign_id>/subjects/<int:subject_id>/evidence")
@@ -277,18 +283,17 @@ class EvidenceFor(MethodView):
 @blp.route(f"{PREFIX}/assessments/<int:campaign_id>/finalize")
 class Finalize(MethodView):
     @require_login
-    @blp.arguments(ForceSchema, required=False)
+    @blp.arguments(ForceSchema)
     @blp.response(202, JobSchema)
-    def post(self, data: dict[str, Any] | None, campaign_id: int) -> Any:
+    def post(self, data: dict[str, Any], campaign_id: int) -> Any:
         """Total, grade, rank and award every subject, as a background job; then the results are 公示.
 
+        The campaign's ``version`` is checked before the job is enqueued (stale: 409, nothing enqueued).
         Refused (409) before the self-report deadline has passed unless ``force`` with a ``reason``.
         """
         db, tenant = session(), current_tenant()
-        data = data or {}
-        campaign = service.request_finalize(db, current_user, tenant, service.get_campaign(db, tenant, campaign_id),
-                                            force=data.get("force", False), reason=data.get("reason", ""))
-        return enqueue(db, current_user, tenant, "assessment.finalize", {"campaign_id": campaign.id})
+        return service.start_stage_job(db, current_user, tenant, service.get_campaign(db, tenant, campaign_id),
+                                       "finalize", version=data["version"], force=data["force"], reason=data["reason"])
 
 
 @blp.route(f"{PREFIX}/assessments/<int:campaign_id>/reopen")
@@ -299,7 +304,8 @@ class Reopen(MethodView):
     def post(self, data: dict[str, Any], campaign_id: int) -> Any:
         """Reopen a finalised campaign to rescore, with a reason (finalising again uses the same cut-off)."""
         db, tenant = session(), current_tenant()
-        return service.reopen(db, current_user, tenant, service.get_campaign(db, tenant, campaign_id), data["reason"])
+        return service.reopen(db, current_user, tenant, service.get_campaign(db, tenant, campaign_id), data["reason"],
+                              version=data["version"])
 
 
 @blp.route(f"{PREFIX}/assessments/<int:campaign_id>/withdraw")
@@ -310,7 +316,8 @@ class Withdraw(MethodView):
     def post(self, data: dict[str, Any], campaign_id: int) -> Any:
         """Withdraw a campaign not yet published, with a reason."""
         db, tenant = session(), current_tenant()
-        return service.withdraw(db, current_user, tenant, service.get_campaign(db, tenant, campaign_id), data["reason"])
+        return service.withdraw(db, current_user, tenant, service.get_campaign(db, tenant, campaign_id), data["reason"],
+                                version=data["version"])
 
 
 @blp.route(f"{PREFIX}/assessments/<int:campaign_id>/appeals")
@@ -334,25 +341,24 @@ class AppealAnswer(MethodView):
         """The assessor answers an appeal: upheld (then reopen to rescore) or rejected."""
         db, tenant = session(), current_tenant()
         return service.answer_appeal(db, current_user, tenant, service.get_campaign(db, tenant, campaign_id),
-                                     appeal_id, data["outcome"], data["answer"])
+                                     appeal_id, data["outcome"], data["answer"], version=data["version"])
 
 
 @blp.route(f"{PREFIX}/assessments/<int:campaign_id>/publish")
 class Publish(MethodView):
     @require_login
-    @blp.arguments(ForceSchema, required=False)
+    @blp.arguments(ForceSchema)
     @blp.response(202, JobSchema)
-    def post(self, data: dict[str, Any] | None, campaign_id: int) -> Any:
+    def post(self, data: dict[str, Any], campaign_id: int) -> Any:
         """Publish the final results to the subjects, each seeing its own, as a background job.
 
+        The campaign's ``version`` is checked before the job is enqueued (stale: 409, nothing enqueued).
         Refused (409) while appeals are unanswered, and before the appeal window closes unless ``force`` with a
         ``reason``.
         """
         db, tenant = session(), current_tenant()
-        data = data or {}
-        campaign = service.request_publish(db, current_user, tenant, service.get_campaign(db, tenant, campaign_id),
-                                           force=data.get("force", False), reason=data.get("reason", ""))
-        return enqueue(db, current_user, tenant, "assessment.publish", {"campaign_id": campaign.id})
+        return service.start_stage_job(db, current_user, tenant, service.get_campaign(db, tenant, campaign_id),
+                                       "publish", version=data["version"], force=data["force"], reason=data["reason"])
 
 
 @blp.route(f"{PREFIX}/assessments/<int:campaign_id>/ranking")

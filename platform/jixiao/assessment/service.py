@@ -13,6 +13,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm.attributes import flag_modified
 
 from jixiao import audit
 from jixiao.accounts.models import Department, Role, User
@@ -30,12 +31,17 @@ from jixiao.assessment.models import (
 )
 from jixiao.db import TenantScope, scoped, utcnow
 from jixiao.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from jixiao.jobs.models import Job
 from jixiao.lifecycle import common, rectification
 from jixiao.lifecycle.models import Project
 from jixiao.tenancy.models import Tenant, TenantLevel
 from jixiao.toolkit import AssessmentItemView, AssessmentResultView
 
 ASSESSED_KINDS = {"assessed", "bonus", "deduction", "veto"}
+#: What a version error calls a campaign (see ``common.check_version``).
+CAMPAIGN = "考核"
+#: The stage actions that run as background jobs (``assessment.finalize``, ``assessment.publish``).
+STAGE_JOBS = ("finalize", "publish")
 
 
 # ---- Schemes ------------------------------------------------------------------------------------------------
@@ -256,10 +262,20 @@ def no_data_rule(indicator: dict[str, Any]) -> str:
     return rule if rule in NO_DATA_RULES else "not_applicable"
 
 
+def lock_campaign(session: Session, campaign: Campaign, version: int | None) -> Campaign:
+    """The campaign locked for this write, at the version the assessor read (missing: 400, stale: 409)."""
+    return common.lock_version(session, campaign, version, CAMPAIGN)
+
+
 def score(session: Session, actor: User, tenant: Tenant, campaign: Campaign, subject_id: int, indicator_code: str,
-          points: Decimal, comment: str = "") -> CampaignScore:
-    """An assessor scores an assessed item; without evidence it is 'insufficient evidence', not a low score."""
+          points: Decimal, comment: str = "", *, version: int | None) -> CampaignScore:
+    """An assessor scores an assessed item; without evidence it is 'insufficient evidence', not a low score.
+
+    ``version`` is the campaign's version the assessor read: a score given on a campaign that was finalised,
+    reopened or withdrawn since is refused (409), not written into a stage the assessor did not see.
+    """
     require_assessor(actor, tenant)
+    campaign = lock_campaign(session, campaign, version)
     _require_open(campaign, "评分")
     indicator = _indicator(campaign, indicator_code)
     if indicator is None or indicator["kind"] not in ASSESSED_KINDS:
@@ -277,9 +293,11 @@ def score(session: Session, actor: User, tenant: Tenant, campaign: Campaign, sub
 
 
 def override(session: Session, actor: User, tenant: Tenant, campaign: Campaign, subject_id: int,
-             indicator_code: str, points: Decimal, reason: str) -> CampaignScore:
-    """The assessor replaces a computed item's points, with a reason (a record the system cannot see)."""
+             indicator_code: str, points: Decimal, reason: str, *, version: int | None) -> CampaignScore:
+    """The assessor replaces a computed item's points, with a reason (a record the system cannot see);
+    ``version`` as for :func:`score`."""
     require_assessor(actor, tenant)
+    campaign = lock_campaign(session, campaign, version)
     _require_open(campaign, "调整计算结果")
     indicator = _indicator(campaign, indicator_code)
     if indicator is None or indicator["kind"] != "computed":
@@ -360,14 +378,35 @@ def record_evidence_for(session: Session, actor: User, tenant: Tenant, campaign:
 # ---- Finalising ---------------------------------------------------------------------------------------------
 
 
-def request_finalize(session: Session, actor: User, tenant: Tenant, campaign: Campaign, *, force: bool = False,
-                     reason: str = "") -> Campaign:
-    """Check that the campaign may be finalised now (the page and the API both ask this before the job).
+def start_stage_job(session: Session, actor: User, tenant: Tenant, campaign: Campaign, action: str, *,
+                    version: int | None, force: bool = False, reason: str = "") -> Job:
+    """Accept a request to finalise or publish (the page and the API both call this) and enqueue its job.
+
+    The campaign's ``version`` is checked under the campaign's lock when the request is accepted, before the
+    job exists: a missing one is 400, a stale one 409, and either enqueues nothing. Accepting bumps the
+    version in the job's own transaction, so of concurrent requests made with one version exactly one is
+    accepted and the others are stale (409).
+    """
+    from jixiao.jobs.service import enqueue
+
+    if action not in STAGE_JOBS:
+        raise ValidationFailed(fields={"action": "只能汇总排名或发布结果"})
+    check = request_finalize if action == "finalize" else request_publish
+    campaign = check(session, actor, tenant, campaign, version=version, force=force, reason=reason)
+    flag_modified(campaign, "status")  # an UPDATE even when nothing else changed: the version moves on
+    return enqueue(session, actor, tenant, f"assessment.{action}", {"campaign_id": campaign.id})
+
+
+def request_finalize(session: Session, actor: User, tenant: Tenant, campaign: Campaign, *, version: int | None,
+                     force: bool = False, reason: str = "") -> Campaign:
+    """Check that the campaign may be finalised now, at the ``version`` read (see :func:`start_stage_job`);
+    nothing is committed here.
 
     Before the self-report deadline has passed, finalising would cut the subjects off: refused with 409,
     unless forced with a reason (kept on the campaign and audited).
     """
     require_assessor(actor, tenant)
+    campaign = lock_campaign(session, campaign, version)
     if campaign.status is not CampaignStatus.OPEN:
         hint = "；如需重新汇总，请先说明理由重新打开考核" if campaign.status is CampaignStatus.FINALIZED else ""
         raise Conflict(f"考核{campaign.status.label}，不能汇总{hint}")
@@ -379,7 +418,6 @@ def request_finalize(session: Session, actor: User, tenant: Tenant, campaign: Ca
         campaign.force_reason = reason.strip()
         audit.record(session, actor=actor, action="assessment.force", obj=campaign,
                      after={"reason": campaign.force_reason, "deadline": campaign.deadline})
-        common.commit(session)
     return campaign
 
 
@@ -733,14 +771,18 @@ def appeal(session: Session, actor: User, tenant: Tenant, campaign_id: int, indi
 
 
 def answer_appeal(session: Session, actor: User, tenant: Tenant, campaign: Campaign, appeal_id: int, outcome: str,
-                  answer: str) -> Appeal:
-    """The assessor answers an appeal; an upheld one is rescored by reopening the campaign."""
+                  answer: str, *, version: int | None) -> Appeal:
+    """The assessor answers an appeal; an upheld one is rescored by reopening the campaign.
+
+    ``version`` is the appeal's version the assessor read (two assessors answering it: one wins, one 409).
+    """
     require_assessor(actor, tenant)
     if campaign.status is not CampaignStatus.FINALIZED:
         raise Conflict(f"考核{campaign.status.label}，不在公示期，不能答复申诉")
     row = next((a for a in appeals_for(session, campaign) if a.id == appeal_id), None)
     if row is None:
         raise NotFound("未找到该申诉")
+    common.check_version(row, version, "申诉")
     if row.outcome is not None:
         raise Conflict(f"该申诉已于 {row.answered_at:%Y-%m-%d} 答复")
     try:
@@ -750,10 +792,12 @@ def answer_appeal(session: Session, actor: User, tenant: Tenant, campaign: Campa
     if not answer.strip():
         raise ValidationFailed(fields={"answer": "请写明答复意见"})
     with scoped(TenantScope(read_ids=(row.tenant_id,), write_id=row.tenant_id)) as writer:
-        stored = writer.get(Appeal, row.id)
+        stored = common.lock_version(writer, writer.get(Appeal, row.id), version, "申诉")
+        if stored.outcome is not None:
+            raise Conflict(f"该申诉已于 {stored.answered_at:%Y-%m-%d} 答复")
         stored.outcome, stored.answer, stored.answered_by_id, stored.answered_at = (
             decided, answer.strip(), actor.id, utcnow())
-        writer.commit()
+        common.commit(writer)
     audit.record(session, actor=actor, action="assessment.appeal_answer", obj=campaign,
                  after={"appeal": row.id, "subject": row.code, "outcome": decided, "answer": answer.strip()})
     common.commit(session)
@@ -761,10 +805,13 @@ def answer_appeal(session: Session, actor: User, tenant: Tenant, campaign: Campa
     return row
 
 
-def reopen(session: Session, actor: User, tenant: Tenant, campaign: Campaign, reason: str) -> Campaign:
+def reopen(session: Session, actor: User, tenant: Tenant, campaign: Campaign, reason: str, *,
+           version: int | None) -> Campaign:
     """Reopen a finalised campaign to rescore (an upheld appeal, a correction), with a reason; finalising
-    again recomputes as of the same cut-off. The provisional results are taken back meanwhile."""
+    again recomputes as of the same cut-off. The provisional results are taken back meanwhile.
+    ``version``: the campaign's version read (missing: 400, stale: 409)."""
     require_assessor(actor, tenant)
+    campaign = lock_campaign(session, campaign, version)
     if campaign.status is not CampaignStatus.FINALIZED:
         raise Conflict(f"考核{campaign.status.label}，只有已汇总（公示中）的考核可以重新打开")
     if not reason.strip():
@@ -776,10 +823,12 @@ def reopen(session: Session, actor: User, tenant: Tenant, campaign: Campaign, re
     return campaign
 
 
-def withdraw(session: Session, actor: User, tenant: Tenant, campaign: Campaign, reason: str) -> Campaign:
+def withdraw(session: Session, actor: User, tenant: Tenant, campaign: Campaign, reason: str, *,
+             version: int | None) -> Campaign:
     """Withdraw (撤回) a campaign not yet published, with a reason: its subjects' invitations are taken back,
-    and a new campaign for the same year and scheme may be opened."""
+    and a new campaign for the same year and scheme may be opened. ``version`` as for :func:`reopen`."""
     require_assessor(actor, tenant)
+    campaign = lock_campaign(session, campaign, version)
     if campaign.status in (CampaignStatus.PUBLISHED, CampaignStatus.WITHDRAWN):
         raise Conflict(f"考核{campaign.status.label}，不能撤回")
     if not reason.strip():
@@ -797,11 +846,12 @@ def withdraw(session: Session, actor: User, tenant: Tenant, campaign: Campaign, 
     return campaign
 
 
-def request_publish(session: Session, actor: User, tenant: Tenant, campaign: Campaign, *, force: bool = False,
-                    reason: str = "") -> Campaign:
-    """Check that the results may be published now: finalised, every appeal answered, the appeal window over
-    (or forced with a reason)."""
+def request_publish(session: Session, actor: User, tenant: Tenant, campaign: Campaign, *, version: int | None,
+                    force: bool = False, reason: str = "") -> Campaign:
+    """Check that the results may be published now, at the ``version`` read (see :func:`start_stage_job`):
+    finalised, every appeal answered, the appeal window over (or forced with a reason); nothing is committed."""
     require_assessor(actor, tenant)
+    campaign = lock_campaign(session, campaign, version)
     if campaign.status is not CampaignStatus.FINALIZED:
         raise Conflict("请先汇总排名再发布结果")
     unanswered = [a for a in appeals_for(session, campaign) if a.outcome is None]
@@ -815,7 +865,6 @@ def request_publish(session: Session, actor: User, tenant: Tenant, campaign: Cam
         audit.record(session, actor=actor, action="assessment.force_publish", obj=campaign,
                      after={"reason": reason.strip(), "appeal_until": campaign.appeal_until})
         campaign.force_reason = reason.strip()
-        common.commit(session)
     return campaign
 
 

@@ -58,30 +58,32 @@ def campaign(campaign_id: int) -> Any:
         try:
             if action == "score":
                 row = service.score(db, current_user, tenant, item, int(request.form["subject_id"]),
-                                    request.form["indicator"], _points(), request.form.get("comment", ""))
+                                    request.form["indicator"], _points(), request.form.get("comment", ""),
+                                    version=_version())
                 if row.status.value == "insufficient_evidence":
                     flash("该项没有佐证材料，已记为“证据不足”（0 分）；补充佐证后可重新评分", "error")
                 else:
                     flash(f"已保存评分：{row.points} 分", "success")
             elif action == "override":
                 service.override(db, current_user, tenant, item, int(request.form["subject_id"]),
-                                 request.form["indicator"], _points(), request.form.get("reason", ""))
+                                 request.form["indicator"], _points(), request.form.get("reason", ""),
+                                 version=_version())
                 flash("已调整计算结果并记录理由", "success")
             elif action in ("finalize", "publish"):
-                check = service.request_finalize if action == "finalize" else service.request_publish
-                check(db, current_user, tenant, item, force=bool(request.form.get("force")),
-                      reason=request.form.get("reason", ""))
-                job = enqueue(db, current_user, tenant, f"assessment.{action}", {"campaign_id": item.id})
+                job = service.start_stage_job(db, current_user, tenant, item, action, version=_version(),
+                                              force=bool(request.form.get("force")),
+                                              reason=request.form.get("reason", ""))
                 return redirect(url_for("jobs.job", job_id=job.id))
             elif action == "reopen":
-                service.reopen(db, current_user, tenant, item, request.form.get("reason", ""))
+                service.reopen(db, current_user, tenant, item, request.form.get("reason", ""), version=_version())
                 flash("已重新打开考核，可以调整评分；重新汇总时按同一数据截止日期计算", "success")
             elif action == "withdraw":
-                service.withdraw(db, current_user, tenant, item, request.form.get("reason", ""))
+                service.withdraw(db, current_user, tenant, item, request.form.get("reason", ""), version=_version())
                 flash("已撤回考核", "success")
             elif action == "answer":
                 service.answer_appeal(db, current_user, tenant, item, int(request.form["appeal_id"]),
-                                      request.form.get("outcome", ""), request.form.get("answer", ""))
+                                      request.form.get("outcome", ""), request.form.get("answer", ""),
+                                      version=_version())
                 flash("已答复申诉", "success")
             elif action == "notice":
                 service.require_assessor(current_user, tenant)
@@ -107,6 +109,12 @@ def campaign(campaign_id: int) -> Any:
                            can_assess=assessor)
 
 
+def _version() -> int | None:
+    """The version of the record the page showed, sent back in the form's hidden ``version`` field."""
+    version = request.form.get("version", "")
+    return int(version) if version.isdigit() else None
+
+
 def _points() -> Decimal:
     try:
         return Decimal(request.form.get("points", ""))
@@ -129,9 +137,8 @@ def result(campaign_id: int) -> Any:
                 service.add_evidence(db, current_user, tenant, campaign_id, request.form.get("indicator", ""),
                                      upload.filename, upload.read(), upload.mimetype or "")
             else:
-                version = request.form.get("version", "")
                 service.self_report(db, current_user, tenant, campaign_id, request.form.get("indicator", ""),
-                                    request.form.get("text", ""), version=int(version) if version.isdigit() else None)
+                                    request.form.get("text", ""), version=_version())
             flash("已保存自评", "success")
         except DomainError as exc:
             db.rollback()

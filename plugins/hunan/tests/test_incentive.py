@@ -84,10 +84,16 @@ def open_campaign(user, code: str, scheme: str) -> dict:
         "year": YEAR, "scheme": scheme, "deadline": (date.today() + timedelta(days=30)).isoformat()}), 201)
 
 
+def version_of(user, code: str, campaign_id: int) -> int:
+    """The campaign's version, read as a client reads it before a write (sent back with it)."""
+    return ok(user.get(f"/api/v1/tenants/{code}/assessments/{campaign_id}"))["version"]
+
+
 def finalize(user, code: str, campaign_id: int) -> dict[str, dict]:
     """Finalised before its deadline (the counties report today): forced, with a reason."""
     job = ok(user.post(f"/api/v1/tenants/{code}/assessments/{campaign_id}/finalize",
-                       json={"force": True, "reason": "测试提前汇总"}), 202)
+                       json={"force": True, "reason": "测试提前汇总", "version": version_of(user, code, campaign_id)}),
+             202)
     assert job["status"] == "succeeded", job
     return {row["code"]: row for row in ok(user.get(f"/api/v1/tenants/{code}/assessments/{campaign_id}/ranking"))}
 
@@ -103,7 +109,8 @@ def hengyang(jixiao_app):
     campaign = open_campaign(province, PROVINCE, "hunan-province-counties")
     provincial = finalize(province, PROVINCE, campaign["id"])
     ok(province.post(f"/api/v1/tenants/{PROVINCE}/assessments/{campaign['id']}/publish",
-                     json={"force": True, "reason": "测试提前发布"}), 202)
+                     json={"force": True, "reason": "测试提前发布",
+                           "version": version_of(province, PROVINCE, campaign["id"])}), 202)
     return {"app": app, "users": users, "city": api_login(app, "hengyang_finance"), "province": provincial}
 
 
@@ -120,12 +127,14 @@ def city_campaign(hengyang) -> dict[str, dict]:
                                                 "file": (io.BytesIO("%PDF-1.4\n制度文件".encode()), "制度文件.pdf")},
                                           content_type="multipart/form-data"))
         ok(city.put(f"{base}/scores", json={"subject_id": subjects[COUNTY]["id"], "indicator": indicator,
-                                            "points": points}))
+                                            "points": points, "version": version_of(city, CITY, campaign["id"])}))
     for code in (COUNTY, DISTRICT):
-        ok(city.put(f"{base}/scores", json={"subject_id": subjects[code]["id"], "indicator": "F1", "points": 5}))
+        ok(city.put(f"{base}/scores", json={"subject_id": subjects[code]["id"], "indicator": "F1", "points": 5,
+                                            "version": version_of(city, CITY, campaign["id"])}))
     ranking = finalize(city, CITY, campaign["id"])
     # Withdrawn once read, so that the next test may open the year's campaign again.
-    ok(city.post(f"{base}/withdraw", json={"reason": "测试：换一种读法再算"}))
+    ok(city.post(f"{base}/withdraw", json={"reason": "测试：换一种读法再算",
+                                           "version": version_of(city, CITY, campaign["id"])}))
     return ranking
 
 

@@ -495,7 +495,7 @@ def test_the_region_assesses_its_own_departments(jixiao_app):
     assert campaign.status_code == 201, campaign.get_json()
     campaign_id = campaign.get_json()["id"]
     job = admin.post(f"/api/v1/tenants/540000/assessments/{campaign_id}/finalize",
-                     json={"force": True, "reason": "测试提前汇总"}).get_json()
+                     json={"force": True, "reason": "测试提前汇总", "version": campaign.get_json()["version"]}).get_json()
     assert job["status"] == "succeeded", job
     ranking = {r["code"]: r for r in admin.get(f"/api/v1/tenants/540000/assessments/{campaign_id}/ranking").get_json()}
     # Both filed targets (A1 15 + A2 15) and reported no self-evaluation (C1 0 of 15); 教育厅 monitored (B1 15),
