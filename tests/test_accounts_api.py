@@ -84,7 +84,7 @@ def test_token_is_stored_hashed(app):
     from jixiao.db import system_scope
 
     session = api_login(app, "lingling_admin")
-    token = session.post("/api/v1/auth/tokens", json={}).get_json()["token"]
+    token = session.post("/api/v1/auth/tokens", json={"name": "哈希检查"}).get_json()["token"]
     engine = app.extensions["jixiao.db"].engine
     with app.app_context(), system_scope():
         pass

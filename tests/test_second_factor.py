@@ -58,7 +58,7 @@ def test_an_administrator_without_a_factor_gets_a_session_that_can_only_enroll(a
 
     refused = user.get("/api/v1/me")
     assert (refused.status_code, refused.get_json()["error"]["code"]) == (403, "second_factor_enrollment_required")
-    assert user.post("/api/v1/auth/tokens", json={}).status_code == 403
+    assert user.post("/api/v1/auth/tokens", json={"name": "未登记"}).status_code == 403
     page = user.get("/t/431102/")
     assert page.status_code == 302 and page.headers["Location"].endswith("/account/second-factor")
 

@@ -85,7 +85,7 @@ def test_the_password_page_shows_the_active_tokens_after_a_change(app, create_us
 def test_deactivation_ends_the_sessions_and_revokes_the_tokens(app, create_user, login):
     username = create_user("431102")
     user = api_login(app, username)
-    token = user.post("/api/v1/auth/tokens", json={}).get_json()["token"]
+    token = user.post("/api/v1/auth/tokens", json={"name": "停用检查"}).get_json()["token"]
     bearer = {"Authorization": f"Bearer {token}"}
     admin = login("lingling_admin")
     url = f"/api/v1/tenants/431102/users/{user_id_of(app, username)}"

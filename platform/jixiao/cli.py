@@ -238,7 +238,7 @@ def tokens_group() -> None:
 
 @tokens_group.command("create")
 @click.option("--username", required=True)
-@click.option("--name", default="cli", help="what the token is for")
+@click.option("--name", default="cli", show_default=True, help="what the token is for (not blank)")
 @with_appcontext
 def tokens_create(username: str, name: str) -> None:
     """Create a bearer token for USERNAME and print it (shown once; only its hash is stored)."""
@@ -254,7 +254,10 @@ def tokens_create(username: str, name: str) -> None:
         sys.exit(1)
     with scoped(TenantScope(read_ids=(user.tenant_id,) if user.tenant_id else (), write_id=user.tenant_id,
                             user_id=user.id, platform=user.tenant_id is None)) as db:
-        api_token, token = service.create_token(db, user, name)
+        try:
+            api_token, token = service.create_token(db, user, name)
+        except DomainError as exc:
+            _fail(exc)
     click.echo(token)
 
 

@@ -231,5 +231,11 @@ def init_app(app: Flask) -> None:
         elif status == 400 and getattr(exc, "description", None) and "CSRF" in str(exc.description):
             code, message = "csrf_failed", "安全令牌无效或已过期（CSRF），请刷新页面后重试"
         if wants_json():
-            return error_response(status, code, message, fields)
-        return render_template("error.html", status=status, message=message, fields=fields), status
+            response = error_response(status, code, message, fields)
+        else:
+            response = app.make_response((render_template("error.html", status=status, message=message,
+                                                           fields=fields), status))
+        # RFC 9110 §15.5.6: a 405 names the methods the resource does support.
+        if status == 405 and getattr(exc, "valid_methods", None):
+            response.headers["Allow"] = ", ".join(exc.valid_methods)
+        return response

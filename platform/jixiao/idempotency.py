@@ -33,8 +33,10 @@ from typing import Any
 import sqlalchemy as sa
 from flask import Response, current_app, g, request
 from flask_login import current_user
+from flask_smorest import Blueprint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from jixiao.api import IDEMPOTENCY_KEY_REUSED
 from jixiao.db import Base, TenantOwned, session, utcnow
 from jixiao.errors import Conflict, DomainError, ValidationFailed, lost_race
 
@@ -190,7 +192,8 @@ def idempotent(view: Callable[..., Any] | None = None, *,
         db.commit()
         return response
 
-    return wrapper
+    # The OpenAPI document names the one 422 the API answers (``jixiao.api.ErrorResponsesPlugin``).
+    return Blueprint.doc(responses={422: IDEMPOTENCY_KEY_REUSED})(wrapper)
 
 
 def purge_expired(db: Any, now: datetime | None = None) -> int:

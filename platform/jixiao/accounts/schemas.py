@@ -151,7 +151,8 @@ class DepartmentUpdateSchema(Schema):
 
 
 class TokenCreateSchema(Schema):
-    name = Text(load_default="", multiline=False, max_length=100)
+    name = Text(required=True, multiline=False, max_length=100,
+                metadata={"description": "what the token is for (its purpose); not blank"})
 
 
 class TokenCreatedSchema(Schema):

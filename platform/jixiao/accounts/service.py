@@ -22,6 +22,8 @@ from jixiao.system import duties
 from jixiao.tenancy.models import Tenant
 
 TOKEN_PREFIX = "jx_"
+#: A token's name (what it is for): the ``api_tokens.name`` column's length.
+TOKEN_NAME_MAX_LENGTH = 100
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_.\-]{3,64}$")
 USER_FIELDS = ["username", "display_name", "roles", "department_id", "agency_id", "active", "tenant_id"]
 #: The one answer to every refused login — unknown user, wrong password, locked, deactivated — so that none
@@ -345,10 +347,14 @@ def touch_token(session: Session, token: str) -> None:
 # ---- Tokens -------------------------------------------------------------------------------------------------
 
 
-def create_token(session: Session, actor: User, name: str = "") -> tuple[ApiToken, str]:
-    """A new bearer token for ``actor``; the plain token is returned once and never stored."""
+def create_token(session: Session, actor: User, name: str) -> tuple[ApiToken, str]:
+    """A new bearer token for ``actor``; the plain token is returned once and never stored.
+
+    ``name`` says what the token is for: a reviewer of the token list (or of a leak) must be able to tell which
+    system holds it, so a blank name is refused, naming ``name``."""
+    name = inputs.check_text(name, "name", "令牌用途", max_length=TOKEN_NAME_MAX_LENGTH, required=True, name=True)
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    api_token = ApiToken(tenant_id=actor.tenant_id, user_id=actor.id, name=name[:100],
+    api_token = ApiToken(tenant_id=actor.tenant_id, user_id=actor.id, name=name,
                          token_hash=hash_token(token), prefix=token[:10])
     session.add(api_token)
     session.flush()

@@ -120,14 +120,20 @@ def second_factor() -> Any:
 @require_login
 def tokens() -> Any:
     new_token = None
+    status = 200
     if request.method == "POST":
         if request.form.get("revoke"):
             service.revoke_token(session(), current_user, int(request.form["revoke"]))
             flash("令牌已吊销", "success")
             return redirect(url_for("accounts.tokens"))
-        _, new_token = service.create_token(session(), current_user, request.form.get("name", "").strip())
+        try:
+            _, new_token = service.create_token(session(), current_user, request.form.get("name", "").strip())
+        except ValidationFailed as exc:
+            session().rollback()
+            flash(exc.fields.get("name", exc.message), "error")
+            status = 400
     return render_template("accounts/tokens.html", tokens=service.list_tokens(session(), current_user),
-                           new_token=new_token)
+                           new_token=new_token), status
 
 
 @bp.route("/t/<tenant_code>/users", methods=["GET", "POST"])
