@@ -11,14 +11,14 @@ from flask import Flask
 from flask_smorest import Api
 from marshmallow import Schema, fields
 
+from jixiao.idempotency import HEADER, IDEMPOTENCY_KEY_REUSED, MAX_KEY_LENGTH
+
 #: The error statuses every operation can answer (``jixiao.errors``): 400 a parameter, a body or a field refused
 #: (the request guard sees every request), 401/403 not logged in or not allowed, 404 not found or not visible,
 #: 503 the database unreachable. A write can also lose a race (409) or be too large (413).
 STATUSES_OF_EVERY_OPERATION = (400, 401, 403, 404, 503)
 STATUSES_OF_A_WRITE = (409, 413)
 WRITE_METHODS = ("post", "put", "patch", "delete")
-#: The response component of a reused ``Idempotency-Key`` (422), documented on the ``@idempotent`` creates.
-IDEMPOTENCY_KEY_REUSED = "IDEMPOTENCY_KEY_REUSED"
 
 
 class ErrorBodySchema(Schema):
@@ -58,8 +58,6 @@ class ErrorResponsesPlugin(BasePlugin):
                 if str(status) not in documented:
                     responses[status] = http.HTTPStatus(status).name
             if IDEMPOTENCY_KEY_REUSED in responses.values():
-                from jixiao.idempotency import HEADER, MAX_KEY_LENGTH
-
                 operation.setdefault("parameters", []).append({
                     "in": "header", "name": HEADER, "required": False,
                     "schema": {"type": "string", "maxLength": MAX_KEY_LENGTH},

@@ -36,9 +36,12 @@ from flask_login import current_user
 from flask_smorest import Blueprint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from jixiao.api import IDEMPOTENCY_KEY_REUSED
 from jixiao.db import Base, TenantOwned, session, utcnow
 from jixiao.errors import Conflict, DomainError, ValidationFailed, lost_race
+
+#: The response component of a reused key (422), documented on the ``@idempotent`` creates; the API module
+#: registers it (this module imports no adapter, so every domain's API may use the decorator).
+IDEMPOTENCY_KEY_REUSED = "IDEMPOTENCY_KEY_REUSED"
 
 HEADER = "Idempotency-Key"
 MAX_KEY_LENGTH = 200

@@ -27,6 +27,7 @@ from jixiao.inputs import (
     Year,
 )
 from jixiao.jobs.schemas import JobSchema
+from jixiao.jobs.service import enqueue
 from jixiao.lifecycle.schemas import Version
 
 blp = Blueprint("assessment_api", __name__, description="Inter-level assessment: campaigns, scores, rankings")
@@ -292,8 +293,10 @@ class Finalize(MethodView):
         Refused (409) before the self-report deadline has passed unless ``force`` with a ``reason``.
         """
         db, tenant = session(), current_tenant()
-        return service.start_stage_job(db, current_user, tenant, service.get_campaign(db, tenant, campaign_id),
-                                       "finalize", version=data["version"], force=data["force"], reason=data["reason"])
+        kind = service.accept_stage_request(db, current_user, tenant, service.get_campaign(db, tenant, campaign_id),
+                                            "finalize", version=data["version"], force=data["force"],
+                                            reason=data["reason"])
+        return enqueue(db, current_user, tenant, kind, {"campaign_id": campaign_id})
 
 
 @blp.route(f"{PREFIX}/assessments/<int:campaign_id>/reopen")
@@ -357,8 +360,10 @@ class Publish(MethodView):
         ``reason``.
         """
         db, tenant = session(), current_tenant()
-        return service.start_stage_job(db, current_user, tenant, service.get_campaign(db, tenant, campaign_id),
-                                       "publish", version=data["version"], force=data["force"], reason=data["reason"])
+        kind = service.accept_stage_request(db, current_user, tenant, service.get_campaign(db, tenant, campaign_id),
+                                            "publish", version=data["version"], force=data["force"],
+                                            reason=data["reason"])
+        return enqueue(db, current_user, tenant, kind, {"campaign_id": campaign_id})
 
 
 @blp.route(f"{PREFIX}/assessments/<int:campaign_id>/ranking")

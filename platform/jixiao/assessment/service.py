@@ -31,7 +31,6 @@ from jixiao.assessment.models import (
 )
 from jixiao.db import TenantScope, scoped, utcnow
 from jixiao.errors import Conflict, Forbidden, NotFound, ValidationFailed
-from jixiao.jobs.models import Job
 from jixiao.lifecycle import common, rectification
 from jixiao.lifecycle.models import Project
 from jixiao.tenancy.models import Tenant, TenantLevel
@@ -378,28 +377,26 @@ def record_evidence_for(session: Session, actor: User, tenant: Tenant, campaign:
 # ---- Finalising ---------------------------------------------------------------------------------------------
 
 
-def start_stage_job(session: Session, actor: User, tenant: Tenant, campaign: Campaign, action: str, *,
-                    version: int | None, force: bool = False, reason: str = "") -> Job:
-    """Accept a request to finalise or publish (the page and the API both call this) and enqueue its job.
+def accept_stage_request(session: Session, actor: User, tenant: Tenant, campaign: Campaign, action: str, *,
+                         version: int | None, force: bool = False, reason: str = "") -> str:
+    """Accept a request to finalise or publish (the page and the API both call this); the job kind to enqueue.
 
     The campaign's ``version`` is checked under the campaign's lock when the request is accepted, before the
     job exists: a missing one is 400, a stale one 409, and either enqueues nothing. Accepting bumps the
-    version in the job's own transaction, so of concurrent requests made with one version exactly one is
-    accepted and the others are stale (409).
+    version without committing; the caller's ``jobs.service.enqueue`` commits it with the job row, so of
+    concurrent requests made with one version exactly one is accepted and the others are stale (409).
     """
-    from jixiao.jobs.service import enqueue
-
     if action not in STAGE_JOBS:
         raise ValidationFailed(fields={"action": "只能汇总排名或发布结果"})
     check = request_finalize if action == "finalize" else request_publish
     campaign = check(session, actor, tenant, campaign, version=version, force=force, reason=reason)
     flag_modified(campaign, "status")  # an UPDATE even when nothing else changed: the version moves on
-    return enqueue(session, actor, tenant, f"assessment.{action}", {"campaign_id": campaign.id})
+    return f"assessment.{action}"
 
 
 def request_finalize(session: Session, actor: User, tenant: Tenant, campaign: Campaign, *, version: int | None,
                      force: bool = False, reason: str = "") -> Campaign:
-    """Check that the campaign may be finalised now, at the ``version`` read (see :func:`start_stage_job`);
+    """Check that the campaign may be finalised now, at the ``version`` read (see :func:`accept_stage_request`);
     nothing is committed here.
 
     Before the self-report deadline has passed, finalising would cut the subjects off: refused with 409,
@@ -848,7 +845,7 @@ def withdraw(session: Session, actor: User, tenant: Tenant, campaign: Campaign, 
 
 def request_publish(session: Session, actor: User, tenant: Tenant, campaign: Campaign, *, version: int | None,
                     force: bool = False, reason: str = "") -> Campaign:
-    """Check that the results may be published now, at the ``version`` read (see :func:`start_stage_job`):
+    """Check that the results may be published now, at the ``version`` read (see :func:`accept_stage_request`):
     finalised, every appeal answered, the appeal window over (or forced with a reason); nothing is committed."""
     require_assessor(actor, tenant)
     campaign = lock_campaign(session, campaign, version)

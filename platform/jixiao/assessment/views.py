@@ -70,9 +70,10 @@ def campaign(campaign_id: int) -> Any:
                                  version=_version())
                 flash("已调整计算结果并记录理由", "success")
             elif action in ("finalize", "publish"):
-                job = service.start_stage_job(db, current_user, tenant, item, action, version=_version(),
-                                              force=bool(request.form.get("force")),
-                                              reason=request.form.get("reason", ""))
+                kind = service.accept_stage_request(db, current_user, tenant, item, action, version=_version(),
+                                                    force=bool(request.form.get("force")),
+                                                    reason=request.form.get("reason", ""))
+                job = enqueue(db, current_user, tenant, kind, {"campaign_id": item.id})
                 return redirect(url_for("jobs.job", job_id=job.id))
             elif action == "reopen":
                 service.reopen(db, current_user, tenant, item, request.form.get("reason", ""), version=_version())

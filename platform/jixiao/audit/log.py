@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from jixiao import audit
 from jixiao.audit.models import AuditEvent
-from jixiao.db import get_scope, set_scope, utcnow
+from jixiao.db import utcnow
 from jixiao.errors import ValidationFailed
 from jixiao.spreadsheets import xlsx
 from jixiao.system import duties
@@ -66,15 +66,9 @@ def _timezone() -> ZoneInfo:
 
 @contextlib.contextmanager
 def _every_tenant(session: Session, actor: Any) -> Iterator[dict[int, Tenant]]:
-    """Within the block the session reads the audit log of every tenant and the platform's; nothing is writable."""
     duties.require_audit_reader(actor)
-    tenants = {t.id: t for t in session.scalars(sa.select(Tenant))}
-    previous = get_scope(session)
-    set_scope(session, previous.with_(read_ids=tuple(sorted(tenants)), write_id=None, platform=True))
-    try:
+    with duties.every_tenant(session) as tenants:
         yield tenants
-    finally:
-        set_scope(session, previous)
 
 
 def _conditions(filters: EventFilter, tenants: dict[int, Tenant]) -> list[Any]:

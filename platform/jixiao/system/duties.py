@@ -16,11 +16,17 @@ operator whose ``roles`` is not exactly one known duty holds none (fails closed)
 
 from __future__ import annotations
 
+import contextlib
 import enum
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from jixiao.db import get_scope, set_scope
 from jixiao.errors import Forbidden, ValidationFailed
+from jixiao.tenancy.models import Tenant
 
 
 class Duty(enum.StrEnum):
@@ -107,3 +113,17 @@ def operator_roles(duties: str | Iterable[str] | None, roles: Iterable[str] = ()
         raise ValidationFailed(fields={"duty": "三员分立：一个运维账户只能持有一项职责（系统管理员、安全管理员、审计管理员之一）"})
     return [str(held[0])]
 
+
+@contextlib.contextmanager
+def every_tenant(session: Session) -> Iterator[dict[int, Tenant]]:
+    """Within the block the session reads every tenant's rows and the platform's, and may write none: the walls
+    stay on, with every tenant listed in the scope. For the operators whose duty spans tenants (the security and
+    audit administrators); the caller checks the duty first. Yields the tenants by id; the previous scope comes
+    back afterwards."""
+    tenants = {t.id: t for t in session.scalars(sa.select(Tenant))}
+    previous = get_scope(session)
+    set_scope(session, previous.with_(read_ids=tuple(sorted(tenants)), write_id=None, platform=True))
+    try:
+        yield tenants
+    finally:
+        set_scope(session, previous)

@@ -81,13 +81,8 @@ def _account(user: User, tenants: dict[int, Tenant]) -> Account:
 @contextlib.contextmanager
 def _every_tenant(session: Session, actor: Any) -> Iterator[dict[int, Tenant]]:
     duties.require_security_administrator(actor)
-    tenants = {t.id: t for t in session.scalars(sa.select(Tenant))}
-    previous = get_scope(session)
-    set_scope(session, previous.with_(read_ids=tuple(sorted(tenants)), write_id=None, platform=True))
-    try:
+    with duties.every_tenant(session) as tenants:
         yield tenants
-    finally:
-        set_scope(session, previous)
 
 
 def _managed(user: User | None) -> bool:
