@@ -27,6 +27,7 @@ from jixiao.lifecycle.models import (
     TargetSet,
     TargetStatus,
 )
+from jixiao.lifecycle.rectification import today as local_today
 from jixiao.tenancy import service as tenancy
 from jixiao.testing import api_login, unique
 from tests.test_audit_and_api import make_app_like
@@ -76,7 +77,7 @@ def seed_units(app, county: str, units: list[dict]) -> None:
                                                  next_year=YEAR + 1))
                     if unit.get("notice"):
                         db.add(RectificationNotice(tenant_id=tenant.id, evaluation_id=evaluation.id,
-                                                   project_id=project.id, problems=["x"], deadline=date.today(),
+                                                   project_id=project.id, problems=["x"], deadline=local_today(),
                                                    status=NoticeStatus.VERIFIED, verified_at=utcnow()))
             db.commit()
 
@@ -178,7 +179,7 @@ def test_province_campaign_states_coverage_ranks_and_vetoes(seeded):
     subjects = by_code(ok(province.get(base("430000", f"/{campaign['id']}/subjects"))))
     # A veto for 珠晖区: its total becomes 0.
     ok(act(province, "430000", campaign["id"], "scores", {
-        "subject_id": subjects["430405"]["id"], "indicator": "F3", "points": 1, "comment": "虚报绩效数据"}))
+        "subject_id": subjects["430405"]["id"], "indicator": "F3", "points": "1", "comment": "虚报绩效数据"}))
     ranking = finalize(province, "430000", campaign["id"])
     rows = by_code(ranking)
 
@@ -214,14 +215,14 @@ def test_province_campaign_states_coverage_ranks_and_vetoes(seeded):
 
     # Finalised: scores are frozen until the assessor reopens with a reason.
     frozen = act(province, "430000", campaign["id"], "scores", {
-        "subject_id": subjects["431102"]["id"], "indicator": "E1", "points": 8})
+        "subject_id": subjects["431102"]["id"], "indicator": "E1", "points": "8"})
     assert frozen.status_code == 409 and "冻结" in frozen.get_json()["error"]["message"]
     refused = act(province, "430000", campaign["id"], "reopen", {"reason": " "})
     assert refused.status_code == 400 and "reason" in refused.get_json()["error"]["fields"]
     ok(act(province, "430000", campaign["id"], "reopen", {"reason": "核实珠晖区数据"}))
     # Assessed items without evidence are 'insufficient evidence', not a low score.
     scored = ok(act(province, "430000", campaign["id"], "scores", {
-        "subject_id": subjects["431102"]["id"], "indicator": "E1", "points": 8}))
+        "subject_id": subjects["431102"]["id"], "indicator": "E1", "points": "8"}))
     assert scored["status"] == "insufficient_evidence" and scored["points"] == "0.00"
     # Withdrawn, a new campaign for the same year and scheme may be opened.
     ok(act(province, "430000", campaign["id"], "withdraw", {"reason": "方案调整，重新发起"}))
@@ -239,9 +240,9 @@ def test_hengyang_rewards_districts_at_70_and_counties_at_80_or_top_ten(seeded, 
                             data={"indicator": "E2", "file": (io.BytesIO("%PDF-1.4\n培训通知".encode()), "培训通知.pdf")},
                             content_type="multipart/form-data"))
         ok(act(city, "430400", campaign["id"], "scores", {
-            "subject_id": subjects[code]["id"], "indicator": "E2", "points": e2}))
+            "subject_id": subjects[code]["id"], "indicator": "E2", "points": str(e2)}))
         ok(act(city, "430400", campaign["id"], "scores", {
-            "subject_id": subjects[code]["id"], "indicator": "F1", "points": bonus}))
+            "subject_id": subjects[code]["id"], "indicator": "F1", "points": str(bonus)}))
     ranking = by_code(finalize(city, "430400", campaign["id"]))
     district, county = ranking["430405"], ranking["430421"]
     # 珠晖区: (65 + 2) × 100 / 90 = 74.44, + 5 bonus = 79.44: a 区 above 70, rewarded.

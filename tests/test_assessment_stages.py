@@ -113,7 +113,7 @@ def test_a_reopened_campaign_recomputes_to_the_same_values_as_of_its_cut_off(sta
     # An override needs a reason, and is kept over the computed value.
     subject = by_code(ok(yiyang.get(base("430900", f"/{campaign['id']}/subjects"))))["430902"]
     reasonless = act(yiyang, "430900", campaign["id"], "overrides", {
-        "subject_id": subject["id"], "indicator": "A1", "points": 10, "reason": ""})
+        "subject_id": subject["id"], "indicator": "A1", "points": "10", "reason": ""})
     assert reasonless.status_code == 400
     # Records made yesterday count; today's are after the cut-off and do not.
     yesterday = datetime.now(UTC) - timedelta(days=1, hours=1)
@@ -156,10 +156,10 @@ def test_an_override_replaces_a_computed_item_with_its_reason(staged, yiyang):
     campaign = open_city_campaign(yiyang, title="调整测试")
     subject = by_code(ok(yiyang.get(base("430900", f"/{campaign['id']}/subjects"))))["430902"]
     row = ok(act(yiyang, "430900", campaign["id"], "overrides", {
-        "subject_id": subject["id"], "indicator": "C1", "points": 10, "reason": "自评报告以纸质报送，已核实"}))
+        "subject_id": subject["id"], "indicator": "C1", "points": "10", "reason": "自评报告以纸质报送，已核实"}))
     assert (row["source"], row["override_reason"]) == ("override", "自评报告以纸质报送，已核实")
     not_computed = act(yiyang, "430900", campaign["id"], "overrides", {
-        "subject_id": subject["id"], "indicator": "E1", "points": 5, "reason": "x"})
+        "subject_id": subject["id"], "indicator": "E1", "points": "5", "reason": "x"})
     assert not_computed.status_code == 400
     run(yiyang, "430900", campaign["id"], "finalize", force=True, reason="测试")
     rows = by_code(ok(yiyang.get(base("430900", f"/{campaign['id']}/ranking"))))
@@ -278,7 +278,7 @@ def test_publicity_appeals_and_publishing(staged, yiyang, clock, create_user):
                            io.BytesIO("%PDF-1.4\n制度汇编".encode()), "制度汇编.pdf")},
                        content_type="multipart/form-data").status_code == 204
     scored = ok(act(yiyang, "430900", campaign["id"], "scores", {
-        "subject_id": subject["id"], "indicator": "E1", "points": 9}))
+        "subject_id": subject["id"], "indicator": "E1", "points": "9"}))
     assert (scored["status"], scored["points"]) == ("scored", "9.00")  # evidence now on record: not 证据不足
     run(yiyang, "430900", campaign["id"], "finalize")
     clock(TODAY + timedelta(days=20))

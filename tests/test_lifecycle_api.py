@@ -79,7 +79,7 @@ def test_a_project_through_every_stage(roles, client):
 
     # 4. Ex-ante assessment by an expert: support, after cutting 10万元.
     exante = ok(roles["expert"].put(base(f"/projects/{pid}/exante"), json={
-        "scores": {"necessity": 18, "economy": 16, "targets": 17, "feasibility": 18, "compliance": 19},
+        "scores": {"necessity": "18", "economy": "16", "targets": "17", "feasibility": "18", "compliance": "19"},
         "conclusion": "adjust", "amount_cut": "100000"}))
     assert exante["total_score"] == "88.00", exante["total_score"]
     assert exante["required"] is True and len(exante["dimensions"]) == 5

@@ -267,9 +267,94 @@ def test_every_schema_keyword_has_a_value_of_its_type(spec):
     assert checked > 100 and found == []
 
 
-def test_a_money_bound_is_a_number(spec):
-    amount = spec["components"]["schemas"]["ProjectCreate"]["properties"]["requested_amount"]
-    assert amount["minimum"] == 0 and type(amount["minimum"]) is int
+def test_decimals_are_strings_with_their_scale_and_no_number_bounds(spec):
+    schemas = spec["components"]["schemas"]
+    amount = schemas["ProjectCreate"]["properties"]["requested_amount"]
+    assert (amount["type"], amount["format"], amount["pattern"]) == ("string", "decimal", r"^[0-9]{1,16}(\.[0-9]{1,2})?$")
+    assert not set(NUMBER_KEYWORDS) & set(amount)
+    answered = schemas["Score"]["properties"]["score"]
+    assert (answered["type"], answered["pattern"]) == ("string", r"^-?[0-9]{1,6}\.[0-9]{2}$")
+    target = schemas["Indicator"]["properties"]["target_value"]
+    assert target["pattern"] == r"^-?[0-9]{1,16}(\.[0-9]{1,4})?$"
+    for where, schema in schemas_of(spec):
+        assert schema.get("type") != "number", where  # every decimal travels as a string
+
+
+def test_every_schema_is_valid_json_schema_and_every_pattern_compiles(spec):
+    import re
+
+    jsonschema_rs = pytest.importorskip("jsonschema_rs")
+    checked = 0
+    for where, schema in schemas_of(spec):
+        plain = {key: value for key, value in schema.items() if key not in ("nullable", "example")}
+        assert jsonschema_rs.meta.is_valid(plain), where
+        if "pattern" in schema:
+            re.compile(schema["pattern"])
+            jsonschema_rs.validator_for({"type": "string", "pattern": schema["pattern"]})  # the ECMA reading
+            checked += 1
+    assert checked > 50
+
+
+def test_text_patterns_are_the_checks_the_server_applies_code_point_by_code_point():
+    """The document's patterns and ``inputs.text_problem`` / ``name_problem`` agree on every character."""
+    import re
+    import sys
+
+    from jixiao import inputs
+
+    text, line, name = (re.compile(pattern) for pattern in (inputs.TEXT_PATTERN, inputs.LINE_PATTERN,
+                                                            inputs.NAME_PATTERN))
+    beyond = re.compile(inputs.NAME_REFUSED_BEYOND_BMP)
+    disagreements = []
+    for code in range(sys.maxunicode + 1):
+        if 0xD800 <= code <= 0xDFFF:
+            continue  # lone surrogates: no valid UTF-8 holds them (the server refuses them too)
+        char = chr(code)
+        if (text.fullmatch(char) is None) != (inputs.text_problem(char) is not None):
+            disagreements.append(("text", hex(code)))
+        if (line.fullmatch(char) is None) != (inputs.text_problem(char, multiline=False) is not None):
+            disagreements.append(("line", hex(code)))
+        as_name = f"名{char}"
+        if (name.fullmatch(as_name) is None or beyond.search(as_name) is not None) != (
+                inputs.name_problem(as_name) is not None):
+            disagreements.append(("name", hex(code)))
+        if not char.isspace() and (name.fullmatch(char) is None) != (inputs.name_problem(char) is not None) \
+                and beyond.search(char) is None:
+            disagreements.append(("name alone", hex(code)))
+    assert disagreements == []
+    assert name.fullmatch(" \u3000") is None and inputs.name_problem(" \u3000") is not None
+
+
+def test_a_decimal_sent_as_a_json_number_is_refused_naming_the_field(login):
+    finance = login("lingling_finance")
+    answer = finance.post("/api/v1/tenants/431102/projects", json={
+        "code": unique("P"), "name": "数字金额", "year": 2026, "department_code": "101", "kind": "project", "fund_type": "general_public",
+        "requested_amount": 500000})
+    assert answer.status_code == 400
+    assert list(answer.get_json()["error"]["fields"]) == ["requested_amount"]
+    assert "字符串" in answer.get_json()["error"]["fields"]["requested_amount"][0]
+
+
+def test_decimals_are_answered_with_their_column_scale_after_every_write(login):
+    """Target values came back "1000" after a save and "1000.0000" after submit; money "500000" as typed."""
+    finance, department = login("lingling_finance"), login("lingling_dept")
+    created = finance.post("/api/v1/tenants/431102/projects", json={
+        "code": unique("P"), "name": "小数位数", "year": 2026, "department_code": "101", "kind": "project",
+        "fund_type": "general_public",
+        "requested_amount": "500000"})
+    assert created.status_code == 201, created.get_json()
+    project = created.get_json()
+    assert project["requested_amount"] == "500000.00"
+    url = f"/api/v1/tenants/431102/projects/{project['id']}/targets"
+    saved = department.put(url, json={"overall_target": "完成", "indicators": [
+        {"level1": "产出", "level2": "数量指标", "name": "完成数", "direction": "ge", "target_value": "1000",
+         "unit": "个", "weight": "50"},
+        {"level1": "效益", "level2": "社会效益", "name": "满意度", "direction": "ge", "target_value": "90.5",
+         "unit": "%", "weight": "50"}]})
+    assert saved.status_code in (200, 201), saved.get_json()
+    values = [(i["target_value"], i["weight"]) for i in saved.get_json()["indicators"]]
+    assert values == [("1000.0000", "50.00"), ("90.5000", "50.00")]
+    assert [(i["target_value"], i["weight"]) for i in department.get(url).get_json()["indicators"]] == values
 
 
 def test_every_ref_resolves(spec):

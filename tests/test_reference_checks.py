@@ -12,7 +12,7 @@ def ok(response, status=200):
     return response.get_json()
 
 
-SCORES = {"necessity": 18, "economy": 16, "targets": 17, "feasibility": 17, "compliance": 18}
+SCORES = {"necessity": "18", "economy": "16", "targets": "17", "feasibility": "17", "compliance": "18"}
 
 
 @pytest.fixture

@@ -11,7 +11,8 @@ from flask import Flask
 from flask_smorest import Api
 from marshmallow import Schema, fields
 
-from jixiao.idempotency import HEADER, IDEMPOTENCY_KEY_REUSED, MAX_KEY_LENGTH
+from jixiao import inputs
+from jixiao.idempotency import HEADER, IDEMPOTENCY_KEY_REUSED, KEY_PATTERN, MAX_KEY_LENGTH
 
 #: The error statuses every operation can answer (``jixiao.errors``): 400 a parameter, a body or a field refused
 #: (the request guard sees every request), 401/403 not logged in or not allowed, 404 not found or not visible,
@@ -37,6 +38,32 @@ class ErrorSchema(Schema):
     error = fields.Nested(ErrorBodySchema, required=True)
 
 
+#: Operations anyone may call, with no session or token (their answers say nothing of a bureau's private data).
+PUBLIC_PATHS = {"/api/v1/health", "/api/v1/auth/login"}
+PUBLIC_PREFIX = "/api/v1/public/"
+#: Operations that answer 429 with ``Retry-After`` to a client that tried too often (``accounts.throttle``).
+THROTTLED_PATHS = {"/api/v1/auth/login"}
+
+
+def query_parameter_rule(parameter: dict[str, Any]) -> None:
+    """A query parameter as the request guard takes it (``jixiao.inputs.check_request``): text of one line, and
+    the guard's range for the integer names it knows (years, pages, months, ids)."""
+    schema = parameter.get("schema")
+    if not isinstance(schema, dict):
+        return
+    if schema.get("type") == "string" and schema.get("pattern") in (inputs.TEXT_PATTERN, None) \
+            and "enum" not in schema and "format" not in schema:
+        schema["pattern"] = inputs.LINE_PATTERN
+    bounds = inputs.integer_parameter(parameter.get("name", ""))
+    if bounds is not None:
+        if schema.get("type") != "integer":
+            raise TypeError(f"query parameter {parameter.get('name')!r} is an integer for the request guard; "
+                            "declare it with jixiao.inputs.Integer/Id/Year(query=True)")
+        low, high, _label = bounds
+        schema["minimum"] = max(low, schema.get("minimum", low))
+        schema["maximum"] = min(high, schema.get("maximum", high))
+
+
 class ErrorResponsesPlugin(BasePlugin):
     """Documents the errors the API really answers, in the one ``Error`` shape, on every operation.
 
@@ -57,31 +84,68 @@ class ErrorResponsesPlugin(BasePlugin):
             for status in statuses:
                 if str(status) not in documented:
                     responses[status] = http.HTTPStatus(status).name
+            if path in PUBLIC_PATHS or (path or "").startswith(PUBLIC_PREFIX):
+                operation["security"] = []
+            elif path in THROTTLED_PATHS:
+                responses.setdefault(429, http.HTTPStatus(429).name)
+            for parameter in operation.get("parameters", []):
+                if isinstance(parameter, dict) and parameter.get("in") == "query":
+                    query_parameter_rule(parameter)
             if IDEMPOTENCY_KEY_REUSED in responses.values():
                 operation.setdefault("parameters", []).append({
                     "in": "header", "name": HEADER, "required": False,
-                    "schema": {"type": "string", "maxLength": MAX_KEY_LENGTH},
+                    "schema": {"type": "string", "maxLength": MAX_KEY_LENGTH, "pattern": KEY_PATTERN},
                     "description": "a retry with the same key and body answers the first answer again"})
 
 
-#: The keywords whose value JSON Schema requires to be a number (``default`` of a number too).
-NUMERIC_KEYWORDS = ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf", "default")
+#: The keywords whose value JSON Schema requires to be a number: meaningless on a decimal string.
+NUMERIC_KEYWORDS = ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf")
 
 
-def decimals_as_numbers(self: Any, field: Any, ret: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
-    """The bounds and default of a money or score field as JSON numbers.
+def decimal_places(field: fields.Decimal) -> int:
+    if field.places is None:
+        raise TypeError(f"{type(field).__name__} {field.name!r} has no fixed scale: give it places (jixiao.inputs)")
+    return -field.places.as_tuple().exponent
 
-    apispec writes a Range validator's bound as the field would answer it, and these fields answer decimal
-    strings (``"0.00"``): ``"minimum": "0.00"`` is not valid JSON Schema."""
+
+def decimals_as_strings(self: Any, field: Any, ret: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+    """Every decimal as the string it travels as, with its fixed scale.
+
+    Answers always carry exactly the column's places (``"1000.0000"``, ``"30.00"``); requests may send fewer
+    (``"1000"``) but never more, so a field both read and written documents the wider pattern. The number
+    bounds apiSpec derives from a Range validator do not apply to strings: a lower bound of 0 is the pattern's
+    missing minus sign, and the integer digits bound the size."""
     if not isinstance(field, fields.Decimal):
         return {}
-    numbers = {}
+    places = decimal_places(field)
+    minimum = ret.get("minimum")
     for key in NUMERIC_KEYWORDS:
-        value = ret.get(key)
-        if isinstance(value, (str, Decimal)):
-            number = Decimal(value)
-            numbers[key] = int(number) if number == number.to_integral_value() else float(number)
-    return numbers
+        ret.pop(key, None)
+    if "default" in ret and ret["default"] is not None:
+        ret["default"] = str(Decimal(ret["default"]).quantize(Decimal(1).scaleb(-places)))
+    sign = "" if minimum is not None and Decimal(minimum) >= 0 else "-?"
+    integer_digits = getattr(field, "integer_digits", None)
+    digits = f"[0-9]{{1,{integer_digits}}}" if integer_digits else "[0-9]+"
+    fraction = "" if places == 0 else (
+        f"\\.[0-9]{{{places}}}" if field.dump_only else f"(\\.[0-9]{{1,{places}}})?")
+    scale = f"answered with exactly {places} decimal places" + ("" if field.dump_only else
+                                                                 f"; send at most {places}, as a string")
+    description = ret.get("description")
+    return {"type": "string", "format": "decimal", "pattern": f"^{sign}{digits}{fraction}$",
+            "description": f"{description} ({scale})" if description else scale}
+
+
+def strings_with_their_rule(self: Any, field: Any, ret: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+    """Every string a request may carry, with the characters it may hold (``jixiao.inputs``): a field's own
+    rule (names, one-line text), else the request guard's (no control characters anywhere). Enumerations,
+    formats (dates, e-mail addresses) and answers only say enough as they are."""
+    if not isinstance(field, fields.String) or field.dump_only or "enum" in ret or "format" in ret \
+            or "pattern" in ret:
+        return {}
+    rule = {"pattern": getattr(field, "pattern", inputs.TEXT_PATTERN)}
+    if getattr(field, "pattern", None) == inputs.NAME_PATTERN:
+        rule.update(minLength=1, **{"not": {"pattern": inputs.NAME_REFUSED_BEYOND_BMP}})
+    return rule
 
 
 class JixiaoApi(Api):
@@ -108,7 +172,8 @@ def init_app(app: Flask) -> None:
     api.spec.components.response(IDEMPOTENCY_KEY_REUSED, {
         "description": "this Idempotency-Key was used for another request (method, path or body differ)",
         "content": {"application/json": {"schema": ErrorSchema}}})
-    api.ma_plugin.converter.add_attribute_function(decimals_as_numbers)
+    api.ma_plugin.converter.add_attribute_function(decimals_as_strings)
+    api.ma_plugin.converter.add_attribute_function(strings_with_their_rule)
     app.extensions["jixiao.api"] = api
 
     from jixiao.accounts.api import blp as accounts_blp

@@ -25,6 +25,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import re
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from functools import wraps
@@ -45,6 +46,8 @@ IDEMPOTENCY_KEY_REUSED = "IDEMPOTENCY_KEY_REUSED"
 
 HEADER = "Idempotency-Key"
 MAX_KEY_LENGTH = 200
+#: What a key may be: visible ASCII (a UUID, a ULID, a client's own request number), as the OpenAPI document says.
+KEY_PATTERN = f"^[!-~]{{1,{MAX_KEY_LENGTH}}}$"
 DEFAULT_TTL_HOURS = 24
 #: A row whose status is still this is a request in flight.
 PENDING = 0
@@ -97,8 +100,8 @@ def _read_key() -> str | None:
     if key is None:
         return None
     key = key.strip()
-    if not key or len(key) > MAX_KEY_LENGTH or not key.isprintable():
-        raise ValidationFailed(fields={HEADER: f"应为 1–{MAX_KEY_LENGTH} 个可打印字符"})
+    if not re.fullmatch(KEY_PATTERN, key):
+        raise ValidationFailed(fields={HEADER: f"应为 1–{MAX_KEY_LENGTH} 个可见 ASCII 字符（如 UUID），不含空格"})
     return key
 
 

@@ -91,6 +91,60 @@ def text_problem(value: str, *, multiline: bool = True) -> str | None:
     return None
 
 
+# The same rules as JSON Schema patterns, published in the OpenAPI document on every string a request carries
+# (``jixiao.api``). tests/test_openapi_contract.py holds them equal to the checks above, code point by code
+# point. The patterns name BMP characters only, as \uXXXX escapes that Python's ``re``, ECMA regular
+# expressions and other engines read alike; the few invisible characters beyond the BMP are a separate pattern
+# a name must not contain (``not``), with the characters written as themselves. Lone surrogates, which no valid
+# UTF-8 holds, are refused too but cannot be written in a portable pattern.
+_CONTROL_RANGES = ((0x00, 0x08), (0x0B, 0x0C), (0x0E, 0x1F), (0x7F, 0x9F))
+_LINE_BREAK_RANGES = ((0x09, 0x0A), (0x0D, 0x0D))
+_BIDI_RANGES = ((0x202A, 0x202E), (0x2066, 0x2069))
+#: Format characters (Cf), line and paragraph separators (Zl, Zp): invisible in a name. The Egyptian hieroglyph
+#: controls are taken to U+143F, where Unicode 15 ends them.
+_INVISIBLE_RANGES = (
+    (0x00AD, 0x00AD), (0x0600, 0x0605), (0x061C, 0x061C), (0x06DD, 0x06DD), (0x070F, 0x070F), (0x0890, 0x0891),
+    (0x08E2, 0x08E2), (0x180E, 0x180E), (0x200B, 0x200F), (0x2028, 0x202E), (0x2060, 0x2064), (0x2066, 0x206F),
+    (0xFEFF, 0xFEFF), (0xFFF9, 0xFFFB))
+_ASTRAL_INVISIBLE_RANGES = ((0x110BD, 0x110BD), (0x110CD, 0x110CD), (0x13430, 0x1343F), (0x1BCA0, 0x1BCA3),
+                            (0x1D173, 0x1D17A), (0xE0001, 0xE0001), (0xE0020, 0xE007F))
+#: White space a name may hold but not consist of (what ``str.strip`` strips and a name may contain).
+_SPACE_RANGES = ((0x0020, 0x0020), (0x00A0, 0x00A0), (0x1680, 0x1680), (0x2000, 0x200A), (0x202F, 0x202F),
+                 (0x205F, 0x205F), (0x3000, 0x3000))
+
+
+def _character_class(*groups: tuple[tuple[int, int], ...]) -> str:
+    def char(code: int) -> str:
+        return f"\\u{code:04X}" if code <= 0xFFFF else chr(code)
+
+    return "".join(char(start) if start == end else f"{char(start)}-{char(end)}"
+                   for group in groups for start, end in group)
+
+
+_TEXT_REFUSED = _character_class(_CONTROL_RANGES, _BIDI_RANGES)
+_LINE_REFUSED = _character_class(_CONTROL_RANGES, _LINE_BREAK_RANGES, _BIDI_RANGES)
+_NAME_REFUSED = _character_class(_CONTROL_RANGES, _LINE_BREAK_RANGES, _INVISIBLE_RANGES)
+_NAME_OR_SPACE_REFUSED = _character_class(_CONTROL_RANGES, _LINE_BREAK_RANGES, _INVISIBLE_RANGES, _SPACE_RANGES)
+
+#: Text that may hold line breaks: every JSON string and form field a request carries (the request guard).
+TEXT_PATTERN = f"^[^{_TEXT_REFUSED}]*$"
+#: Text of one line: every query parameter, and the fields that say so (``Text(multiline=False)``).
+LINE_PATTERN = f"^[^{_LINE_REFUSED}]*$"
+#: Multi-line text that must say something (not only white space).
+NON_BLANK_TEXT_PATTERN = (f"^[^{_TEXT_REFUSED}]*[^{_TEXT_REFUSED}{_character_class(_SPACE_RANGES)}"
+                          f"\\u0009\\u000A\\u000D][^{_TEXT_REFUSED}]*$")
+#: One line that must say something.
+NON_BLANK_LINE_PATTERN = (f"^[^{_LINE_REFUSED}]*[^{_LINE_REFUSED}{_character_class(_SPACE_RANGES)}]"
+                          f"[^{_LINE_REFUSED}]*$")
+#: A name or a code: one line, not blank, nothing invisible (``name_problem``) …
+NAME_PATTERN = f"^[^{_NAME_REFUSED}]*[^{_NAME_OR_SPACE_REFUSED}][^{_NAME_REFUSED}]*$"
+#: … and none of the invisible characters beyond the BMP (a search: the name must not match it).
+NAME_REFUSED_BEYOND_BMP = f"[{_character_class(_ASTRAL_INVISIBLE_RANGES)}]"
+
+
+_REFUSED_BEYOND_BMP = re.compile(NAME_REFUSED_BEYOND_BMP)
+
+
 def name_problem(value: str) -> str | None:
     """Why ``value`` cannot be a name: blank, or with a character that shows nothing (zero-width spaces,
     joiners, direction marks, any other format character) or breaks the line."""
@@ -101,7 +155,8 @@ def name_problem(value: str) -> str | None:
         return "不能为空或只有空格"
     for char in value:
         # Private-use and unassigned code points stay allowed: rare characters (生僻字) may be typed as either.
-        if unicodedata.category(char) in ("Cf", "Zl", "Zp"):
+        # The published ranges count too, where this Python's Unicode is older than the document's.
+        if unicodedata.category(char) in ("Cf", "Zl", "Zp") or _REFUSED_BEYOND_BMP.match(char):
             return f"不能包含不可见字符（U+{ord(char):04X}）"
     return None
 
@@ -247,11 +302,16 @@ def check_year(value: Any, field: str = "year", label: str = "年度", *, requir
 
 
 class Text(fields.String):
-    """Free text of at most ``max_length`` characters; line breaks allowed unless ``multiline=False``."""
+    """Free text of at most ``max_length`` characters; line breaks allowed unless ``multiline=False``; not only
+    white space when ``blank=False``. ``pattern`` is the rule as the OpenAPI document publishes it."""
 
-    def __init__(self, *, max_length: int = COMMENT_MAX_LENGTH, multiline: bool = True, **kwargs: Any) -> None:
+    def __init__(self, *, max_length: int = COMMENT_MAX_LENGTH, multiline: bool = True, blank: bool = True,
+                 **kwargs: Any) -> None:
         self.max_length = max_length
         self.multiline = multiline
+        self.blank = blank
+        self.pattern = ((LINE_PATTERN if blank else NON_BLANK_LINE_PATTERN) if not multiline
+                        else TEXT_PATTERN if blank else NON_BLANK_TEXT_PATTERN)
         kwargs.setdefault("metadata", {}).setdefault("maxLength", max_length)
         super().__init__(**kwargs)
 
@@ -260,6 +320,8 @@ class Text(fields.String):
         problem = text_problem(text, multiline=self.multiline)
         if problem:
             raise ValidationError(problem)
+        if not self.blank and not text.strip():
+            raise ValidationError("不能为空或只有空格")
         if len(text) > self.max_length:
             raise ValidationError(f"最多 {self.max_length} 个字（现有 {len(text)} 个）")
         return text
@@ -270,6 +332,7 @@ class NameField(Text):
 
     def __init__(self, *, max_length: int = NAME_MAX_LENGTH, **kwargs: Any) -> None:
         super().__init__(max_length=max_length, multiline=False, **kwargs)
+        self.pattern = NAME_PATTERN
 
     def _deserialize(self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any) -> str:
         text = super()._deserialize(value, attr, data, **kwargs)
@@ -293,6 +356,7 @@ class ExactNumber(fields.Decimal):
     infinities are refused (marshmallow's ``places`` would round them silently)."""
 
     kind = "数值"
+    default_error_messages = {"invalid": "应为十进制数字符串，如 \"12.5\""}
 
     def __init__(self, *, places: int, integer_digits: int, **kwargs: Any) -> None:
         self.integer_digits = integer_digits
@@ -300,19 +364,27 @@ class ExactNumber(fields.Decimal):
         super().__init__(places=places, as_string=True, **kwargs)
 
     def _deserialize(self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any) -> Decimal:
-        number = parse_decimal(value) if isinstance(value, (str, int, float, Decimal)) else None
+        # A JSON number may already have been rounded by the sender's binary floating point: decimals travel as
+        # strings, both ways, so that what is stored is what was typed.
+        if not isinstance(value, str):
+            raise ValidationError(f"应为字符串形式的{self.kind}，如 \"{Decimal(1000).quantize(Decimal(1).scaleb(-self.exact_places))}\"")
+        number = parse_decimal(value)
         if number is None:
             raise self.make_error("invalid")
         problem = exact_number_problem(number, places=self.exact_places, integer_digits=self.integer_digits,
                                        kind=self.kind)
         if problem:
             raise ValidationError(problem)
+        if not re.fullmatch(r"-?[0-9]+(\.[0-9]+)?", value):
+            # What the document's pattern says: no exponent, sign, separators or spaces, so that every client
+            # reads the string the same way.
+            raise ValidationError("请写成不带指数、正号、千分位和空格的小数，如 \"1000.50\"")
         return exact_number(number, places=self.exact_places)
 
 
 class MoneyField(ExactNumber):
     kind = "金额"
-    default_error_messages = {"invalid": "应为金额（元），如 50000.00"}
+    default_error_messages = {"invalid": "应为金额（元），如 \"50000.00\""}
 
 
 def Money(**kwargs: Any) -> MoneyField:  # noqa: N802 - a field factory, named like a field
@@ -330,6 +402,11 @@ def Score(**kwargs: Any) -> ExactNumber:  # noqa: N802 - a field factory, named 
     return ExactNumber(places=SCORE_PLACES, integer_digits=SCORE_INTEGER_DIGITS, **kwargs)
 
 
+def Fixed(places: int, integer_digits: int, **kwargs: Any) -> ExactNumber:  # noqa: N802 - a field factory
+    """A computed figure with its column's scale (NUMERIC(integer_digits + places, places)), e.g. a rate."""
+    return ExactNumber(places=places, integer_digits=integer_digits, **kwargs)
+
+
 class IntegerField(fields.Integer):
     """An integer in range. In a JSON body only a JSON integer (``2026.5`` and ``"2026"`` are refused); in a
     query string, decimal digits only."""
@@ -339,6 +416,9 @@ class IntegerField(fields.Integer):
     def __init__(self, *, minimum: int = 0, maximum: int = MAX_DATABASE_INTEGER, query: bool = False,
                  **kwargs: Any) -> None:
         self.minimum, self.maximum, self.query = minimum, maximum, query
+        metadata = kwargs.setdefault("metadata", {})
+        metadata.setdefault("minimum", minimum)
+        metadata.setdefault("maximum", maximum)
         super().__init__(strict=not query, **kwargs)
 
     def _deserialize(self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any) -> int:
@@ -368,6 +448,17 @@ def Year(**kwargs: Any) -> IntegerField:  # noqa: N802 - a field factory, named 
     return IntegerField(**kwargs)
 
 
+def multipart_body(file_description: str, **form_fields: str) -> dict[str, Any]:
+    """The OpenAPI request body of an upload read from ``request.files`` (``@blp.doc(requestBody=...)``): the
+    required ``file`` and the named one-line form fields, each with its description."""
+    properties: dict[str, Any] = {"file": {"type": "string", "format": "binary", "description": file_description}}
+    for name, description in form_fields.items():
+        properties[name] = {"type": "string", "maxLength": COMMENT_MAX_LENGTH, "pattern": TEXT_PATTERN,
+                            "description": description}
+    return {"required": True, "content": {"multipart/form-data": {"schema": {
+        "type": "object", "required": ["file"], "properties": properties}}}}
+
+
 # ---- The request guard --------------------------------------------------------------------------------------
 
 #: Query and form parameters that are integers wherever they appear, with their range.
@@ -382,7 +473,7 @@ INTEGER_PARAMETERS: dict[str, tuple[int, int, str]] = {
 }
 
 
-def _integer_parameter(name: str) -> tuple[int, int, str] | None:
+def integer_parameter(name: str) -> tuple[int, int, str] | None:
     if name in INTEGER_PARAMETERS:
         return INTEGER_PARAMETERS[name]
     if name == "id" or name.endswith("_id"):
@@ -434,7 +525,7 @@ def _check_parameter(source: str, name: str, value: str) -> None:
     if len(value) > ANY_TEXT_MAX_LENGTH:
         raise ValidationFailed(fields={field: f"最多 {ANY_TEXT_MAX_LENGTH} 个字"})
     # Forms check their own years and periods and show the error beside the field; ids have no field to show.
-    integer = _integer_parameter(name) if source == "query" or name == "id" or name.endswith("_id") else None
+    integer = integer_parameter(name) if source == "query" or name == "id" or name.endswith("_id") else None
     if integer is not None and value.strip():
         minimum, maximum, label = integer
         check_integer(value, name, label, minimum=minimum, maximum=maximum)
@@ -442,6 +533,8 @@ def _check_parameter(source: str, name: str, value: str) -> None:
 
 def check_request() -> None:
     """The request guard: refuses (400, the field named; 413 for size) what no endpoint may receive."""
+    if request.routing_exception is not None:
+        return  # no endpoint answers: Flask's 404, or its 405 with Allow, says so before any parameter matters
     for name, value in request.args.items(multi=True):
         _check_parameter("query", name, value)
     if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):

@@ -151,7 +151,7 @@ class DepartmentUpdateSchema(Schema):
 
 
 class TokenCreateSchema(Schema):
-    name = Text(required=True, multiline=False, max_length=100,
+    name = Text(required=True, multiline=False, blank=False, max_length=100,
                 metadata={"description": "what the token is for (its purpose); not blank"})
 
 

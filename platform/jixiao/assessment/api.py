@@ -20,11 +20,13 @@ from jixiao.inputs import (
     LONG_TEXT_MAX_LENGTH,
     MAX_LIST_ITEMS,
     Code,
+    Fixed,
     Id,
     Name,
     Score,
     Text,
     Year,
+    multipart_body,
 )
 from jixiao.jobs.schemas import JobSchema
 from jixiao.jobs.service import enqueue
@@ -80,11 +82,11 @@ class ScoreRowSchema(Schema):
                                                    "insufficient_evidence or pending"})
     status_label = fields.Function(lambda s: s.status.label)
     source = fields.String(metadata={"description": "computed, assessor or override"})
-    value = fields.Decimal(as_string=True, allow_none=True)
-    points = fields.Decimal(as_string=True)
-    maximum = fields.Decimal(as_string=True, allow_none=True,
-                             metadata={"description": "what the item counts for in the subject's maximum"})
-    computed_points = fields.Decimal(as_string=True, allow_none=True)
+    value = Fixed(4, 8, allow_none=True)
+    points = Score()
+    maximum = Score(allow_none=True,
+                    metadata={"description": "what the item counts for in the subject's maximum"})
+    computed_points = Score(allow_none=True)
     override_reason = fields.String()
     comment = fields.String()
 
@@ -96,15 +98,15 @@ class SubjectSchema(Schema):
     division_type = fields.String()
     level = fields.String()
     parent_code = fields.String(allow_none=True)
-    total = fields.Decimal(as_string=True, allow_none=True)
+    total = Score(allow_none=True)
     grade = fields.String(allow_none=True)
     rank = fields.Integer(allow_none=True)
     rank_in_parent = fields.Integer(allow_none=True)
     vetoed = fields.Boolean()
     ranked = fields.Boolean(metadata={"description": "false: below the coverage threshold (数据不足), not ranked"})
-    coverage = fields.Decimal(as_string=True, allow_none=True)
-    measurable = fields.Decimal(as_string=True, allow_none=True)
-    full_marks = fields.Decimal(as_string=True, allow_none=True)
+    coverage = Fixed(4, 2, allow_none=True)
+    measurable = Score(allow_none=True)
+    full_marks = Score(allow_none=True)
     awards = fields.List(fields.String())
     notices = fields.List(fields.String())
     scores = fields.List(fields.Nested(ScoreRowSchema))
@@ -269,6 +271,7 @@ class Overrides(MethodView):
 @blp.route(f"{PREFIX}/assessments/<int:campaign_id>/subjects/<int:subject_id>/evidence")
 class EvidenceFor(MethodView):
     @require_login
+    @blp.doc(requestBody=multipart_body("the evidence file", indicator="the item's code", note="what it shows"))
     @blp.response(204)
     def post(self, campaign_id: int, subject_id: int) -> None:
         """The assessor records evidence on a subject's behalf (multipart: ``indicator``, ``note``, ``file``)."""
@@ -408,6 +411,7 @@ class SelfReport(MethodView):
 @blp.route(f"{PREFIX}/assessment-results/<int:campaign_id>/evidence")
 class Evidence(MethodView):
     @require_login
+    @blp.doc(requestBody=multipart_body("the evidence file", indicator="the item's code (required)"))
     @blp.response(200, AssignmentSchema)
     def post(self, campaign_id: int) -> Any:
         """Upload an evidence file for an item (multipart: ``indicator`` and ``file``)."""

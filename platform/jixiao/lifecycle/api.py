@@ -14,6 +14,7 @@ from jixiao.db import TenantScope, session, set_scope
 from jixiao.documents import uploads
 from jixiao.errors import NotFound, ValidationFailed
 from jixiao.idempotency import idempotent
+from jixiao.inputs import multipart_body
 from jixiao.lifecycle import evaluations, monitoring, projects, public, rectification, results, targets, todo
 from jixiao.lifecycle.common import get_project, hooks
 from jixiao.lifecycle.models import Project
@@ -229,7 +230,7 @@ class Monitoring(MethodView):
         return monitoring.submit_report(session(), current_user, current_tenant(), _project(project_id), data)
 
 
-@blp.route(f"{PREFIX}/projects/<int:project_id>/monitoring/<int:period>/response")
+@blp.route(f"{PREFIX}/projects/<int:project_id>/monitoring/<int(min=1, max=12):period>/response")
 class MonitoringResponse(MethodView):
     @require_login
     @blp.arguments(WarningResponseSchema)
@@ -424,6 +425,7 @@ class NoticeFiles(MethodView):
 
     @require_login
     @idempotent
+    @blp.doc(requestBody=multipart_body("the evidence file (PDF, image, Office document)"))
     @blp.response(201, EvidenceSchema)
     def post(self, notice_id: int) -> Any:
         """Upload one evidence file (multipart field ``file``)."""

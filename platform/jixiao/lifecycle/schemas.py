@@ -6,7 +6,7 @@ from marshmallow import Schema, fields, validate
 
 from jixiao import inputs
 from jixiao.accounts.schemas import DepartmentRefSchema
-from jixiao.inputs import Code, Id, IndicatorValue, Integer, Name, Score, Text, Year
+from jixiao.inputs import Code, Fixed, Id, IndicatorValue, Integer, Name, Score, Text, Year
 from jixiao.lifecycle.models import (
     Conclusion,
     Direction,
@@ -110,9 +110,9 @@ class ExAnteSchema(Schema):
     id = fields.Integer(dump_only=True)
     required = fields.Boolean(dump_only=True)
     dimensions = fields.List(fields.Dict(), dump_only=True)
-    scores = fields.Dict(keys=fields.String(), values=fields.Decimal(as_string=True))
+    scores = fields.Dict(keys=fields.String(), values=Score())
     comments = fields.Dict(keys=fields.String(), values=fields.String())
-    total_score = fields.Decimal(as_string=True, dump_only=True)
+    total_score = Score(dump_only=True)
     conclusion = fields.String(validate=choices(Conclusion))
     amount_cut = Money()
     reviewer_ids = fields.List(fields.Integer())
@@ -192,7 +192,7 @@ class MonitoringValueSchema(Schema):
     actual_value = IndicatorValue(allow_none=True, load_default=None)
     # A qualitative indicator is rated by the unit: achieved（达成）, partial（部分达成）, not_achieved（未达成）.
     band = fields.String(allow_none=True, load_default=None, validate=choices(QualitativeBand))
-    attainment = fields.Decimal(as_string=True, dump_only=True, allow_none=True)
+    attainment = Fixed(2, 6, dump_only=True, allow_none=True)
     light = fields.String(dump_only=True, allow_none=True)
     note = OneLine(load_default="", max_length=200)
 
@@ -201,7 +201,7 @@ class MonitoringSchema(Schema):
     id = fields.Integer(dump_only=True)
     period = Integer(required=True, minimum=1, maximum=12)
     executed_amount = Money(required=True, validate=validate.Range(min=0))
-    execution_rate = fields.Decimal(as_string=True, dump_only=True)
+    execution_rate = Fixed(2, 6, dump_only=True)
     light = fields.String(dump_only=True)
     cause = Text(load_default="", max_length=inputs.LONG_TEXT_MAX_LENGTH)
     measure = Text(load_default="", max_length=inputs.LONG_TEXT_MAX_LENGTH)
@@ -236,8 +236,8 @@ class ScoreSchema(Schema):
     actual_value = IndicatorValue(allow_none=True, load_default=None)
     band = fields.String(allow_none=True, load_default=None, validate=choices(QualitativeBand))
     band_fraction = inputs.ExactNumber(places=4, integer_digits=2, allow_none=True, load_default=None)
-    points = fields.Decimal(as_string=True, dump_only=True)
-    score = fields.Decimal(as_string=True, dump_only=True)
+    points = Score(dump_only=True)
+    score = Score(dump_only=True)
     note = Text(load_default="")
 
 
@@ -254,15 +254,15 @@ class EvaluationSchema(Schema):
     agency_id = fields.Integer(allow_none=True)
     sample_id = fields.Integer(allow_none=True)
     executed_amount = Money(allow_none=True)
-    execution_score = fields.Decimal(as_string=True, allow_none=True)
-    total_score = fields.Decimal(as_string=True, allow_none=True)
+    execution_score = Score(allow_none=True)
+    total_score = Score(allow_none=True)
     grade = fields.String(allow_none=True)
     summary = fields.String()
     findings = fields.List(fields.Nested(FindingSchema))
     internal_comment = fields.String()
     submitted_at = fields.DateTime(allow_none=True)
     published_at = fields.DateTime(allow_none=True)
-    quality_score = fields.Decimal(as_string=True, allow_none=True)
+    quality_score = Fixed(2, 4, allow_none=True)
     quality_comment = fields.String()
     scores = fields.List(fields.Nested(ScoreSchema))
     form = fields.Dict(allow_none=True, metadata={"description": "the evaluation form it was scored on"})
@@ -459,10 +459,10 @@ class PublicIndicatorSchema(Schema):
     level2 = fields.String()
     name = fields.String()
     direction = fields.String()
-    target_value = fields.Decimal(as_string=True, allow_none=True)
+    target_value = IndicatorValue(allow_none=True)
     target_text = fields.String()
     unit = fields.String()
-    weight = fields.Decimal(as_string=True)
+    weight = Score()
 
 
 class PublicTargetsSchema(Schema):
@@ -476,7 +476,7 @@ class PublicEvaluationSchema(Schema):
     project = fields.Nested(PublicProjectSchema)
     kind = fields.String()
     kind_label = fields.String()
-    total_score = fields.Decimal(as_string=True, allow_none=True)
+    total_score = Score(allow_none=True)
     grade = fields.String(allow_none=True)
     summary = fields.String()
     findings = fields.List(fields.Nested(FindingSchema))

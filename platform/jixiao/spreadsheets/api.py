@@ -21,9 +21,11 @@ from jixiao.db import session
 from jixiao.documents import store, uploads
 from jixiao.errors import NotFound, ValidationFailed
 from jixiao.idempotency import idempotent
+from jixiao.inputs import Fixed, Integer, Score
 from jixiao.jobs import service as jobs
 from jixiao.jobs.schemas import JobSchema
 from jixiao.lifecycle.common import get_project
+from jixiao.lifecycle.schemas import LedgerQuerySchema, ProjectQuerySchema, YearQuerySchema
 from jixiao.spreadsheets import bulk, export, importer, job_kinds, xlsx
 from jixiao.spreadsheets import templates_xlsx as forms
 
@@ -32,11 +34,12 @@ PREFIX = "/tenants/<tenant_code>"
 
 
 class UploadSchema(Schema):
-    file = fields.Raw(metadata={"type": "string", "format": "binary", "description": "the filled .xlsx"})
+    file = fields.Raw(required=True, metadata={"type": "string", "format": "binary", "description": "the filled .xlsx"})
 
 
 class PeriodSchema(Schema):
-    period = fields.Integer(metadata={"description": "绩效监控表: the month (1–12); default the latest month due"})
+    period = Integer(query=True, minimum=1, maximum=12,
+                     metadata={"description": "绩效监控表: the month (1–12); default the latest month due"})
 
 
 class ImportResultSchema(Schema):
@@ -48,10 +51,10 @@ class ImportResultSchema(Schema):
     report_id = fields.Integer()
     period = fields.Integer()
     light = fields.String()
-    execution_rate = fields.String()
+    execution_rate = Fixed(2, 6, dump_only=True)
     evaluation_id = fields.Integer()
-    execution_score = fields.String()
-    total_score = fields.String()
+    execution_score = Score(dump_only=True)
+    total_score = Score(dump_only=True)
     grade = fields.String()
 
 
@@ -177,25 +180,15 @@ class ProjectListImport(MethodView):
 # ---- Exports ----------------------------------------------------------------------------------------------
 
 
-class ProjectExportArgs(Schema):
-    year = fields.Integer()
-    department = fields.String()
-    stage = fields.String()
-    kind = fields.String()
-    fund_type = fields.String()
-    grade = fields.String()
-    light = fields.String()
-    q = fields.String()
+class ProjectExportArgs(ProjectQuerySchema):
+    """The projects list's filters, all rows (no pages)."""
+
+    class Meta:
+        exclude = ("page", "per_page")
 
 
-class LedgerExportArgs(Schema):
-    year = fields.Integer()
-    status = fields.String()
-    overdue = fields.Boolean()
-
-
-class YearArgs(Schema):
-    year = fields.Integer()
+LedgerExportArgs = LedgerQuerySchema
+YearArgs = YearQuerySchema
 
 
 @blp.route(f"{PREFIX}/exports/projects")

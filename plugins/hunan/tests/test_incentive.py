@@ -75,7 +75,7 @@ def department_whole_budget(user, code: str, *, budgeted: bool) -> None:
         "code": unique("N"), "name": "新建项目", "year": YEAR, "kind": "project", "fund_type": "general_public",
         "department_code": department, "is_new": True, "requested_amount": "300000.00"}), 201)
     ok(user.put(f"/api/v1/tenants/{code}/projects/{new['id']}/exante", json={
-        "scores": {"necessity": 18, "economy": 16, "targets": 17, "feasibility": 17, "compliance": 18},
+        "scores": {"necessity": "18", "economy": "16", "targets": "17", "feasibility": "17", "compliance": "18"},
         "conclusion": "support"}))
 
 
@@ -127,9 +127,9 @@ def city_campaign(hengyang) -> dict[str, dict]:
                                                 "file": (io.BytesIO("%PDF-1.4\n制度文件".encode()), "制度文件.pdf")},
                                           content_type="multipart/form-data"))
         ok(city.put(f"{base}/scores", json={"subject_id": subjects[COUNTY]["id"], "indicator": indicator,
-                                            "points": points, "version": version_of(city, CITY, campaign["id"])}))
+                                            "points": str(points), "version": version_of(city, CITY, campaign["id"])}))
     for code in (COUNTY, DISTRICT):
-        ok(city.put(f"{base}/scores", json={"subject_id": subjects[code]["id"], "indicator": "F1", "points": 5,
+        ok(city.put(f"{base}/scores", json={"subject_id": subjects[code]["id"], "indicator": "F1", "points": "5",
                                             "version": version_of(city, CITY, campaign["id"])}))
     ranking = finalize(city, CITY, campaign["id"])
     # Withdrawn once read, so that the next test may open the year's campaign again.
