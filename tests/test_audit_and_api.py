@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 
 import pytest
 import sqlalchemy as sa
@@ -81,7 +82,7 @@ def test_openapi_documents_every_api_route(app, client):
     documented = {path for path in spec["paths"]}
     for rule in app.url_map.iter_rules():
         if rule.rule.startswith("/api/v1/") and rule.endpoint != "api-docs.openapi_json":
-            path = rule.rule.replace("<int:", "{").replace("<", "{").replace(">", "}")
+            path = re.sub(r"<(?:[a-z]+(?:\([^)]*\))?:)?([a-z_]+)>", r"{\1}", rule.rule)
             assert path in documented, path
     assert "bearer" in spec["components"]["securitySchemes"]
 

@@ -48,7 +48,7 @@ def known_ids(app, tenant_code: str) -> dict[str, int]:
 
 def url_for_rule(rule: str, tenant_code: str, ids: dict[str, int]) -> str:
     url = rule.replace("<tenant_code>", tenant_code)
-    return re.sub(r"<(?:[a-z]+:)?([a-z_]+)>", lambda m: str(ids.get(m.group(1)) or 1), url)
+    return re.sub(r"<(?:[a-z]+(?:\([^)]*\))?:)?([a-z_]+)>", lambda m: str(ids.get(m.group(1)) or 1), url)
 
 
 def call(session, method: str, url: str):

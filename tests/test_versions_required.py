@@ -308,8 +308,8 @@ def test_scores_reopening_withdrawing_and_publishing_need_the_campaign_version(a
     cid = campaign["id"]
     subject = ok(city.get(campaign_url(f"/{cid}/subjects")))[0]
     writes = [
-        ("put", "/scores", {"subject_id": subject["id"], "indicator": "F1", "points": 5}),
-        ("put", "/overrides", {"subject_id": subject["id"], "indicator": "A1", "points": 5, "reason": "已核实"}),
+        ("put", "/scores", {"subject_id": subject["id"], "indicator": "F1", "points": "5"}),
+        ("put", "/overrides", {"subject_id": subject["id"], "indicator": "A1", "points": "5", "reason": "已核实"}),
         ("post", "/publish", {"force": True, "reason": "测试"}),
         ("post", "/reopen", {"reason": "复核"}),
         ("post", "/withdraw", {"reason": "测试"}),

@@ -45,6 +45,44 @@ PUBLIC_PREFIX = "/api/v1/public/"
 THROTTLED_PATHS = {"/api/v1/auth/login"}
 
 
+TENANT_RECORDS = "/api/v1/tenants/{tenant_code}"
+
+
+def _link(path: str, method: str, **parameters: str) -> dict[str, Any]:
+    pointer = path.replace("~", "~0").replace("/", "~1")
+    return {"operationRef": f"#/paths/{pointer}/{method}",
+            "parameters": {"tenant_code": "$request.path.tenant_code", **parameters}}
+
+
+#: Where a created record's id leads next (OpenAPI links): create → read → update, for clients and for the
+#: stateful checks of the contract test.
+LINKS: dict[tuple[str, str], dict[str, dict[str, Any]]] = {
+    (f"{TENANT_RECORDS}/projects", "post"): {
+        "ReadProject": _link(f"{TENANT_RECORDS}/projects/{{project_id}}", "get", project_id="$response.body#/id"),
+        "UpdateProject": _link(f"{TENANT_RECORDS}/projects/{{project_id}}", "patch",
+                               project_id="$response.body#/id"),
+        "ReadTargets": _link(f"{TENANT_RECORDS}/projects/{{project_id}}/targets", "get",
+                             project_id="$response.body#/id"),
+        "SetTargets": _link(f"{TENANT_RECORDS}/projects/{{project_id}}/targets", "put",
+                            project_id="$response.body#/id"),
+    },
+    (f"{TENANT_RECORDS}/departments", "post"): {
+        "UpdateDepartment": _link(f"{TENANT_RECORDS}/departments/{{department_id}}", "patch",
+                                  department_id="$response.body#/id"),
+    },
+    (f"{TENANT_RECORDS}/users", "post"): {
+        "ReadUser": _link(f"{TENANT_RECORDS}/users/{{user_id}}", "get", user_id="$response.body#/id"),
+        "UpdateUser": _link(f"{TENANT_RECORDS}/users/{{user_id}}", "patch", user_id="$response.body#/id"),
+    },
+    (f"{TENANT_RECORDS}/assessments", "post"): {
+        "ReadCampaign": _link(f"{TENANT_RECORDS}/assessments/{{campaign_id}}", "get",
+                              campaign_id="$response.body#/id"),
+        "ReadSubjects": _link(f"{TENANT_RECORDS}/assessments/{{campaign_id}}/subjects", "get",
+                              campaign_id="$response.body#/id"),
+    },
+}
+
+
 def query_parameter_rule(parameter: dict[str, Any]) -> None:
     """A query parameter as the request guard takes it (``jixiao.inputs.check_request``): text of one line, and
     the guard's range for the integer names it knows (years, pages, months, ids)."""
@@ -84,6 +122,10 @@ class ErrorResponsesPlugin(BasePlugin):
             for status in statuses:
                 if str(status) not in documented:
                     responses[status] = http.HTTPStatus(status).name
+            for (linked_path, linked_method), links in LINKS.items():
+                created = responses.get(201) or responses.get("201")
+                if (linked_path, linked_method) == (path, method) and isinstance(created, dict):
+                    created.setdefault("links", {}).update(links)
             if path in PUBLIC_PATHS or (path or "").startswith(PUBLIC_PREFIX):
                 operation["security"] = []
             elif path in THROTTLED_PATHS:

@@ -12,6 +12,7 @@ from marshmallow import Schema, fields, validate
 from jixiao.auth import require_login
 from jixiao.db import session
 from jixiao.system import security_admin
+from jixiao.system.duties import DUTY_NAMES, Duty
 
 blp = Blueprint("security_api", __name__, description="Operator and tenant-administrator accounts (security administrator only)")
 
@@ -37,7 +38,10 @@ class AccountCreateSchema(Schema):
     password = fields.String(required=True, load_only=True, validate=validate.Length(min=1, max=256))
     display_name = fields.String(load_default="", validate=validate.Length(max=100))
     duty = fields.Raw(load_default=None, metadata={
-        "description": "an operator's one duty: system, security or audit (a list of two is refused)"})
+        "description": "an operator's one duty: system, security or audit (a list of two is refused)",
+        "anyOf": [{"type": "string", "enum": sorted(DUTY_NAMES) + sorted(duty.value for duty in Duty)},
+                  {"type": "array", "items": {"type": "string"}, "maxItems": 3}],
+        "nullable": True})
     roles = fields.List(fields.String(validate=validate.Length(max=32)), load_default=list)
     tenant_code = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=32), metadata={
         "description": "instead of a duty: create an administrator of this tenant"})

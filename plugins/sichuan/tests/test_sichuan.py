@@ -35,7 +35,7 @@ INDICATORS = [
     {"level1": "满意度", "level2": "服务对象满意度指标", "name": "群众满意度", "direction": "ge",
      "target_value": "90", "unit": "%", "weight": "10"},
 ]
-EXANTE_SCORES = {"necessity": 18, "economy": 16, "targets": 17, "feasibility": 18, "compliance": 19}
+EXANTE_SCORES = {"necessity": "18", "economy": "16", "targets": "17", "feasibility": "18", "compliance": "19"}
 
 
 def test_hook_tenant_default_settings(jixiao_app):

@@ -397,13 +397,13 @@ def test_biangbas_exante_is_scored_on_its_dimensions_through_the_api(login):
     url = f"/api/v1/tenants/{BIANGBA}/projects/{project['id']}/exante"
     dimensions = client.get(url).get_json()["dimensions"]
     assert [d["label"] for d in dimensions] == SEED_001_DIMENSIONS
-    national = {"necessity": 18, "economy": 16, "targets": 17, "feasibility": 17, "compliance": 18}
+    national = {"necessity": "18", "economy": "16", "targets": "17", "feasibility": "17", "compliance": "18"}
     refused = client.put(url, json={"scores": national, "conclusion": "support"})
     assert refused.status_code == 400
     fields = refused.get_json()["error"]["fields"]
     assert {f"scores.{d['key']}" for d in dimensions} - {f"scores.{k}" for k in national} <= set(fields)
     assert fields["scores.economy"] == "不是本地区事前评估的维度"
-    scores = {d["key"]: d["max"] - position for position, d in enumerate(dimensions)}
+    scores = {d["key"]: str(Decimal(d["max"]) - position) for position, d in enumerate(dimensions)}
     recorded = client.put(url, json={"scores": scores, "conclusion": "support"})
     assert recorded.status_code == 200, recorded.get_json()
     assert Decimal(recorded.get_json()["total_score"]) == sum(Decimal(v) for v in scores.values())
