@@ -122,10 +122,9 @@ class ErrorResponsesPlugin(BasePlugin):
             for status in statuses:
                 if str(status) not in documented:
                     responses[status] = http.HTTPStatus(status).name
-            for (linked_path, linked_method), links in LINKS.items():
-                created = responses.get(201) or responses.get("201")
-                if (linked_path, linked_method) == (path, method) and isinstance(created, dict):
-                    created.setdefault("links", {}).update(links)
+            created = responses.get(201) or responses.get("201")
+            if (path, method) in LINKS and isinstance(created, dict):
+                created.setdefault("links", {}).update(LINKS[(path, method)])
             if path in PUBLIC_PATHS or (path or "").startswith(PUBLIC_PREFIX):
                 operation["security"] = []
             elif path in THROTTLED_PATHS:
@@ -155,7 +154,7 @@ def decimals_as_strings(self: Any, field: Any, ret: dict[str, Any], **kwargs: An
 
     Answers always carry exactly the column's places (``"1000.0000"``, ``"30.00"``); requests may send fewer
     (``"1000"``) but never more, so a field both read and written documents the wider pattern. The number
-    bounds apiSpec derives from a Range validator do not apply to strings: a lower bound of 0 is the pattern's
+    bounds apispec derives from a Range validator do not apply to strings: a lower bound of 0 is the pattern's
     missing minus sign, and the integer digits bound the size."""
     if not isinstance(field, fields.Decimal):
         return {}
