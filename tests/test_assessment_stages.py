@@ -8,7 +8,8 @@ Records are made in 2027 (no other test uses it) in 益阳市's counties and 衡
 from __future__ import annotations
 
 import io
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
@@ -24,7 +25,9 @@ from tests.test_audit_and_api import make_app_like
 from tests.test_query_budget import count_statements
 
 YEAR = 2027
-TODAY = date.today()
+#: The bureau's day (the deadline rules judge by it), not the machine's: after 16:00 UTC they differ.
+BUREAU_ZONE = ZoneInfo("Asia/Shanghai")
+TODAY = datetime.now(BUREAU_ZONE).date()
 
 
 @pytest.fixture(scope="module")
@@ -116,7 +119,7 @@ def test_a_reopened_campaign_recomputes_to_the_same_values_as_of_its_cut_off(sta
         "subject_id": subject["id"], "indicator": "A1", "points": "10", "reason": ""})
     assert reasonless.status_code == 400
     # Records made yesterday count; today's are after the cut-off and do not.
-    yesterday = datetime.now(UTC) - timedelta(days=1, hours=1)
+    yesterday = datetime.combine(TODAY - timedelta(days=1), time(12), tzinfo=BUREAU_ZONE).astimezone(UTC)
     with staged.app_context():
         with system_scope() as db:
             tenant = tenancy.get_by_code(db, "430902")
