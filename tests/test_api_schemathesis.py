@@ -171,6 +171,18 @@ def declared_names(case: Any) -> set[str]:
     return {name for name in names if name}
 
 
+def validate(case: Any, response: Any, context: str = "") -> None:
+    """Every check but ``ignored_auth`` (the test sends its own credentials); a refusal the document cannot
+    state (``DOMAIN_REFUSALS``) is not a failure."""
+    try:
+        case.validate_response(response, excluded_checks=[ignored_auth])
+    except FailureGroup as group:
+        left = [failure for failure in group.exceptions
+                if not (isinstance(failure, RejectedPositiveData) and refusal_is_domain(case, response))]
+        if left:
+            raise FailureGroup(left, f"{context}{group.message}") from None
+
+
 def aim(case: Any, real_ids: dict[str, list[int]]) -> None:
     """The bureau's own tenant, and most of the time one of its real records."""
     parameters = case.path_parameters or {}
@@ -201,13 +213,7 @@ def test_the_api_answers_as_its_document_says(case: Any, tokens: dict[str, str],
         # A retrying client sends one key per request; a key reused for another body is 422, as documented.
         headers = {"Authorization": f"Bearer {tokens[username]}", "Idempotency-Key": uuid.uuid4().hex}
         response = case.call(headers=headers)
-        try:
-            case.validate_response(response, excluded_checks=[ignored_auth])
-        except FailureGroup as group:
-            left = [failure for failure in group.exceptions
-                    if not (isinstance(failure, RejectedPositiveData) and refusal_is_domain(case, response))]
-            if left:
-                raise FailureGroup(left, f"as {username}:\n{group.message}") from None
+        validate(case, response, f"as {username}:\n")
     if not public:
         # What ignored_auth checks, with the run's own credentials left out: no token, no cookie, 401.
         # The request guard (400, 413) and routing (404, 405) answer before authentication does.
@@ -249,13 +255,7 @@ def test_linked_operations_follow_each_other_as_the_links_say(api_schema: Any, t
 
         def validate_response(self, response: Any, case: Any, additional_checks: Any = None,
                               **kwargs: Any) -> None:
-            try:
-                case.validate_response(response, excluded_checks=[ignored_auth])
-            except FailureGroup as group:
-                left = [failure for failure in group.exceptions
-                        if not (isinstance(failure, RejectedPositiveData) and refusal_is_domain(case, response))]
-                if left:
-                    raise FailureGroup(left, group.message) from None
+            validate(case, response)
 
     Workflow.run(settings=settings(max_examples=STATEFUL_SCENARIOS, stateful_step_count=6, deadline=None,
                                    derandomize=True, database=None, suppress_health_check=list(HealthCheck)))
