@@ -68,6 +68,7 @@ DOMAIN_REFUSALS: dict[tuple[str, str], tuple[set[str], str]] = {
     ("POST", "/api/v1/tenants/{tenant_code}/evaluations/sample"): ({"agency_id"}, "the bureau's own agency"),
     ("POST", "/api/v1/tenants/{tenant_code}/imports/projects"): ({"file"}, "a spreadsheet's contents"),
     ("POST", "/api/v1/tenants/{tenant_code}/rectifications/{notice_id}/files"): ({"file"}, "a file's contents"),
+    ("GET", "/api/v1/tenants/{tenant_code}/statistics/league"): ({"city"}, "a city the bureau oversees"),
     ("POST", "/api/v1/tenants/{tenant_code}/assessments"): ({"scheme"}, "a scheme the bureau's plugins offer"),
     ("POST", "/api/v1/tenants/{tenant_code}/assessment-results/{campaign_id}/evidence"): (
         {"file", "indicator"}, "the scheme's items; a file's contents"),

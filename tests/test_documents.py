@@ -414,12 +414,7 @@ def test_document_owner_types_are_registered_when_the_app_is_made(app):
     from jixiao.documents import service as documents
     from tests.test_audit_and_api import make_app_like
 
-    saved = dict(documents.OWNER_TYPES)
-    documents.OWNER_TYPES.clear()
-    try:
-        make_app_like(app)
-        assert set(documents.OWNER_TYPES) == {"evaluations", "rectification_notices", "projects", "tenants",
-                                              "assessment_campaigns", "spreadsheets"}
-    finally:
-        documents.OWNER_TYPES.clear()
-        documents.OWNER_TYPES.update(saved)
+    made = make_app_like(app)
+    with made.app_context():
+        assert set(documents.owner_types()) == {"evaluations", "rectification_notices", "projects", "tenants",
+                                                "assessment_campaigns", "spreadsheets"}

@@ -256,17 +256,17 @@ def test_the_bell_shows_the_unread_count_on_every_page(app):
         assert f'<span class="badge" id="unread-count">{unread}</span>' in html, path
 
 
-def test_the_schedule_is_data_naming_real_scans_with_valid_cron_expressions():
+def test_the_schedule_is_data_naming_real_scans_with_valid_cron_expressions(app):
     from croniter import croniter
 
-    from jixiao.jobs.scans import SCHEDULE
-    from jixiao.jobs.service import KINDS, load_kinds
+    from jixiao.jobs.service import kinds, schedules
 
-    load_kinds()
-    assert {kind for kind, _cron, _purpose in SCHEDULE} == {"scan.monitoring_reminders", "scan.daily"}
-    for kind, expression, purpose in SCHEDULE:
-        assert kind in KINDS and KINDS[kind].queue == "scheduled"
-        assert croniter.is_valid(expression) and purpose
+    with app.app_context():
+        scheduled, known = schedules(), kinds()
+    assert {schedule.kind for schedule in scheduled} == {"scan.monitoring_reminders", "scan.daily"}
+    for schedule in scheduled:
+        assert known[schedule.kind].queue == "scheduled"
+        assert croniter.is_valid(schedule.cron) and schedule.purpose
 
 
 def test_the_monthly_reminder_tells_units_what_they_owe(app):
@@ -294,3 +294,19 @@ def test_the_monthly_reminder_tells_units_what_they_owe(app):
     unit = api_login(embedded, "lingling_dept").get("/api/v1/notifications").get_json()["items"]
     mine = [n for n in unit if n["kind"] == "monitoring_due" and "提醒项目" in n["title"]]
     assert mine and mine[0]["url"].endswith(f"/projects/{project['id']}#monitoring")
+
+
+def test_a_zombie_work_horse_counts_as_dead():
+    """A killed work-horse whose worker died too stays a zombie until PID 1 reaps it — in a container that may
+    take a while, and the new worker's recovery used to count it alive and leave its job running for ever."""
+    from jixiao.jobs.service import process_alive
+
+    child = subprocess.Popen(["true"])
+    try:
+        stat = Path(f"/proc/{child.pid}/stat")
+        wait_for(lambda: stat.read_text().rsplit(")", 1)[-1].split()[0] == "Z", timeout=10)
+        assert not process_alive(child.pid)
+    finally:
+        child.wait()
+    assert process_alive(os.getpid())
+    assert not process_alive(child.pid)

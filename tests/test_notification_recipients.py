@@ -1,5 +1,5 @@
 """Who hears about a project: the scans' notifications go to those who may open it, and cost the same whatever
-the number of records (jixiao.policy.project_audience, jixiao.jobs.scans).
+the number of records (jixiao.policy.project_audience, jixiao.lifecycle.scans).
 
 The world is built on its own database (no demo data): two departments of Lingling, A (with a unit A-1 under
 it) and B, each with a budgeted project that is off track (a red monitoring report), owes an answer to a

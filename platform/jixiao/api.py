@@ -193,7 +193,8 @@ class JixiaoApi(Api):
     ERROR_SCHEMA = ErrorSchema
 
 
-def init_app(app: Flask) -> None:
+def init_app(app: Flask, blueprints: list[Any]) -> None:
+    """Mount the API blueprints the plugins registered (the core's first) and build the document."""
     app.config.setdefault("API_SPEC_OPTIONS", {})
     app.config["API_SPEC_OPTIONS"].update(
         {
@@ -217,19 +218,5 @@ def init_app(app: Flask) -> None:
     api.ma_plugin.converter.add_attribute_function(strings_with_their_rule)
     app.extensions["jixiao.api"] = api
 
-    from jixiao.accounts.api import blp as accounts_blp
-    from jixiao.assessment.api import blp as assessment_blp
-    from jixiao.audit.api import blp as audit_blp
-    from jixiao.catalog.api import blp as catalog_blp
-    from jixiao.documents.api import blp as documents_blp
-    from jixiao.jobs.api import blp as jobs_blp
-    from jixiao.lifecycle.api import blp as lifecycle_blp
-    from jixiao.spreadsheets.api import blp as spreadsheets_blp
-    from jixiao.statistics.api import blp as statistics_blp
-    from jixiao.system.api import blp as system_blp
-    from jixiao.system.security_api import blp as security_blp
-    from jixiao.tenancy.api import blp as tenancy_blp
-
-    for blp in (accounts_blp, tenancy_blp, lifecycle_blp, catalog_blp, assessment_blp, statistics_blp, jobs_blp, documents_blp,
-                spreadsheets_blp, system_blp, security_blp, audit_blp):
+    for blp in blueprints:
         api.register_blueprint(blp, url_prefix="/api/v1")

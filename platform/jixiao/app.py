@@ -11,8 +11,32 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
 import jixiao.models  # noqa: F401 - every model mapped before the first query
-from jixiao import auth, db, errors, inputs, plugins, security
+from jixiao import api, auth, db, errors, inputs, plugins, security
+from jixiao.accounts import plugin as accounts_plugin
+from jixiao.assessment import metrics
+from jixiao.assessment import plugin as assessment_plugin
+from jixiao.audit import plugin as audit_plugin
+from jixiao.catalog import plugin as catalog_plugin
 from jixiao.config import load_config
+from jixiao.documents import plugin as documents_plugin
+from jixiao.documents import service as documents
+from jixiao.jobs import plugin as jobs_plugin
+from jixiao.jobs import service as jobs
+from jixiao.lifecycle import plugin as lifecycle_plugin
+from jixiao.lifecycle import todo
+from jixiao.spreadsheets import plugin as spreadsheets_plugin
+from jixiao.statistics import plugin as statistics_plugin
+from jixiao.system import plugin as system_plugin
+from jixiao.tenancy import plugin as tenancy_plugin
+
+#: The core's features, each registered as a plugin (``jixiao.<domain>.plugin``), in the order their pages,
+#: endpoints and to-dos are listed.
+CORE_PLUGINS = (
+    ("core.accounts", accounts_plugin), ("core.tenancy", tenancy_plugin), ("core.lifecycle", lifecycle_plugin),
+    ("core.catalog", catalog_plugin), ("core.assessment", assessment_plugin), ("core.statistics", statistics_plugin),
+    ("core.jobs", jobs_plugin), ("core.documents", documents_plugin), ("core.spreadsheets", spreadsheets_plugin),
+    ("core.system", system_plugin), ("core.audit", audit_plugin),
+)
 
 
 class DatabaseIdConverter(IntegerConverter):
@@ -39,53 +63,34 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
 
     db.Database().init_app(app)
-    plugins.init_app(app)
+    host = plugins.init_app(app, core=CORE_PLUGINS)
     Babel(app)
     auth.init_app(app)
     security.init_app(app)
     # After auth and security, but first to run: malformed input is refused before anything reads it.
     inputs.init_app(app)
 
-    from jixiao import api as api_module
-
-    api_module.init_app(app)
+    _compose(app, host)
     errors.init_app(app)
-
-    from jixiao.accounts import views as accounts_views
-    from jixiao.assessment import views as assessment_views
-    from jixiao.catalog import views as catalog_views
-    from jixiao.documents import views as documents_views
-    from jixiao.jobs import views as jobs_views
-    from jixiao.lifecycle import views as lifecycle_views
-    from jixiao.spreadsheets import views as spreadsheets_views
-    from jixiao.statistics import views as statistics_views
-    from jixiao.system import views as system_views
-    from jixiao.tenancy import views as tenancy_views
-
-    for blueprint in (accounts_views.bp, tenancy_views.bp, lifecycle_views.bp, catalog_views.bp, statistics_views.bp,
-                      jobs_views.bp, documents_views.bp, spreadsheets_views.bp, assessment_views.bp, system_views.bp):
-        app.register_blueprint(blueprint)
-
-    _register_document_owners()
-
-    from jixiao import cli
-
-    cli.init_app(app)
     _template_helpers(app)
     return app
 
 
-def _register_document_owners() -> None:
-    """Every document owner type of the core, registered when the app is made (web and worker alike), so that
-    who may read a document never depends on which modules a process has imported. The app composes the
-    domains; the documents package itself imports none of them."""
-    from jixiao.assessment.jobs import register_document_owner as assessment_owner
-    from jixiao.documents.service import register_lifecycle_owner_types
-    from jixiao.spreadsheets.importer import register_document_owner as spreadsheet_owner
-
-    register_lifecycle_owner_types()
-    assessment_owner()
-    spreadsheet_owner()
+def _compose(app: Flask, host: plugins.PluginHost) -> None:
+    """Make the app of what its plugins register — the core's default plugins first, then the installed ones —
+    once, when the app is made: web and worker processes alike know the same jobs, pages and document owners,
+    whatever modules they happened to import."""
+    jobs.init_app(app, kinds=host.collect("register_job_kinds"), schedules=host.collect("register_schedules"))
+    documents.init_app(app, owners=host.collect("register_document_owners"))
+    metrics.init_app(app, metrics=host.collect("register_assessment_metrics"))
+    todo.init_app(app, sources=host.collect("register_todo_sources"))
+    api.init_app(app, blueprints=host.collect("register_api_blueprints"))
+    for blueprint in host.collect("register_blueprints"):
+        app.register_blueprint(blueprint)
+    for command in host.collect("register_commands"):
+        if command.name in app.cli.commands:
+            raise ValueError(f"command {command.name} is registered twice")
+        app.cli.add_command(command)
 
 
 def _template_helpers(app: Flask) -> None:

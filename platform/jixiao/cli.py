@@ -1,6 +1,8 @@
-"""The ``jixiao`` command: serve, migrate, load tenants, create users and tokens, list plugins.
+"""The ``jixiao`` command: the process entry point — serve, migrate, run workers and the scheduler, list plugins.
 
-Every command is a thin adapter over a service; what it changes is audited like any other change.
+The domains' commands (``tenants``, ``users``, ``tokens``, ``audit``, ``jobs``) and any plugin's are registered
+through ``register_commands`` and join these when the app is made. Every command is a thin adapter over a
+service; what it changes is audited like any other change.
 """
 
 from __future__ import annotations
@@ -12,34 +14,19 @@ from pathlib import Path
 from typing import Any
 
 import click
-from flask import Flask, current_app
+from flask import current_app
 from flask.cli import FlaskGroup, with_appcontext
 
-from jixiao.db import TenantScope, scoped, system_scope
+from jixiao.app import create_app
+from jixiao.command_line import fail
+from jixiao.db import system_scope
 from jixiao.errors import DomainError
 
 
-def _create_app() -> Flask:
-    from jixiao.app import create_app
-
-    return create_app()
-
-
-@click.group(cls=FlaskGroup, create_app=_create_app, add_default_commands=False,
+@click.group(cls=FlaskGroup, create_app=create_app, add_default_commands=False,
              add_version_option=False, load_dotenv=False, set_debug_flag=False)
 def main() -> None:
     """Jixiao (绩效): budget performance management for finance bureaus."""
-
-
-def init_app(app: Flask) -> None:
-    """Commands live on ``main``; this hook is where plugins' commands would join them."""
-
-
-def _fail(exc: DomainError) -> None:
-    click.echo(f"error: {exc.message}", err=True)
-    for field, problem in (exc.fields or {}).items():
-        click.echo(f"  {field}: {problem}", err=True)
-    sys.exit(1)
 
 
 # ---- run ----------------------------------------------------------------------------------------------------
@@ -105,162 +92,6 @@ def db_current() -> None:
     click.echo(migrate.current(current_app.config) or "base (not migrated)")
 
 
-# ---- tenants ------------------------------------------------------------------------------------------------
-
-
-@main.group("tenants")
-def tenants_group() -> None:
-    """The tenant tree."""
-
-
-@tenants_group.command("load")
-@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@with_appcontext
-def tenants_load(paths: tuple[Path, ...]) -> None:
-    """Create or update tenants from YAML files; idempotent, and all files validate before anything changes."""
-    from jixiao.plugins import host
-    from jixiao.tenancy import service
-
-    with system_scope() as db:
-        try:
-            report = service.load_files(db, host(), paths)
-        except DomainError as exc:
-            _fail(exc)
-    for line in report.lines():
-        click.echo(line)
-
-
-@tenants_group.command("tree")
-@click.argument("code", required=False)
-@with_appcontext
-def tenants_tree(code: str | None) -> None:
-    """Print the tenant tree (or the subtree under CODE)."""
-    from jixiao.plugins import host
-    from jixiao.tenancy import service
-
-    with system_scope() as db:
-        try:
-            lines = service.tree_lines(db, host(), code)
-        except DomainError as exc:
-            _fail(exc)
-    click.echo("\n".join(lines) if lines else "no tenants: run `jixiao tenants load tenants/*.yaml`")
-
-
-# ---- users and tokens ---------------------------------------------------------------------------------------
-
-
-def _tenant_scope(code: str) -> Any:
-    from jixiao.tenancy import service
-
-    with system_scope() as db:
-        tenant = service.get_by_code(db, code)
-    if tenant is None:
-        click.echo(f"error: no tenant with code {code}", err=True)
-        sys.exit(1)
-    return tenant, TenantScope(read_ids=(tenant.id,), write_id=tenant.id)
-
-
-@main.group("users")
-def users_group() -> None:
-    """User accounts."""
-
-
-@users_group.command("create")
-@click.option("--tenant", "tenant_code", help="the tenant's division code (omit with --operator)")
-@click.option("--username", required=True)
-@click.option("--role", "roles", multiple=True, help="admin, finance, department, evaluator, expert, auditor, viewer")
-@click.option("--department", "department_code", help="department code, for the department role")
-@click.option("--display-name", default="")
-@click.option("--operator", is_flag=True, help="a platform operator (no tenant), holding exactly one --duty")
-@click.option("--duty", "duty", multiple=True, help="with --operator: system, security or audit (三员分立: one only)")
-@with_appcontext
-def users_create(tenant_code: str | None, username: str, roles: tuple[str, ...], department_code: str | None,
-                 display_name: str, operator: bool, duty: tuple[str, ...]) -> None:
-    """Create a user; the password is read from standard input."""
-    from jixiao.accounts import service
-
-    password = sys.stdin.readline().rstrip("\n") if not sys.stdin.isatty() else click.prompt(
-        "Password", hide_input=True, confirmation_prompt=True)
-    if duty and not operator:
-        click.echo("error: --duty is for platform operators (--operator)", err=True)
-        sys.exit(1)
-    if operator:
-        tenant, scope = None, TenantScope(platform=True)
-    elif tenant_code:
-        tenant, scope = _tenant_scope(tenant_code)
-    else:
-        click.echo("error: --tenant is required (or --operator)", err=True)
-        sys.exit(1)
-    with scoped(scope) as db:
-        try:
-            user = service.create_user(db, None, tenant, username=username, password=password, roles=list(roles),
-                                       display_name=display_name, department_code=department_code,
-                                       is_operator=operator, duty=list(duty))
-        except DomainError as exc:
-            _fail(exc)
-    click.echo(f"created user {user.username} ({', '.join(user.roles)}) in {tenant_code or 'the platform'}")
-
-
-# ---- audit --------------------------------------------------------------------------------------------------
-
-
-@main.group("audit")
-def audit_group() -> None:
-    """The audit log's retention (reading and exporting it is the audit administrator's, in the app)."""
-
-
-@audit_group.command("purge")
-@with_appcontext
-def audit_purge() -> None:
-    """Delete the audit events older than JIXIAO_AUDIT_RETENTION_DAYS (at least 180), as the tables' owner.
-
-    Runs on JIXIAO_MIGRATION_DATABASE_URL (the application role may not delete audit rows) and records an
-    audit.purge event with the count and the cut-off.
-    """
-    from jixiao.audit import log
-    from jixiao.db import create_engine
-
-    days = current_app.config["AUDIT_RETENTION_DAYS"]
-    engine = create_engine(current_app.config["MIGRATION_DATABASE_URL"])
-    try:
-        with engine.begin() as connection:
-            result = log.purge_expired(connection, days)
-    finally:
-        engine.dispose()
-    click.echo(f"deleted {result.count} audit events older than {result.cutoff.isoformat()} "
-               f"(retention {result.retention_days} days); recorded audit.purge")
-
-
-@main.group("tokens")
-def tokens_group() -> None:
-    """API bearer tokens."""
-
-
-@tokens_group.command("create")
-@click.option("--username", required=True)
-@click.option("--name", default="cli", show_default=True, help="what the token is for (not blank)")
-@with_appcontext
-def tokens_create(username: str, name: str) -> None:
-    """Create a bearer token for USERNAME and print it (shown once; only its hash is stored)."""
-    import sqlalchemy as sa
-
-    from jixiao.accounts import service
-    from jixiao.accounts.models import User
-
-    with scoped(TenantScope(login_username=username)) as db:
-        user = db.scalar(sa.select(User).where(User.username == username))
-    if user is None:
-        click.echo(f"error: no user {username}", err=True)
-        sys.exit(1)
-    with scoped(TenantScope(read_ids=(user.tenant_id,) if user.tenant_id else (), write_id=user.tenant_id,
-                            user_id=user.id, platform=user.tenant_id is None)) as db:
-        try:
-            api_token, token = service.create_token(db, user, name)
-        except DomainError as exc:
-            _fail(exc)
-    click.echo(token)
-
-
 # ---- worker -------------------------------------------------------------------------------------------------
 
 QUEUES = ("interactive", "documents", "scheduled")
@@ -301,53 +132,20 @@ def scheduler_command() -> None:
     from redis import Redis
     from rq.cron import CronScheduler
 
-    from jixiao.jobs.scans import SCHEDULE, run_scheduled
+    from jixiao.jobs.runner import run_scheduled
+    from jixiao.jobs.service import schedules
 
     url = current_app.config.get("REDIS_URL")
     if not url:
         click.echo("error: JIXIAO_REDIS_URL is not set; run scans by hand with `jixiao jobs run KIND`", err=True)
         sys.exit(1)
     cron = CronScheduler(connection=Redis.from_url(url), name="jixiao")
-    for kind, expression, purpose in SCHEDULE:
-        cron.register(run_scheduled, queue_name="scheduled", args=(kind,), cron=expression, name=kind)
-        click.echo(f"{expression:<12} {kind}  {purpose}")
+    for schedule in schedules():
+        cron.register(run_scheduled, queue_name="scheduled", args=(schedule.kind,), cron=schedule.cron,
+                      name=schedule.kind)
+        click.echo(f"{schedule.cron:<12} {schedule.kind}  {schedule.purpose}")
     current_app.extensions["jixiao.db"].engine.dispose()
     cron.start()
-
-
-@main.group("jobs")
-def jobs_group() -> None:
-    """Background jobs."""
-
-
-@jobs_group.command("run")
-@click.argument("kind")
-@with_appcontext
-def jobs_run(kind: str) -> None:
-    """Run a scan now, in this process (e.g. scan.daily, scan.monitoring_reminders)."""
-    from jixiao.jobs import service as jobs
-
-    jobs.load_kinds()
-    if kind not in jobs.KINDS or not kind.startswith("scan."):
-        click.echo(f"error: unknown scan {kind}; known: {', '.join(k for k in jobs.KINDS if k.startswith('scan.'))}",
-                   err=True)
-        sys.exit(1)
-    job_id = jobs.create_record(None, None, kind, {})
-    jobs.execute(job_id, None, retries_left=0)
-    with system_scope() as db:
-        from jixiao.jobs.models import Job
-
-        job = db.get(Job, job_id)
-        click.echo(f"job {job.id} {job.status}: {job.result or job.error}")
-
-
-@jobs_group.command("recover")
-@with_appcontext
-def jobs_recover() -> None:
-    """Retry or fail the jobs left running by a worker that died."""
-    from jixiao.jobs import service as jobs
-
-    click.echo(f"recovered: {jobs.recover_abandoned() or 'none'}")
 
 
 # ---- plugins and demo ---------------------------------------------------------------------------------------
@@ -452,7 +250,7 @@ def demo_load(size: int, year: int | None, province_code: str | None, projects_p
         report = generator(current_app._get_current_object(), province_code, projects_per_county=projects_per_county,
                            seed=seed, year=year, skip=demo.DEPARTMENT_TENANTS)
     except DomainError as exc:
-        _fail(exc)
+        fail(exc)
     for line in report:
         click.echo(line)
 

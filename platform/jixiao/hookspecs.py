@@ -10,6 +10,10 @@ Conventions (see docs/plugins.md):
 - Questions about one tenant (``firstresult``) stop at the first answer that is not ``None``: return ``None``
   to let the national default (or another plugin) answer.
 - ``on_*`` hooks are events; their return values are ignored.
+- The composition hooks (``register_blueprints`` … ``register_todo_sources``) take no ``tenant``: they are
+  called once, when an app is made, on every installed plugin, and make up what the app can do. The core's own
+  pages, endpoints, jobs and commands are registered through them by the core's default plugins
+  (``jixiao.<domain>.plugin``), exactly as a vendor's would be.
 """
 
 from __future__ import annotations
@@ -228,4 +232,68 @@ def assessment_awards(tenant: Any, scheme: dict[str, Any], results: list[Any],
     published about them the same year (``{"rank", "of", "grade", "total", "assessor"}``; e.g. a city sees the
     province's ranking of its counties). Return ``{code: {"awards": [...], "notices": [...]}}`` in Chinese.
     National default: none.
+    """
+
+
+# ---- Composition: what an app is made of (called once per app, on every installed plugin) --------------------
+
+
+@hookspec
+def register_blueprints() -> list[Any] | None:
+    """Flask blueprints of web pages. **Collected**, in the order plugins were registered (the core's first).
+    A blueprint's name must be unique across plugins; URLs under ``/t/<tenant_code>/`` are tenant pages and
+    must check the tenant like the core's (``jixiao.toolkit`` gives the helpers).
+    """
+
+
+@hookspec
+def register_api_blueprints() -> list[Any] | None:
+    """flask-smorest blueprints of the JSON API, mounted under ``/api/v1`` and documented in its OpenAPI
+    document. **Collected**. Use the toolkit's schemas for errors and decimals so the document stays true.
+    """
+
+
+@hookspec
+def register_commands() -> list[Any] | None:
+    """click commands or groups added to the ``jixiao`` command line (they run inside an app context).
+    **Collected**; a name already taken is refused when the app is made.
+    """
+
+
+@hookspec
+def register_job_kinds() -> list[Any] | None:
+    """Background job kinds: functions decorated with ``jixiao.jobs.service.job_kind``. **Collected**; a kind
+    name taken twice stops the app from being made. The web process and every worker make the same app, so
+    both know the same kinds.
+    """
+
+
+@hookspec
+def register_schedules() -> list[Any] | None:
+    """Periodic jobs for ``jixiao scheduler``: ``jixiao.jobs.service.Schedule(kind, cron, purpose)``, the kind
+    registered by ``register_job_kinds``. **Collected**.
+    """
+
+
+@hookspec
+def register_document_owners() -> list[Any] | None:
+    """Record types that own generated documents, with who may read them:
+    ``jixiao.documents.service.DocumentOwner(owner_type, visible, label)``, where ``visible(session, actor,
+    tenant)`` is an SQL condition on documents. A document whose owner type nobody registered is read only by
+    its tenant's readers and its author. **Collected**.
+    """
+
+
+@hookspec
+def register_assessment_metrics() -> list[Any] | None:
+    """Metrics a computed assessment indicator may name (``"metric"`` in a scheme):
+    ``jixiao.assessment.metrics.Metric(name, label, numerator, denominator, amount)``. **Collected**; a name
+    taken twice stops the app from being made.
+    """
+
+
+@hookspec
+def register_todo_sources() -> list[Any] | None:
+    """Sources of the to-do list (待办) home pages lead with: ``fn(session, actor, tenant) -> list[TodoItem]``
+    (``jixiao.lifecycle.todo.TodoItem``), called for a user in their own tenant. **Collected**.
     """

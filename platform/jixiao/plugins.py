@@ -29,10 +29,18 @@ class PluginInfo:
 class PluginHost:
     """One pluggy manager per app, built by the app factory (never at import time)."""
 
-    def __init__(self, extra: Iterable[tuple[str, Any]] = (), load_entry_points: bool = True) -> None:
+    def __init__(self, extra: Iterable[tuple[str, Any]] = (), load_entry_points: bool = True,
+                 core: Iterable[tuple[str, Any]] = ()) -> None:
         self.pm = pluggy.PluginManager(ENTRY_POINT_GROUP)
         self.pm.add_hookspecs(hookspecs)
         self._distributions: dict[str, tuple[str, str]] = {NATIONAL: ("jixiao", __version__)}
+        # The core's own features, registered like any plugin; they answer only the composition hooks.
+        self.core_names: tuple[str, ...] = ()
+        for name, plugin in core:
+            self.pm.register(plugin, name=name)
+            self._distributions[name] = ("jixiao", __version__)
+            self.core_names += (name,)
+        self._always_on = frozenset({NATIONAL, *self.core_names})
         # National rules first: pluggy asks the last registered plugin first, so regions override them.
         self.pm.register(national, name=NATIONAL)
         if load_entry_points:
@@ -59,9 +67,20 @@ class PluginHost:
     def is_installed(self, name: str) -> bool:
         return self.pm.has_plugin(name)
 
+    def collect(self, hook_name: str) -> list[Any]:
+        """Every installed plugin's answer to a composition hook, flattened, in registration order (the core's
+        first): what an app is made of does not depend on a tenant."""
+        answers = getattr(self.pm.hook, hook_name)()
+        # pluggy calls the last registered plugin first.
+        return [item for answer in reversed(answers) for item in answer]
+
     def info(self) -> list[PluginInfo]:
+        """The rule plugins: national and the installed regions (the core's own composition plugins are not
+        listed; ``core_names`` has them)."""
         infos = []
         for name, plugin in self.pm.list_name_plugin():
+            if name in self.core_names:
+                continue
             hooks = tuple(sorted(caller.name for caller in self.pm.get_hookcallers(plugin) or []))
             dist, version = self._distributions.get(name, ("?", "?"))
             infos.append(PluginInfo(name, version, dist, hooks, builtin=name == NATIONAL))
@@ -69,7 +88,7 @@ class PluginHost:
 
     def hook(self, name: str, enabled: Iterable[str]) -> Any:
         """The hook ``name`` as seen by a tenant enabling ``enabled`` (national is always on)."""
-        enabled_set = frozenset(enabled) | {NATIONAL}
+        enabled_set = frozenset(enabled) | self._always_on
         key = (name, enabled_set)
         if key not in self._callers:
             excluded = [p for n, p in self.pm.list_name_plugin() if n not in enabled_set]
@@ -96,8 +115,10 @@ class TenantHooks:
         return call
 
 
-def init_app(app: Flask) -> None:
-    app.extensions["jixiao.plugins"] = PluginHost(extra=app.config.get("EXTRA_PLUGINS", ()))
+def init_app(app: Flask, core: Iterable[tuple[str, Any]] = ()) -> PluginHost:
+    made = PluginHost(extra=app.config.get("EXTRA_PLUGINS", ()), core=core)
+    app.extensions["jixiao.plugins"] = made
+    return made
 
 
 def host() -> PluginHost:

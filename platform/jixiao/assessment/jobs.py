@@ -7,7 +7,7 @@ from typing import Any
 from jixiao.assessment import service
 from jixiao.assessment.models import Campaign
 from jixiao.documents.models import Document
-from jixiao.documents.service import register_owner_type
+from jixiao.documents.service import DocumentOwner
 from jixiao.jobs.service import JobContext, job_kind
 from jixiao.tenancy.models import Tenant
 
@@ -33,5 +33,5 @@ def _campaign_documents_visible(session: Any, actor: Any, tenant: Tenant) -> Any
     return Document.owner_id.in_(sa.select(Campaign.id).where(Campaign.tenant_id == tenant.id))
 
 
-def register_document_owner() -> None:
-    register_owner_type("assessment_campaigns", _campaign_documents_visible, "考核")
+#: Campaigns own their ranking notices (registered by the assessment plugin).
+CAMPAIGN_DOCUMENTS = DocumentOwner("assessment_campaigns", _campaign_documents_visible, "考核")

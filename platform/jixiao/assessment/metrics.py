@@ -15,6 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
+from flask import Flask, current_app
 from sqlalchemy.orm import Session, aliased
 
 from jixiao.accounts.models import Department
@@ -204,7 +205,8 @@ def _evaluations_den(_: Any, s: Subjects) -> sa.Select[Any]:
     return _external_evaluations(s)
 
 
-METRICS = {m.name: m for m in [
+#: The core's metrics (registered by the assessment plugin; plugins add theirs with ``register_assessment_metrics``).
+CORE_METRICS = [
     Metric("targets_units", "报送绩效目标的单位占比", _targets_units_num, _units_den),
     Metric("targets_amount", "设定绩效目标的资金占比", _targets_amount_num, _amount_den, amount=True),
     Metric("monitoring_units", "开展绩效监控的单位占比", _monitoring_units_num, _budgeted_units_den),
@@ -214,12 +216,27 @@ METRICS = {m.name: m for m in [
     Metric("reports_published", "评价报告公开率", _published_num, _publishable_den),
     Metric("rectification_on_time", "整改按期完成率", _on_time_num, _notices_den),
     Metric("results_applied", "评价结果应用率", _results_num, _evaluations_den),
-]}
+]
+
+
+def init_app(app: Flask, metrics: list[Metric]) -> None:
+    """Record the metrics computed indicators may name (collected when the app is made)."""
+    known: dict[str, Metric] = {}
+    for metric in metrics:
+        if metric.name in known:
+            raise ValueError(f"assessment metric {metric.name} is registered twice")
+        known[metric.name] = metric
+    app.extensions["jixiao.assessment_metrics"] = known
+
+
+def registered() -> dict[str, Metric]:
+    """The current app's metrics, by name."""
+    return current_app.extensions["jixiao.assessment_metrics"]
 
 
 def compute(session: Session, metric: str, subjects: Subjects) -> dict[int, tuple[Decimal, Decimal]]:
     """``{subject id: (numerator, denominator)}`` for every subject; two statements whatever their number."""
-    spec = METRICS[metric]
+    spec = registered()[metric]
     numerators = {row[0]: row[-1] for row in session.execute(spec.numerator(session, subjects))}
     denominators = {row[0]: row[-1] for row in session.execute(spec.denominator(session, subjects))}
     return {sid: (Decimal(str(numerators.get(sid) or 0)), Decimal(str(denominators.get(sid) or 0)))

@@ -515,7 +515,7 @@ def _settle(row: CampaignScore, indicator: dict[str, Any], measured: tuple[Decim
     kind = indicator["kind"]
     if kind == "computed":
         numerator, denominator = measured or (Decimal(0), Decimal(0))
-        label = metrics.METRICS[indicator["metric"]]
+        label = metrics.registered()[indicator["metric"]]
         ratio, pts = metrics.points(maximum, numerator, denominator, no_data_rule(indicator))
         row.value, row.computed_points = ratio, pts
         if denominator > 0:

@@ -14,11 +14,13 @@ from sqlalchemy.orm import Session
 from jixiao.audit.models import AuditEvent
 
 
-def _jsonable(value: Any) -> Any:
+def jsonable(value: Any) -> Any:
+    """``value`` as JSON can hold it: dates in ISO form, decimals as strings (exact), enums as their values,
+    containers recursively. Audit before/after snapshots and plugin event details both go through here."""
     if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
+        return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple | set):
-        return [_jsonable(v) for v in value]
+        return [jsonable(v) for v in value]
     if isinstance(value, datetime | date):
         return value.isoformat()
     if isinstance(value, Decimal):
@@ -55,8 +57,8 @@ def record(
         action=action,
         object_type=object_type or "unknown",
         object_id=str(object_id) if object_id is not None else "",
-        before=_jsonable(before) if before is not None else None,
-        after=_jsonable(after) if after is not None else None,
+        before=jsonable(before) if before is not None else None,
+        after=jsonable(after) if after is not None else None,
     )
     session.add(audit)
     return audit
@@ -71,8 +73,8 @@ def record_many(session: Session, *, actor: Any, action: str, object_type: str, 
     session.execute(sa.insert(AuditEvent), [{
         "tenant_id": tenant_id, "actor_id": getattr(actor, "id", None),
         "actor_name": getattr(actor, "username", None) or "system", "action": action, "object_type": object_type,
-        "object_id": str(object_id), "before": _jsonable(before) if before is not None else None,
-        "after": _jsonable(after) if after is not None else None,
+        "object_id": str(object_id), "before": jsonable(before) if before is not None else None,
+        "after": jsonable(after) if after is not None else None,
     } for object_id, before, after in changes])
     return len(changes)
 
@@ -89,7 +91,7 @@ def history(session: Session, object_type: str, object_id: Any, limit: int = 200
 
 
 def snapshot(obj: Any, fields: list[str]) -> dict[str, Any]:
-    return {f: _jsonable(getattr(obj, f)) for f in fields}
+    return {f: jsonable(getattr(obj, f)) for f in fields}
 
 
 @event.listens_for(Session, "before_flush")

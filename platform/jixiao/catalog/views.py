@@ -10,7 +10,7 @@ from marshmallow import ValidationError
 
 from jixiao.auth import current_tenant, require_login
 from jixiao.catalog import service
-from jixiao.catalog.api import CatalogQuerySchema
+from jixiao.catalog.schemas import CatalogQuerySchema
 from jixiao.db import session
 from jixiao.errors import ValidationFailed
 from jixiao.lifecycle.models import Direction

@@ -13,7 +13,6 @@ from flask.views import MethodView
 from flask_login import current_user
 from flask_smorest import Blueprint
 
-import jixiao.documents.jobs  # noqa: F401 - registers the job kinds (until load_kinds() imports it)
 from jixiao.auth import current_tenant, require_login
 from jixiao.db import session
 from jixiao.documents import service, uploads

@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
@@ -19,6 +20,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
+from flask import Flask, current_app
 from sqlalchemy.orm import Session
 
 from jixiao import policy
@@ -53,31 +55,48 @@ KIND_LABELS = {
     "export": "数据导出",
     "import_errors": "导入错误报告",
 }
-OWNER_LABELS = {"evaluations": "绩效评价", "rectification_notices": "整改通知", "tenants": "本级财政部门",
-                "projects": "项目"}
 
 
 # ---- Who may read which documents ---------------------------------------------------------------------------
 
-#: owner_type → fn(session, actor, tenant) giving the SQL condition on ``Document`` for the visible documents of
-#: that owner type. Other packages add theirs with :func:`register_owner_type` (e.g. assessments).
+#: fn(session, actor, tenant) giving the SQL condition on ``Document`` for the visible documents of one owner type.
 VisibleCondition = Callable[[Session, User, Tenant], Any]
-OWNER_TYPES: dict[str, VisibleCondition] = {}
 
 
-def register_owner_type(owner_type: str, condition: VisibleCondition, label: str = "") -> None:
-    """Say who may read the documents of records of ``owner_type``: ``condition(session, actor, tenant)`` is
-    an SQL condition on :class:`Document` (usually ``Document.owner_id.in_(<visible ids>)``)."""
-    OWNER_TYPES[owner_type] = condition
-    if label:
-        OWNER_LABELS[owner_type] = label
+@dataclasses.dataclass(frozen=True)
+class DocumentOwner:
+    """A record type that owns documents (``owner_type``), who may read them, and its name on the pages."""
+
+    owner_type: str
+    visible: VisibleCondition
+    label: str
+
+
+def init_app(app: Flask, owners: list[DocumentOwner]) -> None:
+    """Record the app's document owner types (collected from the plugins' ``register_document_owners``)."""
+    known: dict[str, DocumentOwner] = {}
+    for owner in owners:
+        if owner.owner_type in known:
+            raise ValueError(f"document owner type {owner.owner_type} is registered twice")
+        known[owner.owner_type] = owner
+    app.extensions["jixiao.document_owners"] = known
+
+
+def owner_types() -> dict[str, DocumentOwner]:
+    """The current app's document owner types."""
+    return current_app.extensions["jixiao.document_owners"]
+
+
+def owner_labels() -> dict[str, str]:
+    return {owner_type: owner.label for owner_type, owner in owner_types().items()}
 
 
 def _evaluations_visible(session: Session, actor: User, tenant: Tenant) -> Any:
     from jixiao.lifecycle import evaluations
 
     # The evaluation service's own rule (project visibility, evaluators limited to their agency's work).
-    return Document.owner_id.in_(sa.select(Evaluation.id).where(evaluations._visible(session, actor, tenant)))
+    return Document.owner_id.in_(
+        sa.select(Evaluation.id).where(evaluations.visible_evaluations_condition(session, actor, tenant)))
 
 
 def _notices_visible(session: Session, actor: User, tenant: Tenant) -> Any:
@@ -95,12 +114,12 @@ def _tenant_visible(session: Session, actor: User, tenant: Tenant) -> Any:
     return Document.owner_id == tenant.id if policy.may_read_bureau_figures(actor) else sa.false()
 
 
-def register_lifecycle_owner_types() -> None:
-    """The lifecycle's records that own documents; called when the app is made, never on import."""
-    register_owner_type("evaluations", _evaluations_visible)
-    register_owner_type("rectification_notices", _notices_visible)
-    register_owner_type("projects", _projects_visible)
-    register_owner_type("tenants", _tenant_visible)
+def lifecycle_owners() -> list[DocumentOwner]:
+    """The lifecycle's records that own documents (registered by the lifecycle's plugin)."""
+    return [DocumentOwner("evaluations", _evaluations_visible, "绩效评价"),
+            DocumentOwner("rectification_notices", _notices_visible, "整改通知"),
+            DocumentOwner("projects", _projects_visible, "项目"),
+            DocumentOwner("tenants", _tenant_visible, "本级财政部门")]
 
 
 def reads_everything(actor: User, tenant: Tenant) -> bool:
@@ -110,9 +129,10 @@ def reads_everything(actor: User, tenant: Tenant) -> bool:
 
 def visible_condition(session: Session, actor: User, tenant: Tenant) -> Any:
     """The documents of ``tenant`` that ``actor`` may read, as an SQL condition."""
-    known = list(OWNER_TYPES)
-    branches = [sa.and_(Document.owner_type == owner_type, condition(session, actor, tenant))
-                for owner_type, condition in OWNER_TYPES.items()]
+    registered = owner_types()
+    known = list(registered)
+    branches = [sa.and_(Document.owner_type == owner_type, owner.visible(session, actor, tenant))
+                for owner_type, owner in registered.items()]
     # A record type nobody registered: the tenant-wide readers, and whoever made the document.
     fallback = sa.true() if reads_everything(actor, tenant) else Document.created_by_id == actor.id
     branches.append(sa.and_(Document.owner_type.not_in(known), fallback))

@@ -15,7 +15,6 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from marshmallow import ValidationError
 
-import jixiao.documents.jobs  # noqa: F401 - registers the job kinds (until load_kinds() imports it)
 from jixiao.auth import current_tenant, require_login
 from jixiao.db import session
 from jixiao.documents import service
@@ -60,7 +59,7 @@ def documents() -> Any:
     years = sorted(set(statistics.available_years(db, tenant)) | {statistics.current_year()}, reverse=True)
     return render_template(
         "documents/documents.html", tenant=tenant, documents=items, links=_owner_links(db, tenant, items),
-        kinds=service.KIND_LABELS, owners=service.OWNER_LABELS, kind=kind, owner_type=owner_type, owner_id=owner_id,
+        kinds=service.KIND_LABELS, owners=service.owner_labels(), kind=kind, owner_type=owner_type, owner_id=owner_id,
         may_report=may_report, years=years, download_url=service.download_url,
     )
 

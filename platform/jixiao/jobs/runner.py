@@ -1,4 +1,5 @@
-"""What an RQ worker imports and calls: ``run(job_id)`` inside an app context of its own."""
+"""What an RQ worker imports and calls — ``run(job_id)``, ``run_scheduled(kind)`` — inside an app context of
+its own. A process entry point like the command line: it makes the app, and nothing in the app imports it."""
 
 from __future__ import annotations
 
@@ -31,3 +32,11 @@ def run(job_id: int, tenant_id: int | None = None) -> None:
     retries_left = (rq_job.retries_left or 0) if rq_job is not None else 0
     with app().app_context():
         execute(job_id, tenant_id, retries_left=retries_left)
+
+
+def run_scheduled(kind: str) -> None:
+    """What the cron scheduler enqueues: record the scan as a platform job and run it in this worker."""
+    from jixiao.jobs.service import create_record, execute
+
+    with app().app_context():
+        execute(create_record(None, None, kind, {}), None, retries_left=0)

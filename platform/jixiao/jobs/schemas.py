@@ -5,6 +5,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from jixiao.inputs import MAX_LIST_ITEMS
+from jixiao.jobs.service import kinds
 
 
 class JobSchema(Schema):
@@ -26,10 +27,8 @@ class JobSchema(Schema):
 
 
 def _label(kind: str) -> str:
-    from jixiao.jobs.service import KINDS, load_kinds
-
-    load_kinds()
-    return KINDS[kind].label if kind in KINDS else kind
+    known = kinds()
+    return known[kind].label if kind in known else kind
 
 
 class JobRequestSchema(Schema):

@@ -1,6 +1,7 @@
 """Background jobs: kinds, enqueueing, running with progress and retries, and recovering from dead workers.
 
-A job kind is a function ``fn(ctx, **args) -> dict`` registered with :func:`job_kind`. It gets ids, never
+A job kind is a function ``fn(ctx, **args) -> dict`` marked with :func:`job_kind` and registered by a plugin's
+``register_job_kinds`` (the core's own kinds by its default plugins), once per app. It gets ids, never
 objects, and must be idempotent: running it twice leaves the same result. With ``JIXIAO_REDIS_URL`` the job
 goes to an RQ queue and a ``jixiao worker`` runs it; without, the same code runs in-process at once.
 """
@@ -15,7 +16,7 @@ from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from flask import current_app
+from flask import Flask, current_app
 from sqlalchemy.orm import Session
 
 from jixiao import audit
@@ -45,29 +46,58 @@ class JobKind:
     timeout: int
 
 
-KINDS: dict[str, JobKind] = {}
+@dataclasses.dataclass(frozen=True)
+class Schedule:
+    """A periodic job for ``jixiao scheduler``: the kind, a cron expression in the server's time zone, and what
+    it is for (shown to operators)."""
+
+    kind: str
+    cron: str
+    purpose: str
+
+
+JOB_KIND_ATTRIBUTE = "__jixiao_job_kind__"
 
 
 def job_kind(name: str, *, label: str, queue: str = "interactive", max_attempts: int = 3,
              timeout: int = 1800) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Register ``fn(ctx, **args)`` as the job kind ``name``."""
+    """Mark ``fn(ctx, **args)`` as the job kind ``name``; a plugin's ``register_job_kinds`` lists it. Marking
+    registers nothing: which kinds an app knows depends on its plugins, not on what a process imported."""
     if queue not in QUEUES:
         raise ValueError(f"unknown queue {queue}")
 
     def decorator(func: Callable[..., Any]) -> Callable[..., Any]:
-        KINDS[name] = JobKind(name, func, queue, label, max_attempts, timeout)
+        setattr(func, JOB_KIND_ATTRIBUTE, JobKind(name, func, queue, label, max_attempts, timeout))
         return func
 
     return decorator
 
 
-def load_kinds() -> None:
-    """Import the modules that register job kinds (idempotent)."""
-    import jixiao.assessment.jobs  # noqa: F401
-    import jixiao.documents.jobs  # noqa: F401
-    import jixiao.jobs.builtin  # noqa: F401
-    import jixiao.jobs.scans  # noqa: F401
-    import jixiao.spreadsheets.job_kinds  # noqa: F401
+def init_app(app: Flask, kinds: list[Callable[..., Any]], schedules: list[Schedule]) -> None:
+    """Record the app's job kinds and schedule (collected from the plugins when the app is made)."""
+    known: dict[str, JobKind] = {}
+    for func in kinds:
+        spec = getattr(func, JOB_KIND_ATTRIBUTE, None)
+        if not isinstance(spec, JobKind):
+            raise TypeError(f"{func!r} is not marked with job_kind(...)")
+        if spec.name in known and known[spec.name].func is not func:
+            raise ValueError(f"job kind {spec.name} is registered twice")
+        known[spec.name] = spec
+    for schedule in schedules:
+        if schedule.kind not in known:
+            raise ValueError(f"schedule names job kind {schedule.kind}, which no plugin registers")
+    app.extensions["jixiao.job_kinds"] = known
+    app.extensions["jixiao.schedules"] = list(schedules)
+
+
+def kinds() -> dict[str, JobKind]:
+    """The job kinds of the current app, by name."""
+    return current_app.extensions["jixiao.job_kinds"]
+
+
+def schedules() -> list[Schedule]:
+    """The current app's periodic jobs."""
+    return current_app.extensions["jixiao.schedules"]
 
 
 @dataclasses.dataclass
@@ -99,8 +129,7 @@ class JobContext:
 
 def create_record(actor: Any, tenant: Any, kind: str, args: dict[str, Any]) -> int:
     """Write a job's record without queueing it (the scheduler's scans run where they are)."""
-    load_kinds()
-    spec = KINDS[kind]
+    spec = kinds()[kind]
     with scoped(TenantScope(platform=tenant is None, write_id=getattr(tenant, "id", None),
                             read_ids=(tenant.id,) if tenant is not None else ())) as session:
         job = Job(tenant_id=getattr(tenant, "id", None), kind=kind, queue=spec.queue, args=dict(args),
@@ -112,8 +141,7 @@ def create_record(actor: Any, tenant: Any, kind: str, args: dict[str, Any]) -> i
 
 def enqueue(session: Session, actor: Any, tenant: Any, kind: str, args: dict[str, Any] | None = None) -> Job:
     """Record the job, then hand it to RQ (or run it here, in the embedded default)."""
-    load_kinds()
-    spec = KINDS[kind]
+    spec = kinds()[kind]
     job = Job(tenant_id=tenant.id if tenant is not None else None, kind=kind, queue=spec.queue, args=dict(args or {}),
               requested_by_id=getattr(actor, "id", None), status=JobStatus.QUEUED, max_attempts=spec.max_attempts,
               message="排队中")
@@ -184,7 +212,6 @@ def _job_scope(tenant_id: int | None) -> TenantScope:
 
 def execute(job_id: int, tenant_id: int | None, retries_left: int) -> None:
     """Run one attempt of the job under its tenant's scope; record the outcome. Raises to ask RQ to retry."""
-    load_kinds()
     db = current_app.extensions["jixiao.db"].session()
     with scoped(_job_scope(tenant_id)) as session:
         job = session.get(Job, job_id)
@@ -202,7 +229,7 @@ def execute(job_id: int, tenant_id: int | None, retries_left: int) -> None:
     job.started_at, job.heartbeat_at, job.worker = utcnow(), utcnow(), worker_identity()
     job.message, job.error = "执行中", ""
     db.commit()
-    spec = KINDS.get(job.kind)
+    spec = kinds().get(job.kind)
     context = JobContext(job_id=job.id, tenant_id=job.tenant_id, user_id=job.requested_by_id, attempt=job.attempts,
                          session=db)
     try:
@@ -314,26 +341,33 @@ def recover_abandoned(stale_after: timedelta = timedelta(minutes=10)) -> list[in
 def _abandoned(job: Job, host: str, stale_after: timedelta) -> bool:
     parts = (job.worker or "").split(":")
     if len(parts) == 3 and parts[0] == host:
-        return not any(_alive(int(pid)) for pid in parts[1:] if pid.isdigit())
+        return not any(process_alive(int(pid)) for pid in parts[1:] if pid.isdigit())
     beat = job.heartbeat_at or job.started_at
     return beat is not None and utcnow() - beat > stale_after
 
 
-def _alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
+    """Is process ``pid`` of this host running? A zombie is not: a killed work-horse whose parent died stays a
+    zombie until PID 1 reaps it, and in a container PID 1 may take its time — its job is abandoned all the same."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    return True
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as stat:
+            state = stat.read().rsplit(")", 1)[-1].split()[0]
+    except (OSError, IndexError):
+        return True  # no /proc (not Linux): the signal answered
+    return state not in ("Z", "X")
 
 
 def _requeue(job: Job) -> None:
     from rq import Queue
 
     connection = _redis(current_app.config["REDIS_URL"])
-    spec = KINDS.get(job.kind)
+    spec = kinds().get(job.kind)
     Queue(job.queue, connection=connection).enqueue(
         "jixiao.jobs.runner.run", job.id, job.tenant_id, job_id=f"jixiao-{job.id}-r{job.attempts}",
         job_timeout=spec.timeout if spec else 1800, description=f"{job.kind} #{job.id} (recovered)")

@@ -10,7 +10,7 @@ from flask_login import current_user
 from flask_smorest import Blueprint
 
 from jixiao.auth import current_tenant, require_login
-from jixiao.db import TenantScope, session, set_scope
+from jixiao.db import session
 from jixiao.documents import uploads
 from jixiao.errors import NotFound, ValidationFailed
 from jixiao.idempotency import idempotent
@@ -55,7 +55,6 @@ from jixiao.lifecycle.schemas import (
     WarningResponseSchema,
     YearQuerySchema,
 )
-from jixiao.tenancy import service as tenancy
 
 blp = Blueprint("lifecycle_api", __name__, description="Projects and their lifecycle")
 PREFIX = "/tenants/<tenant_code>"
@@ -116,9 +115,7 @@ class ProjectHistory(MethodView):
     @blp.response(200, HistorySchema(many=True))
     def get(self, project_id: int) -> Any:
         """Who changed what in the project and its records, when, before and after (newest first)."""
-        from jixiao.lifecycle.views import project_history
-
-        return project_history(session(), _project(project_id))
+        return projects.project_history(session(), _project(project_id))
 
 
 def _exante_body(project: Project, assessment: Any) -> dict[str, Any]:
@@ -508,25 +505,14 @@ class Todo(MethodView):
 # ---- Public (no login) --------------------------------------------------------------------------------------
 
 
-def public_tenant(code: str) -> Any:
-    """Read one tenant's published records: the scope opens that tenant alone, read-only."""
-    db = session()
-    # The tenants table answers an anonymous context only for the tenant it names (row-level security).
-    set_scope(db, TenantScope(tenant_code=code))
-    tenant = tenancy.get_by_code(db, code)
-    if tenant is None:
-        raise NotFound("没有这个财政部门")
-    set_scope(db, TenantScope(read_ids=(tenant.id,)))
-    return tenant
-
-
 @blp.route("/public/<public_code>/targets")
 class PublicTargets(MethodView):
     @blp.arguments(YearQuerySchema, location="query")
     @blp.response(200, PublicTargetsSchema(many=True))
     def get(self, args: dict[str, Any], public_code: str) -> Any:
         """Published performance targets of a tenant (公开), without login."""
-        return public.published_targets(session(), public_tenant(public_code), args.get("year"))
+        db = session()
+        return public.published_targets(db, public.public_tenant(db, public_code), args.get("year"))
 
 
 @blp.route("/public/<public_code>/evaluations")
@@ -535,6 +521,7 @@ class PublicEvaluations(MethodView):
     @blp.response(200, PublicEvaluationSchema(many=True))
     def get(self, args: dict[str, Any], public_code: str) -> Any:
         """Published evaluation results of a tenant: grade, score, summary and findings; nothing internal."""
-        return public.published_evaluations(session(), public_tenant(public_code), args.get("year"))
+        db = session()
+        return public.published_evaluations(db, public.public_tenant(db, public_code), args.get("year"))
 
 

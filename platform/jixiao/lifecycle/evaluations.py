@@ -66,13 +66,15 @@ def create_agency(session: Session, actor: User, tenant: Tenant, name: str, cont
 # ---- Reading ------------------------------------------------------------------------------------------------
 
 
-def _visible(session: Session, actor: User, tenant: Tenant) -> Any:
-    """Evaluations of the projects the actor may see; an evaluator sees only their agency's (the policy's rule)."""
+def visible_evaluations_condition(session: Session, actor: User, tenant: Tenant) -> Any:
+    """SQL condition on :class:`Evaluation` for the evaluations the actor may see: those of the projects the
+    actor may see; an evaluator sees only their agency's (the policy's rule). Reading one, listing them and
+    reading their documents all filter by it."""
     return policy.visible_evaluations(actor, tenant)
 
 
 def get_evaluation(session: Session, actor: User, tenant: Tenant, evaluation_id: int) -> Evaluation:
-    evaluation = session.scalar(sa.select(Evaluation).where(Evaluation.id == evaluation_id, _visible(session, actor, tenant)))
+    evaluation = session.scalar(sa.select(Evaluation).where(Evaluation.id == evaluation_id, visible_evaluations_condition(session, actor, tenant)))
     if evaluation is None:
         raise NotFound("未找到该评价，或您无权查看")
     return evaluation
@@ -80,7 +82,7 @@ def get_evaluation(session: Session, actor: User, tenant: Tenant, evaluation_id:
 
 def list_evaluations(session: Session, actor: User, tenant: Tenant, *, year: int | None = None,
                      kind: str | None = None, status: str | None = None, project_id: int | None = None) -> list[Evaluation]:
-    stmt = (sa.select(Evaluation).join(Evaluation.project).where(_visible(session, actor, tenant))
+    stmt = (sa.select(Evaluation).join(Evaluation.project).where(visible_evaluations_condition(session, actor, tenant))
             .options(selectinload(Evaluation.scores)))
     if year:
         stmt = stmt.where(Project.year == year)
@@ -227,7 +229,12 @@ def samples_for(session: Session, actor: User, tenant: Tenant, year: int | None 
 # ---- Scoring and submitting ---------------------------------------------------------------------------------
 
 
-def _may_submit(session: Session, actor: User, evaluation: Evaluation) -> None:
+def may_submit_evaluation(session: Session, actor: User, evaluation: Evaluation) -> None:
+    """Raise :class:`Forbidden` unless ``actor`` may score and submit ``evaluation``.
+
+    The policy predicate used by the service, the page and the API alike: :func:`submit` (which the API calls)
+    enforces it, and the project page asks it whether to show the scoring form, so they cannot disagree.
+    """
     if actor.tenant_id != evaluation.tenant_id:
         raise Forbidden("只有本级人员可以提交评价")
     if evaluation.kind is EvaluationKind.SELF:
@@ -299,7 +306,7 @@ def submit(session: Session, actor: User, tenant: Tenant, evaluation: Evaluation
     and key evaluations add the form's own 决策 and 过程 rows (``form_code``). Each submitted row names a target
     indicator (``indicator_id``) or a form row (``form_code``).
     """
-    _may_submit(session, actor, evaluation)
+    may_submit_evaluation(session, actor, evaluation)
     evaluation = common.lock(session, evaluation)  # a concurrent submission finds this one submitted
     if evaluation.status is EvaluationStatus.SUBMITTED:
         raise Conflict("该评价已提交，不能重复提交")

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from jixiao import audit, inputs
 from jixiao.accounts.models import Department, Role, User
+from jixiao.audit.models import AuditEvent
 from jixiao.catalog import service as catalog
 from jixiao.db import utcnow
 from jixiao.errors import Conflict, Forbidden, ValidationFailed
@@ -25,6 +26,8 @@ from jixiao.lifecycle.models import (
     MonitoringReport,
     Project,
     ProjectKind,
+    RectificationNotice,
+    ResultApplication,
     Stage,
     TargetSet,
     TargetStatus,
@@ -430,5 +433,22 @@ def publish(session: Session, actor: User, tenant: Tenant, project: Project, *, 
     return project
 
 
-def history(session: Session, project: Project) -> list[Any]:
-    return audit.history(session, "projects", project.id)
+def project_history(session: Session, project: Project, limit: int = 300) -> list[AuditEvent]:
+    """The audit events of a project and of every record hanging off it, newest first.
+
+    The project page and the API's history endpoint both show this.
+    """
+    owned = [
+        ("exante_assessments", sa.select(ExAnteAssessment.id).where(ExAnteAssessment.project_id == project.id)),
+        ("target_sets", sa.select(TargetSet.id).where(TargetSet.project_id == project.id)),
+        ("monitoring_reports", sa.select(MonitoringReport.id).where(MonitoringReport.project_id == project.id)),
+        ("evaluations", sa.select(Evaluation.id).where(Evaluation.project_id == project.id)),
+        ("rectification_notices", sa.select(RectificationNotice.id).where(RectificationNotice.project_id == project.id)),
+        ("result_applications", sa.select(ResultApplication.id).where(ResultApplication.project_id == project.id)),
+    ]
+    conditions: list[Any] = [sa.and_(AuditEvent.object_type == "projects", AuditEvent.object_id == str(project.id))]
+    for object_type, ids in owned:
+        conditions.append(sa.and_(AuditEvent.object_type == object_type,
+                                  AuditEvent.object_id.in_(sa.select(sa.cast(ids.subquery().c.id, sa.String)))))
+    stmt = sa.select(AuditEvent).where(sa.or_(*conditions)).order_by(AuditEvent.at.desc(), AuditEvent.id.desc()).limit(limit)
+    return list(session.scalars(stmt))

@@ -11,8 +11,25 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, selectinload
 
+from jixiao.db import TenantScope, set_scope
+from jixiao.errors import NotFound
 from jixiao.lifecycle.models import Evaluation, EvaluationStatus, Project, TargetSet, TargetStatus
+from jixiao.tenancy import service as tenancy
 from jixiao.tenancy.models import Tenant
+
+
+def public_tenant(session: Session, code: str) -> Tenant:
+    """Open one tenant's published records to an anonymous reader: the scope opens that tenant alone, read-only.
+
+    The public page and the public API both start here; an unknown code is a 404.
+    """
+    # The tenants table answers an anonymous context only for the tenant it names (row-level security).
+    set_scope(session, TenantScope(tenant_code=code))
+    tenant = tenancy.get_by_code(session, code)
+    if tenant is None:
+        raise NotFound("没有这个财政部门")
+    set_scope(session, TenantScope(read_ids=(tenant.id,)))
+    return tenant
 
 
 def _project(project: Project) -> dict[str, Any]:

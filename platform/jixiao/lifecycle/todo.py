@@ -6,11 +6,12 @@ Each item says what to do, for which project, and links to the form that clears 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from flask import current_app
+from flask import Flask, current_app
 from sqlalchemy.orm import Session
 
 from jixiao.accounts.models import Role, User
@@ -50,8 +51,23 @@ def _now_month() -> tuple[int, int]:
     return now.year, now.month
 
 
+TodoSource = Callable[[Session, User, Tenant], list[TodoItem]]
+
+
+def init_app(app: Flask, sources: list[TodoSource]) -> None:
+    """Record the app's to-do sources (collected from the plugins' ``register_todo_sources``)."""
+    app.extensions["jixiao.todo_sources"] = list(sources)
+
+
 def todo(session: Session, actor: User, tenant: Tenant) -> list[TodoItem]:
-    """What ``actor`` has to do in their own tenant (a bounded number of statements)."""
+    """What ``actor`` has to do in their own tenant: every registered source's items, in registration order."""
+    if not common.is_own_tenant(actor, tenant):
+        return []
+    return [item for source in current_app.extensions["jixiao.todo_sources"] for item in source(session, actor, tenant)]
+
+
+def lifecycle_todo(session: Session, actor: User, tenant: Tenant) -> list[TodoItem]:
+    """The lifecycle's to-dos for ``actor`` in their own tenant (a bounded number of statements)."""
     if not common.is_own_tenant(actor, tenant):
         return []
     items: list[TodoItem] = []

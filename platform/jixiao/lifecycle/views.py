@@ -18,7 +18,6 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
-import sqlalchemy as sa
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -28,7 +27,6 @@ from werkzeug.datastructures import MultiDict
 from jixiao import inputs
 from jixiao.accounts import service as accounts
 from jixiao.accounts.models import Role
-from jixiao.audit.models import AuditEvent
 from jixiao.auth import current_tenant, require_login
 from jixiao.db import session
 from jixiao.errors import Conflict, Forbidden, NotFound, ValidationFailed
@@ -43,7 +41,6 @@ from jixiao.lifecycle import (
     scoring,
     targets,
 )
-from jixiao.lifecycle.api import public_tenant
 from jixiao.lifecycle.models import (
     LABELS,
     Conclusion,
@@ -51,19 +48,15 @@ from jixiao.lifecycle.models import (
     Evaluation,
     EvaluationKind,
     EvaluationStatus,
-    ExAnteAssessment,
     FundType,
     IndicatorNature,
     Light,
-    MonitoringReport,
     NoticeStatus,
     Project,
     ProjectKind,
     QualitativeBand,
     RectificationNotice,
-    ResultApplication,
     Stage,
-    TargetSet,
     TargetStatus,
     WarningResponse,
 )
@@ -83,24 +76,6 @@ EDITABLE_TARGETS = (TargetStatus.DRAFT, TargetStatus.RETURNED)
 ROW_FIELDS = ("level1", "level2", "name", "direction", "value", "unit", "nature", "weight")
 ROW_KEY = re.compile(r"^(level1|level2|name|direction|value|unit|nature|weight)-(\d+)$")
 INDICATOR_ERROR = re.compile(r"^indicators\[(\d+)\]\.(\w+)$")
-
-
-def project_history(session: Session, project: Project, limit: int = 300) -> list[AuditEvent]:
-    """The audit events of a project and of every record hanging off it, newest first."""
-    owned = [
-        ("exante_assessments", sa.select(ExAnteAssessment.id).where(ExAnteAssessment.project_id == project.id)),
-        ("target_sets", sa.select(TargetSet.id).where(TargetSet.project_id == project.id)),
-        ("monitoring_reports", sa.select(MonitoringReport.id).where(MonitoringReport.project_id == project.id)),
-        ("evaluations", sa.select(Evaluation.id).where(Evaluation.project_id == project.id)),
-        ("rectification_notices", sa.select(RectificationNotice.id).where(RectificationNotice.project_id == project.id)),
-        ("result_applications", sa.select(ResultApplication.id).where(ResultApplication.project_id == project.id)),
-    ]
-    conditions: list[Any] = [sa.and_(AuditEvent.object_type == "projects", AuditEvent.object_id == str(project.id))]
-    for object_type, ids in owned:
-        conditions.append(sa.and_(AuditEvent.object_type == object_type,
-                                  AuditEvent.object_id.in_(sa.select(sa.cast(ids.subquery().c.id, sa.String)))))
-    stmt = sa.select(AuditEvent).where(sa.or_(*conditions)).order_by(AuditEvent.at.desc(), AuditEvent.id.desc()).limit(limit)
-    return list(session.scalars(stmt))
 
 
 # ---- Formatting and parsing ---------------------------------------------------------------------------------
@@ -447,7 +422,7 @@ def _project_context(db: Session, tenant: Any, item: Project, failure: Failure |
     # Evaluations.
     evaluation_list = evaluations.list_evaluations(db, user, tenant, project_id=item.id)
     submittable = {e.id for e in evaluation_list if e.status is EvaluationStatus.ASSIGNED and _permitted(
-        lambda e=e: evaluations._may_submit(db, user, e))}
+        lambda e=e: evaluations.may_submit_evaluation(db, user, e))}
     has_self = any(e.kind is EvaluationKind.SELF for e in evaluation_list)
     evaluable = item.stage in evaluations.EVALUATED_STAGES
     forms: dict[int, Any] = {}
@@ -509,7 +484,7 @@ def _project_context(db: Session, tenant: Any, item: Project, failure: Failure |
         "graded": graded, "suggestions": suggestions, "actions": actions, "choices": choices,
         "decision_history": decision_history,
         "applications": {a.evaluation_id: a for a in applications}, "application_list": applications,
-        "history": project_history(db, item),
+        "history": projects.project_history(db, item),
         "failure": failure,
     }
 
@@ -951,9 +926,9 @@ def agencies_page() -> Any:
 @bp.route("/public/<public_code>/", endpoint="public")
 def public_page(public_code: str) -> Any:
     """What a bureau has published (公开): approved targets and evaluation results, nothing internal."""
-    tenant = public_tenant(public_code)
-    year = _int(request.args.get("year"))
     db = session()
+    tenant = public.public_tenant(db, public_code)
+    year = _int(request.args.get("year"))
     return render_template("lifecycle/public.html", tenant=tenant, year=year,
                            published_targets=public.published_targets(db, tenant, year),
                            published_evaluations=public.published_evaluations(db, tenant, year))

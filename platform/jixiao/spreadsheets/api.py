@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import request
 from flask.views import MethodView
 from flask_login import current_user
 from flask_smorest import Blueprint
@@ -18,8 +17,8 @@ from marshmallow import Schema, fields
 
 from jixiao.auth import current_tenant, require_login
 from jixiao.db import session
-from jixiao.documents import store, uploads
-from jixiao.errors import NotFound, ValidationFailed
+from jixiao.documents import store
+from jixiao.errors import NotFound
 from jixiao.idempotency import idempotent
 from jixiao.inputs import Fixed, Integer, Score
 from jixiao.jobs import service as jobs
@@ -28,6 +27,7 @@ from jixiao.lifecycle.common import get_project
 from jixiao.lifecycle.schemas import LedgerQuerySchema, ProjectQuerySchema, YearQuerySchema
 from jixiao.spreadsheets import bulk, export, importer, job_kinds, xlsx
 from jixiao.spreadsheets import templates_xlsx as forms
+from jixiao.spreadsheets.transfer import upload, xlsx_response
 
 blp = Blueprint("spreadsheets_api", __name__, description="Excel templates, imports and exports")
 PREFIX = "/tenants/<tenant_code>"
@@ -71,20 +71,6 @@ class QueuedSchema(Schema):
     rows = fields.Integer()
     job = fields.Nested(JobSchema)
     job_url = fields.String()
-
-
-def upload() -> tuple[bytes, str]:
-    """The uploaded file's bytes and name (multipart field ``file``)."""
-    item = request.files.get("file")
-    if item is None:
-        raise ValidationFailed("请选择要上传的 Excel 文件（表单字段 file）", fields={"file": "请选择要上传的 Excel 文件"})
-    return item.read(), (item.filename or "上传文件.xlsx")
-
-
-def xlsx_response(data: bytes, filename: str) -> Any:
-    response = uploads.attachment(data, filename, xlsx.XLSX_MIMETYPE)
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
 
 
 def queued(job: Any, rows: int) -> dict[str, Any]:

@@ -78,8 +78,8 @@ def _authors_only(session: Session, actor: User, tenant: Tenant) -> Any:
     return Document.created_by_id == actor.id
 
 
-def register_document_owner() -> None:
-    documents.register_owner_type(OWNER_TYPE, _authors_only, "Excel 导入导出")
+#: Import error reports and exports belong to their author alone (registered by the spreadsheets plugin).
+SPREADSHEET_DOCUMENTS = documents.DocumentOwner(OWNER_TYPE, _authors_only, "Excel 导入导出")
 
 
 def document_url(tenant_code: str, document_id: int) -> str:

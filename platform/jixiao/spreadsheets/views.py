@@ -19,8 +19,7 @@ from jixiao.documents import store
 from jixiao.errors import Conflict, DomainError, Forbidden, NotFound, ValidationFailed
 from jixiao.jobs import service as jobs
 from jixiao.lifecycle import common, monitoring
-from jixiao.spreadsheets import api as adapters
-from jixiao.spreadsheets import bulk, export, importer, job_kinds, xlsx
+from jixiao.spreadsheets import bulk, export, importer, job_kinds, transfer, xlsx
 from jixiao.spreadsheets import templates_xlsx as forms
 
 bp = Blueprint("spreadsheets", __name__, template_folder="templates")
@@ -106,7 +105,7 @@ def project_import(project_id: int, kind: str) -> Any:
         raise NotFound(f"没有“{kind}”这种表格")
     project = common.get_project(db, current_user, tenant, project_id)
     try:
-        data, filename = adapters.upload()
+        data, filename = transfer.upload()
         result = importer.import_project_file(db, current_user, tenant, project, kind, data, filename)
     except DomainError as exc:
         db.rollback()
@@ -140,7 +139,7 @@ def imports_page() -> Any:
         return _render_imports()
     db, tenant = session(), current_tenant()
     try:
-        data, filename = adapters.upload()
+        data, filename = transfer.upload()
         checked = importer.check_project_list(db, current_user, tenant, data, filename)
         if checked.errors:
             raise importer.reject(db, current_user, tenant, checked.errors, filename=filename, what="项目清单",
@@ -172,7 +171,7 @@ def _export(name: str) -> Any:
         flash(f"共 {rows} 行，已转入后台生成，完成后可在通知中下载。", "success")
         return redirect(url_for("jobs.job", job_id=job.id))
     filename, data = export.build(db, current_user, tenant, name, args)
-    return adapters.xlsx_response(data, filename)
+    return transfer.xlsx_response(data, filename)
 
 
 @bp.route("/t/<tenant_code>/exports/projects", endpoint="export_projects")
@@ -201,4 +200,4 @@ def export_statistics() -> Any:
 def export_ranking(campaign_id: int) -> Any:
     """导出 Excel from an assessment campaign's ranking page."""
     filename, data = export.export_ranking(session(), current_tenant(), campaign_id)
-    return adapters.xlsx_response(data, filename)
+    return transfer.xlsx_response(data, filename)

@@ -33,14 +33,18 @@ class AccountSchema(Schema):
     version = fields.Integer()
 
 
+#: What ``duty`` may name: the short names and the stored values.
+DUTY_CHOICES = sorted(DUTY_NAMES) + sorted(duty.value for duty in Duty)
+
+
 class AccountCreateSchema(Schema):
     username = fields.String(required=True, validate=validate.Length(min=1, max=64))
     password = fields.String(required=True, load_only=True, validate=validate.Length(min=1, max=256))
     display_name = fields.String(load_default="", validate=validate.Length(max=100))
     duty = fields.Raw(load_default=None, metadata={
         "description": "an operator's one duty: system, security or audit (a list of two is refused)",
-        "anyOf": [{"type": "string", "enum": sorted(DUTY_NAMES) + sorted(duty.value for duty in Duty)},
-                  {"type": "array", "items": {"type": "string"}, "maxItems": 3}],
+        "anyOf": [{"type": "string", "enum": DUTY_CHOICES},
+                  {"type": "array", "items": {"type": "string", "enum": DUTY_CHOICES}, "maxItems": 3}],
         "nullable": True})
     roles = fields.List(fields.String(validate=validate.Length(max=32)), load_default=list)
     tenant_code = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=32), metadata={

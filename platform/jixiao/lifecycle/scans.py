@@ -1,4 +1,5 @@
-"""Periodic scans, and the schedule that runs them (data, read by ``jixiao scheduler``).
+"""The lifecycle's periodic scans, and the schedule that runs them (registered by the lifecycle's plugin, read by
+``jixiao scheduler``).
 
 Scans span tenants: each runs as a platform job and works tenant by tenant, each tenant under its own scope,
 so row-level security holds inside the scan too. They are idempotent: notifications are written once
@@ -21,7 +22,7 @@ from flask import current_app
 from jixiao.audit.service import record_many
 from jixiao.db import TenantScope, scoped
 from jixiao.jobs.notifications import notify_many
-from jixiao.jobs.service import JobContext, job_kind
+from jixiao.jobs.service import JobContext, Schedule, job_kind
 from jixiao.lifecycle.models import (
     Light,
     MonitoringReport,
@@ -32,10 +33,10 @@ from jixiao.lifecycle.models import (
 from jixiao.policy import Concern, project_audience
 from jixiao.tenancy.models import Tenant
 
-# The schedule, as data: (job kind, cron expression in the server's time zone, what it is for).
+#: The schedule, as data (cron expressions in the server's time zone).
 SCHEDULE = [
-    ("scan.monitoring_reminders", "0 9 1 * *", "每月1日提醒预算单位报送上月绩效监控"),
-    ("scan.daily", "30 2 * * *", "每日标记逾期整改、监控偏差和逾期未回应的预警"),
+    Schedule("scan.monitoring_reminders", "0 9 1 * *", "每月1日提醒预算单位报送上月绩效监控"),
+    Schedule("scan.daily", "30 2 * * *", "每日标记逾期整改、监控偏差和逾期未回应的预警"),
 ]
 
 
@@ -57,15 +58,6 @@ def _tenants_with_projects(year: int | None = None) -> list[Tenant]:
 def _project_url(tenant: Tenant, project_id: int, anchor: str) -> str:
     # Built by hand: a worker has no request to build URLs from (the page is lifecycle.project).
     return f"/t/{tenant.code}/projects/{project_id}#{anchor}"
-
-
-def run_scheduled(kind: str) -> None:
-    """What the cron scheduler enqueues: record the scan as a platform job and run it in this worker."""
-    from jixiao.jobs.runner import app
-    from jixiao.jobs.service import create_record, execute
-
-    with app().app_context():
-        execute(create_record(None, None, kind, {}), None, retries_left=0)
 
 
 def _audience(session: Any, project_ids: Any, *concern: Concern) -> dict[int, list[int]]:
