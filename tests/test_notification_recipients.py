@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from jixiao import hookimpl
 from jixiao.testing import (
     DEMO_PASSWORD,
     api_login,
@@ -313,3 +314,49 @@ def test_the_daily_scan_runs_as_many_statements_for_three_projects_as_for_one(tm
         app.extensions["jixiao.db"].engine.dispose()
         drop_test_database(database)
     assert thrice == once
+
+
+# ---- The scan acts through the services ------------------------------------------------------------------------
+
+
+class SuspensionRecorder:
+    def __init__(self) -> None:
+        self.events: list[tuple[str, int, str, str]] = []
+
+    @hookimpl
+    def on_lifecycle_event(self, tenant, event, project, actor, detail):
+        self.events.append((event, project.id, actor, detail.get("reason", "")))
+
+
+def test_the_daily_scan_suspends_through_the_projects_service_so_plugins_hear_of_it(tmp_path):
+    """The scan used to write the suspension itself: audited, but the tenant's plugins never heard of it."""
+    from jixiao import migrate
+    from jixiao.db import system_scope
+    from jixiao.tenancy import service as tenancy
+
+    recorder = SuspensionRecorder()
+    database = create_test_database(tmp_path)
+    app = make_app(database, tmp_path, REDIS_URL=None, EXTRA_PLUGINS=[("suspensions", recorder)])
+    try:
+        migrate.upgrade(app.config)
+        load(app, small_tree(tmp_path))
+        with app.app_context(), system_scope() as db:
+            tenancy.get_by_code(db, CODE).plugins = ["suspensions"]
+            db.commit()
+        add_department(app, CODE, "A", "甲局")
+        finance = api_login(app, add_user(app, CODE, ["finance"]))
+        pid = troubled_project(app, finance, "A", "甲局项目")
+        run(app, "scan.daily")
+        suspended = [event for event in recorder.events if event[0] == "payment.suspended"]
+        project = ok(finance.get(url(f"/projects/{pid}")))
+        assert project["payment_suspended"] is True
+        assert suspended == [("payment.suspended", pid, "system", project["suspension_reason"])]
+        history = ok(finance.get(url(f"/projects/{pid}/history")))
+        entries = history["items"] if isinstance(history, dict) else history
+        assert [(e["action"], e["actor_name"]) for e in entries if e["action"] == "payment.suspend"] == [
+            ("payment.suspend", "system")]
+        run(app, "scan.daily")  # already suspended: nothing happens twice
+        assert [event for event in recorder.events if event[0] == "payment.suspended"] == suspended
+    finally:
+        app.extensions["jixiao.db"].engine.dispose()
+        drop_test_database(database)

@@ -266,6 +266,45 @@ def may_draw_sample(actor: Any, tenant: Tenant) -> bool:
     return may_read_samples(actor) and actor.tenant_id == tenant.id
 
 
+# ---- The platform acting on its own --------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class SystemActor:
+    """The platform acting for one tenant without a user — a scheduled scan, a job — so it calls the same
+    service functions as a person and passes the same predicates. Audited as ``system`` (``actor_id`` empty);
+    ``purpose`` says what acted (the job kind). It holds no role: a predicate admits it only where the rules
+    let the platform act by itself (the daily scan suspends a payment whose warning went unanswered)."""
+
+    tenant_id: int
+    purpose: str
+    id: None = None
+    username: str = "system"
+    department_id: None = None
+    agency_id: None = None
+    is_authenticated: bool = False
+
+    def has_role(self, *roles: Role | str) -> bool:
+        return False
+
+
+def is_system(actor: Any) -> bool:
+    return isinstance(actor, SystemActor)
+
+
+def may_manage_payment(actor: Any, tenant: Tenant) -> bool:
+    """Suspending or resuming a project's payment (暂停/恢复拨款): the tenant's own finance staff, and the platform
+    itself for that tenant (the daily scan, when a monitoring warning went unanswered past its due date)."""
+    if is_system(actor):
+        return actor.tenant_id == tenant.id
+    return _authenticated(actor) and actor.tenant_id == tenant.id and actor.has_role(Role.FINANCE)
+
+
+def require_payment_manager(actor: Any, tenant: Tenant) -> None:
+    if not may_manage_payment(actor, tenant):
+        raise Forbidden("只有本级财政绩效人员可以暂停或恢复拨款")
+
+
 def menu(actor: Any) -> dict[str, bool]:
     """Which of the navigation's entries ``actor`` can open (the templates hide the others)."""
     return {

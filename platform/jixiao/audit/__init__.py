@@ -1,5 +1,5 @@
 """The audit log."""
 
-from jixiao.audit.service import history, record, snapshot
+from jixiao.audit.service import history, record, record_many, snapshot
 
-__all__ = ["history", "record", "snapshot"]
+__all__ = ["history", "record", "record_many", "snapshot"]

@@ -70,20 +70,29 @@ def get_project(session: Session, actor: User, tenant: Tenant, project_id: int) 
     return project
 
 
+def is_finance(actor: User, tenant: Tenant) -> bool:
+    """The tenant's own finance staff (财政绩效人员)."""
+    return is_own_tenant(actor, tenant) and actor.has_role(Role.FINANCE)
+
+
 def require_finance(actor: User, tenant: Tenant, what: str) -> None:
-    if not (is_own_tenant(actor, tenant) and actor.has_role(Role.FINANCE)):
+    if not is_finance(actor, tenant):
         raise Forbidden(f"只有本级财政绩效人员可以{what}")
 
 
+def is_unit_or_finance(session: Session, actor: User, project: Project) -> bool:
+    """The project's own unit (department staff of its department or a parent) or finance, of its bureau."""
+    if actor.tenant_id != project.tenant_id:
+        return False
+    return actor.has_role(Role.FINANCE) or (
+        actor.has_role(Role.DEPARTMENT) and project.department_id in department_subtree_ids(session, actor.department_id))
+
+
 def require_unit_or_finance(session: Session, actor: User, project: Project, what: str) -> None:
-    """The project's own unit (department staff of its department or a parent) or finance."""
     if actor.tenant_id != project.tenant_id:
         raise Forbidden(f"只有本级人员可以{what}")
-    if actor.has_role(Role.FINANCE):
-        return
-    if actor.has_role(Role.DEPARTMENT) and project.department_id in department_subtree_ids(session, actor.department_id):
-        return
-    raise Forbidden(f"只有项目所属单位或财政绩效人员可以{what}")
+    if not is_unit_or_finance(session, actor, project):
+        raise Forbidden(f"只有项目所属单位或财政绩效人员可以{what}")
 
 
 def lock(session: Session, record: Any) -> Any:
@@ -158,6 +167,15 @@ def emit(session: Session, tenant: Tenant, event: str, project: Project, actor: 
     hooks(session, tenant).on_lifecycle_event(
         event=event, project=ProjectView.build(project), actor=actor.username, detail=audit.service.jsonable(detail)
     )
+
+
+def emit_many(session: Session, tenant: Tenant, event: str, actor: Any,
+              changes: list[tuple[Project, dict[str, Any]]]) -> None:
+    """:func:`emit` for many projects of one tenant (after the change committed): one view of the tenant."""
+    tenant_hooks = hooks(session, tenant)
+    for project, detail in changes:
+        tenant_hooks.on_lifecycle_event(event=event, project=ProjectView.build(project), actor=actor.username,
+                                        detail=audit.service.jsonable(detail))
 
 
 def record(session: Session, actor: User, action: str, obj: Any, before: dict | None = None,

@@ -229,12 +229,19 @@ def samples_for(session: Session, actor: User, tenant: Tenant, year: int | None 
 # ---- Scoring and submitting ---------------------------------------------------------------------------------
 
 
-def may_submit_evaluation(session: Session, actor: User, evaluation: Evaluation) -> None:
-    """Raise :class:`Forbidden` unless ``actor`` may score and submit ``evaluation``.
+def may_submit_evaluation(session: Session, actor: User, evaluation: Evaluation) -> bool:
+    """Whether ``actor`` may score and submit ``evaluation``: the policy predicate used by the service, the page
+    and the API alike — :func:`submit` (which the API calls) enforces it through
+    :func:`require_evaluation_submitter`, and the project page asks it whether to show the scoring form."""
+    try:
+        require_evaluation_submitter(session, actor, evaluation)
+    except Forbidden:
+        return False
+    return True
 
-    The policy predicate used by the service, the page and the API alike: :func:`submit` (which the API calls)
-    enforces it, and the project page asks it whether to show the scoring form, so they cannot disagree.
-    """
+
+def require_evaluation_submitter(session: Session, actor: User, evaluation: Evaluation) -> None:
+    """Raise :class:`Forbidden`, saying why, unless ``actor`` may score and submit ``evaluation``."""
     if actor.tenant_id != evaluation.tenant_id:
         raise Forbidden("只有本级人员可以提交评价")
     if evaluation.kind is EvaluationKind.SELF:
@@ -306,7 +313,7 @@ def submit(session: Session, actor: User, tenant: Tenant, evaluation: Evaluation
     and key evaluations add the form's own 决策 and 过程 rows (``form_code``). Each submitted row names a target
     indicator (``indicator_id``) or a form row (``form_code``).
     """
-    may_submit_evaluation(session, actor, evaluation)
+    require_evaluation_submitter(session, actor, evaluation)
     evaluation = common.lock(session, evaluation)  # a concurrent submission finds this one submitted
     if evaluation.status is EvaluationStatus.SUBMITTED:
         raise Conflict("该评价已提交，不能重复提交")

@@ -7,9 +7,9 @@ from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
-from jixiao import audit, inputs
+from jixiao import audit, inputs, policy
 from jixiao.accounts.models import Department, Role, User
 from jixiao.audit.models import AuditEvent
 from jixiao.catalog import service as catalog
@@ -373,7 +373,7 @@ def set_payment(session: Session, actor: User, tenant: Tenant, project: Project,
     A transition, not a setting: suspending a suspended payment (or resuming a running one) is refused, so a
     repeated or concurrent request leaves one change and one audit row.
     """
-    common.require_finance(actor, tenant, "暂停或恢复拨款")
+    policy.require_payment_manager(actor, tenant)
     if suspended and not reason.strip():
         raise ValidationFailed(fields={"reason": "暂停拨款须写明原因"})
     inputs.check_text(reason, "reason", "暂停原因", max_length=inputs.COMMENT_MAX_LENGTH)
@@ -390,6 +390,36 @@ def set_payment(session: Session, actor: User, tenant: Tenant, project: Project,
     common.commit(session)
     common.emit(session, tenant, "payment.suspended" if suspended else "payment.resumed", project, actor, reason=reason)
     return project
+
+
+def suspend_payments(session: Session, actor: Any, tenant: Tenant, reasons: dict[int, str]) -> list[int]:
+    """Suspend the payment of many projects at once, each with its reason — what the daily scan does when
+    monitoring warnings went unanswered. A fixed number of statements whatever their number; a project
+    suspended meanwhile is left as it is. Commits (with whatever the session holds), then tells the plugins
+    ``payment.suspended`` for each project it suspended, as :func:`set_payment` does. Returns their ids."""
+    policy.require_payment_manager(actor, tenant)
+    if not reasons:
+        return []
+    table = Project.__table__
+    changed = list(session.scalars(
+        sa.update(table)
+        .where(table.c.id.in_(list(reasons)), table.c.tenant_id == tenant.id, table.c.payment_suspended.is_(False),
+               table.c.approved_amount.is_not(None))
+        .values(payment_suspended=True, version=table.c.version + 1,
+                suspension_reason=sa.case(reasons, value=table.c.id, else_=table.c.suspension_reason))
+        .returning(table.c.id)))
+    audit.record_many(session, actor=actor, action="payment.suspend", object_type=Project.__tablename__,
+                      tenant_id=tenant.id,
+                      changes=[(project_id, {"payment_suspended": False},
+                                {"payment_suspended": True, "suspension_reason": reasons[project_id]})
+                               for project_id in changed])
+    common.commit(session)
+    if changed:
+        suspended = session.scalars(sa.select(Project).where(Project.id.in_(changed))
+                                    .options(selectinload(Project.department)).execution_options(populate_existing=True))
+        common.emit_many(session, tenant, "payment.suspended", actor,
+                         [(project, {"reason": reasons[project.id]}) for project in suspended])
+    return sorted(changed)
 
 
 # ---- Publication (公开) --------------------------------------------------------------------------------------

@@ -19,10 +19,10 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from flask import current_app
 
-from jixiao.audit.service import record_many
 from jixiao.db import TenantScope, scoped
 from jixiao.jobs.notifications import notify_many
 from jixiao.jobs.service import JobContext, Schedule, job_kind
+from jixiao.lifecycle import projects
 from jixiao.lifecycle.models import (
     Light,
     MonitoringReport,
@@ -30,7 +30,7 @@ from jixiao.lifecycle.models import (
     Project,
     RectificationNotice,
 )
-from jixiao.policy import Concern, project_audience
+from jixiao.policy import Concern, SystemActor, project_audience
 from jixiao.tenancy.models import Tenant
 
 #: The schedule, as data (cron expressions in the server's time zone).
@@ -160,12 +160,14 @@ def _red_reports(session: Any, tenant: Tenant) -> tuple[int, int]:
 
 def _suspend_late_answers(session: Any, tenant: Tenant, on: Any) -> tuple[int, int]:
     """Suspend the payment of each project with a warning left unanswered past its due date (once per project:
-    the first warning that fell due decides the reason), audit it and tell finance and the unit."""
+    the first warning that fell due decides the reason) and tell finance and the unit. The suspension is the
+    projects service's, as finance's own is: audited (as the system), and the tenant's plugins hear of it."""
     late = (sa.select(MonitoringReport.id, MonitoringReport.project_id, MonitoringReport.period,
                       MonitoringReport.response_due, Project.name)
             .join(Project, Project.id == MonitoringReport.project_id)
             .where(MonitoringReport.tenant_id == tenant.id, MonitoringReport.response_due < on,
-                   MonitoringReport.response.is_(None), Project.payment_suspended.is_(False))
+                   MonitoringReport.response.is_(None), Project.payment_suspended.is_(False),
+                   Project.approved_amount.is_not(None))
             .order_by(MonitoringReport.project_id, MonitoringReport.response_due, MonitoringReport.id))
     first: dict[int, Any] = {}
     for row in session.execute(late):
@@ -174,21 +176,13 @@ def _suspend_late_answers(session: Any, tenant: Tenant, on: Any) -> tuple[int, i
         return 0, 0
     reasons = {project_id: (f"{row.period}月监控预警未在 {row.response_due} 前回应（继续执行 / 调剂 / 取消），按规定暂停拨款")
                for project_id, row in first.items()}
-    # One statement for all of them; a project suspended meanwhile (another scan) is left as it is.
-    session.execute(
-        sa.update(Project.__table__)
-        .where(Project.__table__.c.id == sa.bindparam("project_id"), Project.__table__.c.payment_suspended.is_(False))
-        .values(payment_suspended=True, suspension_reason=sa.bindparam("reason"),
-                version=Project.__table__.c.version + 1),
-        [{"project_id": project_id, "reason": reason} for project_id, reason in reasons.items()])
-    record_many(session, actor=None, action="payment.suspend", object_type=Project.__tablename__, tenant_id=tenant.id,
-                changes=[(project_id, {"payment_suspended": False},
-                          {"payment_suspended": True, "suspension_reason": reason})
-                         for project_id, reason in reasons.items()])
     recipients = _audience(session, list(first), Concern.FINANCE, Concern.UNIT)
     written = notify_many(session, (
         {"tenant_id": tenant.id, "user_id": user_id, "kind": "payment_suspended", "title": f"暂停拨款：《{row.name}》",
          "body": reasons[project_id], "url": _project_url(tenant, project_id, "monitoring"),
          "dedupe_key": f"suspend:{row.id}"}
         for project_id, row in first.items() for user_id in recipients.get(project_id, ())))
-    return len(first), written
+    # The notifications commit with the suspension, or not at all.
+    suspended = projects.suspend_payments(session, SystemActor(tenant_id=tenant.id, purpose="scan.daily"), tenant,
+                                          reasons)
+    return len(suspended), written

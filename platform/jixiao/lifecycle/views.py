@@ -34,6 +34,7 @@ from jixiao.lifecycle import (
     common,
     evaluations,
     monitoring,
+    overview,
     projects,
     public,
     rectification,
@@ -47,7 +48,6 @@ from jixiao.lifecycle.models import (
     Direction,
     Evaluation,
     EvaluationKind,
-    EvaluationStatus,
     FundType,
     IndicatorNature,
     Light,
@@ -57,7 +57,6 @@ from jixiao.lifecycle.models import (
     QualitativeBand,
     RectificationNotice,
     Stage,
-    TargetStatus,
     WarningResponse,
 )
 from jixiao.rules.national import LEVEL2_BY_LEVEL1  # suggestions for the indicator table's first two levels
@@ -72,7 +71,6 @@ BLANK_ROWS = 3  # blank indicator rows under the filled ones (saving the draft a
 MIN_ROWS = 8  # rows a new indicator table starts with
 FINDING_ROWS = 3
 STAGE_ORDER = list(Stage)
-EDITABLE_TARGETS = (TargetStatus.DRAFT, TargetStatus.RETURNED)
 ROW_FIELDS = ("level1", "level2", "name", "direction", "value", "unit", "nature", "weight")
 ROW_KEY = re.compile(r"^(level1|level2|name|direction|value|unit|nature|weight)-(\d+)$")
 INDICATOR_ERROR = re.compile(r"^indicators\[(\d+)\]\.(\w+)$")
@@ -156,15 +154,6 @@ def _date(form: MultiDict, name: str, errors: dict[str, str], label: str) -> dat
 def _check(errors: dict[str, str]) -> None:
     if errors:
         raise ValidationFailed(fields=errors)
-
-
-def _permitted(check: Callable[[], Any]) -> bool:
-    """Whether the service's own rule lets the user do it (so the page shows only usable forms)."""
-    try:
-        check()
-    except Forbidden:
-        return False
-    return True
 
 
 def _choice(value: str | None, enum_cls: type) -> str | None:
@@ -374,117 +363,44 @@ def _row_errors(fields: dict[str, Any]) -> tuple[dict[int, list[str]], set[tuple
     return by_row, cells
 
 
-def _period_due(owed: list[int], filed: set[int], year: int, today: date) -> int | None:
-    """The month the monitoring form offers first: the latest month already over that the project owes,
-    unless it was filed (then the first one not filed)."""
-    if not owed:
-        return None
-    over = 12 if year < today.year else (today.month - 1 if year == today.year else 0)
-    due = [m for m in owed if m <= over]
-    if due and due[-1] not in filed:
-        return due[-1]
-    return next((m for m in owed if m not in filed), owed[-1])
-
-
 def _project_context(db: Session, tenant: Any, item: Project, failure: Failure | None) -> dict[str, Any]:
-    user = current_user
-    own = common.is_own_tenant(user, tenant)
-    finance = _permitted(lambda: common.require_finance(user, tenant, ""))
-    unit = _permitted(lambda: common.require_unit_or_finance(db, user, item, ""))
-    hooks = common.hooks(db, tenant)
-
-    # Ex-ante assessment.
-    assessment = projects.exante_for(db, item)
-    exante = {
-        "required": projects.exante_required(db, tenant, item), "assessment": assessment,
-        "dimensions": hooks.exante_dimensions() or [], "blocker": projects.exante_blocker(db, tenant, item),
-        "may": own and user.has_role(Role.FINANCE, Role.EXPERT) and item.stage in (Stage.DRAFT, Stage.TARGETS_SUBMITTED),
-    }
-
-    # Targets.
-    target_set = targets.targets_for(db, item)
-    indicators = list(target_set.indicators) if target_set else []
-    editable = unit and (target_set is None or target_set.status in EDITABLE_TARGETS)
+    """The project's read model (``overview.project_overview``), and the state of a form that failed."""
+    view = overview.project_overview(db, current_user, tenant, item)
+    may = view.may
     if failure and failure.key == "targets":
         rows = _posted_rows(failure.form)
     else:
-        rows = [IndicatorRow.of(i) for i in indicators]
+        rows = [IndicatorRow.of(i) for i in view.indicators]
     fields = failure.fields if failure and failure.key in ("targets", "targets_submit", "targets_review") else {}
     row_errors, cell_errors = _row_errors(fields)
-    rows += [IndicatorRow() for _ in range(max(BLANK_ROWS, MIN_ROWS - len(rows)) if editable else 0)]
-
-    # Monitoring.
-    owed = monitoring.periods_owed(db, tenant, item)
-    reports = monitoring.reports_for(db, item)
-    filed = {r.period for r in reports}
-    next_period = _period_due(owed, filed, item.year, rectification.today())
-
-    # Evaluations.
-    evaluation_list = evaluations.list_evaluations(db, user, tenant, project_id=item.id)
-    submittable = {e.id for e in evaluation_list if e.status is EvaluationStatus.ASSIGNED and _permitted(
-        lambda e=e: evaluations.may_submit_evaluation(db, user, e))}
-    has_self = any(e.kind is EvaluationKind.SELF for e in evaluation_list)
-    evaluable = item.stage in evaluations.EVALUATED_STAGES
-    forms: dict[int, Any] = {}
-    for e in evaluation_list:
-        if e.id in submittable:
-            try:
-                forms[e.id] = (evaluations.form_of(db, tenant, e), evaluations.table_of(db, tenant, e))
-            except Conflict as exc:
-                forms[e.id] = exc.message
-
-    # Rectification.
-    notices = [n for n in rectification.ledger(db, user, tenant) if n.project_id == item.id]
-    noticed = {n.evaluation_id for n in notices}
-    settings = common.tenant_view(db, tenant).settings
-
-    # Results: labels for every code a decision of this project may carry; each evaluation offers only the
-    # decisions its grade allows.
-    applications = results.results_for(db, item.id)
-    graded = [e for e in evaluation_list if e.status is EvaluationStatus.SUBMITTED and e.grade]
-    suggestions = {e.id: results.suggestion(db, tenant, e.grade, item.year) for e in graded}
-    choices = {e.id: results.allowed_actions(db, tenant, item.year, e.grade) for e in graded}
-    decision_history = results.decision_history(db, tenant, item)
-    actions = results.action_labels(db, tenant, item.year, [e.grade for e in graded] + [a.grade for a in applications])
-    grade_actions = [(str(band[0]), results.suggestion(db, tenant, str(band[0]), item.year)["label"])
-                     for band in hooks.evaluation_grade_bands(kind="self") or []]
-
-    from jixiao.catalog import service as catalog
-    from jixiao.documents import service as documents
-
-    catalog_items = catalog.search(db, tenant, item.year, category=item.category) if item.category else []
+    rows += [IndicatorRow() for _ in range(max(BLANK_ROWS, MIN_ROWS - len(rows)) if may.edit_targets else 0)]
     return {
-        "catalog_items": catalog_items, "grade_actions": grade_actions,
-        "may_generate": documents.may_generate(user, tenant),
-        "evaluation_documents": documents.documents_by_owner(db, user, tenant, "evaluations",
-                                                             [e.id for e in evaluation_list]),
-        "notice_documents": documents.documents_by_owner(db, user, tenant, "rectification_notices",
-                                                         [n.id for n in notices]),
-        "tenant": tenant, "project": item, "own": own, "finance": finance, "unit": unit,
+        "catalog_items": view.catalog_items, "grade_actions": view.grade_actions,
+        "may_generate": may.generate_documents,
+        "evaluation_documents": view.evaluation_documents, "notice_documents": view.notice_documents,
+        "tenant": tenant, "project": item, "own": may.own, "finance": may.finance, "unit": may.unit,
         "stages": STAGE_ORDER, "stage_index": STAGE_ORDER.index(item.stage),
-        "exante": exante, "conclusions": list(Conclusion),
-        "target_set": target_set, "indicators": indicators, "by_indicator": {i.id: i for i in indicators},
-        "targets_editable": editable, "rows": rows, "row_errors": row_errors, "cell_errors": cell_errors,
+        "exante": view.exante, "conclusions": list(Conclusion),
+        "target_set": view.target_set, "indicators": view.indicators,
+        "by_indicator": {i.id: i for i in view.indicators},
+        "targets_editable": may.edit_targets, "rows": rows, "row_errors": row_errors, "cell_errors": cell_errors,
         "directions": list(Direction), "natures": list(IndicatorNature), "level2_suggestions": LEVEL2_BY_LEVEL1,
-        "periods_owed": owed, "reports": reports, "filed": filed, "next_period": next_period,
-        "may_monitor": unit and item.stage in monitoring.MONITORED_STAGES, "responses": list(WarningResponse),
-        "evaluations": evaluation_list, "submittable": submittable, "evaluable": evaluable, "forms": forms,
-        "may_start_self": unit and evaluable and not has_self,
-        "agencies": [a for a in evaluations.list_agencies(db, tenant) if a.active] if finance else [],
+        "periods_owed": view.periods_owed, "reports": view.reports, "filed": view.filed,
+        "next_period": view.next_period, "may_monitor": may.monitor, "responses": list(WarningResponse),
+        "evaluations": view.evaluations, "submittable": may.submit_evaluations, "evaluable": view.evaluable,
+        "forms": view.forms, "may_start_self": may.start_self_evaluation, "agencies": view.agencies,
         "commission_kinds": [EvaluationKind.DEPARTMENT, EvaluationKind.FINANCE, EvaluationKind.THIRD_PARTY],
         "bands": list(QualitativeBand), "band_ranges": scoring.QUALITATIVE_BANDS, "finding_rows": FINDING_ROWS,
         "direction_symbols": {d.value: d.symbol for d in Direction},
         "score_target": evaluations.target_text, "score_actual": evaluations.actual_text,
-        "notices": notices, "evidence": {n.id: rectification.evidence_of(db, n) for n in notices},
-        "to_notice": [e for e in evaluation_list if e.status is EvaluationStatus.SUBMITTED and e.id not in noticed],
-        "overdue": {n.id for n in notices if rectification.is_overdue(n)},
-        "default_days": settings.get("rectification.default_days", 30), "today": rectification.today(),
+        "notices": view.notices, "evidence": view.evidence, "to_notice": view.to_notice, "overdue": view.overdue,
+        "default_days": view.default_rectification_days, "today": rectification.today(),
         "notice_open": (NoticeStatus.ISSUED, NoticeStatus.RETURNED), "notice_answered": NoticeStatus.ANSWERED,
         "notice_verified": NoticeStatus.VERIFIED,
-        "graded": graded, "suggestions": suggestions, "actions": actions, "choices": choices,
-        "decision_history": decision_history,
-        "applications": {a.evaluation_id: a for a in applications}, "application_list": applications,
-        "history": projects.project_history(db, item),
+        "graded": view.graded, "suggestions": view.suggestions, "actions": view.actions, "choices": view.choices,
+        "decision_history": view.decision_history,
+        "applications": {a.evaluation_id: a for a in view.applications}, "application_list": view.applications,
+        "history": view.history,
         "failure": failure,
     }
 
@@ -913,7 +829,7 @@ def agencies_page() -> Any:
         else:
             flash(_("已登记第三方机构“%(name)s”。", name=agency.name), "success")
             return redirect(url_for("lifecycle.agencies"))
-    may_register = _permitted(lambda: common.require_finance(current_user, tenant, ""))
+    may_register = common.is_finance(current_user, tenant)
     return render_template("lifecycle/agencies.html", tenant=tenant, agencies=evaluations.list_agencies(db, tenant),
                            may_register=may_register, failure=failure,
                            errors=failure.fields if failure else {},
