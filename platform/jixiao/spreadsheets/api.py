@@ -17,15 +17,13 @@ from marshmallow import Schema, fields
 
 from jixiao.auth import current_tenant, require_login
 from jixiao.db import session
-from jixiao.documents import store
 from jixiao.errors import NotFound
 from jixiao.idempotency import idempotent
 from jixiao.inputs import Fixed, Integer, Score
-from jixiao.jobs import service as jobs
 from jixiao.jobs.schemas import JobSchema
 from jixiao.lifecycle.common import get_project
 from jixiao.lifecycle.schemas import LedgerQuerySchema, ProjectQuerySchema, YearQuerySchema
-from jixiao.spreadsheets import bulk, export, importer, job_kinds, xlsx
+from jixiao.spreadsheets import export, importer, steps
 from jixiao.spreadsheets import templates_xlsx as forms
 from jixiao.spreadsheets.transfer import upload, xlsx_response
 
@@ -79,14 +77,10 @@ def queued(job: Any, rows: int) -> dict[str, Any]:
 
 def start_export(name: str, args: dict[str, Any]) -> Any:
     """Stream the export, or (a long list) hand it to a job in the user's own tenant: 202 with the job."""
-    db, tenant = session(), current_tenant()
-    rows = export.size(db, current_user, tenant, name, args)
-    if rows > export.threshold():
-        job = jobs.enqueue(db, current_user, current_user.tenant, job_kinds.EXPORT,
-                           {"name": name, "tenant_id": tenant.id, "args": export.clean_args(name, args)})
-        return QueuedSchema().dump(queued(job, rows)), 202
-    filename, data = export.build(db, current_user, tenant, name, args)
-    return xlsx_response(data, filename)
+    outcome = steps.start_export(session(), current_user, current_tenant(), name, args)
+    if outcome.job is not None:
+        return QueuedSchema().dump(queued(outcome.job, outcome.rows)), 202
+    return xlsx_response(outcome.data, outcome.filename)
 
 
 # ---- Templates and imports of one project -----------------------------------------------------------------
@@ -148,19 +142,12 @@ class ProjectListImport(MethodView):
         """Create many projects from a 项目清单: every row is checked first (codes new in the file and the
         tenant, departments known, amounts not negative …); any problem → 400 and nothing is created. A list
         longer than ``SPREADSHEET_JOB_ROWS`` (200) is created by a job (202): follow ``job_url``."""
-        db, tenant = session(), current_tenant()
         data, filename = upload()
-        checked = importer.check_project_list(db, current_user, tenant, data, filename)
-        if checked.errors:
-            raise importer.reject(db, current_user, tenant, checked.errors, filename=filename, what="项目清单",
-                                  owner_id=tenant.id)
-        if len(checked.rows) > xlsx.config("SPREADSHEET_JOB_ROWS", 200):
-            sha256 = store.write_bytes(tenant.id, data)
-            job = jobs.enqueue(db, current_user, tenant, job_kinds.IMPORT_PROJECTS,
-                               {"sha256": sha256, "filename": filename})
-            return queued(job, len(checked.rows)), 202
-        made = bulk.create_projects(db, current_user, tenant, checked.rows)
-        return {"status": "imported", "rows": len(checked.rows), "created": len(made), "job": None, "job_url": None}
+        outcome = steps.import_project_list(session(), current_user, current_tenant(), data, filename)
+        if outcome.job is not None:
+            return queued(outcome.job, outcome.rows), 202
+        return {"status": "imported", "rows": outcome.rows, "created": len(outcome.created), "job": None,
+                "job_url": None}
 
 
 # ---- Exports ----------------------------------------------------------------------------------------------

@@ -15,11 +15,10 @@ from flask_login import current_user
 
 from jixiao.auth import current_tenant, require_login
 from jixiao.db import session
-from jixiao.documents import store
 from jixiao.errors import Conflict, DomainError, Forbidden, NotFound, ValidationFailed
 from jixiao.jobs import service as jobs
 from jixiao.lifecycle import common, monitoring
-from jixiao.spreadsheets import bulk, export, importer, job_kinds, transfer, xlsx
+from jixiao.spreadsheets import bulk, export, importer, job_kinds, steps, transfer, xlsx
 from jixiao.spreadsheets import templates_xlsx as forms
 
 bp = Blueprint("spreadsheets", __name__, template_folder="templates")
@@ -140,21 +139,14 @@ def imports_page() -> Any:
     db, tenant = session(), current_tenant()
     try:
         data, filename = transfer.upload()
-        checked = importer.check_project_list(db, current_user, tenant, data, filename)
-        if checked.errors:
-            raise importer.reject(db, current_user, tenant, checked.errors, filename=filename, what="项目清单",
-                                  owner_id=tenant.id)
-        if len(checked.rows) > xlsx.config("SPREADSHEET_JOB_ROWS", 200):
-            sha256 = store.write_bytes(tenant.id, data)
-            job = jobs.enqueue(db, current_user, tenant, job_kinds.IMPORT_PROJECTS,
-                               {"sha256": sha256, "filename": filename})
-            flash(f"共 {len(checked.rows)} 个项目，已转入后台导入，可在本页查看进度。", "success")
-            return redirect(url_for("jobs.job", job_id=job.id))
-        made = bulk.create_projects(db, current_user, tenant, checked.rows)
+        outcome = steps.import_project_list(db, current_user, tenant, data, filename)
+        if outcome.job is not None:
+            flash(f"共 {outcome.rows} 个项目，已转入后台导入，可在本页查看进度。", "success")
+            return redirect(url_for("jobs.job", job_id=outcome.job.id))
     except DomainError as exc:
         db.rollback()
         return _render_imports(_failure("projects", exc))
-    flash(f"已导入 {len(made)} 个项目。", "success")
+    flash(f"已导入 {len(outcome.created)} 个项目。", "success")
     return redirect(url_for("lifecycle.projects", tenant_code=tenant.code))
 
 
@@ -162,16 +154,11 @@ def imports_page() -> Any:
 
 
 def _export(name: str) -> Any:
-    db, tenant = session(), current_tenant()
-    args = request.args.to_dict()
-    rows = export.size(db, current_user, tenant, name, args)
-    if rows > export.threshold():
-        job = jobs.enqueue(db, current_user, current_user.tenant, job_kinds.EXPORT,
-                           {"name": name, "tenant_id": tenant.id, "args": export.clean_args(name, args)})
-        flash(f"共 {rows} 行，已转入后台生成，完成后可在通知中下载。", "success")
-        return redirect(url_for("jobs.job", job_id=job.id))
-    filename, data = export.build(db, current_user, tenant, name, args)
-    return transfer.xlsx_response(data, filename)
+    outcome = steps.start_export(session(), current_user, current_tenant(), name, request.args.to_dict())
+    if outcome.job is not None:
+        flash(f"共 {outcome.rows} 行，已转入后台生成，完成后可在通知中下载。", "success")
+        return redirect(url_for("jobs.job", job_id=outcome.job.id))
+    return transfer.xlsx_response(outcome.data, outcome.filename)
 
 
 @bp.route("/t/<tenant_code>/exports/projects", endpoint="export_projects")
