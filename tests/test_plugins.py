@@ -137,3 +137,53 @@ def test_a_misspelt_hook_is_refused_at_startup():
 
     with pytest.raises(PluginValidationError):
         PluginHost(extra=[("misspelt", Misspelt())], load_entry_points=False)
+
+
+# ---- Which plugin answers: the most specific tenant's first --------------------------------------------------
+
+
+class BandsBy:
+    """A plugin answering ``evaluation_grade_bands`` with its own name in the top band."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    @hookimpl
+    def evaluation_grade_bands(self, tenant, kind):
+        return [[self.name, 90], ["差", 0]]
+
+
+def test_a_citys_plugin_answers_before_its_provinces_and_a_tenants_yaml_order_counts(app):
+    """pluggy asks the last registered plugin first: which of a city's and its province's plugins answered a
+    ``firstresult`` question depended on installation order, not on the tree."""
+    from jixiao.db import system_scope
+    from jixiao.lifecycle import common
+    from jixiao.tenancy import service as tenancy
+    from tests.test_audit_and_api import make_app_like
+
+    # Registered city first, province last: pluggy alone would let the province answer everywhere.
+    made = make_app_like(app, EXTRA_PLUGINS=[("city_rule", BandsBy("城市")), ("second_city_rule", BandsBy("次")),
+                                             ("province_rule", BandsBy("省"))])
+    with made.app_context(), system_scope() as db:
+        saved = {code: list(tenancy.get_by_code(db, code).plugins or []) for code in ("430000", "430400")}
+        tenancy.get_by_code(db, "430000").plugins = [*saved["430000"], "province_rule"]
+        tenancy.get_by_code(db, "430400").plugins = ["city_rule", "second_city_rule"]
+        db.commit()
+    try:
+        with made.test_request_context(), system_scope() as db:
+            def top_band(code: str) -> str:
+                return common.hooks(db, tenancy.get_by_code(db, code)).evaluation_grade_bands(kind="finance")[0][0]
+
+            assert top_band("430400") == "城市"  # the city's own, the first of its YAML list
+            assert top_band("430405") == "城市"  # a district of the city inherits the city's before the province's
+            assert top_band("430100") == "省"  # another city: the province's
+            host = made.extensions["jixiao.plugins"]
+            view = common.tenant_view(db, tenancy.get_by_code(db, "430405"))
+            assert view.plugins[:2] == ("city_rule", "second_city_rule") and view.plugins[-1] == "national"
+            assert host.hook("evaluation_grade_bands", view.plugins).plugin_names[:3] == (
+                "city_rule", "second_city_rule", "province_rule")
+    finally:
+        with made.app_context(), system_scope() as db:
+            for code, plugins in saved.items():
+                tenancy.get_by_code(db, code).plugins = plugins
+            db.commit()

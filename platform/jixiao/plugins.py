@@ -49,7 +49,7 @@ class PluginHost:
             self.pm.register(plugin, name=name)
             self._distributions[name] = ("(test)", "0")
         self.pm.check_pending()
-        self._callers: dict[tuple[str, frozenset[str]], Any] = {}
+        self._callers: dict[tuple[str, tuple[str, ...]], OrderedHook] = {}
 
     def _load_entry_points(self) -> None:
         for ep in entry_points(group=ENTRY_POINT_GROUP):
@@ -86,17 +86,51 @@ class PluginHost:
             infos.append(PluginInfo(name, version, dist, hooks, builtin=name == NATIONAL))
         return sorted(infos, key=lambda i: (not i.builtin, i.name))
 
-    def hook(self, name: str, enabled: Iterable[str]) -> Any:
-        """The hook ``name`` as seen by a tenant enabling ``enabled`` (national is always on)."""
-        enabled_set = frozenset(enabled) | self._always_on
-        key = (name, enabled_set)
+    def hook(self, name: str, precedence: Iterable[str]) -> OrderedHook:
+        """The hook ``name`` as a tenant sees it: only the plugins in force for it, asked in ``precedence`` order
+        (the tenant's own plugins in their YAML order, then its parent's … — ``TenantView.plugins``), national
+        last. pluggy would ask in registration order, which says nothing about which tenant enabled a plugin."""
+        order = tuple(dict.fromkeys([*precedence, NATIONAL, *self.core_names]))
+        key = (name, order)
         if key not in self._callers:
-            excluded = [p for n, p in self.pm.list_name_plugin() if n not in enabled_set]
-            self._callers[key] = self.pm.subset_hook_caller(name, remove_plugins=excluded)
+            caller = getattr(self.pm.hook, name)
+            by_plugin = {impl.plugin_name: impl for impl in caller.get_hookimpls()}
+            firstresult = bool(caller.spec is not None and caller.spec.opts.get("firstresult"))
+            self._callers[key] = OrderedHook(name, tuple(by_plugin[n] for n in order if n in by_plugin), firstresult)
         return self._callers[key]
 
     def for_tenant(self, tenant_view: Any) -> TenantHooks:
         return TenantHooks(self, tenant_view)
+
+
+@dataclasses.dataclass(frozen=True)
+class OrderedHook:
+    """One hook's implementations for one tenant, in precedence order. A ``firstresult`` hook answers with the
+    first answer that is not ``None``; any other collects every answer that is not ``None``, in that order."""
+
+    name: str
+    implementations: tuple[Any, ...]
+    firstresult: bool
+
+    def __call__(self, **kwargs: Any) -> Any:
+        answers = []
+        for implementation in self.implementations:
+            try:
+                arguments = [kwargs[argument] for argument in implementation.argnames]
+            except KeyError as missing:
+                raise TypeError(f"hook {self.name} called without {missing}") from None
+            answer = implementation.function(*arguments)
+            if answer is None:
+                continue
+            if self.firstresult:
+                return answer
+            answers.append(answer)
+        return None if self.firstresult else answers
+
+    @property
+    def plugin_names(self) -> tuple[str, ...]:
+        """Who is asked, in order (what ``jixiao plugins explain`` shows)."""
+        return tuple(implementation.plugin_name for implementation in self.implementations)
 
 
 class TenantHooks:

@@ -120,6 +120,13 @@ def _plugins_in_chain(host: PluginHost, tenant: Tenant, chain: list[Tenant]) -> 
     return list(result.values())
 
 
+def precedence(host: PluginHost, chain: list[Tenant]) -> tuple[str, ...]:
+    """The installed plugins in force along ``chain`` (root first), most specific first: the tenant's own in
+    their YAML order, then its parent's, up to the root's; national, always in force, answers last."""
+    ordered = dict.fromkeys(name for holder in reversed(chain) for name in holder.plugins or [])
+    return tuple(name for name in ordered if name != NATIONAL and host.is_installed(name)) + (NATIONAL,)
+
+
 def yaml_settings(session: Session, tenant: Tenant, chain: list[Tenant] | None = None) -> dict[str, Any]:
     merged: dict[str, Any] = {}
     for holder in chain if chain is not None else [*ancestors(session, tenant), tenant]:
@@ -134,12 +141,11 @@ def view(session: Session, host: PluginHost, tenant: Tenant, chain: list[Tenant]
     them, e.g. one asking the rules of every tenant of a subtree loaded in one statement.
     """
     chain = chain if chain is not None else [*ancestors(session, tenant), tenant]
-    in_force = _plugins_in_chain(host, tenant, chain)
-    plugins = tuple(p.name for p in in_force if p.installed)
+    plugins = precedence(host, chain)
     written = yaml_settings(session, tenant, chain)
     bare = TenantView.build(tenant, plugins, written)
     merged: dict[str, Any] = {}
-    # pluggy answers last-registered first; reversed, the national defaults come first and regions override.
+    # Answers come most specific first; reversed, the national defaults come first and the nearest tenant wins.
     for answer in reversed(host.for_tenant(bare).tenant_default_settings()):
         merged.update(answer or {})
     merged.update(written)
