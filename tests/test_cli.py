@@ -85,3 +85,57 @@ def test_plugins_new_scaffolds_a_package_whose_test_passes(tmp_path):
     assert "1 passed" in run.stdout
     again = CliRunner().invoke(main, ["plugins", "new", "guangxi", "--into", str(tmp_path)])
     assert again.exit_code == 1 and "already exists" in again.output
+
+
+def test_users_create_binds_an_evaluator_to_a_registered_agency(app):
+    from jixiao.accounts.models import User
+    from jixiao.db import TenantScope, scoped
+
+    finance = api_login(app, "lingling_finance")
+    agency = finance.get("/api/v1/tenants/431102/agencies").get_json()[0]
+    username = unique("ev")
+    made = app.test_cli_runner().invoke(
+        main, ["users", "create", "--tenant", "431102", "--username", username, "--role", "evaluator",
+               "--agency", agency["name"]], input="cli-password-1\n")
+    assert made.exit_code == 0, made.output
+    with app.app_context(), scoped(TenantScope(login_username=username)) as db:
+        assert db.query(User).filter_by(username=username).one().agency_id == agency["id"]
+
+    unbound = app.test_cli_runner().invoke(
+        main, ["users", "create", "--tenant", "431102", "--username", unique("ev"), "--role", "evaluator"],
+        input="cli-password-1\n")
+    assert unbound.exit_code == 1 and "--agency" in unbound.output
+    unknown = app.test_cli_runner().invoke(
+        main, ["users", "create", "--tenant", "431102", "--username", unique("ev"), "--role", "evaluator",
+               "--agency", "不存在的机构"], input="cli-password-1\n")
+    assert unknown.exit_code == 1 and agency["name"] in unknown.output
+
+
+def test_plugins_explain_shows_who_answers_in_order(app):
+    result = app.test_cli_runner().invoke(main, ["plugins", "explain", "430405", "tenant_default_settings"])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0] == "tenant_default_settings for 430405 (every answer is collected):"
+    assert [line.split(":")[0].strip() for line in lines[1:]] == ["hunan", "national"]
+    assert all(line.endswith("<- contributes") for line in lines[1:])
+
+    bands = app.test_cli_runner().invoke(main, ["plugins", "explain", "430405", "evaluation_grade_bands",
+                                                "--arg", "kind=finance"])
+    assert bands.exit_code == 0, bands.output
+    assert bands.output.splitlines()[-1].startswith("  national: [[") and bands.output.rstrip().endswith("<- answers")
+
+    missing = app.test_cli_runner().invoke(main, ["plugins", "explain", "430405", "evaluation_grade_bands"])
+    assert missing.exit_code == 1 and "kind" in missing.output
+    unknown = app.test_cli_runner().invoke(main, ["plugins", "explain", "430405", "no_such_hook"])
+    assert unknown.exit_code == 1 and "no_such_hook" in unknown.output
+
+
+def test_plugins_before_migrations_says_what_to_do(tmp_path):
+    from jixiao.app import create_app
+
+    fresh = create_app({"TESTING": True, "SECRET_KEY": "x", "INSTANCE_PATH": str(tmp_path),
+                        "DATABASE_URL": f"sqlite:///{tmp_path / 'new.sqlite3'}", "REDIS_URL": None})
+    result = fresh.test_cli_runner().invoke(main, ["plugins"])
+    assert result.exit_code == 0, result.output
+    assert "jixiao db upgrade" in result.output and "Traceback" not in result.output
+    assert "national" in result.output and "(unknown until migrated)" in result.output

@@ -19,7 +19,7 @@ from flask.cli import FlaskGroup, with_appcontext
 
 from jixiao.app import create_app
 from jixiao.command_line import fail
-from jixiao.db import system_scope
+from jixiao.db import TenantScope, scoped, system_scope
 from jixiao.errors import DomainError
 
 
@@ -189,18 +189,80 @@ def plugins_list(as_json: bool) -> None:
     from jixiao.system import service
 
     with system_scope() as db:
-        listing = service.plugin_listing(db, host())
-        missing = service.missing_plugins(db, host())
+        ready = service.schema_ready(db)
+        listing = service.plugin_listing(db, host(), with_tenants=ready)
+        missing = service.missing_plugins(db, host()) if ready else {}
+    if not ready:
+        click.echo("note: the database is not migrated yet, so no tenant is known. Run `jixiao db upgrade`, then "
+                   "`jixiao tenants load tenants/*.yaml`; a tenant's YAML `plugins:` list enables a plugin for it "
+                   "and its descendants.", err=True)
     if as_json:
         click.echo(json.dumps(listing, ensure_ascii=False, indent=2))
         return
     for plugin in listing:
-        tenants = ", ".join(plugin["tenants"]) or "(no tenant enables it)"
+        tenants = (", ".join(plugin["tenants"]) or "(no tenant enables it)") if ready else "(unknown until migrated)"
         click.echo(f"{plugin['name']} {plugin['version']} [{plugin['distribution']}]")
         click.echo(f"  hooks:   {', '.join(plugin['hooks']) or '(none)'}")
         click.echo(f"  tenants: {tenants}")
     for code, names in missing.items():
         click.echo(f"WARNING: tenant {code} enables plugin(s) that are not installed: {', '.join(names)}", err=True)
+
+
+@plugins_command.command("explain")
+@click.argument("code")
+@click.argument("hook")
+@click.option("--arg", "raw_arguments", multiple=True, metavar="NAME=VALUE",
+              help="an argument of the hook besides tenant (VALUE as JSON when it parses: 2026, \"finance\", 0.75)")
+@click.option("--project", "project_id", type=int, help="for hooks that take a project: the project's id")
+@with_appcontext
+def plugins_explain(code: str, hook: str, raw_arguments: tuple[str, ...], project_id: int | None) -> None:
+    """Which plugin answers HOOK for the tenant CODE: every plugin asked, in order, with its answer."""
+    import json
+    from decimal import Decimal
+
+    from jixiao.plugins import host
+    from jixiao.system import service
+
+    arguments: dict[str, Any] = {}
+    for raw in raw_arguments:
+        name, _, value = raw.partition("=")
+        try:
+            arguments[name] = json.loads(value, parse_float=Decimal)
+        except json.JSONDecodeError:
+            arguments[name] = value
+    if project_id is not None:
+        arguments["project"] = _project_view(code, project_id)
+    with system_scope() as db:
+        try:
+            explained = service.explain_hook(db, host(), code, hook, arguments)
+        except DomainError as exc:
+            fail(exc)
+    rule = "the first answer that is not None wins" if explained.firstresult else "every answer is collected"
+    click.echo(f"{hook} for {code} ({rule}):")
+    winners = explained.answered_by
+    for name, answer in explained.answers:
+        mark = ("  <- answers" if explained.firstresult else "  <- contributes") if name in winners else ""
+        shown = "None (lets the next one answer)" if answer is None else json.dumps(answer, ensure_ascii=False,
+                                                                                    default=str)[:200]
+        click.echo(f"  {name}: {shown}{mark}")
+
+
+def _project_view(code: str, project_id: int) -> Any:
+    from jixiao.lifecycle.models import Project
+    from jixiao.tenancy import service as tenancy
+    from jixiao.toolkit import ProjectView
+
+    with system_scope() as db:
+        tenant = tenancy.get_by_code(db, code)
+    if tenant is None:
+        click.echo(f"error: no tenant with code {code}", err=True)
+        sys.exit(1)
+    with scoped(TenantScope(read_ids=(tenant.id,))) as db:
+        project = db.get(Project, project_id)
+        if project is None or project.tenant_id != tenant.id:
+            click.echo(f"error: tenant {code} has no project {project_id}", err=True)
+            sys.exit(1)
+        return ProjectView.build(project)
 
 
 @main.group("demo")

@@ -127,6 +127,12 @@ class OrderedHook:
             answers.append(answer)
         return None if self.firstresult else answers
 
+    def explain(self, **kwargs: Any) -> list[tuple[str, Any]]:
+        """Each plugin asked, in order, with its own answer (``None``: it lets the next one answer)."""
+        return [(implementation.plugin_name,
+                 implementation.function(*[kwargs[argument] for argument in implementation.argnames]))
+                for implementation in self.implementations]
+
     @property
     def plugin_names(self) -> tuple[str, ...]:
         """Who is asked, in order (what ``jixiao plugins explain`` shows)."""

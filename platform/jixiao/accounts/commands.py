@@ -24,6 +24,23 @@ def _tenant_scope(code: str) -> Any:
     return tenant, TenantScope(read_ids=(tenant.id,), write_id=tenant.id)
 
 
+def _agency_id(session: Any, tenant: Any, name: str) -> int:
+    import sqlalchemy as sa
+
+    from jixiao.lifecycle.models import Agency
+
+    if tenant is None:
+        click.echo("error: --agency is for users of a tenant, not platform operators", err=True)
+        sys.exit(1)
+    agency = session.scalar(sa.select(Agency).where(Agency.tenant_id == tenant.id, Agency.name == name.strip()))
+    if agency is None:
+        known = session.scalars(sa.select(Agency.name).where(Agency.tenant_id == tenant.id).order_by(Agency.name))
+        click.echo(f"error: tenant {tenant.code} has no agency named {name}; registered: "
+                   f"{', '.join(known) or '(none: finance registers agencies on the evaluations page)'}", err=True)
+        sys.exit(1)
+    return agency.id
+
+
 @click.group("users")
 def users_group() -> None:
     """User accounts."""
@@ -34,12 +51,13 @@ def users_group() -> None:
 @click.option("--username", required=True)
 @click.option("--role", "roles", multiple=True, help="admin, finance, department, evaluator, expert, auditor, viewer")
 @click.option("--department", "department_code", help="department code, for the department role")
+@click.option("--agency", "agency_name", help="the registered agency's name, for the evaluator role (required)")
 @click.option("--display-name", default="")
 @click.option("--operator", is_flag=True, help="a platform operator (no tenant), holding exactly one --duty")
 @click.option("--duty", "duty", multiple=True, help="with --operator: system, security or audit (三员分立: one only)")
 @with_appcontext
 def users_create(tenant_code: str | None, username: str, roles: tuple[str, ...], department_code: str | None,
-                 display_name: str, operator: bool, duty: tuple[str, ...]) -> None:
+                 agency_name: str | None, display_name: str, operator: bool, duty: tuple[str, ...]) -> None:
     """Create a user; the password is read from standard input."""
     from jixiao.accounts import service
 
@@ -55,11 +73,15 @@ def users_create(tenant_code: str | None, username: str, roles: tuple[str, ...],
     else:
         click.echo("error: --tenant is required (or --operator)", err=True)
         sys.exit(1)
+    if "evaluator" in roles and not agency_name:
+        click.echo("error: an evaluator belongs to a registered agency: give --agency NAME", err=True)
+        sys.exit(1)
     with scoped(scope) as db:
         try:
+            agency_id = _agency_id(db, tenant, agency_name) if agency_name else None
             user = service.create_user(db, None, tenant, username=username, password=password, roles=list(roles),
                                        display_name=display_name, department_code=department_code,
-                                       is_operator=operator, duty=list(duty))
+                                       agency_id=agency_id, is_operator=operator, duty=list(duty))
         except DomainError as exc:
             fail(exc)
     click.echo(f"created user {user.username} ({', '.join(user.roles)}) in {tenant_code or 'the platform'}")

@@ -2,19 +2,31 @@
 
 from __future__ import annotations
 
+import dataclasses
+import inspect
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from jixiao import hookspecs
 from jixiao.db import platform_facts
+from jixiao.errors import ValidationFailed
 from jixiao.plugins import NATIONAL, PluginHost
 from jixiao.system import duties
 from jixiao.tenancy.models import Tenant
 
 
-def plugin_listing(session: Session, host: PluginHost, actor: Any = None) -> list[dict[str, Any]]:
-    """Each installed plugin, with the tenants whose own file enables it (descendants inherit).
+def schema_ready(session: Session) -> bool:
+    """Whether the database has been migrated (``jixiao db upgrade``): the command line explains what to do
+    first instead of failing on a missing table."""
+    return sa.inspect(session.get_bind()).has_table(Tenant.__tablename__)
+
+
+def plugin_listing(session: Session, host: PluginHost, actor: Any = None,
+                   with_tenants: bool = True) -> list[dict[str, Any]]:
+    """Each installed plugin, with the tenants whose own file enables it (descendants inherit; none listed
+    when ``with_tenants`` is false, before the database is migrated).
 
     Tenant users may read it; among the operators only the system administrator (三员分立). ``actor`` None is
     the command line.
@@ -22,8 +34,10 @@ def plugin_listing(session: Session, host: PluginHost, actor: Any = None) -> lis
     if getattr(actor, "is_operator", False):
         duties.require_system_administrator(actor)
     enabling: dict[str, list[str]] = {}
-    with platform_facts(session):
-        rows = session.execute(sa.select(Tenant.code, Tenant.plugins).order_by(Tenant.code)).all()
+    rows: list[Any] = []
+    if with_tenants:
+        with platform_facts(session):
+            rows = session.execute(sa.select(Tenant.code, Tenant.plugins).order_by(Tenant.code)).all()
     for code, plugins in rows:
         for name in plugins or []:
             enabling.setdefault(name, []).append(code)
@@ -40,6 +54,48 @@ def plugin_listing(session: Session, host: PluginHost, actor: Any = None) -> lis
             }
         )
     return listing
+
+
+@dataclasses.dataclass(frozen=True)
+class HookExplanation:
+    """Who answers a hook for one tenant: every plugin asked, in order, with its answer, and which one wins."""
+
+    hook: str
+    tenant_code: str
+    firstresult: bool
+    answers: list[tuple[str, Any]]  # (plugin, its answer or None)
+    parameters: tuple[str, ...]  # what the hook takes besides ``tenant``
+
+    @property
+    def answered_by(self) -> list[str]:
+        given = [name for name, answer in self.answers if answer is not None]
+        return given[:1] if self.firstresult else given
+
+
+def explain_hook(session: Session, host: PluginHost, tenant_code: str, hook: str,
+                 arguments: dict[str, Any]) -> HookExplanation:
+    """Ask ``hook`` for the tenant ``tenant_code`` plugin by plugin (``arguments`` besides ``tenant``), so an
+    operator sees which plugin's rule is in force and why — a region overriding another, or national."""
+    from jixiao.lifecycle.common import tenant_view
+    from jixiao.tenancy import service as tenancy
+
+    spec = getattr(hookspecs, hook, None)
+    if spec is None or not hasattr(spec, "jixiao_spec"):
+        raise ValidationFailed(fields={"hook": f"没有这个钩子：{hook}"})
+    parameters = tuple(name for name in inspect.signature(spec).parameters if name != "tenant")
+    if "tenant" not in inspect.signature(spec).parameters:
+        raise ValidationFailed(fields={"hook": f"{hook} 不针对某个财政部门回答（组合钩子在建立应用时收集）"})
+    missing = [name for name in parameters if name not in arguments]
+    if missing:
+        raise ValidationFailed(fields={name: f"{hook} 需要参数 {name}" for name in missing})
+    with platform_facts(session):
+        tenant = tenancy.get_by_code(session, tenant_code)
+    if tenant is None:
+        raise ValidationFailed(fields={"tenant": f"没有代码为 {tenant_code} 的财政部门"})
+    view = tenant_view(session, tenant)
+    ordered = host.hook(hook, view.plugins)
+    answers = ordered.explain(tenant=view, **{name: arguments[name] for name in parameters})
+    return HookExplanation(hook, tenant_code, ordered.firstresult, answers, parameters)
 
 
 def missing_plugins(session: Session, host: PluginHost) -> dict[str, list[str]]:
