@@ -187,3 +187,54 @@ def test_a_citys_plugin_answers_before_its_provinces_and_a_tenants_yaml_order_co
             for code, plugins in saved.items():
                 tenancy.get_by_code(db, code).plugins = plugins
             db.commit()
+
+
+# ---- Core versions a plugin supports ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("requires", "core", "problem"), [
+    (["jixiao>=0.1,<0.2"], "0.1.0", None),
+    (["jixiao>=0.1,<0.2", "pyyaml"], "0.2.0", "requires jixiao<0.2,>=0.1, this is jixiao 0.2.0"),
+    (["Jixiao>=0.3"], "0.2.5", "requires jixiao>=0.3, this is jixiao 0.2.5"),
+    (["jixiao"], "9.0.0", None),  # no versions declared: any core
+    (["jixiao>=9; extra == 'docs'"], "0.1.0", None),  # an extra's requirement is not the plugin's
+    (None, "0.1.0", None),
+])
+def test_a_plugin_declares_the_core_versions_it_supports(requires, core, problem):
+    from jixiao.plugins import core_incompatibility
+
+    assert core_incompatibility(requires, core) == problem
+
+
+class _Distribution:
+    def __init__(self, requires: list[str]) -> None:
+        self.name, self.version, self.requires = "jixiao-future", "1.0", requires
+
+
+class _EntryPoint:
+    def __init__(self, name: str, requires: list[str]) -> None:
+        self.name, self.dist = name, _Distribution(requires)
+
+    def load(self):
+        return BandsBy(self.name)
+
+
+def test_an_incompatible_plugin_is_reported_and_not_loaded():
+    from jixiao.plugins import PluginHost
+
+    host = PluginHost(load_entry_points=False)
+    host._load_entry_points([_EntryPoint("future", ["jixiao>=99"]), _EntryPoint("current", ["jixiao>=0"])])
+    assert not host.is_installed("future") and host.is_installed("current")
+    assert host.incompatible == {"future": f"requires jixiao>=99, this is jixiao {host.info()[0].version}"}
+
+
+def test_the_shipped_plugins_and_the_scaffold_declare_this_core():
+    from jixiao import __version__
+    from jixiao.plugins import core_incompatibility
+    from jixiao.scaffold import supported_core
+
+    assert supported_core("0.1.0") == "jixiao>=0.1,<0.2" and supported_core("1.12.3") == "jixiao>=1.12,<1.13"
+    for name in ("hunan", "sichuan", "xizang"):
+        text = (ROOT / "plugins" / name / "pyproject.toml").read_text(encoding="utf-8")
+        assert f'dependencies = ["{supported_core(__version__)}"]' in text, name
+        assert core_incompatibility([supported_core(__version__)]) is None

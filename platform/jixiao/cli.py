@@ -204,6 +204,8 @@ def plugins_list(as_json: bool) -> None:
         click.echo(f"{plugin['name']} {plugin['version']} [{plugin['distribution']}]")
         click.echo(f"  hooks:   {', '.join(plugin['hooks']) or '(none)'}")
         click.echo(f"  tenants: {tenants}")
+    for name, problem in host().incompatible.items():
+        click.echo(f"WARNING: plugin {name} is installed but not loaded: {problem}", err=True)
     for code, names in missing.items():
         click.echo(f"WARNING: tenant {code} enables plugin(s) that are not installed: {', '.join(names)}", err=True)
 

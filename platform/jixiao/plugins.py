@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
 from collections.abc import Iterable
 from importlib.metadata import entry_points
 from typing import Any
 
 import pluggy
 from flask import Flask, current_app
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 
 from jixiao import __version__, hookspecs
 from jixiao.rules import national
+
+logger = logging.getLogger(__name__)
 
 NATIONAL = "national"
 ENTRY_POINT_GROUP = "jixiao"
@@ -26,6 +31,19 @@ class PluginInfo:
     builtin: bool
 
 
+def core_incompatibility(requires: Iterable[str] | None, core_version: str = __version__) -> str | None:
+    """Why a plugin whose distribution ``requires`` (its ``Requires-Dist`` lines) cannot run on this core, or
+    ``None``. A plugin declares the core versions it supports as a dependency, ``jixiao>=0.1,<0.2``."""
+    for line in requires or ():
+        requirement = Requirement(line)
+        if canonicalize_name(requirement.name) != "jixiao" or requirement.marker and not requirement.marker.evaluate(
+                {"extra": ""}):
+            continue
+        if requirement.specifier and not requirement.specifier.contains(core_version, prereleases=True):
+            return f"requires jixiao{requirement.specifier}, this is jixiao {core_version}"
+    return None
+
+
 class PluginHost:
     """One pluggy manager per app, built by the app factory (never at import time)."""
 
@@ -36,6 +54,8 @@ class PluginHost:
         self._distributions: dict[str, tuple[str, str]] = {NATIONAL: ("jixiao", __version__)}
         # The core's own features, registered like any plugin; they answer only the composition hooks.
         self.core_names: tuple[str, ...] = ()
+        #: Installed plugins not loaded because they declare core versions this one is not: name → why.
+        self.incompatible: dict[str, str] = {}
         for name, plugin in core:
             self.pm.register(plugin, name=name)
             self._distributions[name] = ("jixiao", __version__)
@@ -51,13 +71,19 @@ class PluginHost:
         self.pm.check_pending()
         self._callers: dict[tuple[str, tuple[str, ...]], OrderedHook] = {}
 
-    def _load_entry_points(self) -> None:
-        for ep in entry_points(group=ENTRY_POINT_GROUP):
+    def _load_entry_points(self, found: Iterable[Any] | None = None) -> None:
+        for ep in entry_points(group=ENTRY_POINT_GROUP) if found is None else found:
             if self.pm.get_plugin(ep.name) is not None or self.pm.is_blocked(ep.name):
+                continue
+            dist = ep.dist
+            problem = core_incompatibility(dist.requires if dist else None)
+            if problem:
+                # Loading it could break every tenant's rules; tenants that enable it see it as not installed.
+                self.incompatible[ep.name] = problem
+                logger.warning("plugin %s not loaded: %s", ep.name, problem)
                 continue
             plugin = ep.load()
             self.pm.register(plugin, name=ep.name)
-            dist = ep.dist
             self._distributions[ep.name] = (dist.name, dist.version) if dist else ("?", "?")
 
     @property

@@ -15,7 +15,7 @@ name = "jixiao-{name}"
 version = "0.1.0"
 description = "Jixiao rules for {name}"
 requires-python = ">=3.11"
-dependencies = ["jixiao"]
+dependencies = ["{core}"]
 
 [project.entry-points.jixiao]
 {name} = "jixiao_{name}"
@@ -76,6 +76,15 @@ def test_hook_tenant_default_settings():
 }
 
 
+def supported_core(version: str | None = None) -> str:
+    """The core versions a new plugin declares it supports: this minor release series (``jixiao>=0.1,<0.2``);
+    a plugin is not loaded by a core outside it, so a vendor widens it after testing a new release."""
+    from jixiao import __version__
+
+    major, minor = (int(part) for part in (version or __version__).split(".")[:2])
+    return f"jixiao>={major}.{minor},<{major}.{minor + 1}"
+
+
 def create(root: Path, name: str) -> list[Path]:
     """Write the package under ``root/name``; refuses a bad name or an existing folder."""
     if not re.fullmatch(r"[a-z][a-z0-9_]{1,30}", name):
@@ -87,6 +96,6 @@ def create(root: Path, name: str) -> list[Path]:
     for template, content in FILES.items():
         path = target / template.format(name=name)
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(content.format(name=name), encoding="utf-8")
+        path.write_text(content.format(name=name, core=supported_core()), encoding="utf-8")
         written.append(path)
     return written
