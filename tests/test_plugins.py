@@ -238,3 +238,27 @@ def test_the_shipped_plugins_and_the_scaffold_declare_this_core():
         text = (ROOT / "plugins" / name / "pyproject.toml").read_text(encoding="utf-8")
         assert f'dependencies = ["{supported_core(__version__)}"]' in text, name
         assert core_incompatibility([supported_core(__version__)]) is None
+
+
+# ---- The fixtures a vendor's tests use -------------------------------------------------------------------------
+
+
+class GuangxiLike:
+    @hookimpl
+    def tenant_default_settings(self, tenant):
+        return {"monitoring.months": [3, 6, 9, 12]}
+
+    @hookimpl
+    def evaluation_grade_bands(self, tenant, kind):
+        return [["优", 95], ["良", 85], ["中", 60], ["差", 0]]
+
+
+def test_with_plugin_enables_a_plugin_object_for_a_tenant_and_its_descendants(with_plugin, app):
+    from jixiao.testing import ask_hook, tenant_settings
+
+    made = with_plugin(GuangxiLike(), "430400")
+    assert tenant_settings(made, "430405")["monitoring.months"] == [3, 6, 9, 12]
+    assert ask_hook(made, "430405", "evaluation_grade_bands", kind="finance")[0] == ["优", 95]
+    # Elsewhere, and in the suite's own app, national answers.
+    assert ask_hook(made, "430100", "evaluation_grade_bands", kind="finance")[0] == ["优", 90]
+    assert tenant_settings(app, "430405")["monitoring.months"] == list(range(1, 13))

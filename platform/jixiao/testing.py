@@ -87,7 +87,13 @@ def drop_test_database(database: TestDatabase) -> None:
 def make_app(database: TestDatabase, instance_path: Path, **overrides: Any) -> Flask:
     from jixiao.app import create_app
 
-    config = {
+    config = _test_config(database, instance_path)
+    config.update(overrides)
+    return create_app(config)
+
+
+def _test_config(database: TestDatabase, instance_path: Path) -> dict[str, Any]:
+    return {
         "TESTING": True,
         "SECRET_KEY": "test-secret",
         "DATABASE_URL": database.app_url,
@@ -98,8 +104,6 @@ def make_app(database: TestDatabase, instance_path: Path, **overrides: Any) -> F
         # The general suite logs administrators in with a password only; the second factor's own tests turn it on.
         "MFA_ROLES": [],
     }
-    config.update(overrides)
-    return create_app(config)
 
 
 DEMO_SIZE = 8
@@ -131,7 +135,7 @@ def jixiao_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestDa
 @pytest.fixture(scope="session")
 def jixiao_app(jixiao_database: TestDatabase, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
     """The app on the session's database, migrated, with the tenant trees and the demo users loaded."""
-    app = make_app(jixiao_database, tmp_path_factory.mktemp("instance"))
+    app = make_app(jixiao_database, tmp_path_factory.mktemp("instance"), JIXIAO_TEST_DATABASE=jixiao_database)
     prepare_database(app)
     yield app
     app.extensions["jixiao.db"].engine.dispose()
@@ -213,3 +217,62 @@ def create_user(jixiao_app: Flask) -> Callable[..., str]:
         return username
 
     return _create
+
+
+def tenant_settings(app: Flask, tenant_code: str) -> dict[str, Any]:
+    """The effective settings of the tenant ``tenant_code`` (plugin defaults overlaid by the YAML files)."""
+    from jixiao.db import system_scope
+    from jixiao.plugins import host
+    from jixiao.tenancy import service as tenancy
+
+    with app.app_context(), system_scope() as db:
+        return tenancy.effective_settings(db, host(), _tenant(db, tenant_code))
+
+
+def ask_hook(app: Flask, tenant_code: str, hook: str, **arguments: Any) -> Any:
+    """Ask ``hook`` as the platform does for the tenant ``tenant_code``: only the plugins in force for it, the
+    most specific tenant's first (``ask_hook(app, "450000", "evaluation_grade_bands", kind="finance")``)."""
+    from jixiao.db import system_scope
+    from jixiao.lifecycle import common
+
+    with app.test_request_context(), system_scope() as db:
+        return getattr(common.hooks(db, _tenant(db, tenant_code)), hook)(**arguments)
+
+
+def _tenant(session: Any, tenant_code: str) -> Any:
+    from jixiao.tenancy import service as tenancy
+
+    tenant = tenancy.get_by_code(session, tenant_code)
+    if tenant is None:
+        raise LookupError(f"no tenant {tenant_code} in the test database (the shipped trees are in tenants/)")
+    return tenant
+
+
+@pytest.fixture
+def with_plugin(jixiao_app: Flask) -> Iterator[Callable[..., Flask]]:
+    """``with_plugin(MyRules(), "450000")`` → an app on the session's database where the plugin object is
+    installed (as ``name``, by default ``"under_test"``) and enabled for that tenant and so its descendants,
+    ahead of the plugins the tenant's YAML lists; the tenant's plugins are restored after the test. Pass an
+    installed plugin's name instead of an object to enable an installed plugin."""
+    from jixiao.db import system_scope
+
+    restore: list[tuple[str, list[str]]] = []
+
+    def _with(plugin: Any, tenant_code: str, name: str = "under_test") -> Flask:
+        if isinstance(plugin, str):
+            made, name = jixiao_app, plugin
+        else:
+            made = make_app(jixiao_app.config["JIXIAO_TEST_DATABASE"], Path(jixiao_app.instance_path),
+                            EXTRA_PLUGINS=[(name, plugin)])
+        with made.app_context(), system_scope() as db:
+            tenant = _tenant(db, tenant_code)
+            restore.append((tenant_code, list(tenant.plugins or [])))
+            tenant.plugins = [name, *[p for p in tenant.plugins or [] if p != name]]
+            db.commit()
+        return made
+
+    yield _with
+    with jixiao_app.app_context(), system_scope() as db:
+        for tenant_code, plugins in reversed(restore):
+            _tenant(db, tenant_code).plugins = plugins
+        db.commit()
