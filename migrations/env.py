@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic import context
 
 import jixiao.models  # noqa: F401 - registers every table on the metadata
+from jixiao import migrate
 from jixiao.db import Base, create_engine
 
 config = context.config
@@ -38,6 +39,9 @@ def _run(connection) -> None:  # type: ignore[no-untyped-def]
         compare_type=True,
     )
     context.run_migrations()
+    if config.attributes.get("check_row_level_security"):
+        # Still inside the upgrade's transaction: on PostgreSQL a refused schema is rolled back, not committed.
+        migrate.check_row_level_security(connection, context.script)
 
 
 if context.is_offline_mode():

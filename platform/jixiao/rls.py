@@ -10,27 +10,31 @@ Since revision 0011 the policies never read a setting themselves: they call ``SE
 owned by the owner that verify the MAC and return the verified values, or nothing when it does not verify
 (a forged or altered setting fails closed). Each call is written ``(SELECT jixiao_context_…())``, an InitPlan
 the planner evaluates once per statement, not once per row (docs/security.md, "A tenant context that cannot
-be forged"). Revisions 0001–0010 wrote the older form (:data:`FUNCTIONS`, read per row, unverified);
-:func:`protect` writes whichever form the database has, and 0011 rewrote the older policies.
+be forged"). Revisions 0001–0010 wrote an older form (read per row, unverified), which 0011 rewrote.
 
-A migration adding a tenant-owned table calls :func:`protect` for it; a test checks that every table with
-a ``tenant_id`` column has row-level security forced.
+The policies and functions are the migrations' own: each revision carries the SQL it writes, frozen, so that
+it writes the same statements whatever this module becomes (tests/test_migrations.py keeps live ``jixiao``
+code out of them). A revision adding a tenant-owned table copies the helper block of the newest revision that
+has one (0012) and lists the table in its ``RLS_TABLES``. What stays here is what the running app and
+``jixiao db upgrade`` need: the signing key and MAC, storing the key, and :func:`unprotected_tables`, the check
+``jixiao.migrate.upgrade`` makes before it commits that every table with a ``tenant_id`` column is under forced
+row-level security with a policy.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
-from alembic import op
+import sqlalchemy as sa
 
 from jixiao.config import ConfigurationError
 
 # The settings the MAC covers, in the order they are signed. Changing this tuple needs a migration that
-# replaces jixiao_private.context_verified() (see verified_functions_sql), or no context will verify.
+# replaces jixiao_private.context_verified() (written by revision 0011), or no context will verify;
+# tests/test_rls_coverage.py compares it with that revision's copy.
 SIGNED_SETTINGS = (
     "jixiao.tenant_ids",
     "jixiao.write_tenant_id",
@@ -61,7 +65,8 @@ def context_key(config: Mapping[str, Any]) -> bytes:
 def context_payload(settings: Mapping[str, str]) -> bytes:
     """What the MAC covers: every signed setting, length-prefixed so that no two contexts encode alike.
 
-    The SQL twin is the payload expression of :func:`verified_functions_sql`; both must agree byte for byte.
+    The SQL twin is the payload expression of ``jixiao_private.context_verified()`` (revision 0011's
+    ``verified_functions_sql``); both must agree byte for byte.
     """
     payload = PAYLOAD_PREFIX.encode()
     for name in SIGNED_SETTINGS:
@@ -72,81 +77,6 @@ def context_payload(settings: Mapping[str, str]) -> bytes:
 
 def context_mac(key: bytes, settings: Mapping[str, str]) -> str:
     return hmac.new(key, context_payload(settings), hashlib.sha256).hexdigest()
-
-
-# ---- The verified context (revision 0011 on) ----------------------------------------------------------------
-
-
-def verified_functions_sql(pgcrypto_schema: str) -> str:
-    """The key table and the functions the policies call; ``pgcrypto_schema`` is where ``hmac()`` lives."""
-    setting = "coalesce(current_setting('{}', true), '')"
-    payload = " || ".join(
-        [f"'{PAYLOAD_PREFIX}'"]
-        + [f"'|' || octet_length({setting.format(n)}) || ':' || {setting.format(n)}" for n in SIGNED_SETTINGS]
-    )
-    definer = "LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp"
-    verified = f"{PRIVATE_SCHEMA}.context_verified()"
-    return f"""
-CREATE SCHEMA IF NOT EXISTS {PRIVATE_SCHEMA};
-REVOKE ALL ON SCHEMA {PRIVATE_SCHEMA} FROM PUBLIC;
-CREATE TABLE IF NOT EXISTS {PRIVATE_SCHEMA}.context_key (
-  id integer PRIMARY KEY CHECK (id = 1),
-  key bytea NOT NULL,
-  stored_at timestamptz NOT NULL DEFAULT now()
-);
-REVOKE ALL ON {PRIVATE_SCHEMA}.context_key FROM PUBLIC;
-
-CREATE OR REPLACE FUNCTION {verified} RETURNS boolean {definer} AS $$
-  SELECT coalesce((
-    SELECT current_setting('{MAC_SETTING}', true)
-           = encode({pgcrypto_schema}.hmac(convert_to({payload}, 'UTF8'), k.key, 'sha256'), 'hex')
-    FROM {PRIVATE_SCHEMA}.context_key k WHERE k.id = 1), false)
-$$;
-REVOKE ALL ON FUNCTION {verified} FROM PUBLIC;
-
-CREATE OR REPLACE FUNCTION public.jixiao_context_read_ids() RETURNS integer[] {definer} AS $$
-  SELECT CASE WHEN {verified}
-    THEN coalesce(string_to_array(NULLIF(current_setting('jixiao.tenant_ids', true), ''), ',')::integer[], '{{}}')
-    ELSE '{{}}'::integer[] END
-$$;
-CREATE OR REPLACE FUNCTION public.jixiao_context_write_id() RETURNS integer {definer} AS $$
-  SELECT CASE WHEN {verified} THEN NULLIF(current_setting('jixiao.write_tenant_id', true), '')::integer END
-$$;
-CREATE OR REPLACE FUNCTION public.jixiao_context_platform() RETURNS boolean {definer} AS $$
-  SELECT {verified} AND coalesce(current_setting('jixiao.platform', true), '') = 'on'
-$$;
-CREATE OR REPLACE FUNCTION public.jixiao_context_setting(name text) RETURNS text {definer} AS $$
-  SELECT CASE WHEN name IN ('jixiao.user_id', 'jixiao.login_username', 'jixiao.token_hash', 'jixiao.tenant_code')
-              AND {verified}
-    THEN NULLIF(current_setting(name, true), '') END
-$$;
--- The tenants the context may see rows of in `tenants`: the readable ones; the principal's own tenant and its
--- subtree (the access rule: a user reads their tenant and everything below it; found before the request's scope
--- is, at login, from a token, or from the user id); the one a public page names; and the ancestors of all of
--- these (breadcrumbs, inherited plugins and settings). The owner reads users and tokens here; their policies
--- admit the principal's own rows anyway, so this works with or without BYPASSRLS.
-CREATE OR REPLACE FUNCTION public.jixiao_context_tenant_ids() RETURNS integer[] {definer} AS $$
-  WITH ctx AS (
-    SELECT public.jixiao_context_read_ids() AS read_ids,
-           public.jixiao_context_setting('jixiao.user_id')::integer AS user_id,
-           public.jixiao_context_setting('jixiao.login_username') AS login_username,
-           public.jixiao_context_setting('jixiao.token_hash') AS token_hash,
-           public.jixiao_context_setting('jixiao.tenant_code') AS tenant_code
-  ), principal AS (
-    SELECT u.tenant_id FROM public.users u, ctx WHERE u.id = ctx.user_id OR u.username = ctx.login_username
-    UNION SELECT k.tenant_id FROM public.api_tokens k, ctx WHERE k.token_hash = ctx.token_hash
-  ), seeds AS (
-    SELECT unnest(ctx.read_ids) AS id FROM ctx
-    UNION SELECT t.id FROM public.tenants t, ctx WHERE t.code = ctx.tenant_code
-    UNION SELECT d.id FROM public.tenants p JOIN public.tenants d ON starts_with(d.path, p.path)
-          WHERE p.id IN (SELECT tenant_id FROM principal)
-  ), codes AS (
-    SELECT DISTINCT unnest(string_to_array(trim(both '/' from t.path), '/')) AS code
-    FROM public.tenants t WHERE t.id IN (SELECT id FROM seeds)
-  )
-  SELECT coalesce(array_agg(t.id), '{{}}') FROM public.tenants t WHERE t.code IN (SELECT code FROM codes)
-$$;
-"""
 
 
 def store_context_key(connection: Any, key: bytes) -> bool:
@@ -161,144 +91,55 @@ def store_context_key(connection: Any, key: bytes) -> bool:
     return True
 
 
-DROP_VERIFIED_FUNCTIONS = f"""
-DROP FUNCTION IF EXISTS public.jixiao_context_tenant_ids();
-DROP FUNCTION IF EXISTS public.jixiao_context_setting(text);
-DROP FUNCTION IF EXISTS public.jixiao_context_platform();
-DROP FUNCTION IF EXISTS public.jixiao_context_write_id();
-DROP FUNCTION IF EXISTS public.jixiao_context_read_ids();
-DROP SCHEMA IF EXISTS {PRIVATE_SCHEMA} CASCADE;
-"""
+# ---- Coverage: no table with a tenant_id escapes the second wall ----------------------------------------------
 
-# Each policy term in the verified form: the function in a sub-SELECT, so it runs once per statement.
-# (The array ones carry a cast: ``= ANY ((SELECT …))`` alone would parse as ``= ANY (subquery)``.)
-READ_IDS = "(SELECT jixiao_context_read_ids())::integer[]"
-TENANT_IDS = "(SELECT jixiao_context_tenant_ids())::integer[]"
-WRITE_ID = "(SELECT jixiao_context_write_id())"
-PLATFORM = "(SELECT jixiao_context_platform())"
-
-
-def setting(name: str) -> str:
-    """A verified principal setting for a policy's ``read_extra``/``write_extra`` (text; cast it as needed)."""
-    return f"(SELECT jixiao_context_setting('{name}'))"
-
-
-_LEGACY_SETTING = re.compile(r"jixiao_setting\('(jixiao\.[a-z_]+)'(?:::text)?\)")
-
-
-def verified_extra(extra: str) -> str:
-    """``extra`` with the older ``jixiao_setting('…')`` calls turned into the verified, once-per-statement form."""
-    return _LEGACY_SETTING.sub(lambda m: setting(m.group(1)), extra)
-
-
-def read_condition(extra: str = "") -> str:
-    extra = verified_extra(extra)
-    return f"tenant_id = ANY ({READ_IDS}) OR (tenant_id IS NULL AND {PLATFORM}){' OR ' + extra if extra else ''}"
-
-
-def write_condition(extra: str = "") -> str:
-    extra = verified_extra(extra)
-    return f"tenant_id = {WRITE_ID} OR (tenant_id IS NULL AND {PLATFORM}){' OR ' + extra if extra else ''}"
-
-
-# ---- The older form (revisions 0001–0010) -------------------------------------------------------------------
-
-# Read per row and trusted as written: replaced by the verified functions in revision 0011.
-FUNCTIONS = """
-CREATE OR REPLACE FUNCTION jixiao_readable(tid integer) RETURNS boolean
-LANGUAGE sql STABLE AS $$
-  SELECT tid = ANY (string_to_array(NULLIF(current_setting('jixiao.tenant_ids', true), ''), ',')::integer[])
-$$;
-CREATE OR REPLACE FUNCTION jixiao_writable(tid integer) RETURNS boolean
-LANGUAGE sql STABLE AS $$
-  SELECT tid = NULLIF(current_setting('jixiao.write_tenant_id', true), '')::integer
-$$;
-CREATE OR REPLACE FUNCTION jixiao_platform_row(tid integer) RETURNS boolean
-LANGUAGE sql STABLE AS $$
-  SELECT tid IS NULL AND current_setting('jixiao.platform', true) = 'on'
-$$;
-CREATE OR REPLACE FUNCTION jixiao_setting(name text) RETURNS text
-LANGUAGE sql STABLE AS $$
-  SELECT NULLIF(current_setting(name, true), '')
-$$;
-"""
-
-DROP_FUNCTIONS = """
-DROP FUNCTION IF EXISTS jixiao_readable(integer);
-DROP FUNCTION IF EXISTS jixiao_writable(integer);
-DROP FUNCTION IF EXISTS jixiao_platform_row(integer);
-DROP FUNCTION IF EXISTS jixiao_setting(text);
+# Every base table with a tenant_id column, with its row-level security flags and whether it has a policy. From
+# the catalog, not the models: a table a migration created and the models forgot is as exposed as any other.
+_COVERAGE_SQL = """
+SELECT CASE WHEN c.table_schema = current_schema() THEN c.table_name::text
+            ELSE c.table_schema || '.' || c.table_name END,
+       k.relrowsecurity, k.relforcerowsecurity,
+       EXISTS (SELECT 1 FROM pg_policies p WHERE p.schemaname = c.table_schema AND p.tablename = c.table_name)
+FROM information_schema.columns c
+JOIN information_schema.tables t
+  ON t.table_schema = c.table_schema AND t.table_name = c.table_name AND t.table_type = 'BASE TABLE'
+JOIN pg_namespace n ON n.nspname = c.table_schema
+JOIN pg_class k ON k.relnamespace = n.oid AND k.relname = c.table_name
+WHERE c.column_name = 'tenant_id' AND c.table_schema NOT IN ('pg_catalog', 'information_schema')
+ORDER BY 1
 """
 
 
-def is_postgres() -> bool:
-    return op.get_bind().dialect.name == "postgresql"
+def unprotected_tables(connection: sa.Connection, declared: Collection[str] = (),
+                       mapped: Collection[str] = ()) -> dict[str, str]:
+    """Each table with a ``tenant_id`` column that row-level security does not cover, and what it lacks.
 
-
-def install_functions() -> None:
-    if is_postgres():
-        op.execute(FUNCTIONS)
-
-
-def verified_context_installed() -> bool:
-    """Whether revision 0011's verifying functions exist (so that new policies must use them)."""
-    return bool(op.get_bind().exec_driver_sql(
-        "SELECT to_regprocedure('public.jixiao_context_read_ids()') IS NOT NULL").scalar())
-
-
-def protect(table: str, *, read_extra: str = "", write_extra: str = "", append_only: bool = False) -> None:
-    """Force row-level security on ``table``: read the readable tenants, write only the writable one.
-
-    ``read_extra`` / ``write_extra`` are SQL alternatives OR-ed into the read / write conditions (for the
-    tables authentication must reach before a tenant is known); name a principal setting with
-    :func:`setting` (the older spelling ``jixiao_setting('jixiao.user_id')`` is converted).
-    ``append_only`` allows no UPDATE or DELETE. The policies take the verified form once revision 0011
-    installed it, the older form before (so that the earlier revisions still build the same history).
+    On PostgreSQL, from the catalog: row-level security enabled and forced, and at least one policy. SQLite has
+    no row-level security, so there the same rule is checked against the migrations: every table of the
+    database with a ``tenant_id`` column, and every table in ``mapped`` (the models' tables with one), must be
+    in ``declared``, the tables the applied revisions list in ``RLS_TABLES`` (and protect on PostgreSQL).
     """
-    if not is_postgres():
-        return
-    if verified_context_installed():
-        read, write = read_condition(read_extra), write_condition(write_extra)
-    else:
-        read = f"jixiao_readable(tenant_id) OR jixiao_platform_row(tenant_id){' OR ' + read_extra if read_extra else ''}"
-        write = f"jixiao_writable(tenant_id) OR jixiao_platform_row(tenant_id){' OR ' + write_extra if write_extra else ''}"
-    op.execute(f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY")
-    op.execute(f"ALTER TABLE {table} FORCE ROW LEVEL SECURITY")
-    op.execute(f"CREATE POLICY {table}_read ON {table} FOR SELECT USING ({read})")
-    op.execute(f"CREATE POLICY {table}_insert ON {table} FOR INSERT WITH CHECK ({write})")
-    if not append_only:
-        op.execute(f"CREATE POLICY {table}_update ON {table} FOR UPDATE USING ({write}) WITH CHECK ({write})")
-        op.execute(f"CREATE POLICY {table}_delete ON {table} FOR DELETE USING ({write})")
+    if connection.dialect.name == "postgresql":
+        missing: dict[str, str] = {}
+        for table, enabled, forced, has_policy in connection.exec_driver_sql(_COVERAGE_SQL).all():
+            gaps = [gap for ok, gap in ((enabled, "not enabled"), (forced, "not forced"), (has_policy, "no policy"))
+                    if not ok]
+            if gaps:
+                missing[table] = ", ".join(gaps)
+        return missing
+    inspector = sa.inspect(connection)
+    tables = {name for name in inspector.get_table_names()
+              if any(column["name"] == "tenant_id" for column in inspector.get_columns(name))}
+    return {table: "in no applied revision's RLS_TABLES" for table in sorted((tables | set(mapped)) - set(declared))}
 
 
-def unprotect(table: str) -> None:
-    if not is_postgres():
-        return
-    for action in ("read", "insert", "update", "delete"):
-        op.execute(f"DROP POLICY IF EXISTS {table}_{action} ON {table}")
-    op.execute(f"ALTER TABLE {table} NO FORCE ROW LEVEL SECURITY")
-    op.execute(f"ALTER TABLE {table} DISABLE ROW LEVEL SECURITY")
+class UnprotectedTables(RuntimeError):
+    """Tables with a ``tenant_id`` column outside row-level security: ``jixiao db upgrade`` refuses the schema."""
 
-
-def grant_app_role(role: str) -> None:
-    """Let the application role use the tables (not own them): now and for tables created later."""
-    if not is_postgres():
-        return
-    exists = op.get_bind().exec_driver_sql("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)).scalar()
-    if not exists:
-        # The role is created by the operator (docs/operations.md); without it, grants are postponed.
-        op.execute(f"DO $$ BEGIN RAISE NOTICE 'role {role} does not exist: no grants'; END $$")
-        return
-    op.execute(f"GRANT USAGE ON SCHEMA public TO {role}")
-    op.execute(f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {role}")
-    op.execute(f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {role}")
-    op.execute(f"ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO {role}")
-    op.execute(f"ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT USAGE, SELECT ON SEQUENCES TO {role}")
-    op.execute(f"REVOKE ALL ON alembic_version FROM {role}")
-    op.execute(f"GRANT SELECT ON alembic_version TO {role}")
-
-
-def append_only(table: str, role: str) -> None:
-    """The application may add rows to ``table`` but never change or remove them."""
-    if is_postgres() and op.get_bind().exec_driver_sql("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)).scalar():
-        op.execute(f"REVOKE UPDATE, DELETE, TRUNCATE ON {table} FROM {role}")
+    def __init__(self, missing: Mapping[str, str]) -> None:
+        self.missing = dict(missing)
+        listed = "; ".join(f"{table} ({gaps})" for table, gaps in self.missing.items())
+        super().__init__(
+            f"row-level security does not cover every table with a tenant_id column: {listed}. The migration "
+            "that creates a tenant-owned table must enable and force row-level security on it, create its "
+            "policies and list it in RLS_TABLES (docs/tenancy.md); the upgrade is refused")
