@@ -77,7 +77,7 @@ class TenantRules:
         self.exante_dimensions: list[dict[str, Any]] = list(self.hooks.exante_dimensions() or [])
         self.default_days = int(self.settings.get("rectification.default_days", 30))
         # Only a tenant whose plugins implement monitoring_warnings pays for the views that hook reads.
-        self.has_warnings = bool(common.host().hook("monitoring_warnings", self.view.plugins).get_hookimpls())
+        self.has_warnings = bool(common.host().hook("monitoring_warnings", self.view.plugins).implementations)
         # Where a catalog is in force, a project's category is one of its categories and its targets the category's
         # common indicators (the catalog rules refuse others), as the demo of the seed bureaus does.
         self.categories = [c["name"] for c in catalog.category_choices(session, tenant, year)]
