@@ -1,12 +1,15 @@
 #!/usr/bin/env python3
-"""Jixiao's two commands, for a machine with nothing but Python 3.11.
+"""Jixiao's commands, for a machine with nothing but Python 3.11.
 
     python3 dev.py run    set up .venv, migrate the SQLite database, load tenants and demo data (the seed bureaus
                           through the services, then Hunan's other cities and counties by the generator), serve
     python3 dev.py test   set up .venv, then lint and run the whole test suite (core and every plugin)
+    python3 dev.py lock   regenerate requirements/test.lock and requirements/app.lock with pip-tools
 
-Both install the core, every region package under plugins/ and the demo package (demo/) in editable mode, and
-only reinstall when a pyproject.toml changed. Extra arguments after ``test`` go to pytest; after ``run``, ``--host`` and ``--port``.
+Both ``run`` and ``test`` install the exact versions of requirements/test.lock (with their hashes), then the core,
+every region package under plugins/ and the demo package (demo/) in editable mode without their dependencies,
+and only reinstall when a pyproject.toml or the lock changed. Extra arguments after ``test`` go to pytest; after
+``run``, ``--host`` and ``--port``; after ``lock``, to pip-compile for test.lock (``--upgrade``, ``-P NAME``).
 """
 
 from __future__ import annotations
@@ -15,6 +18,8 @@ import hashlib
 import os
 import subprocess
 import sys
+import tempfile
+import time
 import venv
 from pathlib import Path
 
@@ -24,6 +29,12 @@ BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 PLUGINS = sorted(p.parent for p in (ROOT / "plugins").glob("*/pyproject.toml"))
 # Installed beside the plugins: the province demo generator (jixiao demo load --province).
 EXTRAS = [ROOT / "demo"]
+# The exact versions: test.lock is the runtime and the test tools (.venv), app.lock the runtime alone (the image,
+# docker/Dockerfile). app.lock is compiled within test.lock, so the two never disagree on a version.
+TEST_LOCK = ROOT / "requirements" / "test.lock"
+APP_LOCK = ROOT / "requirements" / "app.lock"
+# The compiler is pinned too: another pip-tools may write the same resolution in another layout.
+PIP_TOOLS = "pip-tools==7.6.2"
 # What `run` fills with the generator: a few projects per county, enough for every county to look different.
 DEMO_PROVINCE, DEMO_PROJECTS_PER_COUNTY = "430000", 4
 
@@ -41,16 +52,21 @@ def ensure_venv() -> None:
     if not (BIN / "python").exists():
         print(f"creating virtual environment in {VENV}", flush=True)
         venv.EnvBuilder(with_pip=True).create(VENV)
+    if not TEST_LOCK.exists():
+        sys.exit(f"{TEST_LOCK.relative_to(ROOT)} is missing: `python3.11 dev.py lock` writes it")
     fingerprint = hashlib.sha256()
-    for path in [ROOT / "pyproject.toml", *(p / "pyproject.toml" for p in [*PLUGINS, *EXTRAS])]:
+    for path in [ROOT / "pyproject.toml", *(p / "pyproject.toml" for p in [*PLUGINS, *EXTRAS]), TEST_LOCK]:
         fingerprint.update(path.read_bytes())
     stamp = VENV / ".jixiao-installed"
     if stamp.exists() and stamp.read_text() == fingerprint.hexdigest():
         return
-    editable = ["-e", f"{ROOT}[test]"]
+    # --require-hashes: a lock entry without a hash is an error, not a silent unchecked download.
+    sh(BIN / "python", "-m", "pip", "install", "--quiet", "--require-hashes", "-r", TEST_LOCK)
+    editable = ["-e", str(ROOT)]
     for package in [*PLUGINS, *EXTRAS]:
         editable += ["-e", str(package)]
-    sh(BIN / "python", "-m", "pip", "install", "--quiet", *editable)
+    # --no-deps: every dependency came from the lock; letting pip resolve again could move one off its pin.
+    sh(BIN / "python", "-m", "pip", "install", "--quiet", "--no-deps", *editable)
     stamp.write_text(fingerprint.hexdigest())
 
 
@@ -71,8 +87,12 @@ def run(argv: list[str]) -> None:
 
 
 def test(argv: list[str]) -> None:
+    started = time.monotonic()
     ensure_venv()
+    installed = time.monotonic()
     sh(BIN / "ruff", "check", ".")
+    # The CI budget (docs/development.md) counts install and lint apart from the suite.
+    print(f"dev.py: install {installed - started:.0f} s, lint {time.monotonic() - installed:.0f} s", flush=True)
     env = dict(os.environ)
     result = subprocess.run([str(BIN / "pytest"), *argv], cwd=ROOT, env=env)
     if result.returncode == 5:
@@ -81,8 +101,35 @@ def test(argv: list[str]) -> None:
     sys.exit(result.returncode)
 
 
+def lock(argv: list[str]) -> None:
+    """Regenerate both lock files with pip-tools in a throwaway venv (nothing is installed in .venv).
+
+    pip-compile resolves for the interpreter it runs on, and the locks are for Python 3.11 on Linux (CI, the
+    image). test.lock keeps its current pins unless asked (``--upgrade``, ``-P NAME``); app.lock is compiled
+    afresh within test.lock's versions.
+    """
+    if sys.version_info[:2] != (3, 11) or not sys.platform.startswith("linux"):
+        sys.exit(f"the lock files are for Python 3.11 on Linux; this is {sys.version.split()[0]} on {sys.platform}")
+    TEST_LOCK.parent.mkdir(exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="jixiao-lock-") as tools:
+        venv.EnvBuilder(with_pip=True).create(tools)
+        tools_bin = Path(tools) / "bin"
+        sh(tools_bin / "python", "-m", "pip", "install", "--quiet", PIP_TOOLS)
+        # The header names this command instead of the pip-compile line, which has to be run from ROOT.
+        env = {**os.environ, "CUSTOM_COMPILE_COMMAND": "python3.11 dev.py lock"}
+        # Index and find-links options are this machine's (pip config), not the project's: keep them out.
+        common = ["--quiet", "--generate-hashes", "--strip-extras", "--annotation-style=line",
+                  "--no-emit-index-url", "--no-emit-find-links", "--no-emit-trusted-host"]
+        # Only the root pyproject: the plugins and demo/ depend on jixiao alone, which PyPI must not resolve
+        # (tests/test_lock.py fails if one of them gains another dependency).
+        sh(tools_bin / "pip-compile", *common, "--extra", "test", *argv,
+           "--output-file", TEST_LOCK.relative_to(ROOT), "pyproject.toml", env=env)
+        sh(tools_bin / "pip-compile", *common, "--upgrade", "--constraint", TEST_LOCK.relative_to(ROOT),
+           "--output-file", APP_LOCK.relative_to(ROOT), "pyproject.toml", env=env)
+
+
 def main() -> None:
-    commands = {"run": run, "test": test}
+    commands = {"run": run, "test": test, "lock": lock}
     if len(sys.argv) < 2 or sys.argv[1] not in commands:
         print(__doc__)
         sys.exit(2)
