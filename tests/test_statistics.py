@@ -894,8 +894,8 @@ def test_the_page_and_the_report_show_labels_never_codes(app, login, seeded):
 
 
 def test_the_page_and_the_report_tell_the_same_story(app, login, seeded):
-    from jixiao.statistics.service import local_today
     from jixiao.statistics.views import summary
+    from jixiao.units import local_today
 
     as_of = local_today()
     for username, code, year in [("lingling_finance", LINGLING, LINGLING_YEAR), ("enyang_finance", ENYANG, ENYANG_YEAR)]:
@@ -959,7 +959,7 @@ def test_closing_on_time_is_judged_by_the_local_day_everywhere(app):
 # --- API behaviour -------------------------------------------------------------------------------------
 
 def test_year_defaults_to_the_current_year(login):
-    from jixiao.statistics.service import local_today
+    from jixiao.units import local_today
 
     response = login("lingling_finance").get("/api/v1/tenants/431102/statistics")
     assert response.status_code == 200

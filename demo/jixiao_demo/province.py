@@ -14,12 +14,12 @@ import dataclasses
 import time
 from collections.abc import Callable, Collection, Iterator
 from datetime import date
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask import Flask
 from sqlalchemy.orm import Session
 
+from jixiao import units
 from jixiao.accounts.models import Department
 from jixiao.db import TenantScope, scoped, system_scope
 from jixiao.errors import NotFound, ValidationFailed
@@ -101,7 +101,7 @@ def generate(app: Flask, province_code: str, projects_per_county: int = 4, seed:
     started = time.perf_counter()
     with app.app_context():
         today = today or rectification.today()
-        zone = ZoneInfo(rectification.timezone_name())
+        zone = units.local_zone()
         year = year or today.year
         if year > today.year:
             raise ValidationFailed(fields={"year": f"{year} 年尚未开始：演示数据只能生成今年或以前的"})

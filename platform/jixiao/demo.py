@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from jixiao import units
 from jixiao.accounts import service as accounts
 from jixiao.accounts.models import Department, User
 from jixiao.db import TenantScope, scoped, system_scope
@@ -95,13 +96,10 @@ def load(size: int = DEFAULT_SIZE, year: int | None = None) -> list[str]:
 
 
 def _lifecycle(size: int, year: int | None) -> list[str]:
-    from datetime import datetime
-    from zoneinfo import ZoneInfo
-
     from jixiao.lifecycle import demo_data
     from jixiao.lifecycle.models import Agency
 
-    now = datetime.now(ZoneInfo("Asia/Shanghai"))
+    now = units.local_now()  # the bureau's year and month, as every page counts them
     year = year or now.year
     report = []
     for code, finance in LIFECYCLE_TENANTS:

@@ -7,14 +7,27 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from types import MappingProxyType
 from typing import Any
+
+# The units (money, percentages, the bureau's day) are defined once, in jixiao.units; these are the stable names.
+from jixiao.units import (
+    format_wan,
+    local_date,
+    local_today,
+    money,
+    percent,
+    timezone_name,
+    wan_from_yuan,
+    yuan_from_wan,
+)
 
 __all__ = [
     "AssessmentItemView", "AssessmentResultView", "IndicatorView", "MonitoredIndicatorView", "MonitoringView", "ProjectView", "TargetsView", "TenantView",
     "add_working_days",
-    "load_data_file", "money", "yuan_from_wan",
+    "format_wan", "load_data_file", "local_date", "local_today", "money", "percent", "timezone_name", "wan_from_yuan",
+    "yuan_from_wan",
 ]
 
 
@@ -24,7 +37,8 @@ class TenantView:
 
     ``settings`` are the tenant's effective settings: plugin defaults (national, then regional) overlaid by
     the tenants' YAML files (inherited down the tree). ``tenant_default_settings`` itself sees only the YAML
-    part. ``plugins`` are the plugins in force for it.
+    part. ``plugins`` are the plugins in force for it in the order they answer: its own (in its YAML order),
+    then its parent's, up to the province's, and ``national`` last.
     """
 
     id: int
@@ -158,18 +172,6 @@ def add_working_days(start: Any, days: int) -> Any:
         if current.weekday() < 5:
             remaining -= 1
     return current
-
-
-def money(value: Any) -> Decimal:
-    """An amount in yuan as a ``Decimal`` with two places (never a float)."""
-    if isinstance(value, float):
-        value = repr(value)
-    return Decimal(str(value)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
-
-
-def yuan_from_wan(wan: Any) -> Decimal:
-    """万元 to 元: rules are often written in 万元 (e.g. 50万元)."""
-    return money(Decimal(str(wan)) * 10000)
 
 
 def load_data_file(package: str, name: str) -> Any:

@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from jixiao import units
 from jixiao.accounts import passwords, service, sessions
 from jixiao.accounts.models import ROLE_LABELS, Role
 from jixiao.accounts.throttle import TooManyAttempts
@@ -56,7 +57,7 @@ def login() -> Any:
 
 def _password_due_message(user: Any) -> str:
     due = passwords.change_due_at(user)
-    when = due.astimezone().strftime("%Y-%m-%d") if due else ""
+    when = units.local_date(due).isoformat() if due else ""
     return f"您的密码已于 {when} 到期，请尽快修改密码（账户 → 修改密码）"
 
 

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.attributes import flag_modified
 
-from jixiao import audit
+from jixiao import audit, units
 from jixiao.accounts.models import Department, Role, User
 from jixiao.assessment import metrics
 from jixiao.assessment.models import (
@@ -520,7 +520,7 @@ def _settle(row: CampaignScore, indicator: dict[str, Any], measured: tuple[Decim
         row.value, row.computed_points = ratio, pts
         if denominator > 0:
             row.comment = (f"{label.label}：{metrics.count_text(numerator, label.amount)} / "
-                           f"{metrics.count_text(denominator, label.amount)}，{_percent(ratio)}")
+                           f"{metrics.count_text(denominator, label.amount)}，{units.ratio_percent(ratio)}")
         if row.source is ScoreSource.OVERRIDE:
             row.status, row.maximum = ScoreStatus.SCORED, maximum
             return
@@ -549,10 +549,6 @@ def _settle(row: CampaignScore, indicator: dict[str, Any], measured: tuple[Decim
     row.maximum = None
     if row.scored_by_id is None:
         row.status, row.points = ScoreStatus.PENDING, Decimal("0.00")
-
-
-def _percent(ratio: Decimal | None) -> str:
-    return "—" if ratio is None else f"{(ratio * 100).quantize(CENT)}%"
 
 
 def _total(subject: CampaignSubject, indicators: list[dict[str, Any]], rows: dict[str, CampaignScore],
@@ -679,7 +675,7 @@ def _result_payload(campaign: Campaign, subject: CampaignSubject, of: int, provi
         "provisional": provisional, "appeal_until": campaign.appeal_until.isoformat() if campaign.appeal_until else None,
         "total": str(subject.total), "grade": subject.grade, "ranked": subject.ranked,
         "rank": subject.rank, "of": of, "rank_in_parent": subject.rank_in_parent, "vetoed": subject.vetoed,
-        "coverage": _percent(subject.coverage), "measurable": str(subject.measurable),
+        "coverage": units.ratio_percent(subject.coverage), "measurable": str(subject.measurable),
         "full_marks": str(subject.full_marks), "awards": subject.awards, "notices": subject.notices,
         "deductions": deductions(campaign, subject), "items": item_lines(campaign, subject),
     }
@@ -883,7 +879,7 @@ def notice_data(session: Session, tenant: Tenant, campaign: Campaign) -> dict[st
     rows = [{"rank": s.rank if s.ranked else "数据不足", "name": s.name, "score": str(s.total),
              "grade": s.grade or "—",
              "notes": "；".join([*s.awards, *s.notices, *(["一票否决"] if s.vetoed else []),
-                                *([] if s.ranked else [f"可计量分值占 {_percent(s.coverage)}，不参与排名"])])}
+                                *([] if s.ranked else [f"可计量分值占 {units.ratio_percent(s.coverage)}，不参与排名"])])}
             for s in subjects]
     return {
         "owner_type": "assessment_campaigns", "owner_id": campaign.id, "title": f"关于{campaign.title}结果的通报",

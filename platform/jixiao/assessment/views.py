@@ -9,6 +9,7 @@ from typing import Any
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from jixiao import units
 from jixiao.assessment import service
 from jixiao.auth import current_tenant, require_login
 from jixiao.db import session
@@ -44,7 +45,7 @@ def campaigns() -> Any:
     return render_template("assessment/campaigns.html", tenant=tenant, year=year,
                            campaigns=service.list_campaigns(db, tenant), schemes=service.schemes_for(db, tenant, year),
                            assignments=service.assignments_for(db, tenant), errors=errors,
-                           default_deadline=date.today() + timedelta(days=30),
+                           default_deadline=units.local_today() + timedelta(days=30),
                            can_assess=current_user.tenant_id == tenant.id and current_user.has_role("finance", "admin"))
 
 

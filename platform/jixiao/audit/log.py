@@ -15,13 +15,11 @@ import json
 from collections.abc import Iterator
 from datetime import date, datetime, time, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from flask import current_app, has_app_context
 from sqlalchemy.orm import Session
 
-from jixiao import audit
+from jixiao import audit, units
 from jixiao.audit.models import AuditEvent
 from jixiao.db import utcnow
 from jixiao.errors import ValidationFailed
@@ -59,11 +57,6 @@ class PurgeResult:
     retention_days: int
 
 
-def _timezone() -> ZoneInfo:
-    name = current_app.config.get("BABEL_DEFAULT_TIMEZONE", "Asia/Shanghai") if has_app_context() else "Asia/Shanghai"
-    return ZoneInfo(name)
-
-
 @contextlib.contextmanager
 def _every_tenant(session: Session, actor: Any) -> Iterator[dict[int, Tenant]]:
     duties.require_audit_reader(actor)
@@ -91,7 +84,7 @@ def _conditions(filters: EventFilter, tenants: dict[int, Tenant]) -> list[Any]:
         conditions.append(AuditEvent.action == filters.action)
     if filters.actor:
         conditions.append(AuditEvent.actor_name == filters.actor)
-    zone = _timezone()
+    zone = units.local_zone()  # the filter's days are the bureau's
     if filters.date_from:
         conditions.append(AuditEvent.at >= datetime.combine(filters.date_from, time.min, zone))
     if filters.date_to:
@@ -149,7 +142,7 @@ def export_events(session: Session, actor: Any, filters: EventFilter) -> tuple[b
     audit.record(session, actor=actor, action="audit.export", object_type="audit_events", object_id="",
                  tenant_id=None, after={"filters": described, "count": len(rows)})
     session.commit()
-    stamp = utcnow().astimezone(_timezone()).strftime("%Y%m%d-%H%M%S")
+    stamp = units.local_now(utcnow()).strftime("%Y%m%d-%H%M%S")
     return data, f"审计日志-{stamp}.xlsx", len(rows)
 
 

@@ -62,7 +62,7 @@ def rectification_notice(ctx: JobContext, notice_id: int) -> dict[str, Any]:
 @job_kind("documents.statistics_report", label="生成年度统计报告（PDF）", queue=QUEUE, max_attempts=2, timeout=900)
 def statistics_report(ctx: JobContext, year: int, as_of: str | None = None) -> dict[str, Any]:
     """``as_of``: the day overdue notices are counted on (ISO date), fixed when the job was asked for."""
-    from jixiao.statistics.service import local_today
+    from jixiao.units import local_today
 
     day = date.fromisoformat(as_of) if as_of else local_today()
     return _run(ctx, "年度统计报告", lambda tenant, actor: service.generate_statistics_report(

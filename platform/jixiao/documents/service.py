@@ -17,13 +17,12 @@ from collections.abc import Callable
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask import Flask, current_app
 from sqlalchemy.orm import Session
 
-from jixiao import policy
+from jixiao import policy, units
 from jixiao.accounts.models import Role, User
 from jixiao.documents import pdf
 from jixiao.documents.models import Document
@@ -42,7 +41,6 @@ from jixiao.tenancy.models import Tenant
 
 PDF = "application/pdf"
 CENT = Decimal("0.01")
-WAN = Decimal(10000)
 #: Roles that work on evaluations and notices, and so may ask for their PDFs (in their own tenant).
 GENERATOR_ROLES = (Role.ADMIN, Role.FINANCE, Role.DEPARTMENT, Role.EVALUATOR)
 STATISTICS_ROLES = (Role.ADMIN, Role.FINANCE)
@@ -239,44 +237,23 @@ def request_statistics_report(session: Session, actor: User, tenant: Tenant, yea
     """The figures count overdue notices as of a day: the day asked for is fixed in the job's arguments, so a
     retry renders the same document."""
     from jixiao.jobs.service import enqueue
-    from jixiao.statistics.service import local_today
 
     require_generator(actor, tenant, "生成年度统计报告", STATISTICS_ROLES)
     return enqueue(session, actor, tenant, "documents.statistics_report",
-                   {"year": int(year), "as_of": local_today().isoformat()})
+                   {"year": int(year), "as_of": units.local_today().isoformat()})
 
 
 # ---- Formatting helpers (deterministic, no locale) ----------------------------------------------------------
 
 
-def local_date(value: datetime | date | None) -> date | None:
-    """The day of a timestamp in the bureau's time zone (Asia/Shanghai unless configured)."""
-    from jixiao.statistics.service import timezone_name
-
-    if value is None or not isinstance(value, datetime):
-        return value
-    if value.tzinfo is None:
-        from datetime import UTC
-
-        value = value.replace(tzinfo=UTC)
-    return value.astimezone(ZoneInfo(timezone_name())).date()
-
-
 def local_datetime(value: datetime | None) -> datetime | None:
-    from jixiao.statistics.service import timezone_name
-
-    if value is None:
-        return None
-    if value.tzinfo is None:
-        from datetime import UTC
-
-        value = value.replace(tzinfo=UTC)
-    return value.astimezone(ZoneInfo(timezone_name())).replace(microsecond=0)
+    """A stored timestamp as the bureau's wall-clock time to the second (documents date themselves with it)."""
+    return None if value is None else units.to_local(value).replace(microsecond=0)
 
 
 def cn_date(value: date | datetime | None) -> str:
-    """2026年6月30日 (the form official documents use)."""
-    day = local_date(value) if isinstance(value, datetime) else value
+    """2026年6月30日 (the form official documents use); a timestamp's day in the bureau's time zone."""
+    day = units.local_date(value) if isinstance(value, datetime) else value
     return f"{day.year}年{day.month}月{day.day}日" if day else ""
 
 
@@ -293,22 +270,8 @@ def score(value: Any) -> str:
     return "—" if value is None else f"{Decimal(str(value)).quantize(CENT, rounding=ROUND_HALF_UP):f}"
 
 
-def wan(value: Any) -> str:
-    """Yuan shown in 万元 with two decimals (as the forms do)."""
-    if value is None:
-        return "—"
-    return f"{(Decimal(str(value)) / WAN).quantize(CENT, rounding=ROUND_HALF_UP):,f}"
-
-
-def percent(part: Any, whole: Any) -> str:
-    whole = Decimal(str(whole or 0))
-    if whole == 0 or part is None:
-        return "—"
-    return f"{(Decimal(str(part)) * 100 / whole).quantize(CENT, rounding=ROUND_HALF_UP):f}%"
-
-
 def helpers() -> dict[str, Any]:
-    return {"cn_date": cn_date, "plain": plain, "score": score, "wan": wan, "percent": percent,
+    return {"cn_date": cn_date, "plain": plain, "score": score, "wan": units.format_wan, "percent": units.percent_of,
             "label": lambda value: LABELS.get(str(value), str(value))}
 
 
@@ -349,7 +312,7 @@ def evaluation_report_context(session: Session, tenant: Tenant, evaluation: Eval
         "actual_of": lambda s, _f=None: evaluations.actual_text(s),
         "execution_points": execution_points,
         "points_total": points_total,
-        "execution_rate": percent(evaluation.executed_amount, project.budget_amount),
+        "execution_rate": units.percent_of(evaluation.executed_amount, project.budget_amount),
         "subject": SUBJECTS.get(str(project.kind), "项目"),
         "evaluator": evaluator_name(tenant, evaluation),
         "findings": [f for f in evaluation.findings or [] if (f.get("problem") or "").strip()],
@@ -363,11 +326,10 @@ def notice_number(session: Session, tenant: Tenant, notice: RectificationNotice)
     the year of issue and the notice's place among the bureau's notices issued that year."""
     settings = common.tenant_view(session, tenant).settings
     prefix = str(settings.get("documents.number_prefix") or f"{tenant.name[:1]}财绩")
-    issued = local_date(notice.created_at)
-    year = issued.year if issued else notice.project.year
+    year = units.local_date(notice.created_at).year if notice.created_at else notice.project.year
     rows = session.execute(sa.select(RectificationNotice.id, RectificationNotice.created_at)
                            .where(RectificationNotice.tenant_id == tenant.id, RectificationNotice.id <= notice.id))
-    sequence = sum(1 for _id, created in rows if (day := local_date(created)) is not None and day.year == year)
+    sequence = sum(1 for _id, created in rows if created is not None and units.local_date(created).year == year)
     return f"{prefix}〔{year}〕{max(sequence, 1)}号"
 
 
@@ -384,7 +346,7 @@ def rectification_notice_context(session: Session, tenant: Tenant, notice: Recti
         "header_right": "整改通知书",
         "title": f"关于{project.name}绩效评价发现问题整改的通知",
         "document_date": local_datetime(notice.created_at),
-        "issued_on": local_date(notice.created_at),
+        "issued_on": units.local_date(notice.created_at) if notice.created_at else None,
         "number": notice_number(session, tenant, notice),
         "subject": SUBJECTS.get(str(project.kind), "项目"),
         "tenant": tenant,
@@ -408,7 +370,7 @@ DEFAULT_REQUIREMENTS = [
 
 def statistics_context(session: Session, tenant: Tenant, year: int, as_of: date) -> dict[str, Any]:
     from jixiao.statistics import service as statistics
-    from jixiao.statistics.views import decisions, format_amount, lights, ordered_grades, summary
+    from jixiao.statistics.views import decisions, lights, ordered_grades, summary
 
     stats = statistics.yearly_statistics(session, tenant, year, today=as_of)
     labels = statistics.decision_labels(session, tenant, year)
@@ -422,8 +384,8 @@ def statistics_context(session: Session, tenant: Tenant, year: int, as_of: date)
         "as_of": as_of,
         "stats": stats,
         "summary": summary(stats),
-        "stages": stage_paragraphs(stats, format_amount),
-        "amount": format_amount,
+        "stages": stage_paragraphs(stats, units.format_amount_scaled),
+        "amount": units.format_amount_scaled,
         "grades": ordered_grades,
         "lights": lights,
         "decisions": lambda by_decision: decisions(by_decision, labels),

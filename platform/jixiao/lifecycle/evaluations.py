@@ -14,7 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, selectinload
 
-from jixiao import audit, inputs, policy
+from jixiao import audit, inputs, policy, units
 from jixiao.accounts.models import Role, User
 from jixiao.db import utcnow
 from jixiao.errors import Conflict, Forbidden, NotFound, ValidationFailed
@@ -456,8 +456,9 @@ def target_text(score: EvaluationScore) -> str:
 def actual_text(score: EvaluationScore) -> str:
     """The 实际完成值 column: the band chosen, or the value with its unit (the execution rate in percent)."""
     if score.band is not None:
-        return f"{score.band.label}（{_plain(score.band_fraction * 100)}%）" if score.band_fraction is not None \
-            else score.band.label
+        if score.band_fraction is None:
+            return score.band.label
+        return f"{score.band.label}（{units.ratio_percent_trimmed(score.band_fraction)}）"
     if score.actual_value is None:
         return "—"
     if score.indicator is not None:

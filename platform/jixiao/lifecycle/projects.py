@@ -9,7 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, selectinload
 
-from jixiao import audit, inputs, policy
+from jixiao import audit, inputs, policy, units
 from jixiao.accounts.models import Department, Role, User
 from jixiao.audit.models import AuditEvent
 from jixiao.catalog import service as catalog
@@ -329,7 +329,7 @@ def exante_blocker(session: Session, tenant: Tenant, project: Project) -> str | 
 
 def wan_yuan(amount: Decimal) -> str:
     """An amount in 万元, as finance reads budgets (1234567.00 元 → 123.4567 万元)."""
-    return f"{(Decimal(amount) / Decimal(10000)).normalize():f} 万元"
+    return f"{units.format_wan_exact(amount)} 万元"
 
 
 def approve_budget(session: Session, actor: User, tenant: Tenant, project: Project, amount: Decimal,

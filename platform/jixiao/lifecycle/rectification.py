@@ -10,13 +10,12 @@ import hashlib
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import IO, Any
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from flask import current_app, has_app_context
+from flask import current_app
 from sqlalchemy.orm import Session, contains_eager
 
-from jixiao import audit, inputs
+from jixiao import audit, inputs, units
 from jixiao.accounts.models import Role, User
 from jixiao.db import utcnow
 from jixiao.documents import uploads
@@ -34,33 +33,29 @@ from jixiao.tenancy.models import Tenant
 
 NOTICE_FIELDS = ["status", "problems", "deadline", "measures", "return_reason"]
 ALLOWED_EXTENSIONS = uploads.ALLOWED_EXTENSIONS  # each checked by its content, not only its name
-DEFAULT_TIMEZONE = "Asia/Shanghai"
-
-
-def timezone_name() -> str:
-    """The bureau's time zone (``JIXIAO_TIMEZONE``; Asia/Shanghai by default): deadlines are its days."""
-    if has_app_context():
-        return str(current_app.config.get("BABEL_DEFAULT_TIMEZONE") or DEFAULT_TIMEZONE)
-    return DEFAULT_TIMEZONE
 
 
 def today() -> date:
-    """Deadlines are days in the bureau's time zone."""
-    return datetime.now(ZoneInfo(timezone_name())).date()
+    """The day deadlines are compared with: the bureau's (``jixiao.units.local_today``).
+
+    The services call it through this module so that tests can stop the rectification clock in one place.
+    """
+    return units.local_today()
 
 
 def local_day_end(day: date) -> datetime:
     """The last instant of ``day`` in the bureau's time zone, in UTC: what "by the end of that day" means."""
-    start = datetime.combine(day + timedelta(days=1), datetime.min.time(), tzinfo=ZoneInfo(timezone_name()))
+    start = datetime.combine(day + timedelta(days=1), datetime.min.time(), tzinfo=units.local_zone())
     return (start - timedelta(microseconds=1)).astimezone(UTC)
 
 
 def local_date_sql(session: Session, timestamp: Any) -> sa.ColumnElement[date]:
     """The day a stored (UTC) timestamp falls on in the bureau's time zone, as SQL."""
-    zone = timezone_name()
+    zone = units.timezone_name()
     if session.get_bind().dialect.name == "sqlite":
-        # SQLite keeps naive UTC text and knows no zones: shift by the zone's offset (Asia/Shanghai has no DST).
-        offset = datetime.now(ZoneInfo(zone)).utcoffset()
+        # SQLite keeps naive UTC text and knows no zones: shift by the zone's current offset (exact for a zone
+        # without DST, such as Asia/Shanghai).
+        offset = units.local_now().utcoffset()
         minutes = int(offset.total_seconds() // 60) if offset else 0
         return sa.func.date(timestamp, f"{minutes:+d} minutes")
     return sa.cast(sa.func.timezone(zone, timestamp), sa.Date)

@@ -13,7 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, selectinload
 
-from jixiao import audit, inputs
+from jixiao import audit, inputs, units
 from jixiao.accounts.models import User
 from jixiao.db import utcnow
 from jixiao.errors import Conflict, ValidationFailed
@@ -93,10 +93,6 @@ def _amount(value: Any, field: str, label: str, errors: dict[str, str]) -> Decim
     return Decimal(0)
 
 
-def _yuan(amount: Decimal) -> str:
-    return f"{amount:,.2f} 元"
-
-
 def _decision(session: Session, tenant: Tenant, evaluation: Evaluation, year: int, value: Any,
               suggested: dict[str, str], errors: dict[str, str]) -> str:
     allowed = allowed_actions(session, tenant, year, evaluation.grade or "")
@@ -131,7 +127,7 @@ def decide(session: Session, actor: User, tenant: Tenant, evaluation: Evaluation
         errors["idle_recovered"] = "收回的闲置资金不能为负数"
     budget = project.budget_amount
     if change < 0 and -change > budget:
-        errors["amount_change"] = f"调减 {_yuan(-change)}，超过了项目预算 {_yuan(budget)}"
+        errors["amount_change"] = f"调减 {units.format_yuan(-change)} 元，超过了项目预算 {units.format_yuan(budget)} 元"
     suggested = suggestion(session, tenant, evaluation.grade, project.year)
     decision = _decision(session, tenant, evaluation, project.year, data.get("decision"), suggested, errors)
     inputs.collect(errors, inputs.check_text, data.get("decision_note"), "decision_note", "决定说明",

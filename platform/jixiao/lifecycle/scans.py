@@ -14,11 +14,10 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from flask import current_app
 
+from jixiao import units
 from jixiao.db import TenantScope, scoped
 from jixiao.jobs.notifications import notify_many
 from jixiao.jobs.service import JobContext, Schedule, job_kind
@@ -41,7 +40,7 @@ SCHEDULE = [
 
 
 def _local_now() -> datetime:
-    return datetime.now(ZoneInfo(current_app.config.get("BABEL_DEFAULT_TIMEZONE", "Asia/Shanghai")))
+    return units.local_now()
 
 
 def _tenants_with_projects(year: int | None = None) -> list[Tenant]:

@@ -19,6 +19,8 @@ from collections.abc import Mapping, Sequence
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from jixiao import units
+
 __all__ = [
     "QUALITATIVE_BANDS", "QUALITATIVE_LIGHTS", "EvaluationForm", "FormGroup", "FormIndicator", "FormRow",
     "annual_progress", "attainment_ratio", "default_nature", "evaluation_form", "execution_rate", "execution_score",
@@ -61,10 +63,6 @@ def _decimal(value: Any) -> Decimal:
 
 def _cents(value: Decimal) -> Decimal:
     return value.quantize(CENT, rounding=ROUND_HALF_UP)
-
-
-def _percent_label(fraction: Decimal) -> str:
-    return f"{(fraction * 100).normalize():f}%"
 
 
 def execution_rate(executed: Decimal, budget: Decimal) -> Decimal:
@@ -132,15 +130,13 @@ def indicator_score(
         if band not in QUALITATIVE_BANDS:
             raise ValueError(f"未知的定性评价档次“{band}”，应为达成、部分达成或未达成")
         label, low, high = QUALITATIVE_BANDS[band]
+        bounds = f"{units.ratio_percent_trimmed(low)}–{units.ratio_percent_trimmed(high)}"
         if band_fraction is None or band_fraction == "":
-            raise ValueError(
-                f"定性指标评为“{label}”时需要填写得分比例（{_percent_label(low)}–{_percent_label(high)}）"
-            )
+            raise ValueError(f"定性指标评为“{label}”时需要填写得分比例（{bounds}）")
         fraction = _decimal(band_fraction)
         if not low <= fraction <= high:
             raise ValueError(
-                f"“{label}”档的得分比例应在 {_percent_label(low)}–{_percent_label(high)} 之间，"
-                f"填写的是 {_percent_label(fraction)}"
+                f"“{label}”档的得分比例应在 {bounds} 之间，填写的是 {units.ratio_percent_trimmed(fraction)}"
             )
         return _cents(points * fraction)
 
@@ -426,7 +422,8 @@ def _check_form(form: EvaluationForm) -> None:
         return
     share = sum((g.points for g in form.groups if g.name in OUTPUT_OUTCOME_GROUPS), ZERO) / form.total
     if share < OUTPUT_OUTCOME_MIN_SHARE:
-        raise ValueError(f"财政评价和重点评价中“产出”“效益”指标权重合计应不低于 60%，配置的是 {_percent_label(share)}")
+        raise ValueError("财政评价和重点评价中“产出”“效益”指标权重合计应不低于 60%，"
+                         f"配置的是 {units.ratio_percent_trimmed(share)}")
 
 
 @dataclasses.dataclass(frozen=True)

@@ -7,13 +7,12 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
-from datetime import datetime
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask import Flask, current_app
 from sqlalchemy.orm import Session
 
+from jixiao import units
 from jixiao.accounts.models import Role, User
 from jixiao.lifecycle import common
 from jixiao.lifecycle.models import (
@@ -44,11 +43,6 @@ class TodoItem:
     anchor: str
     record_id: int | None = None
     due: str | None = None
-
-
-def _now_month() -> tuple[int, int]:
-    now = datetime.now(ZoneInfo(current_app.config.get("BABEL_DEFAULT_TIMEZONE", "Asia/Shanghai")))
-    return now.year, now.month
 
 
 TodoSource = Callable[[Session, User, Tenant], list[TodoItem]]
@@ -103,7 +97,8 @@ def _unit_items(session: Session, tenant: Tenant, visible: sa.ColumnElement[bool
     for pid, name, status in rows:
         label = "按财政意见修改并重新提交绩效目标" if status is TargetStatus.RETURNED else "填报并提交绩效目标"
         items.append(TodoItem("targets", label, pid, name, "targets"))
-    year, month = _now_month()
+    today = units.local_today()  # the bureau's month decides which monitoring reports are due
+    year, month = today.year, today.month
     for project, period in monitoring_due(session, tenant, visible, year, month):
         items.append(TodoItem("monitoring", f"报送 {period} 月绩效监控", project.id, project.name, "monitoring",
                               due=f"{year}-{period:02d}"))

@@ -15,7 +15,7 @@ import math
 import re
 from collections.abc import Callable
 from datetime import date
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
@@ -24,7 +24,7 @@ from flask_login import current_user
 from sqlalchemy.orm import Session
 from werkzeug.datastructures import MultiDict
 
-from jixiao import inputs
+from jixiao import inputs, units
 from jixiao.accounts import service as accounts
 from jixiao.accounts.models import Role
 from jixiao.auth import current_tenant, require_login
@@ -64,8 +64,6 @@ from jixiao.statistics.service import current_year
 
 bp = Blueprint("lifecycle", __name__, template_folder="templates")
 
-WAN = Decimal(10000)
-CENT = Decimal("0.01")
 PER_PAGE = 50
 BLANK_ROWS = 3  # blank indicator rows under the filled ones (saving the draft adds more)
 MIN_ROWS = 8  # rows a new indicator table starts with
@@ -79,20 +77,14 @@ INDICATOR_ERROR = re.compile(r"^indicators\[(\d+)\]\.(\w+)$")
 # ---- Formatting and parsing ---------------------------------------------------------------------------------
 
 
-def wan(value: Decimal | int | None) -> str:
-    """Yuan shown in 万元 with two decimals and thousands separators ("—" when there is none)."""
-    if value is None:
-        return "—"
-    return format((Decimal(value) / WAN).quantize(CENT, rounding=ROUND_HALF_UP), ",.2f")
-
-
 def plain(value: Decimal | int | None) -> str:
     """A number as typed into a form: no exponent, no trailing zeros."""
     return "" if value is None else format(Decimal(value).normalize(), "f")
 
 
 def wan_input(value: Decimal | None) -> str:
-    return "" if value is None else plain(Decimal(value) / WAN)
+    """Yuan as 万元 typed into a form: every digit, nothing rounded."""
+    return "" if value is None else units.format_wan_exact(value)
 
 
 def _number(form: MultiDict, name: str, errors: dict[str, str], label: str, *, required: bool = False,
@@ -129,7 +121,7 @@ def _yuan(form: MultiDict, name: str, errors: dict[str, str], label: str, *, req
     if number is None:
         return None
     try:
-        return inputs.check_money(number, field or name, label, scale=WAN)
+        return inputs.check_money(number, field or name, label, scale=units.WAN)
     except ValidationFailed as exc:
         errors.update(exc.fields)
         return None
@@ -162,7 +154,7 @@ def _choice(value: str | None, enum_cls: type) -> str | None:
 
 @bp.context_processor
 def _helpers() -> dict[str, Any]:
-    return {"wan": wan, "plain": plain, "wan_input": wan_input, "label": lambda value: LABELS.get(str(value), value),
+    return {"wan": units.format_wan, "plain": plain, "wan_input": wan_input, "label": lambda value: LABELS.get(str(value), value),
             "json_text": lambda value: json.dumps(value, ensure_ascii=False, default=str)}
 
 
@@ -559,7 +551,7 @@ def budget(project_id: int) -> Any:
         _check(errors)
         projects.approve_budget(db, current_user, tenant, item, amount, _int(request.form.get("version")),
                                 confirm_over_request=request.form.get("confirm_over_request") == "1")
-        return _("预算已批复：%(amount)s 万元。", amount=wan(amount))
+        return _("预算已批复：%(amount)s 万元。", amount=units.format_wan(amount))
 
     return _act(project_id, "budget", "budget", action)
 

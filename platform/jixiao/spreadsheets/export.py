@@ -14,11 +14,10 @@ from collections.abc import Callable, Iterator
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
-from jixiao import policy
+from jixiao import policy, units
 from jixiao.accounts.models import User
 from jixiao.errors import NotFound, ValidationFailed
 from jixiao.lifecycle import projects, rectification
@@ -43,12 +42,9 @@ def threshold() -> int:
     return xlsx.config("SPREADSHEET_EXPORT_JOB_ROWS", 1000)
 
 
-def _stamp() -> str:
-    return datetime.now(ZoneInfo("Asia/Shanghai")).strftime("%Y%m%d")
-
-
-def _wan(value: Decimal | None) -> Decimal | None:
-    return None if value is None else (Decimal(value) / xlsx.WAN).quantize(Decimal("0.000001"))
+def _stamp(at: datetime) -> str:
+    """The file name's date: the bureau's day of the export (``at`` is on its clock, ``units.local_now``)."""
+    return at.strftime("%Y%m%d")
 
 
 def _yes(flag: bool) -> str:
@@ -132,8 +128,8 @@ def project_rows(session: Session, actor: User, tenant: Tenant, filters: project
             p = row.project
             yield [p.code, p.name, p.year, p.department.code if p.department else "",
                    p.department.name if p.department else "", p.kind.label, p.fund_type.label, p.category,
-                   _yes(p.is_new), _yes(p.is_key), _yes(p.classified), _wan(p.requested_amount),
-                   _wan(p.approved_amount), _wan(p.adjusted_amount), p.stage.label,
+                   _yes(p.is_new), _yes(p.is_key), _yes(p.classified), units.wan_from_yuan(p.requested_amount),
+                   units.wan_from_yuan(p.approved_amount), units.wan_from_yuan(p.adjusted_amount), p.stage.label,
                    LABELS.get(row.light, row.light) if row.light else "", row.grade or "", _yes(p.payment_suspended)]
         seen += len(rows)
         if progress is not None and total:
@@ -144,15 +140,17 @@ def project_rows(session: Session, actor: User, tenant: Tenant, filters: project
 
 
 def export_projects(session: Session, actor: User, tenant: Tenant, args: dict[str, Any],
-                    progress: Progress | None = None) -> tuple[str, bytes]:
+                    progress: Progress | None = None, *, now: datetime | None = None) -> tuple[str, bytes]:
+    """The projects list as a sheet; ``now`` (default: the current instant) is the export time it states."""
+    at = units.local_now(now)
     filters = project_filters(args)
     described = "；".join(f"{k}={v}" for k, v in dataclasses.asdict(filters).items() if v) or "全部"
     data = xlsx.rows_to_xlsx(
         f"{tenant.name} · 项目清单", PROJECT_HEADINGS, project_rows(session, actor, tenant, filters, progress),
-        subtitle=f"导出时间 {datetime.now(ZoneInfo('Asia/Shanghai')):%Y-%m-%d %H:%M} · 筛选：{described} · 金额单位：万元",
+        subtitle=f"导出时间 {at:%Y-%m-%d %H:%M} · 筛选：{described} · 金额单位：万元",
         widths=[16, 34, 9, 12, 16, 10, 16, 10, 8, 8, 8, 14, 14, 14, 12, 10, 9, 8],
         formats={11: WAN_FORMAT, 12: WAN_FORMAT, 13: WAN_FORMAT}, sheet_title="项目清单")
-    return f"项目清单-{tenant.code}-{_stamp()}.xlsx", data
+    return f"项目清单-{tenant.code}-{_stamp(at)}.xlsx", data
 
 
 # ---- Rectification ledger ---------------------------------------------------------------------------------
@@ -167,19 +165,22 @@ def ledger_rows(notices: list[Any]) -> Iterator[list[Any]]:
 
 
 def export_ledger(session: Session, actor: User, tenant: Tenant, args: dict[str, Any],
-                  progress: Progress | None = None, notices: list[Any] | None = None) -> tuple[str, bytes]:
+                  progress: Progress | None = None, notices: list[Any] | None = None, *,
+                  now: datetime | None = None) -> tuple[str, bytes]:
+    """The rectification ledger as a sheet; ``now`` (default: the current instant) is the export time it states."""
+    at = units.local_now(now)
     if notices is None:
         notices = rectification.ledger(session, actor, tenant, **ledger_args(args))
     if progress is not None:
         progress(40, f"共 {len(notices)} 份整改通知，正在生成")
     data = xlsx.rows_to_xlsx(
         f"{tenant.name} · 整改台账", LEDGER_HEADINGS, ledger_rows(notices),
-        subtitle=f"导出时间 {datetime.now(ZoneInfo('Asia/Shanghai')):%Y-%m-%d %H:%M} · 共 {len(notices)} 份 · "
+        subtitle=f"导出时间 {at:%Y-%m-%d %H:%M} · 共 {len(notices)} 份 · "
                  f"逾期按 {rectification.today()} 计算",
         widths=[9, 16, 30, 16, 9, 50, 12, 9, 8, 40, 17, 17, 24], formats={6: "yyyy-mm-dd", 10: "yyyy-mm-dd hh:mm",
                                                                           11: "yyyy-mm-dd hh:mm"},
         sheet_title="整改台账")
-    return f"整改台账-{tenant.code}-{_stamp()}.xlsx", data
+    return f"整改台账-{tenant.code}-{_stamp(at)}.xlsx", data
 
 
 # ---- Yearly statistics ------------------------------------------------------------------------------------
@@ -191,7 +192,7 @@ def statistics_rows(stats: dict[str, Any]) -> list[list[Any]]:
 
     def add(group: str, name: str, value: Any, unit: str = "") -> None:
         if isinstance(value, Decimal) and unit == "万元":
-            value = _wan(value)
+            value = units.wan_from_yuan(value)
         rows.append([group, name, value, unit])
 
     p = stats["projects"]

@@ -18,7 +18,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from jixiao import inputs
+from jixiao import inputs, units
 from jixiao.accounts.models import User
 from jixiao.documents import service as documents
 from jixiao.documents import store
@@ -490,7 +490,7 @@ def parse_monitoring(session: Session, tenant: Tenant, project: Project, wb: Any
     meta = xlsx.read_meta(wb)
     # The version recorded is the one of the month the form was made for; another month typed in has none.
     version = recorded_version(wb) if meta.get("period") == str(period) else None
-    data = {"period": period, "executed_amount": str(xlsx.wan_to_yuan(executed)) if executed is not None else None,
+    data = {"period": period, "executed_amount": str(units.yuan_from_wan(executed)) if executed is not None else None,
             "values": values, "cause": cause or "；".join(causes), "measure": measure or "；".join(measures),
             "version": version}
     return Parsed(data, rows, where), errors
@@ -611,7 +611,7 @@ def parse_self_evaluation(session: Session, tenant: Tenant, project: Project, wb
         if indicator.id not in seen:
             errors.append(RowError(None, "三级指标", f"缺少指标“{indicator.name}”的行，请使用平台下载的最新模板"))
     where.update({"executed_amount": (executed_row, "全年执行数（万元）"), "summary": (summary_row, "实际完成情况")})
-    data = {"executed_amount": str(xlsx.wan_to_yuan(executed)) if executed is not None else None, "scores": scores,
+    data = {"executed_amount": str(units.yuan_from_wan(executed)) if executed is not None else None, "scores": scores,
             "summary": text(summary_text), "version": recorded_version(wb)}
     return Parsed(data, rows, where), errors
 
@@ -807,7 +807,7 @@ def _project_row(row: int, cells: dict[int, Any], columns: dict[str, int], error
             else:
                 try:  # exactly, to the cent: a fraction of a cent is refused, not rounded away
                     item.data["requested_amount"] = inputs.check_money(wan, "requested_amount", "申请金额",
-                                                                       scale=xlsx.WAN)
+                                                                       scale=units.WAN)
                 except ValidationFailed as exc:
                     bad("requested_amount", f"{exc.fields['requested_amount']}（单位：万元）")
     for field, default in (("is_new", True), ("is_key", False), ("classified", False)):

@@ -22,6 +22,7 @@ from openpyxl import Workbook
 from openpyxl.worksheet.datavalidation import DataValidation
 from sqlalchemy.orm import Session
 
+from jixiao import units
 from jixiao.accounts.models import Department
 from jixiao.errors import NotFound, ValidationFailed
 from jixiao.lifecycle import common, monitoring, scoring
@@ -39,7 +40,6 @@ from jixiao.lifecycle.targets import targets_for
 from jixiao.rules.national import LEVEL2_BY_LEVEL1
 from jixiao.spreadsheets import xlsx
 from jixiao.spreadsheets.xlsx import BORDER, CENTER, INPUT_FILL, LABEL_FILL, NOTE_FONT, TITLE_FONT, WRAP
-from jixiao.statistics.service import local_today
 from jixiao.tenancy.models import Tenant
 
 TARGETS, MONITORING, SELF_EVALUATION, PROJECT_LIST = "targets", "monitoring", "self_evaluation", "project_list"
@@ -158,8 +158,11 @@ def _department_text(project: Project) -> str:
     return f"{department.name}（{department.code}）" if department else ""
 
 
-def _wan(value: Decimal | None) -> float | None:
-    return xlsx.cell_float(xlsx.yuan_to_wan(value))
+def _wan_cell(value: Decimal | None) -> float | None:
+    """Yuan as the 万元 number of a form cell. The one float on the way, at the openpyxl boundary: an .xlsx
+    stores numbers as doubles, whose 15 significant digits give 万元 to the cent (six places) back unchanged
+    for any budget under 10⁹ 万元; everything before this stays Decimal."""
+    return xlsx.cell_float(units.wan_from_yuan(value))
 
 
 def _plain(value: Decimal | None) -> Any:
@@ -199,7 +202,7 @@ def targets_template(session: Session, tenant: Tenant, project: Project) -> byte
            f"{tenant.name} · 填报单位：{_department_text(project)} · 金额单位：万元 · 黄色单元格为填报内容")
     _pairs(ws, 3, [("项目名称", project.name), ("项目编码", project.code)], span)
     _pairs(ws, 4, [("主管部门", _department_text(project)), ("预算年度", project.year)], span)
-    _pairs(ws, 5, [("资金来源", project.fund_type.label), ("申请金额（万元）", _wan(project.requested_amount))], span)
+    _pairs(ws, 5, [("资金来源", project.fund_type.label), ("申请金额（万元）", _wan_cell(project.requested_amount))], span)
     _pairs(ws, 6, [("项目类型", project.kind.label), ("项目类别", project.category or "")], span)
     ws.cell(row=7, column=1, value="年度总体目标")
     label = ws.cell(row=7, column=1)
@@ -246,7 +249,7 @@ def default_period(session: Session, tenant: Tenant, project: Project) -> int:
     owed = monitoring.periods_owed(session, tenant, project)
     if not owed:
         raise ValidationFailed("本项目没有需要报送监控的月份", fields={"period": "本项目没有需要报送监控的月份"})
-    today = local_today()
+    today = units.local_today()
     if project.year < today.year:
         limit = 12
     elif project.year > today.year:
@@ -295,10 +298,10 @@ def monitoring_template(session: Session, tenant: Tenant, project: Project, peri
     initial = project.approved_amount if project.approved_amount is not None else project.requested_amount
     adjustment = (project.adjusted_amount - project.approved_amount
                   if project.adjusted_amount is not None and project.approved_amount is not None else Decimal(0))
-    _box(ws, 10, 1, _wan(initial), fmt=xlsx.MONEY_FORMAT)
-    _box(ws, 10, 2, _wan(adjustment), fmt=xlsx.MONEY_FORMAT)
-    _box(ws, 10, 3, _wan(project.budget_amount), fmt=xlsx.MONEY_FORMAT)
-    _box(ws, 10, 4, _wan(report.executed_amount) if report else None, editable=True, fmt=xlsx.MONEY_FORMAT)
+    _box(ws, 10, 1, _wan_cell(initial), fmt=xlsx.MONEY_FORMAT)
+    _box(ws, 10, 2, _wan_cell(adjustment), fmt=xlsx.MONEY_FORMAT)
+    _box(ws, 10, 3, _wan_cell(project.budget_amount), fmt=xlsx.MONEY_FORMAT)
+    _box(ws, 10, 4, _wan_cell(report.executed_amount) if report else None, editable=True, fmt=xlsx.MONEY_FORMAT)
     _box(ws, 10, 5, xlsx.Formula('=IF(AND(ISNUMBER(D10),C10>0),D10/C10,"")'), fmt=xlsx.PERCENT_FORMAT)
     _box(ws, 10, 6, report.cause if report else None, editable=True)
     _box(ws, 10, 7, report.measure if report else None, editable=True)
@@ -377,7 +380,8 @@ def self_evaluation_template(session: Session, tenant: Tenant, project: Project)
     ws = wb.active
     ws.title = KINDS[SELF_EVALUATION]
     span = 8  # and the indicator's id in column I, hidden
-    hint = f"；最近一次监控（1-{latest.period}月）执行数 {xlsx.yuan_to_wan(latest.executed_amount)} 万元" if latest else ""
+    hint = (f"；最近一次监控（1-{latest.period}月）执行数 {units.format_wan_exact(latest.executed_amount)} 万元"
+            if latest else "")
     _title(ws, f"{TITLES[SELF_EVALUATION]}（{project.year}年度）", span,
            f"{tenant.name} · 填报单位：{_department_text(project)} · 金额单位：万元 · 黄色单元格为填报内容；"
            f"得分、总分和自评等级以平台计算为准{hint}")
@@ -387,10 +391,10 @@ def self_evaluation_template(session: Session, tenant: Tenant, project: Project)
     _section(ws, 7, "一、预算执行情况")
     _headings(ws, 8, SELF_BUDGET_HEADINGS)
     initial = project.approved_amount if project.approved_amount is not None else project.requested_amount
-    _box(ws, 9, 1, _wan(initial), fmt=xlsx.MONEY_FORMAT)
-    _box(ws, 9, 2, _wan(project.budget_amount), fmt=xlsx.MONEY_FORMAT)
+    _box(ws, 9, 1, _wan_cell(initial), fmt=xlsx.MONEY_FORMAT)
+    _box(ws, 9, 2, _wan_cell(project.budget_amount), fmt=xlsx.MONEY_FORMAT)
     executed = evaluation.executed_amount if evaluation else None
-    _box(ws, 9, 3, _wan(executed), editable=True, fmt=xlsx.MONEY_FORMAT)
+    _box(ws, 9, 3, _wan_cell(executed), editable=True, fmt=xlsx.MONEY_FORMAT)
     _box(ws, 9, 4, _plain(execution_cap))
     _box(ws, 9, 5, xlsx.Formula('=IF(AND(ISNUMBER(C9),B9>0),C9/B9,"")'), fmt=xlsx.PERCENT_FORMAT)
     _box(ws, 9, 6, xlsx.Formula('=IF(AND(ISNUMBER(C9),B9>0),ROUND(MIN(MAX(C9/B9,0),1)*D9,2),"")'))

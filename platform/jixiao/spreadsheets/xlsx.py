@@ -20,7 +20,7 @@ import weakref
 import zipfile
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from flask import current_app, has_app_context
@@ -31,14 +31,13 @@ from openpyxl.utils import get_column_letter
 from openpyxl.workbook.workbook import Workbook as WorkbookType
 from openpyxl.worksheet.worksheet import Worksheet
 
+from jixiao import units
 from jixiao.documents import uploads
 from jixiao.errors import DomainError, ValidationFailed
 
 XLSX_MIMETYPE = uploads.XLSX
 META_SHEET = "_jixiao"
 TEMPLATE_VERSION = 1
-WAN = Decimal(10000)
-CENT = Decimal("0.01")
 DEFAULT_MAX_ROWS = 5000
 # An .xlsx compresses well, but not a thousand times: more than this unpacked is a zip bomb, not a form.
 MAX_UNPACKED_BYTES = 200 * 1024 * 1024
@@ -210,14 +209,6 @@ def number(value: Any, number_format: str = "General") -> Decimal | None:
     if not result.is_finite():
         raise NotANumber(f"“{text(value)}”不是数字")
     return result
-
-
-def wan_to_yuan(value: Decimal) -> Decimal:
-    return (value * WAN).quantize(CENT, rounding=ROUND_HALF_UP)
-
-
-def yuan_to_wan(value: Decimal | None) -> Decimal | None:
-    return None if value is None else (Decimal(value) / WAN).normalize()
 
 
 def cell_float(value: Decimal | None) -> float | None:
@@ -396,10 +387,8 @@ def _plain_value(value: Any) -> Any:
     if isinstance(value, Decimal):
         return float(value)
     if isinstance(value, datetime) and value.tzinfo is not None:
-        from zoneinfo import ZoneInfo
-
-        tz = current_app.config.get("BABEL_DEFAULT_TIMEZONE", "Asia/Shanghai") if has_app_context() else "Asia/Shanghai"
-        return value.astimezone(ZoneInfo(tz)).replace(tzinfo=None)
+        # Excel has no time zones: a stored instant is written as the bureau's wall-clock time.
+        return units.to_local(value).replace(tzinfo=None)
     if isinstance(value, list | tuple):
         return "\n".join(str(v) for v in value)
     if hasattr(value, "label") and hasattr(value, "value"):

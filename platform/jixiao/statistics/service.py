@@ -89,10 +89,9 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from datetime import date, datetime
+from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, aliased
@@ -123,8 +122,8 @@ from jixiao.lifecycle.monitoring import MONITORED_STAGES
 from jixiao.tenancy import service as tenancy
 from jixiao.tenancy.models import Tenant, TenantLevel
 from jixiao.toolkit import ProjectView, TenantView
+from jixiao.units import local_today, money
 
-DEFAULT_TIMEZONE = rectification.DEFAULT_TIMEZONE
 NO_GRADE = "未定级"
 CENT = Decimal("0.01")
 # The number of SQL statements yearly_statistics runs (plus, on PostgreSQL, the scope's settings when a
@@ -164,17 +163,8 @@ LEAGUE_LEVELS = (TenantLevel.CITY.value, TenantLevel.COUNTY.value)
 _LEVEL_RANK = {TenantLevel.PROVINCE: 0, TenantLevel.CITY: 1, TenantLevel.COUNTY: 2}
 
 
-def timezone_name() -> str:
-    """The bureau's time zone (the one rectification deadlines are days in)."""
-    return rectification.timezone_name()
-
-
-def local_today() -> date:
-    """Today in the bureau's time zone (Asia/Shanghai unless configured otherwise)."""
-    return datetime.now(ZoneInfo(timezone_name())).date()
-
-
 def current_year() -> int:
+    """The bureau's current year (``jixiao.units.local_today``): the default budget year of pages and API."""
     return local_today().year
 
 
@@ -227,12 +217,8 @@ class _Sql:
         return sa.type_coerce(sa.func.coalesce(sa.func.sum(expr), 0), sa.Numeric(20, 2, asdecimal=True))
 
 
-def _money(value: Any) -> Decimal:
-    return Decimal(value or 0).quantize(CENT)
-
-
 def _amounts() -> dict[str, Any]:
-    return {"count": 0, "requested_amount": _money(0), "approved_amount": _money(0), "budget_amount": _money(0)}
+    return {"count": 0, "requested_amount": money(0), "approved_amount": money(0), "budget_amount": money(0)}
 
 
 # The tenant owning a record's project; every statement joins it once and groups by the row it falls in.
@@ -362,30 +348,30 @@ def _empty() -> dict[str, Any]:
     return {
         "projects": {**_amounts(), "by_kind": {kind.value: _amounts() for kind in ProjectKind},
                      "by_fund_type": {fund.value: _amounts() for fund in FundType}},
-        "exante": {"count": 0, "by_conclusion": {c.value: 0 for c in Conclusion}, "amount_cut": _money(0),
+        "exante": {"count": 0, "by_conclusion": {c.value: 0 for c in Conclusion}, "amount_cut": money(0),
                    "projects_cut": 0},
         "filing": {
-            "targets": {"units": 0, "records": 0, "amount": _money(0), "approved": {
-                "count": 0, "amount": _money(0),
-                "by_kind": {kind.value: {"count": 0, "amount": _money(0)} for kind in ProjectKind}}},
-            "monitoring": {"units": 0, "projects": 0, "records": 0, "amount": _money(0),
+            "targets": {"units": 0, "records": 0, "amount": money(0), "approved": {
+                "count": 0, "amount": money(0),
+                "by_kind": {kind.value: {"count": 0, "amount": money(0)} for kind in ProjectKind}}},
+            "monitoring": {"units": 0, "projects": 0, "records": 0, "amount": money(0),
                            "by_light": {light.value: 0 for light in Light}},
             "self_evaluation": {"units": 0, "records": 0},
         },
         "evaluations": {
             "count": 0,
             "projects": 0,
-            "amount": _money(0),
+            "amount": money(0),
             "by_kind": {k.value: 0 for k in EvaluationKind},
             "by_grade": {},
-            "by_project_kind": {k.value: {"count": 0, "amount": _money(0)} for k in ProjectKind},
+            "by_project_kind": {k.value: {"count": 0, "amount": money(0)} for k in ProjectKind},
             "third_party": 0,
             "key": {"count": 0, "by_grade": {}},
         },
         "reports": {"published": 0, "withheld": 0, "unpublished": 0},
         "rectification": {"issued": 0, "closed": 0, "closed_on_time": 0, "overdue": 0, "open": 0},
-        "results": {"count": 0, "budget_changes": 0, "amount_change": _money(0), "reductions": _money(0),
-                    "increases": _money(0), "idle_recovered": _money(0), "by_decision": {}},
+        "results": {"count": 0, "budget_changes": 0, "amount_change": money(0), "reductions": money(0),
+                    "increases": money(0), "idle_recovered": money(0), "by_decision": {}},
     }
 
 
@@ -436,9 +422,9 @@ def _projects(session: Session, sql: _Sql, g: Grouping, out: dict[Key, dict[str,
         total = figures["projects"]
         for group in (total, total["by_kind"][ProjectKind(kind).value], total["by_fund_type"][FundType(fund).value]):
             group["count"] += count
-            group["requested_amount"] += _money(requested)
-            group["approved_amount"] += _money(approved)
-            group["budget_amount"] += _money(budget)
+            group["requested_amount"] += money(requested)
+            group["approved_amount"] += money(approved)
+            group["budget_amount"] += money(budget)
 
 
 def _exante(session: Session, sql: _Sql, g: Grouping, out: dict[Key, dict[str, Any]]) -> None:
@@ -455,7 +441,7 @@ def _exante(session: Session, sql: _Sql, g: Grouping, out: dict[Key, dict[str, A
         result = figures["exante"]
         result["count"] += count
         result["by_conclusion"][Conclusion(conclusion).value] += count
-        result["amount_cut"] += _money(cut)
+        result["amount_cut"] += money(cut)
         result["projects_cut"] += projects_cut
 
 
@@ -476,11 +462,11 @@ def _targets(session: Session, sql: _Sql, g: Grouping, out: dict[Key, dict[str, 
         .where(TargetSet.status.in_(FILED_TARGET_STATUSES))
     )
     for figures, (units, records, amount, *per) in _each(session, stmt, out):
-        by_kind = {kind.value: {"count": per[2 * i], "amount": _money(per[2 * i + 1])} for i, kind in enumerate(kinds)}
+        by_kind = {kind.value: {"count": per[2 * i], "amount": money(per[2 * i + 1])} for i, kind in enumerate(kinds)}
         figures["filing"]["targets"] = {
-            "units": units, "records": records, "amount": _money(amount),
+            "units": units, "records": records, "amount": money(amount),
             "approved": {"count": sum(k["count"] for k in by_kind.values()),
-                         "amount": sum((k["amount"] for k in by_kind.values()), _money(0)), "by_kind": by_kind}}
+                         "amount": sum((k["amount"] for k in by_kind.values()), money(0)), "by_kind": by_kind}}
 
 
 def _monitoring(session: Session, sql: _Sql, g: Grouping, out: dict[Key, dict[str, Any]]) -> None:
@@ -503,7 +489,7 @@ def _monitoring(session: Session, sql: _Sql, g: Grouping, out: dict[Key, dict[st
     )
     for figures, (units, projects, records, amount, *by_light) in _each(session, stmt, out):
         figures["filing"]["monitoring"] = {
-            "units": units, "projects": projects, "records": int(records), "amount": _money(amount),
+            "units": units, "projects": projects, "records": int(records), "amount": money(amount),
             "by_light": {light.value: int(n) for light, n in zip(lights, by_light, strict=True)}}
 
 
@@ -541,7 +527,7 @@ def _evaluations(session: Session, sql: _Sql, g: Grouping, out: dict[Key, dict[s
         evaluations["by_grade"][grade] = evaluations["by_grade"].get(grade, 0) + count
         group = evaluations["by_project_kind"][ProjectKind(project_kind).value]
         group["count"] += count
-        group["amount"] += _money(amount)
+        group["amount"] += money(amount)
         if agency:
             evaluations["third_party"] += count
         if is_key and kind in KEY_EVALUATION_KINDS:
@@ -566,7 +552,7 @@ def _evaluations(session: Session, sql: _Sql, g: Grouping, out: dict[Key, dict[s
     )
     for figures, (projects, amount) in _each(session, stmt, out):
         figures["evaluations"]["projects"] = projects
-        figures["evaluations"]["amount"] = _money(amount)
+        figures["evaluations"]["amount"] = money(amount)
 
 
 def _rectification(session: Session, g: Grouping, out: dict[Key, dict[str, Any]], today: date) -> None:
@@ -602,11 +588,11 @@ def _results(session: Session, sql: _Sql, g: Grouping, out: dict[Key, dict[str, 
         result = figures["results"]
         result["count"] += count
         result["budget_changes"] += changes
-        result["amount_change"] += _money(net)
-        result["reductions"] += _money(reductions)
-        result["increases"] += _money(increases)
-        result["idle_recovered"] += _money(idle)
-        result["by_decision"][decision] = {"count": count, "amount_change": _money(net), "idle_recovered": _money(idle)}
+        result["amount_change"] += money(net)
+        result["reductions"] += money(reductions)
+        result["increases"] += money(increases)
+        result["idle_recovered"] += money(idle)
+        result["by_decision"][decision] = {"count": count, "amount_change": money(net), "idle_recovered": money(idle)}
 
 
 def decision_labels(session: Session, tenant: Any, year: int) -> dict[str, str]:
@@ -781,10 +767,10 @@ def _owed(session: Session, sql: _Sql, g: Grouping, keys: Iterable[Key]) -> dict
                  sa.func.count(sa.distinct(evaluated)), sql.money_sum(latest.c.executed))
         .select_from(Project).outerjoin(latest, latest.c.project_id == Project.id)
     )
-    out = {key: {"units": 0, "monitored_units": 0, "evaluated_units": 0, "executed": _money(0)} for key in keys}
+    out = {key: {"units": 0, "monitored_units": 0, "evaluated_units": 0, "executed": money(0)} for key in keys}
     for figures, (units, monitored_units, evaluated_units, executed) in _each(session, stmt, out):
         figures.update(units=int(units), monitored_units=int(monitored_units), evaluated_units=int(evaluated_units),
-                       executed=_money(executed))
+                       executed=money(executed))
     return out
 
 
@@ -841,7 +827,7 @@ def _league_inputs(figures: dict[str, Any], owed: dict[str, Any], exante: dict[s
 
 def _sum_inputs(parts: Iterable[dict[str, Any]]) -> dict[str, Any]:
     total: dict[str, Any] = {column: (0, 0) for column in LEAGUE_COLUMNS}
-    total.update(execution=(_money(0), _money(0)), monitored_projects=0, lights={light.value: 0 for light in Light},
+    total.update(execution=(money(0), money(0)), monitored_projects=0, lights={light.value: 0 for light in Light},
                  grades={})
     for part in parts:
         for column in LEAGUE_COLUMNS:

@@ -3,7 +3,6 @@ or with its subordinates (含下级, with a row per child); and the league table
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from flask import Blueprint, render_template, request
@@ -19,22 +18,12 @@ from jixiao.statistics import service
 from jixiao.statistics.schemas import LeagueArgs, StatisticsArgs
 from jixiao.tenancy import service as tenancy
 from jixiao.tenancy.models import TenantLevel
+from jixiao.units import format_amount_scaled, format_wan, percent
 
 bp = Blueprint("statistics", __name__, template_folder="templates")
 
-YI = Decimal("100000000")
-WAN = Decimal("10000")
 GRADE_ORDER = ["优", "良", "中", "差"]
 LIGHT_ORDER = (Light.RED, Light.YELLOW, Light.GREEN, Light.BLUE)
-
-
-def format_amount(value: Decimal | int | None) -> str:
-    """Yuan shown as the seeds' reports do: 亿元 from 1亿, 万元 from 1万, else 元 (at most two decimals)."""
-    amount = Decimal(value or 0)
-    unit, text = (YI, _("%(n)s 亿元")) if abs(amount) >= YI else (WAN, _("%(n)s 万元")) if abs(amount) >= WAN else (
-        Decimal(1), _("%(n)s 元"))
-    shown = f"{(amount / unit).quantize(Decimal('0.01'), rounding=ROUND_HALF_UP):f}".rstrip("0").rstrip(".")
-    return text % {"n": shown}
 
 
 def ordered_grades(by_grade: dict[str, int]) -> list[tuple[str, int]]:
@@ -62,13 +51,13 @@ def summary(stats: dict[str, Any]) -> list[str]:
     approved = filing["targets"]["approved"]
     if approved["count"]:
         kinds = [_("%(label)s %(n)s 个（涉及资金 %(amount)s）", label=ProjectKind(k).label, n=g["count"],
-                   amount=format_amount(g["amount"]))
+                   amount=format_amount_scaled(g["amount"]))
                  for k, g in approved["by_kind"].items() if g["count"]]
         clauses.append(_("批复%(kinds)s的绩效目标", kinds="、".join(kinds)))
     if filing["monitoring"]["units"]:
         clauses.append(_("%(units)s 个单位开展绩效运行“双监控”（监控表 %(records)s 份，涉及资金 %(amount)s）",
                          units=filing["monitoring"]["units"], records=filing["monitoring"]["records"],
-                         amount=format_amount(filing["monitoring"]["amount"])))
+                         amount=format_amount_scaled(filing["monitoring"]["amount"])))
     if filing["self_evaluation"]["units"]:
         clauses.append(_("%(units)s 个单位提交绩效自评报告（%(records)s 份）",
                          units=filing["self_evaluation"]["units"], records=filing["self_evaluation"]["records"]))
@@ -76,7 +65,7 @@ def summary(stats: dict[str, Any]) -> list[str]:
         text = _("开展事前绩效评估 %(n)s 个", n=exante["count"])
         if exante["projects_cut"]:
             text += _("，核减 %(n)s 个项目资金 %(amount)s", n=exante["projects_cut"],
-                      amount=format_amount(exante["amount_cut"]))
+                      amount=format_amount_scaled(exante["amount_cut"]))
         clauses.append(text)
     if clauses:
         paragraphs.append(_("%(year)s年，", year=year) + "；".join(clauses) + "。")
@@ -89,7 +78,7 @@ def summary(stats: dict[str, Any]) -> list[str]:
             head = _("共对 %(n)s 个项目开展%(what)s", n=ev["count"], what=what)
         else:
             head = _("共对 %(projects)s 个项目开展%(what)s %(n)s 次", projects=ev["projects"], what=what, n=ev["count"])
-        parts = [head + _("，涉及资金 %(amount)s", amount=format_amount(ev["amount"]))]
+        parts = [head + _("，涉及资金 %(amount)s", amount=format_amount_scaled(ev["amount"]))]
         kinds = [_("%(label)s %(n)s 个", label=ProjectKind(k).label, n=ev["by_project_kind"][k]["count"])
                  for k in ("department_whole", "project", "policy") if ev["by_project_kind"][k]["count"]]
         if kinds:
@@ -124,11 +113,11 @@ def summary(stats: dict[str, Any]) -> list[str]:
         if results["budget_changes"]:
             text += _("，据此调整预算 %(n)s 项", n=results["budget_changes"])
             if results["reductions"]:
-                text += _("，调减 %(amount)s", amount=format_amount(-results["reductions"]))
+                text += _("，调减 %(amount)s", amount=format_amount_scaled(-results["reductions"]))
             if results["increases"]:
-                text += _("，调增 %(amount)s", amount=format_amount(results["increases"]))
+                text += _("，调增 %(amount)s", amount=format_amount_scaled(results["increases"]))
         if results["idle_recovered"]:
-            text += _("，收回闲置资金 %(amount)s", amount=format_amount(results["idle_recovered"]))
+            text += _("，收回闲置资金 %(amount)s", amount=format_amount_scaled(results["idle_recovered"]))
         paragraphs.append(text + "。")
     if not paragraphs:
         paragraphs.append(_("%(year)s年暂无绩效管理数据。", year=year))
@@ -158,18 +147,6 @@ def decisions(by_decision: dict[str, Any], labels: dict[str, str]) -> list[tuple
 def lights(by_light: dict[str, int]) -> list[tuple[str, int]]:
     """Monitoring reports per light, by label (红灯 first: the most serious deviation leads)."""
     return [(light.label, by_light.get(light.value, 0)) for light in LIGHT_ORDER]
-
-
-def wan(value: Decimal | int | None) -> str:
-    """Yuan in 万元 with two decimals and thousands separators, never an exponent ("—" for none)."""
-    if value is None:
-        return "—"
-    return format((Decimal(value) / WAN).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP), ",.2f")
-
-
-def percent(rate: Decimal | None) -> str:
-    """A league rate (percent, two places) as people read it: ``85.71%``; "—" when there is none."""
-    return "—" if rate is None else f"{Decimal(rate):.2f}%"
 
 
 def _query(schema: Schema, names: tuple[str, ...], message: str) -> dict[str, Any]:
@@ -204,11 +181,11 @@ def yearly() -> Any:
         scope=scope,
         rollup=rollup,
         may_rollup=may_rollup,
-        wan=wan,
+        wan=format_wan,
         stats=stats,
         summary=summary(stats),
         funnel=funnel(stats),
-        amount=format_amount,
+        amount=format_amount_scaled,
         label=lambda value: LABELS.get(value, value),
         decisions=lambda by_decision: decisions(by_decision, labels),
         lights=lights,
@@ -257,7 +234,7 @@ def league() -> Any:
         link=link,
         sort_link=sort_link,
         percent=percent,
-        wan=wan,
+        wan=format_wan,
         light_names={light.value: light.label for light in LIGHT_ORDER},
         grades=ordered_grades,
     )
