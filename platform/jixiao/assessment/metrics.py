@@ -19,24 +19,15 @@ from flask import Flask, current_app
 from sqlalchemy.orm import Session, aliased
 
 from jixiao.accounts.models import Department
-from jixiao.lifecycle import rectification
+from jixiao.lifecycle import facts, rectification
 from jixiao.lifecycle.models import (
     Evaluation,
-    EvaluationKind,
-    EvaluationStatus,
     ExAnteAssessment,
-    MonitoringReport,
     Project,
-    ProjectKind,
     RectificationNotice,
     ResultApplication,
-    Stage,
     TargetSet,
-    TargetStatus,
 )
-
-BUDGETED = [Stage.BUDGETED, Stage.EVALUATED, Stage.RECTIFYING, Stage.CLOSED]
-EXTERNAL = [EvaluationKind.DEPARTMENT, EvaluationKind.FINANCE, EvaluationKind.THIRD_PARTY]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -102,8 +93,7 @@ def _count_distinct_departments(subjects: Subjects, *joins: Any, where: list[Any
 
 def _targets_units_num(_: Any, s: Subjects) -> sa.Select[Any]:
     return _count_distinct_departments(s, (TargetSet, TargetSet.project_id == Project.id),
-                                       where=[TargetSet.status.in_([TargetStatus.SUBMITTED, TargetStatus.APPROVED]),
-                                              s.by_cutoff(TargetSet.submitted_at)])
+                                       where=[facts.targets_filed(s.by_cutoff)])
 
 
 def _units_den(_: Any, s: Subjects) -> sa.Select[Any]:
@@ -111,13 +101,12 @@ def _units_den(_: Any, s: Subjects) -> sa.Select[Any]:
 
 
 def _budgeted_units_den(_: Any, s: Subjects) -> sa.Select[Any]:
-    return _count_distinct_departments(s, where=[Project.stage.in_(BUDGETED)])
+    return _count_distinct_departments(s, where=[facts.budgeted()])
 
 
 def _targets_amount_num(_: Any, s: Subjects) -> sa.Select[Any]:
     stmt, _ = _projects(s, sa.func.count(Project.id), sa.func.sum(_amount()))
-    return stmt.join(TargetSet, TargetSet.project_id == Project.id).where(
-        TargetSet.status.in_([TargetStatus.SUBMITTED, TargetStatus.APPROVED]), s.by_cutoff(TargetSet.submitted_at))
+    return stmt.join(TargetSet, TargetSet.project_id == Project.id).where(facts.targets_filed(s.by_cutoff))
 
 
 def _amount_den(_: Any, s: Subjects) -> sa.Select[Any]:
@@ -131,15 +120,11 @@ def _amount() -> Any:
 
 
 def _monitoring_units_num(_: Any, s: Subjects) -> sa.Select[Any]:
-    filed = sa.select(MonitoringReport.project_id).where(s.by_cutoff(MonitoringReport.created_at))
-    return _count_distinct_departments(s, where=[Project.id.in_(filed)])
+    return _count_distinct_departments(s, where=[Project.id.in_(facts.monitored_projects(s.by_cutoff))])
 
 
 def _self_eval_units_num(_: Any, s: Subjects) -> sa.Select[Any]:
-    evaluated = sa.select(Evaluation.project_id).where(Evaluation.kind == EvaluationKind.SELF,
-                                                       Evaluation.status == EvaluationStatus.SUBMITTED,
-                                                       s.by_cutoff(Evaluation.submitted_at))
-    return _count_distinct_departments(s, where=[Project.id.in_(evaluated)])
+    return _count_distinct_departments(s, where=[Project.id.in_(facts.self_evaluated_projects(s.by_cutoff))])
 
 
 def _exante_num(_: Any, s: Subjects) -> sa.Select[Any]:
@@ -150,27 +135,24 @@ def _exante_num(_: Any, s: Subjects) -> sa.Select[Any]:
 
 def _exante_den(_: Any, s: Subjects) -> sa.Select[Any]:
     stmt, _ = _projects(s, sa.func.count(Project.id))
-    return stmt.where(Project.is_new.is_(True), Project.kind.in_([ProjectKind.PROJECT, ProjectKind.POLICY]))
+    return stmt.where(facts.exante_asked_by_default())
 
 
 def _key_eval_num(_: Any, s: Subjects) -> sa.Select[Any]:
-    evaluated = sa.select(Evaluation.project_id).where(
-        Evaluation.kind.in_([EvaluationKind.FINANCE, EvaluationKind.THIRD_PARTY]),
-        Evaluation.status == EvaluationStatus.SUBMITTED, s.by_cutoff(Evaluation.submitted_at))
+    evaluated = facts.externally_evaluated_projects(facts.KEY_EVALUATION_KINDS, s.by_cutoff)
     stmt, _ = _projects(s, sa.func.count(Project.id))
     return stmt.where(Project.is_key.is_(True), Project.id.in_(evaluated))
 
 
 def _key_den(_: Any, s: Subjects) -> sa.Select[Any]:
     stmt, _ = _projects(s, sa.func.count(Project.id))
-    return stmt.where(Project.is_key.is_(True), Project.stage.in_(BUDGETED))
+    return stmt.where(Project.is_key.is_(True), facts.budgeted())
 
 
 def _external_evaluations(s: Subjects, *where: Any) -> sa.Select[Any]:
     stmt, _ = _projects(s, sa.func.count(Evaluation.id))
     return stmt.join(Evaluation, Evaluation.project_id == Project.id).where(
-        Evaluation.kind.in_(EXTERNAL), Evaluation.status == EvaluationStatus.SUBMITTED,
-        s.by_cutoff(Evaluation.submitted_at), *where)
+        facts.submitted_evaluations(facts.EXTERNAL_EVALUATION_KINDS, s.by_cutoff), *where)
 
 
 def _published_num(_: Any, s: Subjects) -> sa.Select[Any]:

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from jixiao import units
 from jixiao.accounts.models import Role, User
-from jixiao.lifecycle import common
+from jixiao.lifecycle import common, facts
 from jixiao.lifecycle.models import (
     Evaluation,
     EvaluationKind,
@@ -27,7 +27,6 @@ from jixiao.lifecycle.models import (
     TargetSet,
     TargetStatus,
 )
-from jixiao.lifecycle.monitoring import MONITORED_STAGES
 from jixiao.tenancy.models import Tenant
 from jixiao.toolkit import ProjectView
 
@@ -104,9 +103,7 @@ def _unit_items(session: Session, tenant: Tenant, visible: sa.ColumnElement[bool
                               due=f"{year}-{period:02d}"))
     rows = session.execute(
         sa.select(Project.id, Project.name).where(
-            visible, Project.year < year, Project.stage.in_(MONITORED_STAGES),
-            ~Project.id.in_(sa.select(Evaluation.project_id).where(
-                Evaluation.kind == EvaluationKind.SELF, Evaluation.status == EvaluationStatus.SUBMITTED)))
+            visible, Project.year < year, facts.budgeted(), ~Project.id.in_(facts.self_evaluated_projects()))
         .limit(LIMIT)).all()
     items += [TodoItem("self_evaluation", "完成单位自评", pid, name, "evaluations") for pid, name in rows]
     rows = session.execute(
@@ -124,7 +121,7 @@ def monitoring_due(session: Session, tenant: Tenant, visible: sa.ColumnElement[b
     if month - 1 < 1:
         return []
     projects = list(session.scalars(
-        sa.select(Project).where(visible, Project.year == year, Project.stage.in_(MONITORED_STAGES)).limit(LIMIT)))
+        sa.select(Project).where(visible, Project.year == year, facts.budgeted()).limit(LIMIT)))
     filed = set(session.execute(sa.select(MonitoringReport.project_id, MonitoringReport.period).where(
         MonitoringReport.project_id.in_([p.id for p in projects]))).all())
     hooks = common.hooks(session, tenant)

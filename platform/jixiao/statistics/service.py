@@ -71,8 +71,8 @@ places; ``None`` with a reason when nothing was owed, never 0 or 100):
 
 ``targets``  filing.targets.units / units (departments) with a project of the year;
 ``monitoring``  filing.monitoring.units / units with a project whose budget is approved (the stages in which
-    monitoring reports are accepted, ``monitoring.MONITORED_STAGES``);
-``self_evaluation``  filing.self_evaluation.units / units with a budgeted project (``evaluations.EVALUATED_STAGES``);
+    monitoring reports are accepted, ``facts.BUDGETED_STAGES``);
+``self_evaluation``  filing.self_evaluation.units / units with a budgeted project (``facts.BUDGETED_STAGES``);
 ``execution``  executed / budget of the monitored projects (filing.monitoring.amount), executed being each
     monitored project's latest report's executed amount; not capped (over-spending shows as it is);
 ``exante``  ex-ante coverage: the projects the tenant's rules require an assessment of (the hook
@@ -99,8 +99,7 @@ from sqlalchemy.orm import Session, aliased
 from jixiao import policy
 from jixiao.accounts.models import Department
 from jixiao.errors import ValidationFailed
-from jixiao.lifecycle import common, rectification, results
-from jixiao.lifecycle.evaluations import EVALUATED_STAGES
+from jixiao.lifecycle import common, facts, rectification, results
 from jixiao.lifecycle.models import (
     Conclusion,
     Evaluation,
@@ -118,7 +117,6 @@ from jixiao.lifecycle.models import (
     TargetSet,
     TargetStatus,
 )
-from jixiao.lifecycle.monitoring import MONITORED_STAGES
 from jixiao.tenancy import service as tenancy
 from jixiao.tenancy.models import Tenant, TenantLevel
 from jixiao.toolkit import ProjectView, TenantView
@@ -133,8 +131,6 @@ STATEMENTS = 9
 ROLLUP_STATEMENTS = STATEMENTS + 1
 # The rows, both years' figures, what was owed, the projects' ex-ante requirement, the tenants' rules.
 LEAGUE_STATEMENTS = 1 + STATEMENTS + 1 + 1 + 1
-FILED_TARGET_STATUSES = (TargetStatus.SUBMITTED, TargetStatus.APPROVED)
-KEY_EVALUATION_KINDS = (EvaluationKind.FINANCE, EvaluationKind.THIRD_PARTY)
 
 OWN, ALL = "own", "all"
 SCOPES = (OWN, ALL)
@@ -459,7 +455,7 @@ def _targets(session: Session, sql: _Sql, g: Grouping, out: dict[Key, dict[str, 
         g.select(sa.func.count(sa.distinct(Project.department_id)), sa.func.count(TargetSet.id),
                  sql.money_sum(budget), *per_kind)
         .select_from(TargetSet).join(Project, Project.id == TargetSet.project_id)
-        .where(TargetSet.status.in_(FILED_TARGET_STATUSES))
+        .where(facts.targets_filed())
     )
     for figures, (units, records, amount, *per) in _each(session, stmt, out):
         by_kind = {kind.value: {"count": per[2 * i], "amount": money(per[2 * i + 1])} for i, kind in enumerate(kinds)}
@@ -497,7 +493,7 @@ def _self_evaluation(session: Session, g: Grouping, out: dict[Key, dict[str, Any
     stmt = g.rows(
         g.select(sa.func.count(sa.distinct(Project.department_id)), sa.func.count(Evaluation.id))
         .select_from(Evaluation).join(Project, Project.id == Evaluation.project_id)
-        .where(Evaluation.kind == EvaluationKind.SELF, Evaluation.status == EvaluationStatus.SUBMITTED)
+        .where(facts.submitted_evaluations((EvaluationKind.SELF,)))
     )
     for figures, (units, records) in _each(session, stmt, out):
         figures["filing"]["self_evaluation"] = {"units": units, "records": records}
@@ -530,7 +526,7 @@ def _evaluations(session: Session, sql: _Sql, g: Grouping, out: dict[Key, dict[s
         group["amount"] += money(amount)
         if agency:
             evaluations["third_party"] += count
-        if is_key and kind in KEY_EVALUATION_KINDS:
+        if is_key and kind in facts.KEY_EVALUATION_KINDS:
             key = evaluations["key"]
             key["count"] += count
             key["by_grade"][grade] = key["by_grade"].get(grade, 0) + count
@@ -543,8 +539,7 @@ def _evaluations(session: Session, sql: _Sql, g: Grouping, out: dict[Key, dict[s
 
     evaluated = (
         sa.select(Evaluation.project_id)
-        .where(Evaluation.tenant_id.in_(g.owners()), Evaluation.kind != EvaluationKind.SELF,
-               Evaluation.status == EvaluationStatus.SUBMITTED)
+        .where(Evaluation.tenant_id.in_(g.owners()), facts.submitted_evaluations())
     )
     stmt = g.rows(
         g.select(sa.func.count(Project.id), sql.money_sum(Project.budget_amount))
@@ -760,8 +755,8 @@ def _owed(session: Session, sql: _Sql, g: Grouping, keys: Iterable[Key]) -> dict
               .join(latest_period, sa.and_(latest_period.c.project_id == report.project_id,
                                            latest_period.c.period == report.period))
               .subquery())
-    monitored = sa.case((Project.stage.in_(sorted(MONITORED_STAGES)), Project.department_id))
-    evaluated = sa.case((Project.stage.in_(sorted(EVALUATED_STAGES)), Project.department_id))
+    # Monitoring and self-evaluation are both owed by the units with a budgeted project.
+    monitored = evaluated = sa.case((facts.budgeted(), Project.department_id))
     stmt = g.rows(
         g.select(sa.func.count(sa.distinct(Project.department_id)), sa.func.count(sa.distinct(monitored)),
                  sa.func.count(sa.distinct(evaluated)), sql.money_sum(latest.c.executed))
