@@ -174,68 +174,87 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(StaleDataError)
     def _stale_data(exc: StaleDataError) -> Any:
-        return _conflict_response(exc)
-
-    def _conflict_response(exc: BaseException) -> Any:
-        from jixiao.db import session
-
-        with contextlib.suppress(sa.exc.DBAPIError):
-            session().rollback()
-        app.logger.info("write lost a race: %s", exc)
-        if wants_json():
-            return error_response(409, "conflict", RACE_MESSAGE)
-        return render_template("error.html", status=409, message=RACE_MESSAGE, fields={}), 409
+        return _conflict_response(app, exc)
 
     @app.errorhandler(sa.exc.DBAPIError)
     def _database_error(exc: sa.exc.DBAPIError) -> Any:
         if lost_race(exc):
-            return _conflict_response(exc)
+            return _conflict_response(app, exc)
         if not database_unavailable(exc):
             raise exc
-        from jixiao.db import session
-
-        with contextlib.suppress(sa.exc.DBAPIError):  # the connection is gone: nothing to roll back
-            session().rollback()
-        app.logger.warning("database unavailable: %s", exc.orig)
-        message = "数据库暂时无法访问，请稍后重试；已提交的内容不会丢失"
-        if wants_json():
-            response = error_response(503, "service_unavailable", message)
-        else:
-            response = app.make_response((render_template("error.html", status=503, message=message, fields={}), 503))
-        response.headers["Retry-After"] = RETRY_AFTER_SECONDS
-        return response
+        return _unavailable_response(app, exc)
 
     @app.errorhandler(DomainError)
     def _domain_error(exc: DomainError) -> Any:
-        from jixiao.db import session
-
-        session().rollback()
-        if isinstance(exc, NotAuthenticated) and not wants_json() and request.method == "GET":
-            return redirect(url_for("accounts.login", next=request.full_path.rstrip("?")))
-        if wants_json():
-            return error_response(exc.status, exc.code, exc.message, exc.fields)
-        return render_template("error.html", status=exc.status, message=exc.message, fields=exc.fields), exc.status
+        return _domain_error_response(exc)
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException) -> Any:
-        status = exc.code or 500
-        code, message = HTTP_MESSAGES.get(status, ("error", exc.description or "请求失败"))
-        fields: dict[str, Any] = {}
-        # webargs (flask-smorest) puts schema validation errors on the exception.
-        messages = getattr(exc, "data", {}).get("messages") if hasattr(exc, "data") else None
-        if messages:
-            status, code, message = 400, "validation_failed", "提交的数据有误，请按提示修改"
-            for location_errors in messages.values():
-                fields.update(in_chinese(location_errors) if isinstance(location_errors, dict)
-                              else {"_": in_chinese(location_errors)})
-        elif status == 400 and getattr(exc, "description", None) and "CSRF" in str(exc.description):
-            code, message = "csrf_failed", "安全令牌无效或已过期（CSRF），请刷新页面后重试"
-        if wants_json():
-            response = error_response(status, code, message, fields)
-        else:
-            response = app.make_response((render_template("error.html", status=status, message=message,
-                                                           fields=fields), status))
-        # RFC 9110 §15.5.6: a 405 names the methods the resource does support.
-        if status == 405 and getattr(exc, "valid_methods", None):
-            response.headers["Allow"] = ", ".join(exc.valid_methods)
-        return response
+        return _http_error_response(app, exc)
+
+
+def _conflict_response(app: Flask, exc: BaseException) -> Any:
+    """409: the write lost a race with another one (a stale version, a unique key taken meanwhile)."""
+    import sqlalchemy as sa
+
+    from jixiao.db import session
+
+    with contextlib.suppress(sa.exc.DBAPIError):
+        session().rollback()
+    app.logger.info("write lost a race: %s", exc)
+    if wants_json():
+        return error_response(409, "conflict", RACE_MESSAGE)
+    return render_template("error.html", status=409, message=RACE_MESSAGE, fields={}), 409
+
+
+def _unavailable_response(app: Flask, exc: Any) -> Response:
+    """503 with Retry-After: the database cannot be reached now."""
+    import sqlalchemy as sa
+
+    from jixiao.db import session
+
+    with contextlib.suppress(sa.exc.DBAPIError):  # the connection is gone: nothing to roll back
+        session().rollback()
+    app.logger.warning("database unavailable: %s", exc.orig)
+    message = "数据库暂时无法访问，请稍后重试；已提交的内容不会丢失"
+    if wants_json():
+        response = error_response(503, "service_unavailable", message)
+    else:
+        response = app.make_response((render_template("error.html", status=503, message=message, fields={}), 503))
+    response.headers["Retry-After"] = RETRY_AFTER_SECONDS
+    return response
+
+
+def _domain_error_response(exc: DomainError) -> Any:
+    from jixiao.db import session
+
+    session().rollback()
+    if isinstance(exc, NotAuthenticated) and not wants_json() and request.method == "GET":
+        return redirect(url_for("accounts.login", next=request.full_path.rstrip("?")))
+    if wants_json():
+        return error_response(exc.status, exc.code, exc.message, exc.fields)
+    return render_template("error.html", status=exc.status, message=exc.message, fields=exc.fields), exc.status
+
+
+def _http_error_response(app: Flask, exc: HTTPException) -> Response:
+    status = exc.code or 500
+    code, message = HTTP_MESSAGES.get(status, ("error", exc.description or "请求失败"))
+    fields: dict[str, Any] = {}
+    # webargs (flask-smorest) puts schema validation errors on the exception.
+    messages = getattr(exc, "data", {}).get("messages") if hasattr(exc, "data") else None
+    if messages:
+        status, code, message = 400, "validation_failed", "提交的数据有误，请按提示修改"
+        for location_errors in messages.values():
+            fields.update(in_chinese(location_errors) if isinstance(location_errors, dict)
+                          else {"_": in_chinese(location_errors)})
+    elif status == 400 and getattr(exc, "description", None) and "CSRF" in str(exc.description):
+        code, message = "csrf_failed", "安全令牌无效或已过期（CSRF），请刷新页面后重试"
+    if wants_json():
+        response = error_response(status, code, message, fields)
+    else:
+        response = app.make_response((render_template("error.html", status=status, message=message,
+                                                       fields=fields), status))
+    # RFC 9110 §15.5.6: a 405 names the methods the resource does support.
+    if status == 405 and getattr(exc, "valid_methods", None):
+        response.headers["Allow"] = ", ".join(exc.valid_methods)
+    return response

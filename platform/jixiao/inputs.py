@@ -538,25 +538,35 @@ def check_request() -> None:
     for name, value in request.args.items(multi=True):
         _check_parameter("query", name, value)
     if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
-        for name, value in request.form.items(multi=True):
-            _check_parameter("form", name, value)
-        for name, upload in request.files.items(multi=True):
-            problem = text_problem(name, multiline=False) or text_problem(upload.filename or "", multiline=False)
-            if problem:
-                raise ValidationFailed(fields={name: f"文件名{problem}"})
+        _check_form()
     if request.is_json:
-        if (request.content_length or 0) > MAX_JSON_BODY_BYTES:
-            raise PayloadTooLarge(f"JSON 请求体最多 {MAX_JSON_BODY_BYTES} 字节")
-        body = request.get_data(cache=True)
-        if len(body) > MAX_JSON_BODY_BYTES:
-            raise PayloadTooLarge(f"JSON 请求体最多 {MAX_JSON_BODY_BYTES} 字节")
-        if json_depth_exceeds(body, MAX_JSON_DEPTH):
-            raise ValidationFailed(f"JSON 嵌套超过 {MAX_JSON_DEPTH} 层", fields={"_body": f"嵌套最多 {MAX_JSON_DEPTH} 层"})
-        data = request.get_json(silent=True)
-        for path, text in _json_strings(data, ""):
-            problem = text_problem(text, multiline=True)
-            if problem:
-                raise ValidationFailed(fields={path or "_body": problem})
+        _check_json_body()
+
+
+def _check_form() -> None:
+    """The form's fields, then the names of its uploads and of their files."""
+    for name, value in request.form.items(multi=True):
+        _check_parameter("form", name, value)
+    for name, upload in request.files.items(multi=True):
+        problem = text_problem(name, multiline=False) or text_problem(upload.filename or "", multiline=False)
+        if problem:
+            raise ValidationFailed(fields={name: f"文件名{problem}"})
+
+
+def _check_json_body() -> None:
+    """A JSON body's size (as announced, then as read), its nesting, then every string in it."""
+    if (request.content_length or 0) > MAX_JSON_BODY_BYTES:
+        raise PayloadTooLarge(f"JSON 请求体最多 {MAX_JSON_BODY_BYTES} 字节")
+    body = request.get_data(cache=True)
+    if len(body) > MAX_JSON_BODY_BYTES:
+        raise PayloadTooLarge(f"JSON 请求体最多 {MAX_JSON_BODY_BYTES} 字节")
+    if json_depth_exceeds(body, MAX_JSON_DEPTH):
+        raise ValidationFailed(f"JSON 嵌套超过 {MAX_JSON_DEPTH} 层", fields={"_body": f"嵌套最多 {MAX_JSON_DEPTH} 层"})
+    data = request.get_json(silent=True)
+    for path, text in _json_strings(data, ""):
+        problem = text_problem(text, multiline=True)
+        if problem:
+            raise ValidationFailed(fields={path or "_body": problem})
 
 
 def init_app(app: Flask) -> None:

@@ -18,7 +18,7 @@ from jixiao import audit, inputs, policy, units
 from jixiao.accounts.models import Role, User
 from jixiao.db import utcnow
 from jixiao.errors import Conflict, Forbidden, NotFound, ValidationFailed
-from jixiao.lifecycle import common, scoring
+from jixiao.lifecycle import common, facts, scoring
 from jixiao.lifecycle.models import (
     Agency,
     Evaluation,
@@ -34,7 +34,7 @@ from jixiao.lifecycle.targets import targets_for
 from jixiao.tenancy.models import Tenant
 from jixiao.toolkit import ProjectView
 
-EVALUATED_STAGES = {Stage.BUDGETED, Stage.EVALUATED, Stage.RECTIFYING, Stage.CLOSED}
+EVALUATED_STAGES = facts.BUDGETED_STAGES  # evaluated once the budget is approved
 EVALUATION_FIELDS = ["kind", "status", "agency_id", "executed_amount", "execution_score", "total_score", "grade",
                      "summary", "findings"]
 
@@ -314,37 +314,91 @@ def submit(session: Session, actor: User, tenant: Tenant, evaluation: Evaluation
     indicator (``indicator_id``) or a form row (``form_code``).
     """
     require_evaluation_submitter(session, actor, evaluation)
-    evaluation = common.lock(session, evaluation)  # a concurrent submission finds this one submitted
+    evaluation = _lock_unsubmitted(session, evaluation, data.get("version"))
+    project = evaluation.project
+    form, rows = _form_and_rows(session, tenant, evaluation, project)
+    errors: dict[str, str] = {}
+    given = _given_rows(data.get("scores") or [], {row.key for row in rows}, errors)
+    execution = _given_execution(data.get("executed_amount"), project, errors)
+    scores = _scored_rows(tenant, rows, given, execution, errors)
+    _check_conclusion_texts(data, errors)
+    if errors:
+        raise ValidationFailed("评分未完成，请按提示补充", fields=errors)
+    assert execution is not None
+    executed_amount = execution[0]
+    execution_score, total, grade = _totals(session, tenant, evaluation, form, scores, executed_amount)
+    before = audit.snapshot(evaluation, EVALUATION_FIELDS)
+    evaluation.scores.clear()
+    evaluation.scores.extend(scores)
+    evaluation.form = form.as_dict()
+    evaluation.executed_amount = executed_amount
+    evaluation.execution_score = execution_score
+    evaluation.total_score = total
+    evaluation.grade = grade
+    evaluation.summary = (data.get("summary") or "").strip()
+    evaluation.findings = [f for f in (data.get("findings") or []) if (f.get("problem") or "").strip()]
+    evaluation.internal_comment = (data.get("internal_comment") or "").strip()
+    evaluation.status = EvaluationStatus.SUBMITTED
+    evaluation.submitted_at = utcnow()
+    evaluation.evaluator_id = actor.id
+    if project.stage is Stage.BUDGETED:
+        project.stage = Stage.EVALUATED
+    session.flush()
+    common.record(session, actor, "evaluation.submit", evaluation, before, audit.snapshot(evaluation, EVALUATION_FIELDS))
+    common.commit(session)
+    common.emit(session, tenant, "evaluation.submitted", project, actor, kind=str(evaluation.kind),
+                total=total, grade=evaluation.grade)
+    return evaluation
+
+
+def _lock_unsubmitted(session: Session, evaluation: Evaluation, version: Any) -> Evaluation:
+    """The evaluation locked, so that a concurrent submission finds this one submitted."""
+    evaluation = common.lock(session, evaluation)
     if evaluation.status is EvaluationStatus.SUBMITTED:
         raise Conflict("该评价已提交，不能重复提交")
-    if data.get("version") is not None:  # a one-way transition: the version is checked when sent
-        common.check_version(evaluation, data["version"], "评价")
-    project = evaluation.project
+    if version is not None:  # a one-way transition: the version is checked when sent
+        common.check_version(evaluation, version, "评价")
+    return evaluation
+
+
+def _form_and_rows(session: Session, tenant: Tenant, evaluation: Evaluation,
+                   project: Project) -> tuple[scoring.EvaluationForm, list[scoring.FormRow]]:
+    """The form and its rows over the project's approved indicators (``table_of``, refusing a project without)."""
     target_set = targets_for(session, project)
     indicators = list(target_set.indicators) if target_set else []
     if not indicators:
         raise Conflict("项目没有已批复的绩效指标，无法评分")
     form = form_of(session, tenant, evaluation)
-    rows = scoring.form_rows(form, indicators)
+    return form, scoring.form_rows(form, indicators)
+
+
+def _given_rows(submitted: list[dict[str, Any]], known: set[str], errors: dict[str, str]) -> dict[str, dict[str, Any]]:
+    """The submitted rows by the key of the table row each names (``form:<code>`` or the indicator's id)."""
     given: dict[str, dict[str, Any]] = {}
-    errors: dict[str, str] = {}
-    for position, raw in enumerate(data.get("scores") or [], start=1):
+    for position, raw in enumerate(submitted, start=1):
         if raw.get("form_code"):
             given[f"form:{raw['form_code']}"] = raw
         elif raw.get("indicator_id") not in (None, ""):
             given[str(int(raw["indicator_id"]))] = raw
         else:
             errors[f"scores[{position}]"] = "每一行评分须指明绩效指标（indicator_id）或评价表指标（form_code）"
-    known = {row.key for row in rows}
     for key in given:
         if key not in known:
             errors[f"scores.{key}"] = "不是本评价表中的指标"
-    executed = data.get("executed_amount")
-    execution = None
+    return given
+
+
+def _given_execution(executed: Any, project: Project, errors: dict[str, str]) -> tuple[Decimal, Decimal] | None:
+    """(全年执行数, the project's budget), or None when the amount executed is missing."""
     if executed in (None, ""):
         errors["executed_amount"] = "请填写全年执行数"
-    else:
-        execution = (Decimal(str(executed)), project.budget_amount)
+        return None
+    return Decimal(str(executed)), project.budget_amount
+
+
+def _scored_rows(tenant: Tenant, rows: list[scoring.FormRow], given: dict[str, dict[str, Any]],
+                 execution: tuple[Decimal, Decimal] | None, errors: dict[str, str]) -> list[EvaluationScore]:
+    """A score for every row of the table; a row left out or that cannot be scored is named in ``errors``."""
     scores: list[EvaluationScore] = []
     for position, row in enumerate(rows):
         where = f"scores.{row.key}"
@@ -362,6 +416,11 @@ def submit(session: Session, actor: User, tenant: Tenant, evaluation: Evaluation
             continue
         score.tenant_id, score.position = tenant.id, position
         scores.append(score)
+    return scores
+
+
+def _check_conclusion_texts(data: dict[str, Any], errors: dict[str, str]) -> None:
+    """The conclusion, the internal comment and the findings, within their bounds."""
     inputs.collect(errors, inputs.check_text, data.get("summary"), "summary", "评价结论",
                    max_length=inputs.LONG_TEXT_MAX_LENGTH)
     inputs.collect(errors, inputs.check_text, data.get("internal_comment"), "internal_comment", "内部意见",
@@ -372,37 +431,19 @@ def submit(session: Session, actor: User, tenant: Tenant, evaluation: Evaluation
         for key, label in (("problem", "问题"), ("suggestion", "建议")):
             inputs.collect(errors, inputs.check_text, finding.get(key), f"findings.{number}.{key}",
                            f"第 {number} 条{label}", max_length=inputs.COMMENT_MAX_LENGTH)
-    if errors:
-        raise ValidationFailed("评分未完成，请按提示补充", fields=errors)
-    assert execution is not None
-    executed_amount = execution[0]
-    execution_score = scoring.execution_score(executed_amount, project.budget_amount, form.execution)
+
+
+def _totals(session: Session, tenant: Tenant, evaluation: Evaluation, form: scoring.EvaluationForm,
+            scores: list[EvaluationScore], executed_amount: Decimal) -> tuple[Decimal, Decimal, str]:
+    """(预算执行率得分, the total, the grade the tenant's bands give it)."""
+    budget = evaluation.project.budget_amount
+    execution_score = scoring.execution_score(executed_amount, budget, form.execution)
     rule_scored = [s for s in scores if s.form_code and s.indicator_id is None and _is_execution_row(form, s.form_code)]
     total = execution_score + sum((s.score for s in scores), Decimal(0))
     bands = common.hooks(session, tenant).evaluation_grade_bands(kind=str(evaluation.kind))
-    before = audit.snapshot(evaluation, EVALUATION_FIELDS)
-    evaluation.scores.clear()
-    evaluation.scores.extend(scores)
-    evaluation.form = form.as_dict()
-    evaluation.executed_amount = executed_amount
     # 预算执行率得分: the execution row's score, wherever the form puts it.
-    evaluation.execution_score = rule_scored[0].score if rule_scored and not form.execution else execution_score
-    evaluation.total_score = total
-    evaluation.grade = scoring.grade_for(total, bands)
-    evaluation.summary = (data.get("summary") or "").strip()
-    evaluation.findings = [f for f in (data.get("findings") or []) if (f.get("problem") or "").strip()]
-    evaluation.internal_comment = (data.get("internal_comment") or "").strip()
-    evaluation.status = EvaluationStatus.SUBMITTED
-    evaluation.submitted_at = utcnow()
-    evaluation.evaluator_id = actor.id
-    if project.stage is Stage.BUDGETED:
-        project.stage = Stage.EVALUATED
-    session.flush()
-    common.record(session, actor, "evaluation.submit", evaluation, before, audit.snapshot(evaluation, EVALUATION_FIELDS))
-    common.commit(session)
-    common.emit(session, tenant, "evaluation.submitted", project, actor, kind=str(evaluation.kind),
-                total=total, grade=evaluation.grade)
-    return evaluation
+    shown = rule_scored[0].score if rule_scored and not form.execution else execution_score
+    return shown, total, scoring.grade_for(total, bands)
 
 
 def _is_execution_row(form: scoring.EvaluationForm, code: str) -> bool:

@@ -17,7 +17,7 @@ from jixiao import audit, inputs
 from jixiao.accounts.models import User
 from jixiao.db import utcnow
 from jixiao.errors import Conflict, ValidationFailed
-from jixiao.lifecycle import common, scoring
+from jixiao.lifecycle import common, facts, scoring
 from jixiao.lifecycle.models import (
     Direction,
     Indicator,
@@ -26,7 +26,6 @@ from jixiao.lifecycle.models import (
     MonitoringValue,
     Project,
     QualitativeBand,
-    Stage,
     WarningResponse,
 )
 from jixiao.lifecycle.rectification import today
@@ -36,7 +35,7 @@ from jixiao.toolkit import MonitoredIndicatorView, MonitoringView, ProjectView, 
 
 SEVERITY = {Light.RED: 3, Light.YELLOW: 2, Light.BLUE: 1, Light.GREEN: 0}
 OFF_TRACK = {Light.RED, Light.YELLOW}
-MONITORED_STAGES = {Stage.BUDGETED, Stage.EVALUATED, Stage.RECTIFYING, Stage.CLOSED}
+MONITORED_STAGES = facts.BUDGETED_STAGES  # monitored once the budget is approved
 
 
 def periods_owed(session: Session, tenant: Tenant, project: Project) -> list[int]:
@@ -58,10 +57,7 @@ def submit_report(session: Session, actor: User, tenant: Tenant, project: Projec
     common.require_unit_or_finance(session, actor, project, "填报监控情况")
     if project.stage not in MONITORED_STAGES:
         raise Conflict("预算尚未批复，还不能填报绩效监控")
-    period = int(data["period"])
-    owed = periods_owed(session, tenant, project)
-    if period not in owed:
-        raise ValidationFailed(fields={"period": f"本项目应在以下月份报送监控：{'、'.join(str(m) for m in owed)}"})
+    period = _owed_period(session, tenant, project, int(data["period"]))
     target_set = targets_for(session, project)
     indicators = {i.id: i for i in (target_set.indicators if target_set else [])}
     hooks = common.hooks(session, tenant)
@@ -73,11 +69,60 @@ def submit_report(session: Session, actor: User, tenant: Tenant, project: Projec
     rate = scoring.execution_rate(executed, project.budget_amount)
     execution_ratio = scoring.attainment_ratio("ge", project.budget_amount, executed, period) or Decimal(1)
     lights = [Light(hooks.monitoring_light(ratio=execution_ratio, subject="execution"))]
-    values: list[MonitoringValue] = []
-    given = {int(v["indicator_id"]): v for v in data.get("values") or []}
+    given = _given_values(data.get("values") or [], indicators, errors)
+    values, monitored = _read_values(hooks, tenant, indicators, given, period, lights, errors)
+    overall = worst(lights)
+    names = {i.id: i.name for i in indicators.values()}
+    view = MonitoringView(period=period, executed_amount=executed, budget_amount=project.budget_amount,
+                          execution_rate=rate, light=str(overall),
+                          attainments=tuple((names[v.indicator_id], v.attainment) for v in values),
+                          indicators=tuple(monitored))
+    warnings = [w for answer in reversed(hooks.monitoring_warnings(project=ProjectView.build(project), report=view))
+                for w in (answer or [])]
+    response_days = [int(w["response_days"]) for w in warnings if w.get("response_days")]
+    cause, measure = (data.get("cause") or "").strip(), (data.get("measure") or "").strip()
+    _check_explanation(cause, measure, overall, errors)
+    if errors:
+        raise ValidationFailed(fields=errors)
+    report, before = _report_to_write(session, tenant, project, period, data.get("version"),
+                                      executed=executed, rate=rate, light=overall)
+    report.executed_amount, report.execution_rate, report.light = executed, rate, overall
+    report.cause, report.measure, report.submitted_by_id = cause, measure, actor.id
+    report.warnings = warnings
+    report.response, report.response_note, report.responded_at = None, "", None
+    report.response_due = add_working_days(today(), min(response_days)) if response_days else None
+    report.values.extend(values)
+    session.flush()
+    common.record(session, actor, "monitoring.submit", report, before, _snapshot(report))
+    common.commit(session)
+    common.emit(session, tenant, "monitoring.submitted", project, actor, period=period, light=str(overall))
+    return report
+
+
+def _owed_period(session: Session, tenant: Tenant, project: Project, period: int) -> int:
+    """``period``, if it is one of the months the tenant's rules say the project reports in."""
+    owed = periods_owed(session, tenant, project)
+    if period not in owed:
+        raise ValidationFailed(fields={"period": f"本项目应在以下月份报送监控：{'、'.join(str(m) for m in owed)}"})
+    return period
+
+
+def _given_values(submitted: list[dict[str, Any]], indicators: dict[int, Indicator],
+                  errors: dict[str, str]) -> dict[int, dict[str, Any]]:
+    """The submitted readings by indicator id; one for an indicator not the project's is named in ``errors``."""
+    given = {int(v["indicator_id"]): v for v in submitted}
     for indicator_id in given:
         if indicator_id not in indicators:
             errors[f"values.{indicator_id}"] = "不是本项目的绩效指标"
+    return given
+
+
+def _read_values(hooks: Any, tenant: Tenant, indicators: dict[int, Indicator], given: dict[int, dict[str, Any]],
+                 period: int, lights: list[Light], errors: dict[str, str],
+                 ) -> tuple[list[MonitoringValue], list[MonitoredIndicatorView]]:
+    """Every indicator's reading, lit (its light is added to ``lights``), as the row to store and as the hooks see
+    it; a reading that cannot be read is named in ``errors``."""
+    values: list[MonitoringValue] = []
     monitored: list[MonitoredIndicatorView] = []
     for indicator in indicators.values():
         row = given.get(indicator.id, {})
@@ -89,11 +134,7 @@ def submit_report(session: Session, actor: User, tenant: Tenant, project: Projec
         except ValueError as exc:
             errors[where] = f"指标“{indicator.name}”：{exc}"
             continue
-        light = None
-        if value.band is not None:
-            light = Light(scoring.QUALITATIVE_LIGHTS[value.band])
-        elif value.ratio is not None:
-            light = Light(hooks.monitoring_light(ratio=value.ratio, subject="indicator"))
+        light = _light_of(hooks, value)
         if light is not None:
             lights.append(light)
         attainment = (value.ratio * 100).quantize(Decimal("0.01")) if value.ratio is not None else None
@@ -106,16 +147,20 @@ def submit_report(session: Session, actor: User, tenant: Tenant, project: Projec
             target_value=indicator.target_value, actual_value=value.actual, expected_value=value.expected,
             attainment=attainment, annual_progress=scoring.annual_progress(indicator.target_value, value.actual),
             light=str(light) if light else None))
-    overall = worst(lights)
-    names = {i.id: i.name for i in indicators.values()}
-    view = MonitoringView(period=period, executed_amount=executed, budget_amount=project.budget_amount,
-                          execution_rate=rate, light=str(overall),
-                          attainments=tuple((names[v.indicator_id], v.attainment) for v in values),
-                          indicators=tuple(monitored))
-    warnings = [w for answer in reversed(hooks.monitoring_warnings(project=ProjectView.build(project), report=view))
-                for w in (answer or [])]
-    response_days = [int(w["response_days"]) for w in warnings if w.get("response_days")]
-    cause, measure = (data.get("cause") or "").strip(), (data.get("measure") or "").strip()
+    return values, monitored
+
+
+def _light_of(hooks: Any, value: IndicatorReading) -> Light | None:
+    """A rated indicator's light by its band, a measured one's by the tenant's rules; None when left empty."""
+    if value.band is not None:
+        return Light(scoring.QUALITATIVE_LIGHTS[value.band])
+    if value.ratio is not None:
+        return Light(hooks.monitoring_light(ratio=value.ratio, subject="indicator"))
+    return None
+
+
+def _check_explanation(cause: str, measure: str, overall: Light, errors: dict[str, str]) -> None:
+    """The cause and the measure within their bounds; both required when the report is off track."""
     inputs.collect(errors, inputs.check_text, cause, "cause", "偏差原因", max_length=inputs.LONG_TEXT_MAX_LENGTH)
     inputs.collect(errors, inputs.check_text, measure, "measure", "纠偏措施", max_length=inputs.LONG_TEXT_MAX_LENGTH)
     if overall in OFF_TRACK:
@@ -123,35 +168,28 @@ def submit_report(session: Session, actor: User, tenant: Tenant, project: Projec
             errors["cause"] = f"监控结果为{overall.label}，请说明偏差原因"
         if not measure:
             errors["measure"] = f"监控结果为{overall.label}，请填写纠偏措施"
-    if errors:
-        raise ValidationFailed(fields=errors)
+
+
+def _report_to_write(session: Session, tenant: Tenant, project: Project, period: int, version: Any, *,
+                     executed: Decimal, rate: Decimal, light: Light) -> tuple[MonitoringReport, dict[str, Any] | None]:
+    """The period's report, locked, at the version the unit read and emptied of its values, or a new one; and
+    its audit snapshot before the change (None for a new one)."""
     # Concurrent filings for the project queue on its row: the first creates the month's report, the others
     # then find it (409 without its version, or a stale version); the unique key is the last word.
     common.lock(session, project)
     report = session.scalar(sa.select(MonitoringReport).where(
         MonitoringReport.project_id == project.id, MonitoringReport.period == period))
     if report is None:
-        before = None
         report = MonitoringReport(tenant_id=tenant.id, project_id=project.id, period=period, executed_amount=executed,
-                                  execution_rate=rate, light=overall)
+                                  execution_rate=rate, light=light)
         session.add(report)
-    else:
-        report = common.lock(session, report)
-        common.check_existing(report, data.get("version"), f"{period} 月的监控报告")
-        before = _snapshot(report)
-        report.values.clear()
-        session.flush()
-    report.executed_amount, report.execution_rate, report.light = executed, rate, overall
-    report.cause, report.measure, report.submitted_by_id = cause, measure, actor.id
-    report.warnings = warnings
-    report.response, report.response_note, report.responded_at = None, "", None
-    report.response_due = add_working_days(today(), min(response_days)) if response_days else None
-    report.values.extend(values)
+        return report, None
+    report = common.lock(session, report)
+    common.check_existing(report, version, f"{period} 月的监控报告")
+    before = _snapshot(report)
+    report.values.clear()
     session.flush()
-    common.record(session, actor, "monitoring.submit", report, before, _snapshot(report))
-    common.commit(session)
-    common.emit(session, tenant, "monitoring.submitted", project, actor, period=period, light=str(overall))
-    return report
+    return report, before
 
 
 def respond(session: Session, actor: User, tenant: Tenant, project: Project, period: int, choice: str,

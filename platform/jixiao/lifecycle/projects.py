@@ -260,43 +260,18 @@ def record_exante(session: Session, actor: User, tenant: Tenant, project: Projec
         raise Forbidden("只有本级财政绩效人员或评审专家可以填写事前绩效评估")
     if project.stage not in (Stage.DRAFT, Stage.TARGETS_SUBMITTED):
         raise Conflict("目标已批复的项目不能再做事前评估")
-    dimensions = common.hooks(session, tenant).exante_dimensions()
     scores = data.get("scores") or {}
-    errors: dict[str, str] = {}
-    for dimension in dimensions:
-        value = scores.get(dimension["key"])
-        if value is None:
-            errors[f"scores.{dimension['key']}"] = f"请为“{dimension['label']}”打分"
-        elif not (0 <= Decimal(str(value)) <= dimension["max"]):
-            errors[f"scores.{dimension['key']}"] = f"“{dimension['label']}”的得分应在 0 到 {dimension['max']} 之间"
-    extra = set(scores) - {d["key"] for d in dimensions}
-    for key in extra:
-        errors[f"scores.{key}"] = "不是本地区事前评估的维度"
+    errors = _exante_score_problems(common.hooks(session, tenant).exante_dimensions(), scores)
     for key, comment in (data.get("comments") or {}).items():
         inputs.collect(errors, inputs.check_text, comment, f"comments.{key}", "评估意见",
                        max_length=inputs.COMMENT_MAX_LENGTH)
-    if inputs.collect(errors, inputs.check_money, data.get("amount_cut"), "amount_cut", "核减金额") is None \
-            and "amount_cut" in errors:
-        raise ValidationFailed(fields=errors)
-    cut = Decimal(str(data.get("amount_cut") or 0))
-    if cut < 0 or cut > project.requested_amount:
-        errors["amount_cut"] = "核减金额应在 0 与申请金额之间"
+    cut = _checked_cut(project, data.get("amount_cut"), errors)
     reviewers = _reviewer_problem(session, tenant, data.get("reviewer_ids") or [])
     if reviewers:
         errors["reviewer_ids"] = reviewers
     if errors:
         raise ValidationFailed(fields=errors)
-    common.lock(session, project)  # concurrent first assessments queue here: one creates, the others find it
-    assessment = exante_for(session, project)
-    if assessment is None:
-        assessment = ExAnteAssessment(tenant_id=tenant.id, project_id=project.id, total_score=Decimal(0),
-                                      conclusion=Conclusion.SUPPORT, assessed_at=utcnow())
-        session.add(assessment)
-        before = None
-    else:
-        assessment = common.lock(session, assessment)
-        common.check_existing(assessment, data.get("version"), "事前评估")
-        before = audit.snapshot(assessment, ["scores", "conclusion", "amount_cut"])
+    assessment, before = _exante_to_write(session, tenant, project, data.get("version"))
     assessment.scores = {k: str(Decimal(str(v))) for k, v in scores.items()}
     assessment.comments = dict(data.get("comments") or {})
     assessment.total_score = sum((Decimal(str(v)) for v in scores.values()), Decimal(0))
@@ -310,6 +285,49 @@ def record_exante(session: Session, actor: User, tenant: Tenant, project: Projec
     common.commit(session)
     common.emit(session, tenant, "exante.recorded", project, actor, conclusion=str(assessment.conclusion))
     return assessment
+
+
+def _exante_score_problems(dimensions: list[dict[str, Any]], scores: dict[str, Any]) -> dict[str, str]:
+    """A score for every dimension of the tenant's, within its range, and none for a dimension it does not have."""
+    errors: dict[str, str] = {}
+    for dimension in dimensions:
+        value = scores.get(dimension["key"])
+        if value is None:
+            errors[f"scores.{dimension['key']}"] = f"请为“{dimension['label']}”打分"
+        elif not (0 <= Decimal(str(value)) <= dimension["max"]):
+            errors[f"scores.{dimension['key']}"] = f"“{dimension['label']}”的得分应在 0 到 {dimension['max']} 之间"
+    extra = set(scores) - {d["key"] for d in dimensions}
+    for key in extra:
+        errors[f"scores.{key}"] = "不是本地区事前评估的维度"
+    return errors
+
+
+def _checked_cut(project: Project, amount_cut: Any, errors: dict[str, str]) -> Decimal:
+    """The cut, between 0 and the amount requested; one that is not an amount at all is refused at once, with
+    the problems found so far (there is nothing to compare with the amount requested)."""
+    if inputs.collect(errors, inputs.check_money, amount_cut, "amount_cut", "核减金额") is None \
+            and "amount_cut" in errors:
+        raise ValidationFailed(fields=errors)
+    cut = Decimal(str(amount_cut or 0))
+    if cut < 0 or cut > project.requested_amount:
+        errors["amount_cut"] = "核减金额应在 0 与申请金额之间"
+    return cut
+
+
+def _exante_to_write(session: Session, tenant: Tenant, project: Project,
+                     version: Any) -> tuple[ExAnteAssessment, dict[str, Any] | None]:
+    """The project's assessment, locked and at the version the assessor read, or a new one; and its audit
+    snapshot before the change (None for a new one)."""
+    common.lock(session, project)  # concurrent first assessments queue here: one creates, the others find it
+    assessment = exante_for(session, project)
+    if assessment is None:
+        assessment = ExAnteAssessment(tenant_id=tenant.id, project_id=project.id, total_score=Decimal(0),
+                                      conclusion=Conclusion.SUPPORT, assessed_at=utcnow())
+        session.add(assessment)
+        return assessment, None
+    assessment = common.lock(session, assessment)
+    common.check_existing(assessment, version, "事前评估")
+    return assessment, audit.snapshot(assessment, ["scores", "conclusion", "amount_cut"])
 
 
 def exante_blocker(session: Session, tenant: Tenant, project: Project) -> str | None:

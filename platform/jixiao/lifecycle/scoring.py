@@ -124,21 +124,7 @@ def indicator_score(
     points = _decimal(points)
 
     if direction == QUALITATIVE:
-        if band is None or band == "":  # a form's empty choice is no choice
-            raise ValueError("定性指标需要选择评价档次（达成、部分达成、未达成）")
-        band = str(band)
-        if band not in QUALITATIVE_BANDS:
-            raise ValueError(f"未知的定性评价档次“{band}”，应为达成、部分达成或未达成")
-        label, low, high = QUALITATIVE_BANDS[band]
-        bounds = f"{units.ratio_percent_trimmed(low)}–{units.ratio_percent_trimmed(high)}"
-        if band_fraction is None or band_fraction == "":
-            raise ValueError(f"定性指标评为“{label}”时需要填写得分比例（{bounds}）")
-        fraction = _decimal(band_fraction)
-        if not low <= fraction <= high:
-            raise ValueError(
-                f"“{label}”档的得分比例应在 {bounds} 之间，填写的是 {units.ratio_percent_trimmed(fraction)}"
-            )
-        return _cents(points * fraction)
+        return _cents(points * _band_fraction(band, band_fraction))
 
     if direction not in HIGHER_IS_BETTER | LOWER_IS_BETTER:
         raise ValueError(f"未知的指标方向“{direction}”")
@@ -146,9 +132,31 @@ def indicator_score(
         raise ValueError("定量指标缺少指标值（目标值），无法评分")
     if actual is None:
         raise ValueError("定量指标缺少实际完成值，无法评分")
-    target, actual = _decimal(target), _decimal(actual)
+    return _quantitative_score(direction, _decimal(target), _decimal(actual), points)
 
-    if target <= 0:
+
+def _band_fraction(band: str | None, band_fraction: Decimal | None) -> Decimal:
+    """The share of the points a qualitative indicator earns: the evaluator's fraction, checked against the band."""
+    if band is None or band == "":  # a form's empty choice is no choice
+        raise ValueError("定性指标需要选择评价档次（达成、部分达成、未达成）")
+    band = str(band)
+    if band not in QUALITATIVE_BANDS:
+        raise ValueError(f"未知的定性评价档次“{band}”，应为达成、部分达成或未达成")
+    label, low, high = QUALITATIVE_BANDS[band]
+    bounds = f"{units.ratio_percent_trimmed(low)}–{units.ratio_percent_trimmed(high)}"
+    if band_fraction is None or band_fraction == "":
+        raise ValueError(f"定性指标评为“{label}”时需要填写得分比例（{bounds}）")
+    fraction = _decimal(band_fraction)
+    if not low <= fraction <= high:
+        raise ValueError(
+            f"“{label}”档的得分比例应在 {bounds} 之间，填写的是 {units.ratio_percent_trimmed(fraction)}"
+        )
+    return fraction
+
+
+def _quantitative_score(direction: str, target: Decimal, actual: Decimal, points: Decimal) -> Decimal:
+    """A quantitative indicator's score by its direction (the rules are :func:`indicator_score`'s)."""
+    if target <= 0:  # cannot be divided by: all or nothing
         if direction in LOWER_IS_BETTER or (direction == "eq" and target == 0):
             met = actual <= target
         else:

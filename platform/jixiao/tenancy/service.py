@@ -252,6 +252,25 @@ def load_files(
 
     Idempotent: a second run of the same files changes nothing. Tenants absent from the files are left alone.
     """
+    entries = _validated_entries(paths)
+    report = LoadReport()
+    changed = _apply_entries(session, entries, actor, report)
+    session.flush()
+    for entry in entries:
+        missing = [p for p in entry.plugins if not host.is_installed(p)]
+        if missing:
+            report.missing_plugins[entry.code] = missing
+    session.commit()
+    for tenant, created, changes in changed:
+        host.for_tenant(view(session, host, tenant)).on_tenant_loaded(created=created, changes=changes)
+    return report
+
+
+_Changed = tuple[Tenant, bool, dict[str, list[Any]]]  # (tenant, created, changes): what the plugins are told
+
+
+def _validated_entries(paths: Iterable[Path | str]) -> list[_Entry]:
+    """Every file's tenants, or every error of every file (a code in two files is one); nothing is applied."""
     entries: list[_Entry] = []
     errors: dict[str, Any] = {}
     for path in paths:
@@ -266,17 +285,17 @@ def load_files(
         seen[entry.code] = entry.source
     if errors:
         raise ValidationFailed(f"租户文件有 {len(errors)} 处错误，未做任何修改", fields=errors)
+    return entries
 
-    existing = {t.code: t for t in session.scalars(sa.select(Tenant).where(Tenant.code.in_(list(seen))))}
-    report = LoadReport()
-    changed: list[tuple[Tenant, bool, dict[str, list[Any]]]] = []
+
+def _apply_entries(session: Session, entries: list[_Entry], actor: Any, report: LoadReport) -> list[_Changed]:
+    """Create or update each entry's tenant (audited), counted in ``report``; the tenants created or changed."""
+    codes = list(dict.fromkeys(entry.code for entry in entries))
+    existing = {t.code: t for t in session.scalars(sa.select(Tenant).where(Tenant.code.in_(codes)))}
+    changed: list[_Changed] = []
     by_code: dict[str, Tenant] = dict(existing)
     for entry in entries:  # parents come before their children in each file
-        parent = by_code.get(entry.parent_code) if entry.parent_code else None
-        if entry.parent_code and parent is None:
-            parent = get_by_code(session, entry.parent_code)
-            if parent is None:
-                raise ValidationFailed(f"{entry.code} 的上级 {entry.parent_code} 尚未建立", fields={entry.code: "上级不存在"})
+        parent = _parent_of(session, by_code, entry)
         wanted = {
             "name": entry.name,
             "division_type": entry.division_type,
@@ -296,29 +315,38 @@ def load_files(
             audit.record(session, actor=actor, action="tenant.create", obj=tenant, tenant_id=None,
                          after={"code": entry.code, **wanted})
             continue
-        changes = {k: [getattr(tenant, k), v] for k, v in wanted.items() if getattr(tenant, k) != v}
-        if tenant.parent_id != (parent.id if parent else None):
-            changes["parent"] = [tenant.parent.code if tenant.parent else None, entry.parent_code]
-            tenant.parent = parent
+        changes = _update_tenant(tenant, entry, parent, wanted)
         if not changes:
             report.unchanged += 1
             continue
-        for key, (_before, after) in changes.items():
-            if key != "parent":
-                setattr(tenant, key, after)
         report.updated[entry.code] = changes
         changed.append((tenant, False, changes))
         audit.record(session, actor=actor, action="tenant.update", obj=tenant, tenant_id=None,
                      before={k: v[0] for k, v in changes.items()}, after={k: v[1] for k, v in changes.items()})
-    session.flush()
-    for entry in entries:
-        missing = [p for p in entry.plugins if not host.is_installed(p)]
-        if missing:
-            report.missing_plugins[entry.code] = missing
-    session.commit()
-    for tenant, created, changes in changed:
-        host.for_tenant(view(session, host, tenant)).on_tenant_loaded(created=created, changes=changes)
-    return report
+    return changed
+
+
+def _parent_of(session: Session, by_code: dict[str, Tenant], entry: _Entry) -> Tenant | None:
+    """The entry's parent: loaded or created in this run, else already in the database; it must exist."""
+    parent = by_code.get(entry.parent_code) if entry.parent_code else None
+    if entry.parent_code and parent is None:
+        parent = get_by_code(session, entry.parent_code)
+        if parent is None:
+            raise ValidationFailed(f"{entry.code} 的上级 {entry.parent_code} 尚未建立", fields={entry.code: "上级不存在"})
+    return parent
+
+
+def _update_tenant(tenant: Tenant, entry: _Entry, parent: Tenant | None,
+                   wanted: dict[str, Any]) -> dict[str, list[Any]]:
+    """Bring ``tenant`` to what the entry wants; the changes as ``{field: [before, after]}`` (``parent`` by code)."""
+    changes = {k: [getattr(tenant, k), v] for k, v in wanted.items() if getattr(tenant, k) != v}
+    if tenant.parent_id != (parent.id if parent else None):
+        changes["parent"] = [tenant.parent.code if tenant.parent else None, entry.parent_code]
+        tenant.parent = parent
+    for key, (_before, after) in changes.items():
+        if key != "parent":
+            setattr(tenant, key, after)
+    return changes
 
 
 def tree_lines(session: Session, host: PluginHost, root_code: str | None = None) -> list[str]:

@@ -77,39 +77,48 @@ def _checked_catalog(raw: Any) -> dict[str, Any]:
         raise _fail(f"指标库 {raw['code']} 的 years 应为 [起始年度, 截止年度或 null]")
     catalog = {"code": str(raw["code"]), "name": str(raw["name"]), "source": str(raw.get("source") or "").strip(),
                "years": [first, last], "categories": []}
-    codes: set[str] = set()
+    codes: set[str] = set()  # indicator codes are unique across the catalog
     category_keys: set[str] = set()
     for cat in raw["categories"]:
-        if not cat.get("code") or not cat.get("name") or not cat.get("indicators"):
-            raise _fail(f"指标库 {catalog['code']} 的每个类别都需要 code、name 和 indicators")
-        keys = [str(cat["code"]), str(cat["name"]), *(str(a) for a in cat.get("aliases") or [])]
-        clash = category_keys.intersection(keys)
-        if clash:
-            raise _fail(f"类别名称或编码重复：{'、'.join(sorted(clash))}")
-        category_keys.update(keys)
-        category = {"code": keys[0], "name": keys[1], "aliases": keys[2:], "indicators": []}
-        names: set[str] = set()
-        for item in cat["indicators"]:
-            code = str(item.get("code") or "")
-            where = f"指标 {code or '(无编码)'}（{category['name']}）"
-            if not code or code in codes:
-                raise _fail(f"{where}：编码为空或重复")
-            codes.add(code)
-            if item.get("level2") not in FRAMEWORK.get(item.get("level1"), ()):
-                raise _fail(f"{where}：一级/二级指标“{item.get('level1')}/{item.get('level2')}”不在国家指标框架中")
-            if item.get("direction") not in DIRECTIONS:
-                raise _fail(f"{where}：指标方向应为 {'、'.join(DIRECTIONS)}")
-            name = str(item.get("name") or "").strip()
-            if not name or name in names:
-                raise _fail(f"{where}：指标名称为空或在本类别中重复")
-            names.add(name)
-            category["indicators"].append({
-                "code": code, "level1": item["level1"], "level2": item["level2"], "name": name,
-                "direction": item["direction"], "unit": str(item.get("unit") or ""),
-                "typical_value": "" if item.get("typical_value") is None else str(item["typical_value"]),
-            })
-        catalog["categories"].append(category)
+        catalog["categories"].append(_checked_category(catalog["code"], cat, category_keys, codes))
     return catalog
+
+
+def _checked_category(catalog_code: str, cat: Any, category_keys: set[str], codes: set[str]) -> dict[str, Any]:
+    """One category of a catalog; its code, name and aliases, and its indicators' codes, join the ones seen."""
+    if not cat.get("code") or not cat.get("name") or not cat.get("indicators"):
+        raise _fail(f"指标库 {catalog_code} 的每个类别都需要 code、name 和 indicators")
+    keys = [str(cat["code"]), str(cat["name"]), *(str(a) for a in cat.get("aliases") or [])]
+    clash = category_keys.intersection(keys)
+    if clash:
+        raise _fail(f"类别名称或编码重复：{'、'.join(sorted(clash))}")
+    category_keys.update(keys)
+    category: dict[str, Any] = {"code": keys[0], "name": keys[1], "aliases": keys[2:], "indicators": []}
+    names: set[str] = set()  # indicator names are unique within their category
+    for item in cat["indicators"]:
+        category["indicators"].append(_checked_indicator(category["name"], item, codes, names))
+    return category
+
+
+def _checked_indicator(category_name: str, item: Any, codes: set[str], names: set[str]) -> dict[str, Any]:
+    code = str(item.get("code") or "")
+    where = f"指标 {code or '(无编码)'}（{category_name}）"
+    if not code or code in codes:
+        raise _fail(f"{where}：编码为空或重复")
+    codes.add(code)
+    if item.get("level2") not in FRAMEWORK.get(item.get("level1"), ()):
+        raise _fail(f"{where}：一级/二级指标“{item.get('level1')}/{item.get('level2')}”不在国家指标框架中")
+    if item.get("direction") not in DIRECTIONS:
+        raise _fail(f"{where}：指标方向应为 {'、'.join(DIRECTIONS)}")
+    name = str(item.get("name") or "").strip()
+    if not name or name in names:
+        raise _fail(f"{where}：指标名称为空或在本类别中重复")
+    names.add(name)
+    return {
+        "code": code, "level1": item["level1"], "level2": item["level2"], "name": name,
+        "direction": item["direction"], "unit": str(item.get("unit") or ""),
+        "typical_value": "" if item.get("typical_value") is None else str(item["typical_value"]),
+    }
 
 
 @functools.lru_cache(maxsize=4)
