@@ -262,3 +262,30 @@ def test_with_plugin_enables_a_plugin_object_for_a_tenant_and_its_descendants(wi
     # Elsewhere, and in the suite's own app, national answers.
     assert ask_hook(made, "430100", "evaluation_grade_bands", kind="finance")[0] == ["优", 90]
     assert tenant_settings(app, "430405")["monitoring.months"] == list(range(1, 13))
+
+
+def test_every_example_in_the_plugin_guide_imports_only_the_stable_surface():
+    """A vendor writes a plugin from docs/plugins.md alone: its examples import jixiao (hookimpl), the toolkit
+    and the test fixtures, never core internals that may change between releases."""
+    import ast
+
+    guide = (ROOT / "docs" / "plugins.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```python\n(.*?)```", guide, re.S)
+    assert blocks
+    imported = set()
+    for block in blocks:
+        for node in ast.walk(ast.parse(block)):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                imported.add(node.module)
+            elif isinstance(node, ast.Import):
+                imported |= {alias.name for alias in node.names}
+    assert {name for name in imported if name.split(".")[0] == "jixiao"} <= {"jixiao", "jixiao.toolkit",
+                                                                            "jixiao.testing"}
+
+
+def test_the_toolkit_offers_what_the_composition_hooks_return():
+    from jixiao import toolkit
+
+    for name in ("job_kind", "JobContext", "Schedule", "TransientJobError", "JobFailed", "DocumentOwner", "Metric",
+                 "TodoItem"):
+        assert name in toolkit.__all__ and hasattr(toolkit, name), name

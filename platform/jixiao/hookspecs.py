@@ -262,7 +262,7 @@ def register_commands() -> list[Any] | None:
 
 @hookspec
 def register_job_kinds() -> list[Any] | None:
-    """Background job kinds: functions decorated with ``jixiao.jobs.service.job_kind``. **Collected**; a kind
+    """Background job kinds: functions decorated with ``jixiao.toolkit.job_kind``. **Collected**; a kind
     name taken twice stops the app from being made. The web process and every worker make the same app, so
     both know the same kinds.
     """
@@ -270,7 +270,7 @@ def register_job_kinds() -> list[Any] | None:
 
 @hookspec
 def register_schedules() -> list[Any] | None:
-    """Periodic jobs for ``jixiao scheduler``: ``jixiao.jobs.service.Schedule(kind, cron, purpose)``, the kind
+    """Periodic jobs for ``jixiao scheduler``: ``jixiao.toolkit.Schedule(kind, cron, purpose)``, the kind
     registered by ``register_job_kinds``. **Collected**.
     """
 
@@ -278,7 +278,7 @@ def register_schedules() -> list[Any] | None:
 @hookspec
 def register_document_owners() -> list[Any] | None:
     """Record types that own generated documents, with who may read them:
-    ``jixiao.documents.service.DocumentOwner(owner_type, visible, label)``, where ``visible(session, actor,
+    ``jixiao.toolkit.DocumentOwner(owner_type, visible, label)``, where ``visible(session, actor,
     tenant)`` is an SQL condition on documents. A document whose owner type nobody registered is read only by
     its tenant's readers and its author. **Collected**.
     """
@@ -287,7 +287,7 @@ def register_document_owners() -> list[Any] | None:
 @hookspec
 def register_assessment_metrics() -> list[Any] | None:
     """Metrics a computed assessment indicator may name (``"metric"`` in a scheme):
-    ``jixiao.assessment.metrics.Metric(name, label, numerator, denominator, amount)``. **Collected**; a name
+    ``jixiao.toolkit.Metric(name, label, numerator, denominator, amount)``. **Collected**; a name
     taken twice stops the app from being made.
     """
 
@@ -295,5 +295,5 @@ def register_assessment_metrics() -> list[Any] | None:
 @hookspec
 def register_todo_sources() -> list[Any] | None:
     """Sources of the to-do list (待办) home pages lead with: ``fn(session, actor, tenant) -> list[TodoItem]``
-    (``jixiao.lifecycle.todo.TodoItem``), called for a user in their own tenant. **Collected**.
+    (``jixiao.toolkit.TodoItem``), called for a user in their own tenant. **Collected**.
     """

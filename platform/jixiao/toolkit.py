@@ -11,6 +11,9 @@ from decimal import Decimal
 from types import MappingProxyType
 from typing import Any
 
+# What a plugin's composition hooks return: job kinds and their schedule (defined with the jobs).
+from jixiao.jobs.kinds import JobContext, JobFailed, Schedule, TransientJobError, job_kind
+
 # The units (money, percentages, the bureau's day) are defined once, in jixiao.units; these are the stable names.
 from jixiao.units import (
     format_wan,
@@ -24,6 +27,7 @@ from jixiao.units import (
 )
 
 __all__ = [
+    "DocumentOwner", "JobContext", "JobFailed", "Metric", "Schedule", "TodoItem", "TransientJobError", "job_kind",
     "AssessmentItemView", "AssessmentResultView", "IndicatorView", "MonitoredIndicatorView", "MonitoringView", "ProjectView", "TargetsView", "TenantView",
     "add_working_days",
     "format_wan", "load_data_file", "local_date", "local_today", "money", "percent", "timezone_name", "wan_from_yuan",
@@ -219,3 +223,44 @@ class AssessmentResultView:
     ranked: bool = True
     coverage: Decimal | None = None
     items: tuple[AssessmentItemView, ...] = ()
+
+
+# ---- What the composition hooks return -------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class TodoItem:
+    """One to-do (待办) of ``register_todo_sources``: what to do (``label``, in Chinese), for which project, and the
+    anchor of the project page's section that clears it; ``record_id`` and ``due`` when there are."""
+
+    kind: str
+    label: str
+    project_id: int
+    project_name: str
+    anchor: str
+    record_id: int | None = None
+    due: str | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class DocumentOwner:
+    """A record type that owns generated documents (``register_document_owners``): ``visible(session, actor,
+    tenant)`` is the SQL condition on documents for those the actor may read; ``label`` names the type on pages."""
+
+    owner_type: str
+    visible: Any
+    label: str
+
+
+@dataclasses.dataclass(frozen=True)
+class Metric:
+    """What a computed assessment indicator may measure (``register_assessment_metrics``): ``numerator(session,
+    subjects)`` and ``denominator(session, subjects)`` each return one ``SELECT key, …, value`` grouped by subject
+    (``subjects.by``, ``.ids``, ``.year``, ``.by_cutoff(column)``); ``amount`` when the ratio is of yuan."""
+
+    name: str
+    label: str
+    numerator: Any
+    denominator: Any
+    #: The ratio is of amounts (yuan), shown in 万元; otherwise of counts.
+    amount: bool = False

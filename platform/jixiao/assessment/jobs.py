@@ -7,9 +7,9 @@ from typing import Any
 from jixiao.assessment import service
 from jixiao.assessment.models import Campaign
 from jixiao.documents.models import Document
-from jixiao.documents.service import DocumentOwner
 from jixiao.jobs.service import JobContext, job_kind
 from jixiao.tenancy.models import Tenant
+from jixiao.toolkit import DocumentOwner
 
 
 @job_kind("assessment.finalize", label="考核汇总排名", queue="interactive", max_attempts=2)

@@ -9,7 +9,6 @@ to measure (denominator 0) gets: ``full`` points (nothing was owed) or ``zero``.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -28,6 +27,7 @@ from jixiao.lifecycle.models import (
     ResultApplication,
     TargetSet,
 )
+from jixiao.toolkit import Metric
 
 
 @dataclasses.dataclass(frozen=True)
@@ -48,16 +48,6 @@ class Subjects:
     def by_cutoff(self, column: Any) -> Any:
         """Records made (or submitted, verified …) by the cut-off."""
         return sa.true() if self.cutoff is None else sa.and_(column.is_not(None), column <= self.cutoff)
-
-
-@dataclasses.dataclass(frozen=True)
-class Metric:
-    name: str
-    label: str
-    numerator: Callable[[Any, Subjects], sa.Select[Any]]
-    denominator: Callable[[Any, Subjects], sa.Select[Any]]
-    #: The ratio is of amounts (yuan), shown in 万元; otherwise of counts.
-    amount: bool = False
 
 
 def _projects(subjects: Subjects, *columns: Any) -> tuple[sa.Select[Any], Any]:

@@ -12,7 +12,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
@@ -38,6 +37,7 @@ from jixiao.lifecycle.models import (
     RectificationNotice,
 )
 from jixiao.tenancy.models import Tenant
+from jixiao.toolkit import DocumentOwner
 
 PDF = "application/pdf"
 CENT = Decimal("0.01")
@@ -59,15 +59,6 @@ KIND_LABELS = {
 
 #: fn(session, actor, tenant) giving the SQL condition on ``Document`` for the visible documents of one owner type.
 VisibleCondition = Callable[[Session, User, Tenant], Any]
-
-
-@dataclasses.dataclass(frozen=True)
-class DocumentOwner:
-    """A record type that owns documents (``owner_type``), who may read them, and its name on the pages."""
-
-    owner_type: str
-    visible: VisibleCondition
-    label: str
 
 
 def init_app(app: Flask, owners: list[DocumentOwner]) -> None:

@@ -8,7 +8,6 @@ goes to an RQ queue and a ``jixiao worker`` runs it; without, the same code runs
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import socket
 from collections.abc import Callable
@@ -20,57 +19,21 @@ from flask import Flask, current_app
 from sqlalchemy.orm import Session
 
 from jixiao import audit
-from jixiao.db import TenantScope, apply_settings, get_scope, scoped, set_scope, utcnow
+from jixiao.db import TenantScope, get_scope, scoped, set_scope, utcnow
 from jixiao.errors import NotFound, ServiceUnavailable
+from jixiao.jobs.kinds import (  # noqa: F401 - the kinds' parts, re-exported for the job modules
+    JOB_KIND_ATTRIBUTE,
+    QUEUES,
+    JobContext,
+    JobFailed,
+    JobKind,
+    Schedule,
+    TransientJobError,
+    job_kind,
+    job_scope,
+)
 from jixiao.jobs.models import Job, JobStatus
 from jixiao.system import duties
-
-QUEUES = ("interactive", "documents", "scheduled")
-
-
-class TransientJobError(Exception):
-    """A failure worth retrying (a backing service hiccup); other exceptions fail the job at once."""
-
-
-class JobFailed(Exception):
-    """A failure to report to the user as it is (a Chinese sentence), without retrying."""
-
-
-@dataclasses.dataclass(frozen=True)
-class JobKind:
-    name: str
-    func: Callable[..., dict[str, Any] | None]
-    queue: str
-    label: str
-    max_attempts: int
-    timeout: int
-
-
-@dataclasses.dataclass(frozen=True)
-class Schedule:
-    """A periodic job for ``jixiao scheduler``: the kind, a cron expression in the server's time zone, and what
-    it is for (shown to operators)."""
-
-    kind: str
-    cron: str
-    purpose: str
-
-
-JOB_KIND_ATTRIBUTE = "__jixiao_job_kind__"
-
-
-def job_kind(name: str, *, label: str, queue: str = "interactive", max_attempts: int = 3,
-             timeout: int = 1800) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Mark ``fn(ctx, **args)`` as the job kind ``name``; a plugin's ``register_job_kinds`` lists it. Marking
-    registers nothing: which kinds an app knows depends on its plugins, not on what a process imported."""
-    if queue not in QUEUES:
-        raise ValueError(f"unknown queue {queue}")
-
-    def decorator(func: Callable[..., Any]) -> Callable[..., Any]:
-        setattr(func, JOB_KIND_ATTRIBUTE, JobKind(name, func, queue, label, max_attempts, timeout))
-        return func
-
-    return decorator
 
 
 def init_app(app: Flask, kinds: list[Callable[..., Any]], schedules: list[Schedule]) -> None:
@@ -98,30 +61,6 @@ def kinds() -> dict[str, JobKind]:
 def schedules() -> list[Schedule]:
     """The current app's periodic jobs."""
     return current_app.extensions["jixiao.schedules"]
-
-
-@dataclasses.dataclass
-class JobContext:
-    """What a running job may use: its record's ids, the session under the job's tenant scope, progress."""
-
-    job_id: int
-    tenant_id: int | None
-    user_id: int | None
-    attempt: int
-    session: Session
-
-    def progress(self, percent: int, message: str = "") -> None:
-        """Record progress in its own short transaction, so readers see it while the job works."""
-        engine = current_app.extensions["jixiao.db"].engine
-        values = {"progress": max(0, min(100, int(percent))), "message": message[:300], "heartbeat_at": utcnow()}
-        if engine.dialect.name == "sqlite":
-            # One writer at a time: a second connection would wait for the job's own transaction.
-            self.session.execute(sa.update(Job).where(Job.id == self.job_id).values(**values))
-            return
-        with engine.begin() as connection:
-            if connection.dialect.name == "postgresql":
-                apply_settings(connection, _job_scope(self.tenant_id))
-            connection.execute(sa.update(Job).where(Job.id == self.job_id).values(**values))
 
 
 # ---- Asking for a job ---------------------------------------------------------------------------------------
@@ -184,7 +123,7 @@ def run_in_process(job_id: int, tenant_id: int | None) -> None:
     """The embedded default: run the job now, in this process, with the same code a worker runs."""
     session = current_app.extensions["jixiao.db"].session()
     previous = get_scope(session)
-    with scoped(_job_scope(tenant_id)) as lookup:
+    with scoped(job_scope(tenant_id)) as lookup:
         attempts = lookup.get(Job, job_id).max_attempts
     try:
         for attempt in range(attempts):
@@ -204,16 +143,10 @@ def worker_identity() -> str:
     return f"{socket.gethostname()}:{os.getppid()}:{os.getpid()}"
 
 
-def _job_scope(tenant_id: int | None) -> TenantScope:
-    """Enough to read and write one job's record (the job's own work gets its tenant's full scope)."""
-    return TenantScope(read_ids=(tenant_id,) if tenant_id else (), write_id=tenant_id, platform=tenant_id is None,
-                       system=tenant_id is None)
-
-
 def execute(job_id: int, tenant_id: int | None, retries_left: int) -> None:
     """Run one attempt of the job under its tenant's scope; record the outcome. Raises to ask RQ to retry."""
     db = current_app.extensions["jixiao.db"].session()
-    with scoped(_job_scope(tenant_id)) as session:
+    with scoped(job_scope(tenant_id)) as session:
         job = session.get(Job, job_id)
     if job is None or job.tenant_id != tenant_id:
         return
@@ -323,7 +256,7 @@ def recover_abandoned(stale_after: timedelta = timedelta(minutes=10)) -> list[in
         running = [(job.id, job.tenant_id) for job in session.scalars(sa.select(Job).where(Job.status == JobStatus.RUNNING))
                    if _abandoned(job, host, stale_after)]
     for job_id, tenant_id in running:
-        with scoped(_job_scope(tenant_id)) as session:
+        with scoped(job_scope(tenant_id)) as session:
             job = session.get(Job, job_id)
             recovered.append(job.id)
             if job.attempts < job.max_attempts and current_app.config.get("REDIS_URL"):

@@ -5,7 +5,6 @@ Each item says what to do, for which project, and links to the form that clears 
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable
 
 import sqlalchemy as sa
@@ -28,20 +27,9 @@ from jixiao.lifecycle.models import (
     TargetStatus,
 )
 from jixiao.tenancy.models import Tenant
-from jixiao.toolkit import ProjectView
+from jixiao.toolkit import ProjectView, TodoItem
 
 LIMIT = 200
-
-
-@dataclasses.dataclass(frozen=True)
-class TodoItem:
-    kind: str
-    label: str
-    project_id: int
-    project_name: str
-    anchor: str
-    record_id: int | None = None
-    due: str | None = None
 
 
 TodoSource = Callable[[Session, User, Tenant], list[TodoItem]]

@@ -1,0 +1,97 @@
+"""What a job kind is made of — the parts a plugin's ``register_job_kinds`` uses (through ``jixiao.toolkit``):
+the marker, the context a running job gets, the schedule, and the errors that say whether to retry.
+
+Imports only the database layer and the jobs' model, so the toolkit can offer it without importing services.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from typing import Any
+
+import sqlalchemy as sa
+from flask import current_app
+from sqlalchemy.orm import Session
+
+from jixiao.db import TenantScope, apply_settings, utcnow
+from jixiao.jobs.models import Job
+
+QUEUES = ("interactive", "documents", "scheduled")
+
+
+class TransientJobError(Exception):
+    """A failure worth retrying (a backing service hiccup); other exceptions fail the job at once."""
+
+
+class JobFailed(Exception):
+    """A failure to report to the user as it is (a Chinese sentence), without retrying."""
+
+
+@dataclasses.dataclass(frozen=True)
+class JobKind:
+    name: str
+    func: Callable[..., dict[str, Any] | None]
+    queue: str
+    label: str
+    max_attempts: int
+    timeout: int
+
+
+@dataclasses.dataclass(frozen=True)
+class Schedule:
+    """A periodic job for ``jixiao scheduler``: the kind, a cron expression in the server's time zone, and what
+    it is for (shown to operators)."""
+
+    kind: str
+    cron: str
+    purpose: str
+
+
+JOB_KIND_ATTRIBUTE = "__jixiao_job_kind__"
+
+
+def job_kind(name: str, *, label: str, queue: str = "interactive", max_attempts: int = 3,
+             timeout: int = 1800) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Mark ``fn(ctx, **args)`` as the job kind ``name``; a plugin's ``register_job_kinds`` lists it. Marking
+    registers nothing: which kinds an app knows depends on its plugins, not on what a process imported."""
+    if queue not in QUEUES:
+        raise ValueError(f"unknown queue {queue}")
+
+    def decorator(func: Callable[..., Any]) -> Callable[..., Any]:
+        setattr(func, JOB_KIND_ATTRIBUTE, JobKind(name, func, queue, label, max_attempts, timeout))
+        return func
+
+    return decorator
+
+
+@dataclasses.dataclass
+class JobContext:
+    """What a running job may use: its record's ids, the session under the job's tenant scope, progress."""
+
+    job_id: int
+    tenant_id: int | None
+    user_id: int | None
+    attempt: int
+    session: Session
+
+    def progress(self, percent: int, message: str = "") -> None:
+        """Record progress in its own short transaction, so readers see it while the job works."""
+        engine = current_app.extensions["jixiao.db"].engine
+        values = {"progress": max(0, min(100, int(percent))), "message": message[:300], "heartbeat_at": utcnow()}
+        if engine.dialect.name == "sqlite":
+            # One writer at a time: a second connection would wait for the job's own transaction.
+            self.session.execute(sa.update(Job).where(Job.id == self.job_id).values(**values))
+            return
+        with engine.begin() as connection:
+            if connection.dialect.name == "postgresql":
+                apply_settings(connection, job_scope(self.tenant_id))
+            connection.execute(sa.update(Job).where(Job.id == self.job_id).values(**values))
+
+
+def job_scope(tenant_id: int | None) -> TenantScope:
+    """Enough to read and write one job's record (the job's own work gets its tenant's full scope)."""
+    return TenantScope(read_ids=(tenant_id,) if tenant_id else (), write_id=tenant_id, platform=tenant_id is None,
+                       system=tenant_id is None)
+
+
