@@ -39,11 +39,19 @@ def _grades_text(by_grade: dict[str, int]) -> str:
 def summary(stats: dict[str, Any]) -> list[str]:
     """The figures as sentences in the style of the seeds' reports, one paragraph per group of stages."""
     year = stats["year"]
-    filing, exante = stats["filing"], stats["exante"]
-    ev, reports = stats["evaluations"], stats["reports"]
-    rect, results = stats["rectification"], stats["results"]
-    paragraphs: list[str] = []
+    paragraphs = [_("%(year)s年，", year=year) + "；".join(clauses) + "。"
+                  for clauses in (_filing_clauses(stats), _evaluation_clauses(stats)) if clauses]
+    applied = _results_sentence(stats["results"])
+    if applied:
+        paragraphs.append(applied)
+    if not paragraphs:
+        paragraphs.append(_("%(year)s年暂无绩效管理数据。", year=year))
+    return paragraphs
 
+
+def _filing_clauses(stats: dict[str, Any]) -> list[str]:
+    """Targets filed and approved, monitoring, self-evaluations and ex-ante assessments."""
+    filing, exante = stats["filing"], stats["exante"]
     clauses: list[str] = []
     if filing["targets"]["units"]:
         clauses.append(_("%(units)s 个单位编报绩效目标（目标表 %(records)s 张）",
@@ -67,37 +75,13 @@ def summary(stats: dict[str, Any]) -> list[str]:
             text += _("，核减 %(n)s 个项目资金 %(amount)s", n=exante["projects_cut"],
                       amount=format_amount_scaled(exante["amount_cut"]))
         clauses.append(text)
-    if clauses:
-        paragraphs.append(_("%(year)s年，", year=year) + "；".join(clauses) + "。")
+    return clauses
 
-    clauses = []
-    if ev["count"]:
-        all_key = ev["key"]["count"] == ev["count"]
-        what = _("重点绩效评价") if all_key else _("绩效评价")
-        if ev["projects"] == ev["count"]:
-            head = _("共对 %(n)s 个项目开展%(what)s", n=ev["count"], what=what)
-        else:
-            head = _("共对 %(projects)s 个项目开展%(what)s %(n)s 次", projects=ev["projects"], what=what, n=ev["count"])
-        parts = [head + _("，涉及资金 %(amount)s", amount=format_amount_scaled(ev["amount"]))]
-        kinds = [_("%(label)s %(n)s 个", label=ProjectKind(k).label, n=ev["by_project_kind"][k]["count"])
-                 for k in ("department_whole", "project", "policy") if ev["by_project_kind"][k]["count"]]
-        if kinds:
-            parts.append(_("其中") + "、".join(kinds))
-        if ev["third_party"]:
-            parts.append(_("委托第三方机构 %(n)s 个", n=ev["third_party"]))
-        clauses.append("，".join(parts))
-        if ev["key"]["count"] and not all_key:
-            clauses.append(_("重点绩效评价 %(n)s 个", n=ev["key"]["count"])
-                           + (_("，其中%(grades)s", grades=_grades_text(ev["key"]["by_grade"]))
-                              if ev["key"]["by_grade"] else ""))
-        elif ev["by_grade"] and set(ev["by_grade"]) != {service.NO_GRADE}:
-            clauses.append(_("评价结果%(grades)s", grades=_grades_text(ev["by_grade"])))
-        text = _("公开评价报告 %(n)s 份", n=reports["published"])
-        if reports["withheld"]:
-            text += _("（涉密 %(n)s 份不予公开）", n=reports["withheld"])
-        if reports["unpublished"]:
-            text += _("，尚未公开 %(n)s 份", n=reports["unpublished"])
-        clauses.append(text)
+
+def _evaluation_clauses(stats: dict[str, Any]) -> list[str]:
+    """Evaluations (and their grades and reports), then rectification notices."""
+    ev, reports, rect = stats["evaluations"], stats["reports"], stats["rectification"]
+    clauses = _evaluated(ev, reports) if ev["count"] else []
     if rect["issued"]:
         text = _("下达整改通知书 %(n)s 份", n=rect["issued"])
         if rect["closed"]:
@@ -105,23 +89,53 @@ def summary(stats: dict[str, Any]) -> list[str]:
         if rect["overdue"]:
             text += _("，逾期未整改 %(n)s 份", n=rect["overdue"])
         clauses.append(text)
-    if clauses:
-        paragraphs.append(_("%(year)s年，", year=year) + "；".join(clauses) + "。")
+    return clauses
 
-    if results["count"]:
-        text = _("评价结果应用于预算安排 %(n)s 项", n=results["count"])
-        if results["budget_changes"]:
-            text += _("，据此调整预算 %(n)s 项", n=results["budget_changes"])
-            if results["reductions"]:
-                text += _("，调减 %(amount)s", amount=format_amount_scaled(-results["reductions"]))
-            if results["increases"]:
-                text += _("，调增 %(amount)s", amount=format_amount_scaled(results["increases"]))
-        if results["idle_recovered"]:
-            text += _("，收回闲置资金 %(amount)s", amount=format_amount_scaled(results["idle_recovered"]))
-        paragraphs.append(text + "。")
-    if not paragraphs:
-        paragraphs.append(_("%(year)s年暂无绩效管理数据。", year=year))
-    return paragraphs
+
+def _evaluated(ev: dict[str, Any], reports: dict[str, Any]) -> list[str]:
+    all_key = ev["key"]["count"] == ev["count"]
+    what = _("重点绩效评价") if all_key else _("绩效评价")
+    if ev["projects"] == ev["count"]:
+        head = _("共对 %(n)s 个项目开展%(what)s", n=ev["count"], what=what)
+    else:
+        head = _("共对 %(projects)s 个项目开展%(what)s %(n)s 次", projects=ev["projects"], what=what, n=ev["count"])
+    parts = [head + _("，涉及资金 %(amount)s", amount=format_amount_scaled(ev["amount"]))]
+    kinds = [_("%(label)s %(n)s 个", label=ProjectKind(k).label, n=ev["by_project_kind"][k]["count"])
+             for k in ("department_whole", "project", "policy") if ev["by_project_kind"][k]["count"]]
+    if kinds:
+        parts.append(_("其中") + "、".join(kinds))
+    if ev["third_party"]:
+        parts.append(_("委托第三方机构 %(n)s 个", n=ev["third_party"]))
+    clauses = ["，".join(parts)]
+    if ev["key"]["count"] and not all_key:
+        clauses.append(_("重点绩效评价 %(n)s 个", n=ev["key"]["count"])
+                       + (_("，其中%(grades)s", grades=_grades_text(ev["key"]["by_grade"]))
+                          if ev["key"]["by_grade"] else ""))
+    elif ev["by_grade"] and set(ev["by_grade"]) != {service.NO_GRADE}:
+        clauses.append(_("评价结果%(grades)s", grades=_grades_text(ev["by_grade"])))
+    text = _("公开评价报告 %(n)s 份", n=reports["published"])
+    if reports["withheld"]:
+        text += _("（涉密 %(n)s 份不予公开）", n=reports["withheld"])
+    if reports["unpublished"]:
+        text += _("，尚未公开 %(n)s 份", n=reports["unpublished"])
+    clauses.append(text)
+    return clauses
+
+
+def _results_sentence(results: dict[str, Any]) -> str:
+    """How the evaluations' results were applied to budgets, or "" when they were not."""
+    if not results["count"]:
+        return ""
+    text = _("评价结果应用于预算安排 %(n)s 项", n=results["count"])
+    if results["budget_changes"]:
+        text += _("，据此调整预算 %(n)s 项", n=results["budget_changes"])
+        if results["reductions"]:
+            text += _("，调减 %(amount)s", amount=format_amount_scaled(-results["reductions"]))
+        if results["increases"]:
+            text += _("，调增 %(amount)s", amount=format_amount_scaled(results["increases"]))
+    if results["idle_recovered"]:
+        text += _("，收回闲置资金 %(amount)s", amount=format_amount_scaled(results["idle_recovered"]))
+    return text + "。"
 
 
 def funnel(stats: dict[str, Any]) -> list[dict[str, Any]]:
