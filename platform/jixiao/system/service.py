@@ -37,9 +37,10 @@ def plugin_listing(session: Session, host: PluginHost, actor: Any = None,
     rows: list[Any] = []
     if with_tenants:
         with platform_facts(session):
-            rows = session.execute(sa.select(Tenant.code, Tenant.plugins).order_by(Tenant.code)).all()
+            rows = [(tenant.code, tenant.plugins_in_force)
+                    for tenant in session.scalars(sa.select(Tenant).order_by(Tenant.code))]
     for code, plugins in rows:
-        for name in plugins or []:
+        for name in plugins:
             enabling.setdefault(name, []).append(code)
     listing = []
     for info in host.info():
@@ -101,8 +102,9 @@ def explain_hook(session: Session, host: PluginHost, tenant_code: str, hook: str
 def missing_plugins(session: Session, host: PluginHost) -> dict[str, list[str]]:
     """Tenants that enable a plugin that is not installed: code → missing names."""
     missing: dict[str, list[str]] = {}
-    for code, plugins in session.execute(sa.select(Tenant.code, Tenant.plugins)):
-        absent = [p for p in plugins or [] if not host.is_installed(p)]
+    for tenant in session.scalars(sa.select(Tenant).order_by(Tenant.code)):
+        code, plugins = tenant.code, tenant.plugins_in_force
+        absent = [p for p in plugins if not host.is_installed(p)]
         if absent:
             missing[code] = absent
     return missing

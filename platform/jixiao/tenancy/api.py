@@ -33,6 +33,8 @@ def detail(tenant: Any) -> dict[str, Any]:
         "parent": tenant.parent,
         "parent_code": tenant.parent_code,
         "plugins": tenant.plugins,
+        "plugins_enabled": tenant.plugins_enabled,
+        "plugins_disabled": tenant.plugins_disabled,
         "children_count": len(service.children(db, tenant)),
         "plugins_in_force": in_force,
         "missing_plugins": [p.name for p in in_force if not p.installed],
@@ -54,6 +56,23 @@ class Tenants(MethodView):
     def post(self, data: dict[str, Any]) -> Any:
         """Provision a tenant by its GB/T 2260 code (platform operators only)."""
         return service.provision(session(), host(), current_user, data["code"], data["plugins"])
+
+
+@blp.route("/operator/tenants/<code>/plugins/<plugin>")
+class TenantPlugin(MethodView):
+    @require_login
+    @blp.response(200, TenantSchema)
+    def put(self, code: str, plugin: str) -> Any:
+        """Enable an installed plugin for a tenant and its descendants, beside its YAML (system administrator;
+        audited; kept when the YAML is loaded again). 409 when it is enabled already."""
+        return service.set_plugin(session(), host(), current_user, code, plugin, enabled=True)
+
+    @require_login
+    @blp.response(200, TenantSchema)
+    def delete(self, code: str, plugin: str) -> Any:
+        """Disable a plugin for a tenant and its descendants, even where its YAML or an ancestor enables it
+        (system administrator; audited). 409 when it is disabled already."""
+        return service.set_plugin(session(), host(), current_user, code, plugin, enabled=False)
 
 
 @blp.route("/tenants/<tenant_code>")

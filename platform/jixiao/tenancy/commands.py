@@ -48,3 +48,34 @@ def tenants_tree(code: str | None) -> None:
         except DomainError as exc:
             fail(exc)
     click.echo("\n".join(lines) if lines else "no tenants: run `jixiao tenants load tenants/*.yaml`")
+
+
+@tenants_group.command("enable")
+@click.argument("code")
+@click.argument("plugin")
+@with_appcontext
+def tenants_enable(code: str, plugin: str) -> None:
+    """Enable PLUGIN for the tenant CODE and its descendants, beside its YAML (kept across reloads; audited)."""
+    _set_plugin(code, plugin, enabled=True)
+
+
+@tenants_group.command("disable")
+@click.argument("code")
+@click.argument("plugin")
+@with_appcontext
+def tenants_disable(code: str, plugin: str) -> None:
+    """Disable PLUGIN for the tenant CODE and its descendants, even where its YAML or an ancestor enables it."""
+    _set_plugin(code, plugin, enabled=False)
+
+
+def _set_plugin(code: str, plugin: str, *, enabled: bool) -> None:
+    from jixiao.plugins import host
+    from jixiao.tenancy import service
+
+    with system_scope() as db:
+        try:
+            tenant = service.set_plugin(db, host(), None, code, plugin, enabled)
+        except DomainError as exc:
+            fail(exc)
+        click.echo(f"{'enabled' if enabled else 'disabled'} {plugin} for {tenant.code} {tenant.name}; in force here: "
+                   f"{', '.join(service.precedence(host(), [*service.ancestors(db, tenant), tenant]))}")

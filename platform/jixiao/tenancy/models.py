@@ -36,10 +36,21 @@ class Tenant(TimestampMixin, Base):
     path: Mapped[str] = mapped_column(sa.String(64), index=True)
     # Plugins and settings this tenant declares itself; descendants inherit them (see service.effective_*).
     plugins: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
+    # The operator's overlay on the YAML's list (jixiao tenants enable/disable): kept across YAML reloads.
+    plugins_enabled: Mapped[list[str]] = mapped_column(sa.JSON, default=list, server_default=sa.text("'[]'"))
+    plugins_disabled: Mapped[list[str]] = mapped_column(sa.JSON, default=list, server_default=sa.text("'[]'"))
     settings: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
     active: Mapped[bool] = mapped_column(default=True)
 
     parent: Mapped[Tenant | None] = relationship(remote_side=[id], lazy="joined", join_depth=1)
+
+    @property
+    def plugins_in_force(self) -> list[str]:
+        """The plugins this tenant itself enables: its YAML's list in order, less what an operator disabled,
+        then what an operator enabled (descendants inherit them)."""
+        disabled = set(self.plugins_disabled or [])
+        listed = [name for name in self.plugins or [] if name not in disabled]
+        return listed + [name for name in self.plugins_enabled or [] if name not in listed and name not in disabled]
 
     @property
     def bureau_name(self) -> str:

@@ -19,7 +19,11 @@ class TenantSchema(Schema):
     level = fields.String()
     division_type = fields.String()
     parent_code = fields.String(allow_none=True)
-    plugins = fields.List(fields.String(), metadata={"description": "plugins this tenant enables itself"})
+    plugins = fields.List(fields.String(), metadata={"description": "plugins the tenants YAML lists for this tenant"})
+    plugins_enabled = fields.List(fields.String(), metadata={
+        "description": "plugins an operator enabled for this tenant beside its YAML (kept across YAML reloads)"})
+    plugins_disabled = fields.List(fields.String(), metadata={
+        "description": "plugins an operator disabled for this tenant and its descendants"})
 
 
 class PluginInForceSchema(Schema):

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from jixiao import audit, inputs
 from jixiao.db import platform_write
-from jixiao.errors import Forbidden, NotFound, ValidationFailed
+from jixiao.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from jixiao.plugins import NATIONAL, PluginHost
 from jixiao.system import duties
 from jixiao.tenancy import divisions
@@ -107,12 +107,24 @@ def plugins_in_force(session: Session, host: PluginHost, tenant: Tenant) -> list
     return _plugins_in_chain(host, tenant, [*ancestors(session, tenant), tenant])
 
 
+def _chain_groups(chain: list[Tenant]) -> list[tuple[Tenant, list[str]]]:
+    """Each holder of ``chain`` (root first) with the plugins it brings in force: its own list, after an
+    operator's overlay; a plugin an operator disabled on a holder is out of force from there down, whatever an
+    ancestor enables (a descendant may enable it again)."""
+    groups: list[tuple[Tenant, list[str]]] = []
+    for holder in chain:
+        blocked = set(holder.plugins_disabled or [])
+        groups = [(earlier, [name for name in names if name not in blocked]) for earlier, names in groups]
+        groups.append((holder, holder.plugins_in_force))
+    return groups
+
+
 def _plugins_in_chain(host: PluginHost, tenant: Tenant, chain: list[Tenant]) -> list[PluginInForce]:
     result: dict[str, PluginInForce] = {
         NATIONAL: PluginInForce(NATIONAL, "", "全国（内置）", inherited=True, installed=True)
     }
-    for holder in chain:
-        for name in holder.plugins or []:
+    for holder, names in _chain_groups(chain):
+        for name in names:
             if name not in result:
                 result[name] = PluginInForce(
                     name, holder.code, holder.name, holder.id != tenant.id, host.is_installed(name)
@@ -123,7 +135,7 @@ def _plugins_in_chain(host: PluginHost, tenant: Tenant, chain: list[Tenant]) -> 
 def precedence(host: PluginHost, chain: list[Tenant]) -> tuple[str, ...]:
     """The installed plugins in force along ``chain`` (root first), most specific first: the tenant's own in
     their YAML order, then its parent's, up to the root's; national, always in force, answers last."""
-    ordered = dict.fromkeys(name for holder in reversed(chain) for name in holder.plugins or [])
+    ordered = dict.fromkeys(name for _holder, names in reversed(_chain_groups(chain)) for name in names)
     return tuple(name for name in ordered if name != NATIONAL and host.is_installed(name)) + (NATIONAL,)
 
 
@@ -359,12 +371,47 @@ def tree_lines(session: Session, host: PluginHost, root_code: str | None = None)
     lines = []
     for tenant in session.scalars(stmt):
         depth = tenant.path.strip("/").count("/")
-        marks = f"  [plugins: {', '.join(tenant.plugins)}]" if tenant.plugins else ""
-        missing = [p for p in tenant.plugins or [] if not host.is_installed(p)]
+        marks = f"  [plugins: {', '.join(tenant.plugins_in_force)}]" if tenant.plugins_in_force else ""
+        if tenant.plugins_disabled:
+            marks += f"  [disabled: {', '.join(tenant.plugins_disabled)}]"
+        missing = [p for p in tenant.plugins_in_force if not host.is_installed(p)]
         if missing:
             marks += f"  [NOT INSTALLED: {', '.join(missing)}]"
         lines.append(f"{'  ' * depth}{tenant.code} {tenant.name} ({tenant.division_type}){marks}")
     return lines
+
+
+def set_plugin(session: Session, host: PluginHost, actor: Any, code: str, plugin: str, enabled: bool) -> Tenant:
+    """An operator enables or disables ``plugin`` for the tenant ``code`` (and so its descendants), beside what
+    the tenants YAML lists: stored on the tenant, audited, and kept when the YAML is loaded again. ``actor`` is
+    the system administrator, or ``None`` for the command line on the server."""
+    if actor is not None:
+        duties.require_system_administrator(actor)
+    tenant = get_by_code(session, code)
+    if tenant is None:
+        raise NotFound(f"没有代码为 {code} 的财政部门")
+    if plugin == NATIONAL:
+        raise ValidationFailed(fields={"plugin": "全国规则（national）始终启用，不能启用或停用"})
+    if enabled and not host.is_installed(plugin):
+        raise ValidationFailed(fields={"plugin": f"插件 {plugin} 未安装（已安装：{', '.join(host.installed_names)}）"})
+    before = {"plugins_enabled": list(tenant.plugins_enabled or []), "plugins_disabled": list(tenant.plugins_disabled or [])}
+    was_in_force = plugin in tenant.plugins_in_force
+    if enabled:
+        tenant.plugins_disabled = [p for p in before["plugins_disabled"] if p != plugin]
+        if plugin not in (tenant.plugins or []) and plugin not in before["plugins_enabled"]:
+            tenant.plugins_enabled = [*before["plugins_enabled"], plugin]
+    else:
+        tenant.plugins_enabled = [p for p in before["plugins_enabled"] if p != plugin]
+        if plugin not in before["plugins_disabled"]:
+            tenant.plugins_disabled = [*before["plugins_disabled"], plugin]
+    after = {"plugins_enabled": list(tenant.plugins_enabled), "plugins_disabled": list(tenant.plugins_disabled)}
+    if after == before:
+        raise Conflict(f"{tenant.name}已{'启用' if enabled else '停用'}插件 {plugin}，无需重复操作")
+    audit.record(session, actor=actor, action="tenant.plugin_enable" if enabled else "tenant.plugin_disable",
+                 obj=tenant, tenant_id=None, before={**before, "in_force": was_in_force},
+                 after={**after, "in_force": plugin in tenant.plugins_in_force})
+    session.commit()
+    return tenant
 
 
 def provision(session: Session, host: PluginHost, actor: Any, code: str, plugins: list[str] | None = None) -> Tenant:
