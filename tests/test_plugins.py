@@ -289,3 +289,14 @@ def test_the_toolkit_offers_what_the_composition_hooks_return():
     for name in ("job_kind", "JobContext", "Schedule", "TransientJobError", "JobFailed", "DocumentOwner", "Metric",
                  "TodoItem"):
         assert name in toolkit.__all__ and hasattr(toolkit, name), name
+
+
+@pytest.mark.parametrize("name", ["hunan", "sichuan", "xizang"])
+def test_each_shipped_plugins_readme_lists_the_hooks_it_implements(app, name):
+    """A vendor and an operator read what a plugin does in its README: its table names exactly its hooks."""
+    readme = (ROOT / "plugins" / name / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## What it does", 1)[1].split("\n## ", 1)[0]
+    hooks = {hook for hook in dir(hookspecs) if hasattr(getattr(hookspecs, hook), "jixiao_spec")}
+    listed = set(re.findall(r"^\| `(\w+)` \|", section, re.M)) & hooks
+    implemented = {info.name: set(info.hooks) for info in app.extensions["jixiao.plugins"].info()}[name]
+    assert listed == implemented
