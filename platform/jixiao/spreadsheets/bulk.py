@@ -28,15 +28,14 @@ from jixiao.lifecycle import common
 from jixiao.lifecycle.models import FundType, Project, ProjectKind, Stage
 from jixiao.lifecycle.projects import PROJECT_FIELDS
 from jixiao.lifecycle.schemas import ProjectCreateSchema
+from jixiao.spreadsheets import forms
 from jixiao.spreadsheets.xlsx import RowError
 from jixiao.tenancy.models import Tenant
 
-COLUMNS = {
-    "code": "项目编码", "name": "项目名称", "year": "预算年度", "kind": "项目类型", "fund_type": "资金来源",
-    "department_code": "主管部门编码", "requested_amount": "申请金额（万元）", "category": "项目类别",
-    "is_new": "是否新增", "is_key": "是否重点", "classified": "是否涉密",
-}
-REQUIRED = ("code", "name", "year", "kind", "fund_type", "department_code", "requested_amount")
+#: Each field of the 项目清单 → its column as errors name it; the fields a row must have (the template's
+#: columns marked *).
+COLUMNS = {column.field: column.label for column in forms.PROJECTS.columns}
+REQUIRED = tuple(column.field for column in forms.PROJECTS.columns if column.required)
 # What the API schema's complaint about a field means, said the way the form says it.
 SCHEMA_MESSAGES = {
     "code": "项目编码不能超过 40 个字符",
@@ -66,56 +65,95 @@ def require_may_create(actor: User, tenant: Tenant) -> None:
         raise Forbidden("只有本级预算单位人员或财政绩效人员可以申报项目")
 
 
+@dataclasses.dataclass
+class _Context:
+    """What every row is checked against, read once for the whole list."""
+
+    actor: User
+    departments: dict[str, Department]
+    own_ids: set[int] | None  # the departments a unit's staff may enter projects for (None: any)
+    existing: set[tuple[int, str]]  # (year, code) of the projects the tenant has
+    categories: dict[int, list[dict[str, Any]]]
+    schema: ProjectCreateSchema
+    seen: dict[tuple[int, str], int] = dataclasses.field(default_factory=dict)  # (year, code) → its first row
+
+
 def validate(session: Session, actor: User, tenant: Tenant, rows: list[ProjectRow]) -> list[RowError]:
     """Every problem of every row (a fixed number of statements, whatever the number of rows)."""
     require_may_create(actor, tenant)
-    departments = {d.code: d for d in session.scalars(sa.select(Department).where(Department.tenant_id == tenant.id))}
-    own_ids = (None if actor.has_role(Role.FINANCE)
-               else set(common.department_subtree_ids(session, actor.department_id)))
-    existing = _existing(session, tenant, {str(r.data.get("code")) for r in rows if r.data.get("code")})
-    categories = _categories(session, tenant, {r.data["year"] for r in rows if isinstance(r.data.get("year"), int)})
-    schema = ProjectCreateSchema()
+    context = _Context(
+        actor=actor,
+        departments={d.code: d for d in session.scalars(sa.select(Department).where(Department.tenant_id == tenant.id))},
+        own_ids=None if actor.has_role(Role.FINANCE) else set(common.department_subtree_ids(session, actor.department_id)),
+        existing=_existing(session, tenant, {str(r.data.get("code")) for r in rows if r.data.get("code")}),
+        categories=_categories(session, tenant, {r.data["year"] for r in rows if isinstance(r.data.get("year"), int)}),
+        schema=ProjectCreateSchema())
     errors: list[RowError] = []
-    seen: dict[tuple[int, str], int] = {}
     for item in rows:
-        data = item.data
-        for field in REQUIRED:
-            if field not in item.unreadable and data.get(field) in (None, ""):
-                errors.append(RowError(item.row, COLUMNS[field], f"请填写{COLUMNS[field].split('（')[0]}"))
-        payload = {k: (str(v) if isinstance(v, Decimal) else v) for k, v in data.items()
-                   if v not in (None, "") and k not in item.unreadable}
-        complaints = schema.validate(payload, partial=True)
-        for field, complaint in complaints.items():
-            if field in SCHEMA_MESSAGES:
-                said = complaint[0] if isinstance(complaint, list) and complaint else str(complaint)
-                # The shared fields (jixiao.inputs) explain themselves in Chinese; marshmallow's own do not.
-                errors.append(RowError(item.row, COLUMNS[field], f"{COLUMNS[field].split('（')[0]}{said}"
-                                       if CHINESE.search(said) else SCHEMA_MESSAGES[field]))
-        if data.get("classified") and not actor.has_role(Role.FINANCE):
-            # Refused as the API refuses it: importing the row without the mark would be a success that lied.
-            errors.append(RowError(item.row, COLUMNS["classified"], "只有财政绩效人员可以标记涉密，预算单位人员请填“否”"))
-        code, year = data.get("code"), data.get("year")
-        if code and isinstance(year, int):
-            key = (year, str(code))
-            if key in existing:
-                errors.append(RowError(item.row, COLUMNS["code"], f"{year} 年已有编码为 {code} 的项目"))
-            elif key in seen:
-                errors.append(RowError(item.row, COLUMNS["code"], f"与第 {seen[key]} 行重复：{year} 年编码 {code} 出现了两次"))
-            else:
-                seen[key] = item.row
-        if isinstance(year, int) and "category" not in item.unreadable:
-            _category, problem = catalog.category_problem(categories[year], data.get("category"))
-            if problem:
-                errors.append(RowError(item.row, COLUMNS["category"], problem))
-        department_code = data.get("department_code")
-        if department_code and "department_code" not in item.unreadable:
-            department = departments.get(str(department_code))
-            if department is None:
-                errors.append(RowError(item.row, COLUMNS["department_code"], f"本级没有编码为 {department_code} 的部门"))
-            elif own_ids is not None and department.id not in own_ids:
-                errors.append(RowError(item.row, COLUMNS["department_code"],
-                                       f"预算单位人员只能为本部门（及下属单位）申报项目，{department_code} 不在其中"))
+        for check in (_missing, _schema_problems, _classified, _duplicate, _category, _department):
+            errors.extend(RowError(item.row, COLUMNS[field], message) for field, message in check(item, context))
     return errors
+
+
+Problems = list[tuple[str, str]]  # (field, message)
+
+
+def _missing(item: ProjectRow, context: _Context) -> Problems:
+    return [(field, f"请填写{COLUMNS[field].split('（')[0]}") for field in REQUIRED
+            if field not in item.unreadable and item.data.get(field) in (None, "")]
+
+
+def _schema_problems(item: ProjectRow, context: _Context) -> Problems:
+    payload = {k: (str(v) if isinstance(v, Decimal) else v) for k, v in item.data.items()
+               if v not in (None, "") and k not in item.unreadable}
+    problems = []
+    for field, complaint in context.schema.validate(payload, partial=True).items():
+        if field in SCHEMA_MESSAGES:
+            said = complaint[0] if isinstance(complaint, list) and complaint else str(complaint)
+            # The shared fields (jixiao.inputs) explain themselves in Chinese; marshmallow's own do not.
+            problems.append((field, f"{COLUMNS[field].split('（')[0]}{said}" if CHINESE.search(said)
+                             else SCHEMA_MESSAGES[field]))
+    return problems
+
+
+def _classified(item: ProjectRow, context: _Context) -> Problems:
+    if item.data.get("classified") and not context.actor.has_role(Role.FINANCE):
+        # Refused as the API refuses it: importing the row without the mark would be a success that lied.
+        return [("classified", "只有财政绩效人员可以标记涉密，预算单位人员请填“否”")]
+    return []
+
+
+def _duplicate(item: ProjectRow, context: _Context) -> Problems:
+    code, year = item.data.get("code"), item.data.get("year")
+    if not code or not isinstance(year, int):
+        return []
+    key = (year, str(code))
+    if key in context.existing:
+        return [("code", f"{year} 年已有编码为 {code} 的项目")]
+    if key in context.seen:
+        return [("code", f"与第 {context.seen[key]} 行重复：{year} 年编码 {code} 出现了两次")]
+    context.seen[key] = item.row
+    return []
+
+
+def _category(item: ProjectRow, context: _Context) -> Problems:
+    year = item.data.get("year")
+    if not isinstance(year, int) or "category" in item.unreadable:
+        return []
+    _chosen, problem = catalog.category_problem(context.categories[year], item.data.get("category"))
+    return [("category", problem)] if problem else []
+
+
+def _department(item: ProjectRow, context: _Context) -> Problems:
+    code = item.data.get("department_code")
+    if not code or "department_code" in item.unreadable:
+        return []
+    department = context.departments.get(str(code))
+    if department is None:
+        return [("department_code", f"本级没有编码为 {code} 的部门")]
+    if context.own_ids is not None and department.id not in context.own_ids:
+        return [("department_code", f"预算单位人员只能为本部门（及下属单位）申报项目，{code} 不在其中")]
+    return []
 
 
 def _categories(session: Session, tenant: Tenant, years: set[int]) -> dict[int, list[dict[str, Any]]]:

@@ -18,7 +18,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from jixiao import inputs, units
+from jixiao import units
 from jixiao.accounts.models import User
 from jixiao.documents import service as documents
 from jixiao.documents import store
@@ -30,32 +30,16 @@ from jixiao.lifecycle.models import (
     Evaluation,
     EvaluationKind,
     EvaluationStatus,
-    FundType,
     Project,
-    ProjectKind,
-    QualitativeBand,
     TargetStatus,
 )
-from jixiao.spreadsheets import bulk, xlsx
-from jixiao.spreadsheets import templates_xlsx as forms
-from jixiao.spreadsheets.xlsx import RowError, norm_heading, text
+from jixiao.spreadsheets import bulk, forms, reader, xlsx
+from jixiao.spreadsheets.xlsx import RowError, text
 from jixiao.tenancy.models import Tenant
+from jixiao.toolkit import DocumentOwner
 
 SHOWN_ERRORS = 50
-DIRECTIONS = {
-    "≥": "ge", ">=": "ge", "＞=": "ge", "≧": "ge", "ge": "ge",
-    ">": "gt", "＞": "gt", "gt": "gt",
-    "=": "eq", "＝": "eq", "==": "eq", "eq": "eq",
-    "≤": "le", "<=": "le", "＜=": "le", "≦": "le", "le": "le",
-    "<": "lt", "＜": "lt", "lt": "lt",
-    "定性": "qualitative", "qualitative": "qualitative",
-}
 LEADING_DIRECTION = re.compile(r"^(>=|<=|＞=|＜=|≥|≤|≧|≦|>|<|＞|＜|=|＝)\s*")
-BANDS = {**{b.label: b.value for b in QualitativeBand}, **{b.value: b.value for b in QualitativeBand}}
-KIND_NAMES = {**{k.label: k.value for k in ProjectKind}, **{k.value: k.value for k in ProjectKind}}
-FUND_NAMES = {**{f.label: f.value for f in FundType}, **{f.value: f.value for f in FundType}}
-TRUE_WORDS = {"是", "y", "yes", "true", "1", "√", "✓", "对"}
-FALSE_WORDS = {"否", "n", "no", "false", "0", "×", "不是"}
 
 
 class ImportRejected(ValidationFailed):
@@ -79,7 +63,7 @@ def _authors_only(session: Session, actor: User, tenant: Tenant) -> Any:
 
 
 #: Import error reports and exports belong to their author alone (registered by the spreadsheets plugin).
-SPREADSHEET_DOCUMENTS = documents.DocumentOwner(OWNER_TYPE, _authors_only, "Excel 导入导出")
+SPREADSHEET_DOCUMENTS = DocumentOwner(OWNER_TYPE, _authors_only, "Excel 导入导出")
 
 
 def document_url(tenant_code: str, document_id: int) -> str:
@@ -111,126 +95,7 @@ def reject(session: Session, actor: User, tenant: Tenant, errors: list[RowError]
     return ImportRejected(summary(errors), errors, document, document_url(tenant.code, document.id))
 
 
-# ---- Reading the sheets -----------------------------------------------------------------------------------
-
-
-@dataclasses.dataclass
-class Table:
-    """A table found by its headings: the heading row and heading → column number."""
-
-    row: int
-    columns: dict[str, int]
-
-    def col(self, heading: str) -> int | None:
-        return self.columns.get(norm_heading(heading))
-
-    def find(self, predicate: Callable[[str], bool]) -> int | None:
-        return next((c for h, c in self.columns.items() if predicate(h)), None)
-
-
-def find_cell(ws: Any, label: str, max_row: int = 60) -> tuple[int, int] | None:
-    wanted = norm_heading(label)
-    for row in ws.iter_rows(min_row=1, max_row=min(max_row, ws.max_row or 1)):
-        for cell in row:
-            if isinstance(cell.value, str) and norm_heading(cell.value) == wanted:
-                return cell.row, cell.column
-    return None
-
-
-def right_of(ws: Any, label: str) -> tuple[Any, int | None]:
-    found = find_cell(ws, label)
-    if found is None:
-        return None, None
-    return ws.cell(row=found[0], column=found[1] + 1).value, found[0]
-
-
-def below(ws: Any, label: str) -> tuple[Any, str, int | None]:
-    found = find_cell(ws, label)
-    if found is None:
-        return None, "General", None
-    cell = ws.cell(row=found[0] + 1, column=found[1])
-    return cell.value, cell.number_format, found[0] + 1
-
-
-def table(ws: Any, first_heading: str, required: list[str], errors: list[RowError]) -> Table | None:
-    found = find_cell(ws, first_heading)
-    if found is None:
-        errors.append(RowError(None, first_heading, f"找不到表头“{first_heading}”，请使用平台下载的模板填写"))
-        return None
-    row = found[0]
-    columns = {norm_heading(c.value): c.column for c in ws[row] if isinstance(c.value, str) and c.value.strip()}
-    result = Table(row, columns)
-    for heading in required:
-        if result.col(heading) is None:
-            errors.append(RowError(row, heading, f"找不到“{heading}”列，请不要删除或改写模板的表头"))
-    return result
-
-
-def data_rows(ws: Any, table: Table, errors: list[RowError],
-              stop_words: tuple[str, ...] = ()) -> list[tuple[int, dict[int, Any]]]:
-    """The rows under a table's headings that hold anything: (row number, column → cell)."""
-    found = []
-    limit = xlsx.config("SPREADSHEET_MAX_ROWS", xlsx.DEFAULT_MAX_ROWS)
-    for cells in ws.iter_rows(min_row=table.row + 1, max_row=ws.max_row):
-        values = {c.column: c for c in cells if getattr(c, "column", None)}
-        first = values.get(1)
-        if first is not None and norm_heading(first.value) in stop_words:
-            break
-        if all(text(c.value) == "" or (isinstance(c.value, str) and c.value.startswith("=")) for c in values.values()):
-            continue
-        if len(found) >= limit:
-            errors.append(RowError(cells[0].row, "", f"行数超过上限：一张表最多 {limit} 行"))
-            break
-        found.append((cells[0].row, values))
-    return found
-
-
-def value(cells: dict[int, Any], column: int | None) -> Any:
-    cell = cells.get(column) if column else None
-    return None if cell is None else cell.value
-
-
-def cell_number(cells: dict[int, Any], column: int | None) -> Decimal | None:
-    cell = cells.get(column) if column else None
-    if cell is None:
-        return None
-    if isinstance(cell.value, str) and cell.value.startswith("="):
-        return None  # a formula the platform computes again
-    return xlsx.number(cell.value, getattr(cell, "number_format", "General") or "General")
-
-
-HUGE = Decimal("1e15")  # beyond any indicator value (and beyond the columns' precision)
-HUGE_WAN = Decimal("1e10")  # 万元: a trillion yuan
-
-
-def too_large(errors: list[RowError], row: int | None, column: str, number: Decimal | None,
-              limit: Decimal = HUGE) -> bool:
-    if number is not None and abs(number) >= limit:
-        errors.append(RowError(row, column, "数值过大，请检查（金额单位为万元）"))
-        return True
-    return False
-
-
-def executed_amount(errors: list[RowError], row: int, column: str, name: str, read: Any, missing: str) -> Decimal | None:
-    """An executed amount in 万元: ``read()`` parses the cell; missing, negative or absurd amounts are errors."""
-    try:
-        amount = read()
-    except xlsx.NotANumber as exc:
-        errors.append(RowError(row, column, f"{name}{exc}"))
-        return None
-    if amount is None:
-        errors.append(RowError(row, column, missing))
-    elif amount < 0:
-        errors.append(RowError(row, column, f"{name}不能为负数"))
-    elif not too_large(errors, row, column, amount, HUGE_WAN):
-        return amount
-    return None
-
-
-def _limit(errors: list[RowError], row: int, column: str, value_text: str, size: int) -> str:
-    if len(value_text) > size:
-        errors.append(RowError(row, column, f"不能超过 {size} 个字（现为 {len(value_text)} 个字）"))
-    return value_text[:size]
+# ---- Which form, for whom ---------------------------------------------------------------------------------
 
 
 def _identify(wb: Any, ws: Any, kind: str, tenant: Tenant, project: Project | None) -> list[RowError]:
@@ -246,14 +111,14 @@ def _identify(wb: Any, ws: Any, kind: str, tenant: Tenant, project: Project | No
     if project is None:
         return errors
     if meta.get("project_id") and meta["project_id"] != str(project.id):
-        errors.append(RowError(None, "项目编码", f"这份表格属于项目 {meta.get('project_code') or meta['project_id']}，"
-                                                 f"不是本项目（{project.code}）"))
+        errors.append(RowError(None, forms.PROJECT_CODE, f"这份表格属于项目 {meta.get('project_code') or meta['project_id']}，"
+                                                         f"不是本项目（{project.code}）"))
     elif not meta:
-        code, row = right_of(ws, "项目编码")
+        code, row = reader.right_of(ws, forms.PROJECT_CODE)
         if row is None:
             errors.append(RowError(None, "", f"无法确认这是“{forms.LABELS[kind]}”：请使用平台下载的模板填写"))
         elif text(code) != project.code:
-            errors.append(RowError(row, "项目编码", f"表中的项目编码“{text(code)}”不是本项目的编码（{project.code}）"))
+            errors.append(RowError(row, forms.PROJECT_CODE, f"表中的项目编码“{text(code)}”不是本项目的编码（{project.code}）"))
     return errors
 
 
@@ -264,11 +129,8 @@ def recorded_version(wb: Any) -> int | None:
 
 
 def _sheet(wb: Any, kind: str) -> Any:
-    name = forms.KINDS.get(kind, "项目清单")
+    name = forms.FORMS[kind].sheet
     return wb[name] if name in wb.sheetnames else xlsx.main_sheet(wb)
-
-
-# ---- 绩效目标申报表 ---------------------------------------------------------------------------------------
 
 
 @dataclasses.dataclass
@@ -278,80 +140,113 @@ class Parsed:
     where: dict[str, tuple[int | None, str]]  # a service field → (row, column) on the sheet
 
 
+def _nothing() -> Parsed:
+    return Parsed({}, [], {})
+
+
+class _Indicators:
+    """The project's indicators as a form's rows name them: by the hidden id, else by a name no other has;
+    each once."""
+
+    def __init__(self, indicators: list[Any], unknown: str) -> None:
+        self.indicators = indicators
+        self.unknown = unknown  # the complaint for a row that is none of them, naming it as {said}
+        self.by_id = {i.id: i for i in indicators}
+        self.by_name: dict[str, list[Any]] = {}
+        for indicator in indicators:
+            self.by_name.setdefault(indicator.name, []).append(indicator)
+        self.seen: dict[int, int] = {}  # indicator id → its row
+
+    def match(self, row: reader.Row, table: forms.Table) -> Any | None:
+        name_column = table["name"]
+        name, raw_id = row.read(name_column), row.read(table["indicator_id"])
+        indicator = self.by_id.get(int(raw_id)) if raw_id.isdigit() else None
+        if indicator is None and len(self.by_name.get(name, [])) == 1:
+            indicator = self.by_name[name][0]
+        if indicator is None:
+            row.error(name_column, self.unknown.format(said=name or raw_id))
+            return None
+        if indicator.id in self.seen:
+            row.error(name_column, f"指标“{indicator.name}”与第 {self.seen[indicator.id]} 行重复")
+            return None
+        self.seen[indicator.id] = row.number
+        return indicator
+
+    def missing(self, table: forms.Table) -> list[RowError]:
+        return [RowError(None, table["name"].label, f"缺少指标“{i.name}”的行，请使用平台下载的最新模板")
+                for i in self.indicators if i.id not in self.seen]
+
+
+def _indicators_of(session: Session, project: Project) -> list[Any]:
+    target_set = targets.targets_for(session, project)
+    return list(target_set.indicators) if target_set else []
+
+
+def _yuan(wan: Decimal | None) -> str | None:
+    return str(units.yuan_from_wan(wan)) if wan is not None else None
+
+
+# ---- 绩效目标申报表 ---------------------------------------------------------------------------------------
+
+
 def parse_targets(session: Session, tenant: Tenant, project: Project, wb: Any) -> tuple[Parsed, list[RowError]]:
     ws = _sheet(wb, forms.TARGETS)
     errors = _identify(wb, ws, forms.TARGETS, tenant, project)
     if errors:
-        return Parsed({}, [], {}), errors
-    overall, overall_row = right_of(ws, "年度总体目标")
-    found = table(ws, "一级指标", ["二级指标", "三级指标", "指标方向", "指标值", "计量单位", "权重"], errors)
+        return _nothing(), errors
+    table = forms.TARGET_INDICATORS
+    found = reader.find_table(ws, table, errors)
     if found is None or errors:
-        return Parsed({}, [], {}), errors
-    heads = {h: found.col(h) for h in ("一级指标", "二级指标", "三级指标", "指标方向", "指标值", "计量单位", "权重", "共性指标编码")}
+        return _nothing(), errors
     indicators: list[dict[str, Any]] = []
     rows: list[int] = []
-    for row, cells in data_rows(ws, found, errors):
-        before = len(errors)
-        level1 = _limit(errors, row, "一级指标", text(value(cells, heads["一级指标"])), 20)
-        level2 = _limit(errors, row, "二级指标", text(value(cells, heads["二级指标"])), 40)
-        name = _limit(errors, row, "三级指标", text(value(cells, heads["三级指标"])), 200)
-        for column, given in (("一级指标", level1), ("二级指标", level2), ("三级指标", name)):
-            if not given:
-                errors.append(RowError(row, column, f"请填写{column}"))
-        raw_direction = text(value(cells, heads["指标方向"]))
-        raw_value = value(cells, heads["指标值"])
-        if isinstance(raw_value, str) and LEADING_DIRECTION.match(raw_value.strip()):
-            symbol = LEADING_DIRECTION.match(raw_value.strip()).group(1)  # type: ignore[union-attr]
-            raw_value = LEADING_DIRECTION.sub("", raw_value.strip())
-            if not raw_direction:
-                raw_direction = symbol
-            elif DIRECTIONS.get(raw_direction) != DIRECTIONS.get(symbol):
-                errors.append(RowError(row, "指标值", f"指标值前的“{symbol}”与指标方向“{raw_direction}”不一致"))
-        direction = DIRECTIONS.get(raw_direction.replace(" ", ""))
-        if direction is None:
-            errors.append(RowError(row, "指标方向", "请选择指标方向：≥、>、=、≤、<、定性" if not raw_direction
-                                   else f"“{raw_direction}”不是指标方向，应为 ≥、>、=、≤、<、定性"))
-        target_value: Decimal | None = None
-        target_text = ""
-        if direction == Direction.QUALITATIVE:
-            target_text = _limit(errors, row, "指标值", text(raw_value), 200)
-        elif direction is not None:
-            try:
-                target_value = xlsx.number(raw_value, cells[heads["指标值"]].number_format if heads["指标值"] in cells else "General")
-            except xlsx.NotANumber as exc:
-                errors.append(RowError(row, "指标值", f"定量指标的指标值{exc}"))
-            else:
-                if target_value is None:
-                    errors.append(RowError(row, "指标值", "定量指标请填写指标值（数字）；文字目标请将指标方向选为“定性”"))
-                too_large(errors, row, "指标值", target_value)
-        unit = _limit(errors, row, "计量单位", text(value(cells, heads["计量单位"])), 20)
-        try:
-            weight = cell_number(cells, heads["权重"])
-        except xlsx.NotANumber as exc:
-            errors.append(RowError(row, "权重（分值）", f"权重{exc}"))
-        else:
-            if weight is None:
-                errors.append(RowError(row, "权重（分值）", "请填写权重（正数）"))
-            elif weight <= 0:
-                errors.append(RowError(row, "权重（分值）", "权重应大于 0"))
-            elif weight >= Decimal("1000000"):
-                errors.append(RowError(row, "权重（分值）", "权重过大"))
-        catalog = text(value(cells, heads["共性指标编码"])) if heads["共性指标编码"] else ""
-        catalog = _limit(errors, row, "共性指标编码", catalog, 40)
-        if len(errors) == before:
-            indicators.append({"level1": level1, "level2": level2, "name": name, "direction": direction,
-                               "target_value": None if target_value is None else str(target_value),
-                               "target_text": target_text, "unit": unit, "weight": str(weight),
-                               "catalog_code": catalog or None})
-            rows.append(row)
+    for row in reader.data_rows(ws, found, errors):
+        indicator = _indicator(row)
+        if indicator is not None:
+            indicators.append(indicator)
+            rows.append(row.number)
     if not indicators and not errors:
-        errors.append(RowError(found.row + 1, "三级指标", "表中没有任何绩效指标"))
-    overall_text = text(overall)
-    if len(overall_text) > 5000:
-        errors.append(RowError(overall_row, "年度总体目标", "年度总体目标不能超过 5000 个字"))
-    where = {"overall_target": (overall_row, "年度总体目标"), "indicators": (found.row, "一级指标")}
-    data = {"overall_target": overall_text, "indicators": indicators, "version": recorded_version(wb)}
+        errors.append(RowError(found.row + 1, table["name"].label, "表中没有任何绩效指标"))
+    overall, overall_row = reader.read_field(ws, forms.OVERALL_TARGET, errors)
+    where = {"overall_target": (overall_row, forms.OVERALL_TARGET.label),
+             "indicators": (found.row, table["level1"].label)}
+    data = {"overall_target": overall, "indicators": indicators, "version": recorded_version(wb)}
     return Parsed(data, rows, where), errors
+
+
+def _indicator(row: reader.Row) -> dict[str, Any] | None:
+    """An indicator row as the service takes it; None when it has problems (said in the row's errors)."""
+    table = forms.TARGET_INDICATORS
+    level1, level2, name = (row.read(table[field]) for field in ("level1", "level2", "name"))
+    direction, target_value, target_text = _target(row)
+    unit, weight, catalog = (row.read(table[field]) for field in ("unit", "weight", "catalog_code"))
+    if not row.ok:
+        return None
+    return {"level1": level1, "level2": level2, "name": name, "direction": direction,
+            "target_value": None if target_value is None else str(target_value), "target_text": target_text,
+            "unit": unit, "weight": str(weight), "catalog_code": catalog or None}
+
+
+def _target(row: reader.Row) -> tuple[str | None, Decimal | None, str | None]:
+    """An indicator's direction and target (a number, or the words of a qualitative one). The direction may
+    be typed in front of the value instead (“≥95”), and must then agree with the 指标方向 column."""
+    table = forms.TARGET_INDICATORS
+    direction_column, value_column = table["direction"], table["target_value"]
+    said = text(row.value(direction_column))
+    raw = row.value(value_column)
+    match = LEADING_DIRECTION.match(raw.strip()) if isinstance(raw, str) else None
+    if match:
+        symbol, raw = match.group(1), LEADING_DIRECTION.sub("", raw.strip())
+        if not said:
+            said = symbol
+        elif forms.DIRECTIONS.get(said) != forms.DIRECTIONS.get(symbol):
+            row.error(value_column, f"指标值前的“{symbol}”与指标方向“{said}”不一致")
+    direction = row.read(direction_column, raw=said)
+    if direction is None:
+        return None, None, ""
+    if direction == Direction.QUALITATIVE:
+        return direction, None, row.read(value_column, raw=raw, parse=value_column.qualitative)
+    return direction, row.read(value_column, raw=raw), ""
 
 
 def precheck_targets(session: Session, actor: User, project: Project) -> None:
@@ -362,9 +257,7 @@ def precheck_targets(session: Session, actor: User, project: Project) -> None:
 
 
 INDICATOR_FIELD = re.compile(r"^indicators\[(\d+)\]\.(\w+)$")
-TARGET_COLUMNS = {"level1": "一级指标", "level2": "二级指标", "name": "三级指标", "direction": "指标方向",
-                  "target_value": "指标值", "target_text": "指标值", "unit": "计量单位", "weight": "权重（分值）",
-                  "catalog_code": "共性指标编码"}
+TARGET_COLUMNS = forms.TARGET_INDICATORS.service_columns()
 
 
 def _target_location(parsed: Parsed, field: str) -> tuple[int | None, str]:
@@ -386,114 +279,104 @@ def apply_targets(session: Session, actor: User, tenant: Tenant, project: Projec
 
 # ---- 绩效监控表 -------------------------------------------------------------------------------------------
 
-
-def _month(raw: Any) -> int | None:
-    digits = re.sub(r"[月\s]", "", text(raw))
-    return int(digits) if digits.isdigit() else None
+NOTE_MAX_LENGTH = 200  # a monitoring value's note (预计全年, 偏差原因, 纠偏措施 together)
+UNKNOWN_MONITORED = "“{said}”不是本项目的绩效指标（请不要增删指标行；修改指标请导入绩效目标申报表）"
 
 
 def parse_monitoring(session: Session, tenant: Tenant, project: Project, wb: Any) -> tuple[Parsed, list[RowError]]:
     ws = _sheet(wb, forms.MONITORING)
     errors = _identify(wb, ws, forms.MONITORING, tenant, project)
     if errors:
-        return Parsed({}, [], {}), errors
-    raw_period, period_row = right_of(ws, "监控月份")
-    period = _month(raw_period)
-    owed = monitoring.periods_owed(session, tenant, project)
-    if period_row is None:
-        errors.append(RowError(None, "监控月份", "找不到“监控月份”，请使用平台下载的模板"))
-    elif period is None or not 1 <= period <= 12:
-        errors.append(RowError(period_row, "监控月份", "请填写监控截至的月份（1–12）"))
-    elif period not in owed:
-        errors.append(RowError(period_row, "监控月份", f"本项目应在以下月份报送监控：{'、'.join(str(m) for m in owed)}"))
-    budget = table(ws, "执行数", ["执行数"], errors)
-    executed: Decimal | None = None
-    budget_row = budget.row + 1 if budget else None
-    cause = measure = ""
-    if budget is not None and budget_row is not None:
-        cells = {c.column: c for c in ws[budget_row]}
-        executed = executed_amount(errors, budget_row, "执行数（万元）", "执行数",
-                                   lambda: cell_number(cells, budget.col("执行数")),
-                                   "请填写截至监控月份的执行数（万元）")
-        cause = text(value(cells, budget.col("偏差原因")))
-        measure = text(value(cells, budget.col("纠偏措施")))
-    found = table(ws, "一级指标", ["三级指标", "预计全年完成情况", "偏差原因", "纠偏措施"], errors)
-    actual_col = found.find(lambda h: h.endswith("实际完成值")) if found else None
-    if found is not None and actual_col is None:
-        errors.append(RowError(found.row, "实际完成值", "找不到“1-N月实际完成值”列，请不要删除或改写模板的表头"))
-    if found is None or actual_col is None or errors:
-        return Parsed({}, [], {}), errors
-    target_set = targets.targets_for(session, project)
-    indicators = list(target_set.indicators) if target_set else []
-    by_id = {i.id: i for i in indicators}
-    by_name: dict[str, list[Any]] = {}
-    for indicator in indicators:
-        by_name.setdefault(indicator.name, []).append(indicator)
-    values: list[dict[str, Any]] = []
-    rows: list[int] = []
-    where: dict[str, tuple[int | None, str]] = {}
-    causes: list[str] = []
-    measures: list[str] = []
-    seen: dict[int, int] = {}
-    id_col, name_col = found.col("指标ID"), found.col("三级指标")
-    for row, cells in data_rows(ws, found, errors):
-        name = text(value(cells, name_col))
-        indicator = None
-        raw_id = text(value(cells, id_col))
-        if raw_id.isdigit() and int(raw_id) in by_id:
-            indicator = by_id[int(raw_id)]
-        elif len(by_name.get(name, [])) == 1:
-            indicator = by_name[name][0]
-        if indicator is None:
-            errors.append(RowError(row, "三级指标", f"“{name or raw_id}”不是本项目的绩效指标（请不要增删指标行；修改指标请导入绩效目标申报表）"))
-            continue
-        if indicator.id in seen:
-            errors.append(RowError(row, "三级指标", f"指标“{indicator.name}”与第 {seen[indicator.id]} 行重复"))
-            continue
-        seen[indicator.id] = row
-        qualitative = str(indicator.direction) == Direction.QUALITATIVE
-        parts: list[str] = []
-        actual: Decimal | None = None
-        if qualitative:
-            said = text(value(cells, actual_col))
-            if said:
-                parts.append(f"实际：{said}")
-        else:
-            try:
-                actual = cell_number(cells, actual_col)
-            except xlsx.NotANumber as exc:
-                errors.append(RowError(row, "实际完成值", f"定量指标的实际完成值{exc}"))
-                continue
-            if too_large(errors, row, "实际完成值", actual):
-                continue
-        forecast = text(value(cells, found.col("预计全年完成情况")))
-        reason = text(value(cells, found.col("偏差原因")))
-        remedy = text(value(cells, found.col("纠偏措施")))
-        for label, said in (("预计全年", forecast), ("偏差原因", reason), ("纠偏措施", remedy)):
-            if said:
-                parts.append(f"{label}：{said}")
-        note = "；".join(parts)
-        if len(note) > 200:
-            errors.append(RowError(row, "偏差原因", f"预计全年完成情况、偏差原因和纠偏措施合计不能超过 200 字（现为 {len(note)} 字），"
-                                                  "详细说明请写在“一、预算执行情况”的偏差原因中"))
-            continue
-        if reason:
-            causes.append(f"{indicator.name}：{reason}")
-        if remedy:
-            measures.append(f"{indicator.name}：{remedy}")
-        values.append({"indicator_id": indicator.id, "actual_value": None if actual is None else str(actual),
-                       "note": note})
-        rows.append(row)
-        where[f"values.{indicator.id}"] = (row, "实际完成值")
-    where.update({"period": (period_row, "监控月份"), "executed_amount": (budget_row, "执行数（万元）"),
-                  "cause": (budget_row, "偏差原因"), "measure": (budget_row, "纠偏措施")})
-    meta = xlsx.read_meta(wb)
+        return _nothing(), errors
+    period, period_row = reader.read_field(ws, forms.PERIOD, errors,
+                                           owed=monitoring.periods_owed(session, tenant, project))
+    budget = _monitoring_budget(ws, errors)
+    found = reader.find_table(ws, forms.MONITORING_INDICATORS, errors)
+    if found is None or errors:
+        return _nothing(), errors
+    lines = _monitoring_lines(ws, found, _indicators_of(session, project), errors)
+    table = forms.MONITORING_BUDGET
+    lines.where.update({"period": (period_row, forms.PERIOD.label),
+                        **{field: (budget.row, table[field].label) for field in ("executed_amount", "cause", "measure")}})
     # The version recorded is the one of the month the form was made for; another month typed in has none.
-    version = recorded_version(wb) if meta.get("period") == str(period) else None
-    data = {"period": period, "executed_amount": str(units.yuan_from_wan(executed)) if executed is not None else None,
-            "values": values, "cause": cause or "；".join(causes), "measure": measure or "；".join(measures),
+    version = recorded_version(wb) if xlsx.read_meta(wb).get("period") == str(period) else None
+    data = {"period": period, "executed_amount": _yuan(budget.executed), "values": lines.values,
+            "cause": budget.cause or "；".join(lines.causes), "measure": budget.measure or "；".join(lines.measures),
             "version": version}
-    return Parsed(data, rows, where), errors
+    return Parsed(data, lines.rows, lines.where), errors
+
+
+@dataclasses.dataclass
+class _Budget:
+    executed: Decimal | None = None
+    cause: str = ""
+    measure: str = ""
+    row: int | None = None
+
+
+def _monitoring_budget(ws: Any, errors: list[RowError]) -> _Budget:
+    """一、预算执行情况: the amount executed so far (万元), and the budget's cause and measure."""
+    table = forms.MONITORING_BUDGET
+    found = reader.find_table(ws, table, errors)
+    if found is None:
+        return _Budget()
+    row = reader.value_row(ws, found, errors)
+    return _Budget(row.read(table["executed_amount"]), row.read(table["cause"]), row.read(table["measure"]),
+                   row.number)
+
+
+@dataclasses.dataclass
+class _Lines:
+    values: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+    rows: list[int] = dataclasses.field(default_factory=list)
+    where: dict[str, tuple[int | None, str]] = dataclasses.field(default_factory=dict)
+    causes: list[str] = dataclasses.field(default_factory=list)  # each indicator's cause, named
+    measures: list[str] = dataclasses.field(default_factory=list)
+
+
+def _monitoring_lines(ws: Any, found: reader.Found, indicators: list[Any], errors: list[RowError]) -> _Lines:
+    """二、绩效目标完成情况: each indicator's value of the month."""
+    table = forms.MONITORING_INDICATORS
+    matcher = _Indicators(indicators, UNKNOWN_MONITORED)
+    lines = _Lines()
+    for row in reader.data_rows(ws, found, errors):
+        indicator = matcher.match(row, table)
+        line = _monitoring_value(row, indicator) if indicator is not None else None
+        if line is None:
+            continue
+        value, reason, remedy = line
+        if reason:
+            lines.causes.append(f"{indicator.name}：{reason}")
+        if remedy:
+            lines.measures.append(f"{indicator.name}：{remedy}")
+        lines.values.append(value)
+        lines.rows.append(row.number)
+        lines.where[f"values.{indicator.id}"] = (row.number, table["actual_value"].label)
+    return lines
+
+
+def _monitoring_value(row: reader.Row, indicator: Any) -> tuple[dict[str, Any], str, str] | None:
+    """An indicator's value of the month and its cause and remedy; None when the row has problems. What has no
+    column of its own (the forecast, the cause, the remedy, a qualitative indicator's words) goes in the note."""
+    table = forms.MONITORING_INDICATORS
+    column = table["actual_value"]
+    actual: Decimal | None = None
+    parts: list[tuple[str, str]] = []
+    if forms.is_qualitative(indicator):
+        parts.append((forms.ACTUAL_PART, row.read(column, parse=column.qualitative)))
+    else:
+        actual = row.read(column)
+        if not row.ok:
+            return None
+    said = {field: row.read(table[field]) for field in forms.NOTE_PARTS}
+    note = forms.note_text([*parts, *((label, said[field]) for field, label in forms.NOTE_PARTS.items())])
+    if len(note) > NOTE_MAX_LENGTH:
+        headers = "、".join(table[field].header for field in ("forecast", "reason")) + "和" + table["remedy"].header
+        row.error(table["reason"], f"{headers}合计不能超过 {NOTE_MAX_LENGTH} 字（现为 {len(note)} 字），"
+                                   "详细说明请写在“一、预算执行情况”的偏差原因中")
+        return None
+    value = {"indicator_id": indicator.id, "actual_value": None if actual is None else str(actual), "note": note}
+    return value, said["reason"], said["remedy"]
 
 
 def precheck_monitoring(session: Session, actor: User, project: Project) -> None:
@@ -514,106 +397,92 @@ def apply_monitoring(session: Session, actor: User, tenant: Tenant, project: Pro
 
 # ---- 绩效自评表 -------------------------------------------------------------------------------------------
 
+UNKNOWN_EVALUATED = "“{said}”不是本项目的绩效指标（请不要增删指标行）"
+
 
 def parse_self_evaluation(session: Session, tenant: Tenant, project: Project, wb: Any) -> tuple[Parsed, list[RowError]]:
     ws = _sheet(wb, forms.SELF_EVALUATION)
     errors = _identify(wb, ws, forms.SELF_EVALUATION, tenant, project)
     if errors:
-        return Parsed({}, [], {}), errors
-    raw_executed, executed_format, executed_row = below(ws, "全年执行数")
-    executed: Decimal | None = None
-    if executed_row is None:
-        errors.append(RowError(None, "全年执行数", "找不到“全年执行数”，请使用平台下载的模板"))
-    else:
-        executed = executed_amount(errors, executed_row, "全年执行数（万元）", "全年执行数",
-                                   lambda: xlsx.number(raw_executed, executed_format), "请填写全年执行数（万元）")
-    summary_text, _fmt, summary_row = below(ws, "实际完成情况")
-    found = table(ws, "一级指标", ["三级指标", "实际完成值", "得分", "偏差原因分析及改进措施"], errors)
+        return _nothing(), errors
+    executed, executed_row = _executed(ws, errors)
+    summary, summary_row = reader.read_field(ws, forms.SUMMARY, errors)
+    table = forms.SELF_INDICATORS
+    found = reader.find_table(ws, table, errors)
     if found is None or errors:
-        return Parsed({}, [], {}), errors
-    target_set = targets.targets_for(session, project)
-    indicators = list(target_set.indicators) if target_set else []
+        return _nothing(), errors
+    indicators = _indicators_of(session, project)
     points, _cap = forms.self_evaluation_points(session, tenant, indicators)
     worth = {i.id: p for i, p in zip(indicators, points, strict=True)}
-    by_id = {i.id: i for i in indicators}
-    by_name: dict[str, list[Any]] = {}
-    for indicator in indicators:
-        by_name.setdefault(indicator.name, []).append(indicator)
+    matcher = _Indicators(indicators, UNKNOWN_EVALUATED)
     scores: list[dict[str, Any]] = []
     rows: list[int] = []
     where: dict[str, tuple[int | None, str]] = {}
-    seen: dict[int, int] = {}
-    id_col, name_col = found.col("指标ID"), found.col("三级指标")
-    actual_col, score_col, note_col = found.col("实际完成值"), found.col("得分"), found.col("偏差原因分析及改进措施")
-    for row, cells in data_rows(ws, found, errors, stop_words=("总分", "自评等级")):
-        name = text(value(cells, name_col))
-        raw_id = text(value(cells, id_col))
-        indicator = by_id.get(int(raw_id)) if raw_id.isdigit() else None
-        if indicator is None and len(by_name.get(name, [])) == 1:
-            indicator = by_name[name][0]
+    for row in reader.data_rows(ws, found, errors):
+        indicator = matcher.match(row, table)
         if indicator is None:
-            errors.append(RowError(row, "三级指标", f"“{name or raw_id}”不是本项目的绩效指标（请不要增删指标行）"))
             continue
-        if indicator.id in seen:
-            errors.append(RowError(row, "三级指标", f"指标“{indicator.name}”与第 {seen[indicator.id]} 行重复"))
+        where[f"scores.{indicator.id}"] = (row.number, table["actual_value"].label)
+        entry = _score(row, indicator, worth[indicator.id])
+        if entry is None:
             continue
-        seen[indicator.id] = row
-        where[f"scores.{indicator.id}"] = (row, "实际完成值")
-        note = text(value(cells, note_col))
-        entry: dict[str, Any] = {"indicator_id": indicator.id, "note": note}
-        if str(indicator.direction) == Direction.QUALITATIVE:
-            said = text(value(cells, actual_col))
-            band = BANDS.get(said)
-            if band is None:
-                errors.append(RowError(row, "实际完成值", "定性指标请选择评价档次：达成、部分达成、未达成" if not said
-                                       else f"“{said}”不是评价档次，应为 达成、部分达成 或 未达成"))
-                continue
-            try:
-                score = cell_number(cells, score_col)
-            except xlsx.NotANumber as exc:
-                errors.append(RowError(row, "得分", f"得分{exc}"))
-                continue
-            if score is None:
-                errors.append(RowError(row, "得分", f"定性指标请填写得分（本指标分值 {worth[indicator.id]}）"))
-                continue
-            if too_large(errors, row, "得分", score, Decimal("1e6")):
-                continue
-            fraction = (score / worth[indicator.id]).quantize(Decimal("0.0001")) if worth[indicator.id] else Decimal(0)
-            try:
-                scoring.indicator_score("qualitative", None, None, worth[indicator.id], band=band, band_fraction=fraction)
-            except ValueError as exc:
-                low, high = scoring.QUALITATIVE_BANDS[band][1:]
-                errors.append(RowError(row, "得分", f"{exc}；即得分应在 {worth[indicator.id] * low:.2f}–"
-                                                    f"{worth[indicator.id] * high:.2f} 之间"))
-                continue
-            entry.update(band=band, band_fraction=str(fraction))
-            where[f"scores.{indicator.id}"] = (row, "得分")
-        else:
-            try:
-                actual = cell_number(cells, actual_col)
-            except xlsx.NotANumber as exc:
-                errors.append(RowError(row, "实际完成值", f"实际完成值{exc}"))
-                continue
-            if actual is None:
-                errors.append(RowError(row, "实际完成值", f"请填写指标“{indicator.name}”的实际完成值"))
-                continue
-            if too_large(errors, row, "实际完成值", actual):
-                continue
-            try:
-                scoring.indicator_score(str(indicator.direction), indicator.target_value, actual, worth[indicator.id])
-            except ValueError as exc:
-                errors.append(RowError(row, "实际完成值", str(exc)))
-                continue
-            entry["actual_value"] = str(actual)
+        if "band" in entry:  # a qualitative score is the points typed, which the service checks
+            where[f"scores.{indicator.id}"] = (row.number, table["score"].label)
         scores.append(entry)
-        rows.append(row)
-    for indicator in indicators:
-        if indicator.id not in seen:
-            errors.append(RowError(None, "三级指标", f"缺少指标“{indicator.name}”的行，请使用平台下载的最新模板"))
-    where.update({"executed_amount": (executed_row, "全年执行数（万元）"), "summary": (summary_row, "实际完成情况")})
-    data = {"executed_amount": str(units.yuan_from_wan(executed)) if executed is not None else None, "scores": scores,
-            "summary": text(summary_text), "version": recorded_version(wb)}
+        rows.append(row.number)
+    errors.extend(matcher.missing(table))
+    where.update({"executed_amount": (executed_row, forms.SELF_BUDGET["executed_amount"].label),
+                  "summary": (summary_row, forms.SUMMARY.label)})
+    data = {"executed_amount": _yuan(executed), "scores": scores, "summary": summary, "version": recorded_version(wb)}
     return Parsed(data, rows, where), errors
+
+
+def _executed(ws: Any, errors: list[RowError]) -> tuple[Decimal | None, int | None]:
+    """一、预算执行情况: the year's amount executed (万元) and its row."""
+    table = forms.SELF_BUDGET
+    found = reader.find_table(ws, table, errors)
+    if found is None:
+        return None, None
+    row = reader.value_row(ws, found, errors)
+    return row.read(table["executed_amount"]), row.number
+
+
+def _score(row: reader.Row, indicator: Any, worth: Decimal) -> dict[str, Any] | None:
+    """An indicator's self-evaluation as the service takes it; None when the row has problems."""
+    entry: dict[str, Any] = {"indicator_id": indicator.id, "note": row.read(forms.SELF_INDICATORS["note"])}
+    graded = _band(row, worth) if forms.is_qualitative(indicator) else _actual(row, indicator, worth)
+    return None if graded is None else {**entry, **graded}
+
+
+def _band(row: reader.Row, worth: Decimal) -> dict[str, Any] | None:
+    """A qualitative indicator: the band chosen, and the points given within the band's range."""
+    table = forms.SELF_INDICATORS
+    band = row.read(table["actual_value"], parse=table["actual_value"].qualitative)
+    score = row.read(table["score"], worth=worth) if band is not None else None
+    if score is None:
+        return None
+    fraction = (score / worth).quantize(Decimal("0.0001")) if worth else Decimal(0)
+    try:
+        scoring.indicator_score("qualitative", None, None, worth, band=band, band_fraction=fraction)
+    except ValueError as exc:
+        low, high = scoring.QUALITATIVE_BANDS[band][1:]
+        row.error(table["score"], f"{exc}；即得分应在 {worth * low:.2f}–{worth * high:.2f} 之间")
+        return None
+    return {"band": band, "band_fraction": str(fraction)}
+
+
+def _actual(row: reader.Row, indicator: Any, worth: Decimal) -> dict[str, Any] | None:
+    """A quantitative indicator: the value attained (the points are the platform's to compute)."""
+    column = forms.SELF_INDICATORS["actual_value"]
+    actual = row.read(column, indicator=indicator.name)
+    if actual is None:
+        return None
+    try:
+        scoring.indicator_score(str(indicator.direction), indicator.target_value, actual, worth)
+    except ValueError as exc:
+        row.error(column, str(exc))
+        return None
+    return {"actual_value": str(actual)}
 
 
 def _self_evaluation(session: Session, project: Project) -> Evaluation | None:
@@ -690,30 +559,6 @@ def import_project_file(session: Session, actor: User, tenant: Tenant, project: 
 # ---- 项目清单 ----------------------------------------------------------------------------------------------
 
 
-LIST_FIELDS = {
-    "项目编码": "code", "项目名称": "name", "预算年度": "year", "项目类型": "kind", "资金来源": "fund_type",
-    "主管部门编码": "department_code", "申请金额": "requested_amount", "项目类别": "category",
-    "是否新增": "is_new", "是否重点": "is_key", "是否涉密": "classified",
-}
-
-
-def _code(raw: Any) -> str:
-    if isinstance(raw, float) and raw.is_integer():
-        return str(int(raw))
-    return text(raw)
-
-
-def _flag(raw: Any, default: bool) -> bool | None:
-    said = text(raw).lower()
-    if not said:
-        return default
-    if said in TRUE_WORDS:
-        return True
-    if said in FALSE_WORDS:
-        return False
-    return None
-
-
 def parse_project_list(data: bytes, filename: str, tenant: Tenant) -> tuple[list[bulk.ProjectRow], list[RowError]]:
     """Every row of a 项目清单 as values, with the cells that could not be read."""
     workbook = xlsx.open_workbook(data, filename, read_only=True)
@@ -722,100 +567,26 @@ def parse_project_list(data: bytes, filename: str, tenant: Tenant) -> tuple[list
         errors = _identify(workbook, ws, forms.PROJECT_LIST, tenant, None)
         if errors:
             return [], errors
-        limit = xlsx.config("SPREADSHEET_MAX_ROWS", xlsx.DEFAULT_MAX_ROWS)
-        columns: dict[str, int] | None = None
-        heading_row = 0
-        rows: list[bulk.ProjectRow] = []
-        for cells in ws.iter_rows():
-            cells = [c for c in cells if getattr(c, "column", None)]
-            if not cells:
-                continue
-            if columns is None:
-                heads = {norm_heading(c.value): c.column for c in cells if isinstance(c.value, str)}
-                if "项目编码" in heads and "项目名称" in heads:
-                    columns = {field: heads[h] for h, field in LIST_FIELDS.items() if h in heads}
-                    heading_row = cells[0].row
-                    missing = [h for h, field in LIST_FIELDS.items() if field in bulk.REQUIRED and field not in columns]
-                    for heading in missing:
-                        errors.append(RowError(heading_row, heading, f"找不到“{heading}”列，请使用平台下载的模板"))
-                    if missing:
-                        return [], errors
-                elif cells[0].row >= 20:
-                    break
-                continue
-            by_col = {c.column: c for c in cells}
-            if all(text(c.value) == "" for c in cells):
-                continue
-            if len(rows) >= limit:
-                errors.append(RowError(cells[0].row, "", f"行数超过上限：一次最多导入 {limit} 个项目，请分批导入"))
-                return rows, errors
-            rows.append(_project_row(cells[0].row, by_col, columns, errors))
-        if columns is None:
-            return [], [RowError(None, "项目编码", "找不到表头“项目编码”“项目名称”，请使用平台下载的项目清单模板")]
+        found = reader.find_table(ws, forms.PROJECTS, errors)
+        if found is None or errors:
+            return [], errors
+        rows = [_project_row(row) for row in reader.data_rows(ws, found, errors)]
         if not rows:
-            errors.append(RowError(heading_row + 1, "项目编码", "表中没有项目行"))
+            errors.append(RowError(found.row + 1, forms.PROJECTS["code"].label, "表中没有项目行"))
         return rows, errors
     finally:
         workbook.close()
 
 
-def _project_row(row: int, cells: dict[int, Any], columns: dict[str, int], errors: list[RowError]) -> bulk.ProjectRow:
-    item = bulk.ProjectRow(row=row, data={})
-
-    def cell(field: str) -> Any:
-        found = cells.get(columns.get(field, -1))
-        return None if found is None else found.value
-
-    def bad(field: str, message: str) -> None:
-        item.unreadable.add(field)
-        errors.append(RowError(row, bulk.COLUMNS[field], message))
-
-    item.data["code"] = _code(cell("code"))
-    item.data["name"] = text(cell("name"))
-    item.data["category"] = text(cell("category"))
-    year = cell("year")
-    if year not in (None, ""):
-        try:
-            number = xlsx.number(year)
-        except xlsx.NotANumber:
-            number = None
-        if number is None or number != number.to_integral_value():
-            bad("year", f"预算年度应为四位整数（如 2026），填写的是“{text(year)}”")
-        else:
-            item.data["year"] = int(number)
-    for field, names, what in (("kind", KIND_NAMES, "项目类型应为 项目、政策 或 部门整体"),
-                               ("fund_type", FUND_NAMES, "资金来源应为 一般公共预算、政府性基金预算、国有资本经营预算 或 社会保险基金预算")):
-        said = text(cell(field))
-        if said:
-            if said in names:
-                item.data[field] = names[said]
-            else:
-                bad(field, f"{what}，填写的是“{said}”")
-    item.data["department_code"] = _code(cell("department_code"))
-    amount = cell("requested_amount")
-    found = cells.get(columns.get("requested_amount", -1))
-    try:
-        wan = xlsx.number(amount, getattr(found, "number_format", "General") or "General")
-    except xlsx.NotANumber as exc:
-        bad("requested_amount", f"申请金额{exc}（单位：万元）")
-    else:
-        if wan is not None:
-            if wan < 0:
-                bad("requested_amount", "申请金额不能为负数")
-            elif wan >= Decimal("1e10"):
-                bad("requested_amount", "申请金额过大（单位是万元）")
-            else:
-                try:  # exactly, to the cent: a fraction of a cent is refused, not rounded away
-                    item.data["requested_amount"] = inputs.check_money(wan, "requested_amount", "申请金额",
-                                                                       scale=units.WAN)
-                except ValidationFailed as exc:
-                    bad("requested_amount", f"{exc.fields['requested_amount']}（单位：万元）")
-    for field, default in (("is_new", True), ("is_key", False), ("classified", False)):
-        flag = _flag(cell(field), default)
-        if flag is None:
-            bad(field, f"{bulk.COLUMNS[field]}应填“是”或“否”，填写的是“{text(cell(field))}”")
-        else:
-            item.data[field] = flag
+def _project_row(row: reader.Row) -> bulk.ProjectRow:
+    """A project's values as read (an empty year, type, source or amount is left out, for :func:`bulk.validate`
+    to ask for), and the columns that could not be read."""
+    item = bulk.ProjectRow(row=row.number, data={})
+    for column in forms.PROJECTS.columns:
+        value = row.read(column)
+        if value is not None:
+            item.data[column.field] = value
+    item.unreadable.update(row.failed)
     return item
 
 

@@ -6,7 +6,8 @@ filed monitoring report or self-evaluation comes back filled in), with the headi
 (docs/domain.md, "Forms people already use"), drop-down lists for directions, levels and bands, frozen
 headings, and a very hidden sheet ``_jixiao`` saying what the file is (template kind and version, tenant,
 project), so that an import knows what it reads. Amounts are in 万元, as on the forms; cells a unit fills are
-shaded yellow. The layout constants below are what :mod:`jixiao.spreadsheets.importer` looks for. The cells
+shaded yellow. Every table is written from its spec in :mod:`jixiao.spreadsheets.forms` (headings, pre-filled
+values, widths, drop-downs), the spec :mod:`jixiao.spreadsheets.importer` reads the upload by. The cells
 the form computes (execution rate, scores, total, grade) are :class:`~jixiao.spreadsheets.xlsx.Formula`; every
 other value, whatever it starts with, is written as text.
 """
@@ -14,70 +15,36 @@ other value, whatever it starts with, is written as text.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
 from openpyxl import Workbook
+from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 from sqlalchemy.orm import Session
 
 from jixiao import units
 from jixiao.accounts.models import Department
 from jixiao.errors import NotFound, ValidationFailed
-from jixiao.lifecycle import common, monitoring, scoring
-from jixiao.lifecycle.models import (
-    Direction,
-    Evaluation,
-    EvaluationKind,
-    FundType,
-    MonitoringReport,
-    Project,
-    ProjectKind,
-    QualitativeBand,
-)
+from jixiao.lifecycle import common, monitoring
+from jixiao.lifecycle.models import Evaluation, EvaluationKind, MonitoringReport, Project
 from jixiao.lifecycle.targets import targets_for
-from jixiao.rules.national import LEVEL2_BY_LEVEL1
-from jixiao.spreadsheets import xlsx
+from jixiao.spreadsheets import forms, xlsx
+from jixiao.spreadsheets.forms import (  # also where the API and the pages have always found them
+    KINDS,
+    LABELS,
+    MONITORING,
+    PROJECT_LIST,
+    SELF_EVALUATION,
+    TARGETS,
+    TITLES,
+)
 from jixiao.spreadsheets.xlsx import BORDER, CENTER, INPUT_FILL, LABEL_FILL, NOTE_FONT, TITLE_FONT, WRAP
 from jixiao.tenancy.models import Tenant
 
-TARGETS, MONITORING, SELF_EVALUATION, PROJECT_LIST = "targets", "monitoring", "self_evaluation", "project_list"
-KINDS = {
-    TARGETS: "绩效目标申报表",
-    MONITORING: "绩效监控表",
-    SELF_EVALUATION: "绩效自评表",
-}
-TITLES = {
-    TARGETS: "项目支出绩效目标申报表",
-    MONITORING: "项目支出绩效运行监控表（双监控）",
-    SELF_EVALUATION: "项目支出绩效自评表",
-    PROJECT_LIST: "项目清单（批量导入）",
-}
-LABELS = {**KINDS, PROJECT_LIST: "项目清单"}
-
-DIRECTION_SYMBOLS = [d.symbol for d in Direction]  # ≥ > = ≤ < 定性
-LEVEL1_NAMES = list(LEVEL2_BY_LEVEL1)
-LEVEL2_NAMES = [name for names in LEVEL2_BY_LEVEL1.values() for name in names]
-BAND_LABELS = [b.label for b in QualitativeBand]  # 达成 部分达成 未达成
-YES_NO = ["是", "否"]
 DATA_ROWS = 200  # rows below a table's headings that carry the drop-down lists
-
-# 绩效目标申报表 (8 columns)
-TARGET_HEADINGS = ["一级指标", "二级指标", "三级指标", "指标方向", "指标值", "计量单位", "权重（分值）", "共性指标编码"]
-# 绩效监控表 (10 visible columns and the indicator's id, hidden)
-MONITORING_BUDGET_HEADINGS = ["年初预算（万元）", "调整数（万元）", "调整后预算（万元）", "执行数（万元）", "执行率",
-                              "偏差原因", "纠偏措施"]
-MONITORING_HEADINGS = ["一级指标", "二级指标", "三级指标", "指标方向", "年度指标值", "计量单位", "1-{m}月实际完成值",
-                       "预计全年完成情况", "偏差原因", "纠偏措施", "指标ID"]
-# 绩效自评表 (9 visible columns and the indicator's id, hidden)
-SELF_BUDGET_HEADINGS = ["年初预算数（万元）", "全年预算数（万元）", "全年执行数（万元）", "分值", "执行率", "得分"]
-SELF_HEADINGS = ["一级指标", "二级指标", "三级指标", "年度指标值", "实际完成值", "分值", "得分",
-                 "偏差原因分析及改进措施", "指标ID"]
-# 项目清单
-PROJECT_LIST_HEADINGS = ["项目编码*", "项目名称*", "预算年度*", "项目类型*", "资金来源*", "主管部门编码*",
-                         "申请金额（万元）*", "项目类别", "是否新增", "是否重点", "是否涉密"]
-NOTE_LABELS = ("预计全年", "偏差原因", "纠偏措施", "实际")
 
 
 def filename_for(kind: str, project: Project, period: int | None = None) -> str:
@@ -142,7 +109,7 @@ def _box(ws: Any, row: int, col: int, value: Any = None, *, editable: bool = Fal
     return cell
 
 
-def _list_validation(ws: Any, values: list[str], cells: str, *, strict: bool = True, prompt: str = "") -> None:
+def _list_validation(ws: Any, values: Sequence[str], cells: str, *, strict: bool = True, prompt: str = "") -> None:
     validation = DataValidation(type="list", formula1='"' + ",".join(values) + '"', allow_blank=True,
                                 showErrorMessage=True, errorStyle="stop" if strict else "warning",
                                 error="请从下拉列表中选择" if strict else "不在常用列表中，确认无误可继续",
@@ -153,31 +120,60 @@ def _list_validation(ws: Any, values: list[str], cells: str, *, strict: bool = T
     validation.add(cells)
 
 
+def _span(table: forms.Table) -> int:
+    """How many columns the form shows (a hidden id column is not part of the layout)."""
+    return sum(not column.hidden for column in table.columns)
+
+
+def _table(ws: Any, table: forms.Table, heading_row: int, records: Sequence[Any], *, month: int | None = None) -> None:
+    """A table as its spec says: the headings, then one row per record (None: an empty row to fill in), each
+    cell pre-filled by its column, bordered, and shaded where the unit fills it in."""
+    _headings(ws, heading_row, table.headings(month))
+    for offset, record in enumerate(records):
+        row = heading_row + 1 + offset
+        for col, column in enumerate(table.columns, start=1):
+            _box(ws, row, col, column.value(record), editable=column.is_editable(record), fmt=column.number_format)
+
+
+def _layout(ws: Any, table: forms.Table) -> None:
+    """The columns' widths, and the hidden ones (an indicator's id, for the import to know the row)."""
+    for col, column in enumerate(table.columns, start=1):
+        letter = get_column_letter(col)
+        if column.hidden:
+            ws.column_dimensions[letter].hidden = True
+        if column.width is not None:
+            ws.column_dimensions[letter].width = column.width
+
+
+def _dropdowns(ws: Any, table: forms.Table, first: int, last: int, records: Sequence[Any] = ()) -> None:
+    """The columns' drop-down lists over rows ``first``–``last`` (a list for some rows only: on each of them)."""
+    for col, column in enumerate(table.columns, start=1):
+        dropdown, letter = column.dropdown, get_column_letter(col)
+        if dropdown is None:
+            continue
+        if dropdown.only is None:
+            cells = [f"{letter}{first}:{letter}{last}"]
+        else:
+            cells = [f"{letter}{first + offset}" for offset, record in enumerate(records) if dropdown.only(record)]
+        for where in cells:
+            _list_validation(ws, dropdown.values, where, strict=dropdown.strict, prompt=dropdown.prompt)
+
+
+def _bounds(ws: Any, table: forms.Table, first: int, last: int) -> None:
+    for col, column in enumerate(table.columns, start=1):
+        if column.bounds is None:
+            continue
+        bounds, letter = column.bounds, get_column_letter(col)
+        validation = DataValidation(type=bounds.type, operator=bounds.operator, formula1=bounds.low,
+                                    formula2=bounds.high, allow_blank=True, showErrorMessage=True,
+                                    error=bounds.error, errorTitle="填写有误")
+        ws.add_data_validation(validation)
+        validation.add(f"{letter}{first}:{letter}{last}")
+
+
 def _department_text(project: Project) -> str:
     department = project.department
     return f"{department.name}（{department.code}）" if department else ""
-
-
-def _wan_cell(value: Decimal | None) -> float | None:
-    """Yuan as the 万元 number of a form cell. The one float on the way, at the openpyxl boundary: an .xlsx
-    stores numbers as doubles, whose 15 significant digits give 万元 to the cent (six places) back unchanged
-    for any budget under 10⁹ 万元; everything before this stays Decimal."""
-    return xlsx.cell_float(units.wan_from_yuan(value))
-
-
-def _plain(value: Decimal | None) -> Any:
-    if value is None:
-        return None
-    value = Decimal(value).normalize()
-    return int(value) if value == value.to_integral_value() else float(value)
-
-
-def target_text(indicator: Any) -> str:
-    """An indicator's target as the forms write it: “≥1000人次”, or the qualitative target's words."""
-    if str(indicator.direction) == Direction.QUALITATIVE:
-        return indicator.target_text or "定性"
-    value = "" if indicator.target_value is None else format(Decimal(indicator.target_value).normalize(), "f")
-    return f"{Direction(str(indicator.direction)).symbol}{value}{indicator.unit or ''}"
 
 
 def _meta(wb: Workbook, kind: str, tenant: Tenant, project: Project | None, **extra: Any) -> None:
@@ -194,17 +190,19 @@ def _meta(wb: Workbook, kind: str, tenant: Tenant, project: Project | None, **ex
 def targets_template(session: Session, tenant: Tenant, project: Project) -> bytes:
     target_set = targets_for(session, project)
     indicators = list(target_set.indicators) if target_set else []
+    table = forms.TARGET_INDICATORS
     wb = Workbook()
     ws = wb.active
     ws.title = KINDS[TARGETS]
-    span = len(TARGET_HEADINGS)
+    span = _span(table)
     _title(ws, f"{TITLES[TARGETS]}（{project.year}年度）", span,
            f"{tenant.name} · 填报单位：{_department_text(project)} · 金额单位：万元 · 黄色单元格为填报内容")
-    _pairs(ws, 3, [("项目名称", project.name), ("项目编码", project.code)], span)
+    _pairs(ws, 3, [("项目名称", project.name), (forms.PROJECT_CODE, project.code)], span)
     _pairs(ws, 4, [("主管部门", _department_text(project)), ("预算年度", project.year)], span)
-    _pairs(ws, 5, [("资金来源", project.fund_type.label), ("申请金额（万元）", _wan_cell(project.requested_amount))], span)
+    _pairs(ws, 5, [("资金来源", project.fund_type.label), ("申请金额（万元）", forms.wan_cell(project.requested_amount))],
+           span)
     _pairs(ws, 6, [("项目类型", project.kind.label), ("项目类别", project.category or "")], span)
-    ws.cell(row=7, column=1, value="年度总体目标")
+    ws.cell(row=7, column=1, value=forms.OVERALL_TARGET.label)
     label = ws.cell(row=7, column=1)
     label.font, label.fill, label.border, label.alignment = xlsx.BOLD, LABEL_FILL, BORDER, CENTER
     ws.merge_cells(start_row=7, start_column=2, end_row=7, end_column=span)
@@ -217,24 +215,10 @@ def targets_template(session: Session, tenant: Tenant, project: Project) -> byte
     note.font = NOTE_FONT
     ws.merge_cells(start_row=8, start_column=1, end_row=8, end_column=span)
     heading_row = 9
-    _headings(ws, heading_row, TARGET_HEADINGS)
     rows = max(20, len(indicators) + 10)
-    for offset in range(rows):
-        row = heading_row + 1 + offset
-        indicator = indicators[offset] if offset < len(indicators) else None
-        qualitative = indicator is not None and str(indicator.direction) == Direction.QUALITATIVE
-        values = [None] * span
-        if indicator is not None:
-            values = [indicator.level1, indicator.level2, indicator.name, Direction(str(indicator.direction)).symbol,
-                      indicator.target_text if qualitative else _plain(indicator.target_value), indicator.unit,
-                      _plain(indicator.weight), indicator.catalog_code or None]
-        for col, value in enumerate(values, start=1):
-            _box(ws, row, col, value, editable=True)
-    last = heading_row + DATA_ROWS
-    _list_validation(ws, LEVEL1_NAMES, f"A{heading_row + 1}:A{last}", strict=False)
-    _list_validation(ws, LEVEL2_NAMES, f"B{heading_row + 1}:B{last}", strict=False)
-    _list_validation(ws, DIRECTION_SYMBOLS, f"D{heading_row + 1}:D{last}", prompt="≥ > = ≤ < 或 定性")
-    xlsx.set_widths(ws, [12, 18, 34, 10, 14, 10, 12, 16])
+    _table(ws, table, heading_row, [*indicators, *[None] * (rows - len(indicators))])
+    _dropdowns(ws, table, heading_row + 1, heading_row + DATA_ROWS)
+    _layout(ws, table)
     ws.freeze_panes = f"A{heading_row + 1}"
     # The version of the targets the form was filled from: an import over a set changed since is refused.
     _meta(wb, TARGETS, tenant, project, record_version=target_set.version if target_set else "")
@@ -260,15 +244,6 @@ def default_period(session: Session, tenant: Tenant, project: Project) -> int:
     return done[-1] if done else owed[0]
 
 
-def parse_note(note: str) -> dict[str, str]:
-    """A monitoring value's note, “预计全年：…；偏差原因：…；纠偏措施：…”, back into its parts."""
-    labels = "|".join(NOTE_LABELS)
-    found = re.findall(rf"({labels})：(.*?)(?=；(?:{labels})：|$)", note or "", flags=re.S)
-    if not found and note:
-        return {"偏差原因": note}
-    return dict(found)
-
-
 def monitoring_template(session: Session, tenant: Tenant, project: Project, period: int | None = None) -> tuple[bytes, int]:
     owed = monitoring.periods_owed(session, tenant, project)
     if period is None:
@@ -281,54 +256,31 @@ def monitoring_template(session: Session, tenant: Tenant, project: Project, peri
     report = session.scalar(sa.select(MonitoringReport).where(MonitoringReport.project_id == project.id,
                                                               MonitoringReport.period == period))
     values = {v.indicator_id: v for v in report.values} if report else {}
+    table = forms.MONITORING_INDICATORS
     wb = Workbook()
     ws = wb.active
     ws.title = KINDS[MONITORING]
-    span = 10
+    span = _span(table)
     _title(ws, f"{TITLES[MONITORING]}（{project.year}年1-{period}月）", span,
            f"{tenant.name} · 填报单位：{_department_text(project)} · 金额单位：万元 · 黄色单元格为填报内容；"
            "执行率和监控结果（红黄绿蓝灯）由平台计算")
-    _pairs(ws, 3, [("项目名称", project.name), ("项目编码", project.code)], span)
+    _pairs(ws, 3, [("项目名称", project.name), (forms.PROJECT_CODE, project.code)], span)
     _pairs(ws, 4, [("主管部门", _department_text(project)), ("预算年度", project.year)], span)
-    _pairs(ws, 5, [("监控月份", period), ("监控期间", xlsx.Formula('="1-"&B5&"月"'))], span, inputs={"监控月份"})
+    _pairs(ws, 5, [(forms.PERIOD.label, period), ("监控期间", xlsx.Formula('="1-"&B5&"月"'))], span,
+           inputs={forms.PERIOD.label})
     _pairs(ws, 6, [("资金来源", project.fund_type.label), ("项目类型", project.kind.label)], span)
     _list_validation(ws, [str(m) for m in owed], "B5", prompt="截至哪个月（1–12）")
     _section(ws, 8, "一、预算执行情况")
-    _headings(ws, 9, MONITORING_BUDGET_HEADINGS)
-    initial = project.approved_amount if project.approved_amount is not None else project.requested_amount
-    adjustment = (project.adjusted_amount - project.approved_amount
-                  if project.adjusted_amount is not None and project.approved_amount is not None else Decimal(0))
-    _box(ws, 10, 1, _wan_cell(initial), fmt=xlsx.MONEY_FORMAT)
-    _box(ws, 10, 2, _wan_cell(adjustment), fmt=xlsx.MONEY_FORMAT)
-    _box(ws, 10, 3, _wan_cell(project.budget_amount), fmt=xlsx.MONEY_FORMAT)
-    _box(ws, 10, 4, _wan_cell(report.executed_amount) if report else None, editable=True, fmt=xlsx.MONEY_FORMAT)
-    _box(ws, 10, 5, xlsx.Formula('=IF(AND(ISNUMBER(D10),C10>0),D10/C10,"")'), fmt=xlsx.PERCENT_FORMAT)
-    _box(ws, 10, 6, report.cause if report else None, editable=True)
-    _box(ws, 10, 7, report.measure if report else None, editable=True)
+    _table(ws, forms.MONITORING_BUDGET, 9, [forms.BudgetLine(project, report, 10)])
     ws.row_dimensions[10].height = 36
     _section(ws, 12, "二、绩效目标完成情况（偏离进度时请填写偏差原因和纠偏措施）")
     heading_row = 13
-    headings = [h.replace("{m}", str(period)) for h in MONITORING_HEADINGS]
-    _headings(ws, heading_row, headings)
-    for offset, indicator in enumerate(indicators):
-        row = heading_row + 1 + offset
-        value = values.get(indicator.id)
-        parts = parse_note(value.note) if value else {}
-        qualitative = str(indicator.direction) == Direction.QUALITATIVE
-        actual = parts.get("实际") if qualitative else (_plain(value.actual_value) if value else None)
-        cells = [indicator.level1, indicator.level2, indicator.name, Direction(str(indicator.direction)).symbol,
-                 indicator.target_text if qualitative else _plain(indicator.target_value), indicator.unit]
-        for col, cell_value in enumerate(cells, start=1):
-            _box(ws, row, col, cell_value)
-        _box(ws, row, 7, actual, editable=True)
-        _box(ws, row, 8, parts.get("预计全年"), editable=True)
-        _box(ws, row, 9, parts.get("偏差原因"), editable=True)
-        _box(ws, row, 10, parts.get("纠偏措施"), editable=True)
-        _box(ws, row, 11, indicator.id)
+    lines = [forms.MonitoringLine(i, values.get(i.id), forms.parse_note(values[i.id].note) if i.id in values else {})
+             for i in indicators]
+    _table(ws, table, heading_row, lines, month=period)
     if not indicators:
         ws.cell(row=heading_row + 1, column=1, value="本项目尚未填报绩效指标，请先填报绩效目标。").font = NOTE_FONT
-    ws.column_dimensions["K"].hidden = True
-    xlsx.set_widths(ws, [12, 16, 30, 9, 12, 9, 14, 16, 24, 24])
+    _layout(ws, table)
     ws.freeze_panes = f"D{heading_row + 1}"
     # The version of the month's report, if filed: an import correcting it must correct what was downloaded.
     _meta(wb, MONITORING, tenant, project, period=period, record_version=report.version if report else "")
@@ -336,13 +288,6 @@ def monitoring_template(session: Session, tenant: Tenant, project: Project, peri
 
 
 # ---- 绩效自评表 -----------------------------------------------------------------------------------------
-
-
-def self_evaluation_points(session: Session, tenant: Tenant, indicators: list[Any]) -> tuple[list[Decimal], Decimal]:
-    """Each indicator's points on the self-evaluation form, and the budget execution's cap (10 nationally)."""
-    weights = common.hooks(session, tenant).evaluation_weights(kind=str(EvaluationKind.SELF))
-    points = scoring.group_points([(i.level1, i.weight) for i in indicators], weights)
-    return points, Decimal(str(weights.get("execution", 10)))
 
 
 def _grade_formula(cell: str, bands: list[list[Any]]) -> xlsx.Formula:
@@ -353,53 +298,34 @@ def _grade_formula(cell: str, bands: list[list[Any]]) -> xlsx.Formula:
     return xlsx.Formula(f'=IF(ISNUMBER({cell}),{formula},"")')
 
 
-def _score_formula(indicator: Any, row: int) -> xlsx.Formula | None:
-    direction = str(indicator.direction)
-    if direction == Direction.QUALITATIVE or indicator.target_value is None or indicator.target_value <= 0:
-        return None
-    target = format(Decimal(indicator.target_value).normalize(), "f")
-    actual = f"E{row}"
-    if direction in scoring.HIGHER_IS_BETTER:
-        ratio = f"MIN(MAX({actual}/{target},0),1)"
-    else:
-        ratio = f"IF({actual}<={target},1,IF({actual}>=2*{target},0,(2*{target}-{actual})/{target}))"
-    return xlsx.Formula(f'=IF(ISNUMBER({actual}),ROUND({ratio}*F{row},2),"")')
-
-
 def self_evaluation_template(session: Session, tenant: Tenant, project: Project) -> bytes:
     target_set = targets_for(session, project)
     indicators = list(target_set.indicators) if target_set else []
-    points, execution_cap = self_evaluation_points(session, tenant, indicators)
+    points, execution_cap = forms.self_evaluation_points(session, tenant, indicators)
     bands = common.hooks(session, tenant).evaluation_grade_bands(kind=str(EvaluationKind.SELF)) or []
     evaluation = session.scalar(sa.select(Evaluation).where(Evaluation.project_id == project.id,
                                                             Evaluation.kind == EvaluationKind.SELF))
     scores = {s.indicator_id: s for s in evaluation.scores} if evaluation else {}
     latest = session.scalar(sa.select(MonitoringReport).where(MonitoringReport.project_id == project.id)
                             .order_by(MonitoringReport.period.desc()).limit(1))
+    table = forms.SELF_INDICATORS
     wb = Workbook()
     ws = wb.active
     ws.title = KINDS[SELF_EVALUATION]
-    span = 8  # and the indicator's id in column I, hidden
+    span = _span(table)
     hint = (f"；最近一次监控（1-{latest.period}月）执行数 {units.format_wan_exact(latest.executed_amount)} 万元"
             if latest else "")
     _title(ws, f"{TITLES[SELF_EVALUATION]}（{project.year}年度）", span,
            f"{tenant.name} · 填报单位：{_department_text(project)} · 金额单位：万元 · 黄色单元格为填报内容；"
            f"得分、总分和自评等级以平台计算为准{hint}")
-    _pairs(ws, 3, [("项目名称", project.name), ("项目编码", project.code)], span)
+    _pairs(ws, 3, [("项目名称", project.name), (forms.PROJECT_CODE, project.code)], span)
     _pairs(ws, 4, [("主管部门", _department_text(project)), ("预算年度", project.year)], span)
     _pairs(ws, 5, [("资金来源", project.fund_type.label), ("项目类型", project.kind.label)], span)
     _section(ws, 7, "一、预算执行情况")
-    _headings(ws, 8, SELF_BUDGET_HEADINGS)
-    initial = project.approved_amount if project.approved_amount is not None else project.requested_amount
-    _box(ws, 9, 1, _wan_cell(initial), fmt=xlsx.MONEY_FORMAT)
-    _box(ws, 9, 2, _wan_cell(project.budget_amount), fmt=xlsx.MONEY_FORMAT)
-    executed = evaluation.executed_amount if evaluation else None
-    _box(ws, 9, 3, _wan_cell(executed), editable=True, fmt=xlsx.MONEY_FORMAT)
-    _box(ws, 9, 4, _plain(execution_cap))
-    _box(ws, 9, 5, xlsx.Formula('=IF(AND(ISNUMBER(C9),B9>0),C9/B9,"")'), fmt=xlsx.PERCENT_FORMAT)
-    _box(ws, 9, 6, xlsx.Formula('=IF(AND(ISNUMBER(C9),B9>0),ROUND(MIN(MAX(C9/B9,0),1)*D9,2),"")'))
+    budget_row = 9
+    _table(ws, forms.SELF_BUDGET, budget_row - 1, [forms.BudgetLine(project, evaluation, budget_row, execution_cap)])
     _section(ws, 11, "二、年度总体目标完成情况")
-    for first, last, heading in ((1, 4, "年度总体目标"), (5, span, "实际完成情况")):
+    for first, last, heading in ((1, 4, forms.OVERALL_TARGET.label), (5, span, forms.SUMMARY.label)):
         ws.merge_cells(start_row=12, start_column=first, end_row=12, end_column=last)
         ws.cell(row=12, column=first, value=heading)
         xlsx.style_heading_row(ws, 12, first, last)
@@ -411,42 +337,26 @@ def self_evaluation_template(session: Session, tenant: Tenant, project: Project)
     ws.row_dimensions[13].height = 80
     _section(ws, 15, "三、绩效指标完成情况（定性指标的“实际完成值”选 达成/部分达成/未达成，并在“得分”中填写所给分数）")
     heading_row = 16
-    _headings(ws, heading_row, SELF_HEADINGS)
-    qualitative_rows: list[int] = []
-    for offset, (indicator, worth) in enumerate(zip(indicators, points, strict=True)):
-        row = heading_row + 1 + offset
-        score = scores.get(indicator.id)
-        qualitative = str(indicator.direction) == Direction.QUALITATIVE
-        for col, value in enumerate([indicator.level1, indicator.level2, indicator.name, target_text(indicator)],
-                                    start=1):
-            _box(ws, row, col, value)
-        if qualitative:
-            qualitative_rows.append(row)
-            _box(ws, row, 5, score.band.label if score and score.band else None, editable=True)
-            _box(ws, row, 7, _plain(score.score) if score else None, editable=True)
-        else:
-            _box(ws, row, 5, _plain(score.actual_value) if score else None, editable=True)
-            _box(ws, row, 7, _score_formula(indicator, row))
-        _box(ws, row, 6, _plain(worth))
-        _box(ws, row, 8, score.note if score else None, editable=True)
-        _box(ws, row, 9, indicator.id)
-    for row in qualitative_rows:
-        _list_validation(ws, BAND_LABELS, f"E{row}", prompt="达成 / 部分达成 / 未达成")
+    lines = [forms.SelfLine(indicator, scores.get(indicator.id), worth, heading_row + 1 + offset)
+             for offset, (indicator, worth) in enumerate(zip(indicators, points, strict=True))]
+    _table(ws, table, heading_row, lines)
+    _dropdowns(ws, table, heading_row + 1, heading_row + len(lines), lines)
     last_row = heading_row + max(len(indicators), 1)
     total_row = last_row + 1
-    _box(ws, total_row, 1, "总分").font = xlsx.BOLD
+    _box(ws, total_row, 1, forms.TOTAL_LABEL).font = xlsx.BOLD
     ws.merge_cells(start_row=total_row, start_column=2, end_row=total_row, end_column=5)
-    total_formula = xlsx.Formula(f"=ROUND(N(F9)+SUM(G{heading_row + 1}:G{last_row}),2)" if indicators else "=N(F9)")
+    execution, score = f"{forms.SELF_BUDGET.letter('score')}{budget_row}", table.letter("score")
+    total_formula = xlsx.Formula(f"=ROUND(N({execution})+SUM({score}{heading_row + 1}:{score}{last_row}),2)"
+                                 if indicators else f"=N({execution})")
     _box(ws, total_row, 2, total_formula)
-    _box(ws, total_row, 6, "自评等级").font = xlsx.BOLD
+    _box(ws, total_row, 6, forms.GRADE_LABEL).font = xlsx.BOLD
     ws.merge_cells(start_row=total_row, start_column=7, end_row=total_row, end_column=span)
     _box(ws, total_row, 7, _grade_formula(f"B{total_row}", bands) if bands else evaluation.grade if evaluation else "")
     if evaluation is not None and evaluation.total_score is not None:
         note = ws.cell(row=total_row + 1, column=1,
                        value=f"平台计算：总分 {evaluation.total_score}，自评等级 {evaluation.grade}")
         note.font = NOTE_FONT
-    ws.column_dimensions["I"].hidden = True
-    xlsx.set_widths(ws, [12, 16, 30, 16, 14, 9, 9, 36])
+    _layout(ws, table)
     ws.freeze_panes = f"D{heading_row + 1}"
     _meta(wb, SELF_EVALUATION, tenant, project, evaluation_id=evaluation.id if evaluation else "",
           record_version=evaluation.version if evaluation else "")
@@ -475,10 +385,11 @@ def build(session: Session, tenant: Tenant, project: Project, kind: str, period:
 def project_list_template(session: Session, tenant: Tenant) -> tuple[str, bytes]:
     departments = list(session.scalars(sa.select(Department).where(Department.tenant_id == tenant.id)
                                        .order_by(Department.code)))
+    table = forms.PROJECTS
     wb = Workbook()
     ws = wb.active
-    ws.title = "项目清单"
-    span = len(PROJECT_LIST_HEADINGS)
+    ws.title = forms.FORMS[PROJECT_LIST].sheet
+    span = _span(table)
     _title(ws, f"{tenant.name} · {TITLES[PROJECT_LIST]}", span,
            "带 * 的列必填；一行一个项目；金额单位：万元；项目类型：项目/政策/部门整体；资金来源：一般公共预算/政府性基金预算/"
            "国有资本经营预算/社会保险基金预算；是否新增默认“是”，是否重点、是否涉密默认“否”。"
@@ -486,24 +397,11 @@ def project_list_template(session: Session, tenant: Tenant) -> tuple[str, bytes]
     ws.row_dimensions[2].height = 45
     ws.cell(row=2, column=1).alignment = WRAP
     heading_row = 3
-    _headings(ws, heading_row, PROJECT_LIST_HEADINGS)
     limit = heading_row + xlsx.config("SPREADSHEET_MAX_ROWS", xlsx.DEFAULT_MAX_ROWS)
     first = heading_row + 1
-    for row in range(first, first + 20):
-        for col in range(1, span + 1):
-            _box(ws, row, col, editable=True)
-    _list_validation(ws, [k.label for k in ProjectKind], f"D{first}:D{limit}")
-    _list_validation(ws, [f.label for f in FundType], f"E{first}:E{limit}")
-    for column in "IJK":
-        _list_validation(ws, YES_NO, f"{column}{first}:{column}{limit}")
-    year = DataValidation(type="whole", operator="between", formula1="2000", formula2="2100", allow_blank=True,
-                          showErrorMessage=True, error="预算年度应为 2000–2100 之间的整数", errorTitle="填写有误")
-    ws.add_data_validation(year)
-    year.add(f"C{first}:C{limit}")
-    amount = DataValidation(type="decimal", operator="greaterThanOrEqual", formula1="0", allow_blank=True,
-                            showErrorMessage=True, error="申请金额应为不小于 0 的数字（万元）", errorTitle="填写有误")
-    ws.add_data_validation(amount)
-    amount.add(f"G{first}:G{limit}")
+    _table(ws, table, heading_row, [None] * 20)
+    _dropdowns(ws, table, first, limit)
+    _bounds(ws, table, first, limit)
     codes = wb.create_sheet("部门代码")
     codes.append(["部门编码", "部门名称"])
     xlsx.style_heading_row(codes, 1, 1, 2)
@@ -515,10 +413,9 @@ def project_list_template(session: Session, tenant: Tenant) -> tuple[str, bytes]
                                     allow_blank=True, showErrorMessage=True, errorStyle="stop",
                                     error="请填写“部门代码”表中的部门编码", errorTitle="填写有误")
         ws.add_data_validation(validation)
-        validation.add(f"F{first}:F{limit}")
-    for row in range(first, first + 20):
-        ws.cell(row=row, column=1).number_format = "@"
-    xlsx.set_widths(ws, [16, 34, 10, 12, 18, 14, 16, 12, 9, 9, 9])
+        column = table.letter("department_code")
+        validation.add(f"{column}{first}:{column}{limit}")
+    _layout(ws, table)
     ws.freeze_panes = f"C{first}"
     _meta(wb, PROJECT_LIST, tenant, None)
     return f"项目清单导入模板-{tenant.code}.xlsx", xlsx.to_bytes(wb)
