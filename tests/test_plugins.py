@@ -300,3 +300,38 @@ def test_each_shipped_plugins_readme_lists_the_hooks_it_implements(app, name):
     listed = set(re.findall(r"^\| `(\w+)` \|", section, re.M)) & hooks
     implemented = {info.name: set(info.hooks) for info in app.extensions["jixiao.plugins"].info()}[name]
     assert listed == implemented
+
+
+class FutureScheme:
+    @hookimpl
+    def register_assessment_schemes(self, tenant, year):
+        from jixiao.rules.national import BASIC_SCHEME
+
+        return [dict(BASIC_SCHEME, code="from-2030", years=[2030, None]),
+                dict(BASIC_SCHEME, code="until-2020", years=[2018, 2020])]
+
+
+def test_hook_register_assessment_schemes_the_core_keeps_only_the_editions_in_force(with_plugin):
+    """Five places filtered "years in force" (the core for catalogs only): a plugin returning every edition got
+    them all offered. The core now keeps the schemes in force, as it does the catalogs."""
+    from jixiao.assessment import service
+    from jixiao.db import system_scope
+    from jixiao.tenancy import service as tenancy
+
+    made = with_plugin(FutureScheme(), "430000")
+    with made.test_request_context(), system_scope() as db:
+        hunan = tenancy.get_by_code(db, "430000")
+        offered = {year: [s["code"] for s in service.schemes_for(db, hunan, year)] for year in (2019, 2026, 2031)}
+    assert "until-2020" in offered[2019] and "from-2030" not in offered[2019]
+    assert "until-2020" not in offered[2026] and "from-2030" not in offered[2026]
+    assert "from-2030" in offered[2031]
+
+
+@pytest.mark.parametrize(("years", "year", "expected"), [
+    ([2020, None], 2019, False), ([2020, None], 2020, True), ([2020, 2022], 2022, True), ([2020, 2022], 2023, False),
+    ([None, 2022], 1990, True), ([2024], 2030, True), (None, 2026, True),
+])
+def test_in_force_reads_years_inclusive_and_open_ended(years, year, expected):
+    from jixiao.toolkit import in_force
+
+    assert in_force(years, year) is expected

@@ -194,7 +194,8 @@ def register_indicator_catalogs(tenant: Any, year: int) -> list[dict[str, Any]] 
 
     **Collected**. Each catalog is a dict: ``{"code", "name", "source", "years": [first, last or None],
     "categories": [{"code", "name", "indicators": [{"code", "level1", "level2", "name", "direction",
-    "unit", "typical_value"}]}]}``. Units pick common indicators from it when they fill targets; a plugin's
+    "unit", "typical_value"}]}]}``; the core keeps those whose ``years`` include ``year``. Units pick common
+    indicators from it when they fill targets; a plugin's
     ``validate_targets`` may require them. Ship catalogs as data files in the plugin package.
     """
 
@@ -210,7 +211,8 @@ def register_assessment_schemes(tenant: Any, year: int) -> list[dict[str, Any]] 
     "hunan-2021"), "years": [first, last or None], "subjects": "counties" | "cities" | "cities_and_counties" |
     "departments", "for_levels": ["province", "city"], "groups": [{"name", "indicators": [{"code", "name", "max",
     "kind": "computed" | "assessed" | "bonus" | "deduction" | "veto", "metric": (computed only),
-    "empty": "full" | "zero"}]}], "grades": [["优秀", 90], …]}``. Return only schemes in force in ``year``.
+    "empty": "full" | "zero"}]}], "grades": [["优秀", 90], …]}``. The core keeps only the schemes whose ``years``
+    include ``year``, so a plugin may return every edition.
     The metrics a computed indicator may name are listed in docs/plugins.md.
     """
 

@@ -29,7 +29,7 @@ from jixiao.units import (
 __all__ = [
     "DocumentOwner", "JobContext", "JobFailed", "Metric", "Schedule", "TodoItem", "TransientJobError", "job_kind",
     "AssessmentItemView", "AssessmentResultView", "IndicatorView", "MonitoredIndicatorView", "MonitoringView", "ProjectView", "TargetsView", "TenantView",
-    "add_working_days",
+    "add_working_days", "in_force",
     "format_wan", "load_data_file", "local_date", "local_today", "money", "percent", "timezone_name", "wan_from_yuan",
     "yuan_from_wan",
 ]
@@ -264,3 +264,13 @@ class Metric:
     denominator: Any
     #: The ratio is of amounts (yuan), shown in 万元; otherwise of counts.
     amount: bool = False
+
+
+def in_force(years: Any, year: int) -> bool:
+    """Whether a rule whose ``years`` are ``[first, last]`` (inclusive; ``None`` or a missing item: open-ended) is
+    in force in budget ``year``. The core keeps only the catalogs and schemes in force; a plugin uses it for its
+    own year-bound rules."""
+    span = list(years or [])
+    first = span[0] if span else None
+    last = span[1] if len(span) > 1 else None
+    return (first is None or int(first) <= year) and (last is None or year <= int(last))

@@ -34,7 +34,7 @@ from jixiao.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from jixiao.lifecycle import common, rectification
 from jixiao.lifecycle.models import Project
 from jixiao.tenancy.models import Tenant, TenantLevel
-from jixiao.toolkit import AssessmentItemView, AssessmentResultView
+from jixiao.toolkit import AssessmentItemView, AssessmentResultView, in_force
 
 ASSESSED_KINDS = {"assessed", "bonus", "deduction", "veto"}
 #: What a version error calls a campaign (see ``common.check_version``).
@@ -47,10 +47,12 @@ STAGE_JOBS = ("finalize", "publish")
 
 
 def schemes_for(session: Session, tenant: Tenant, year: int) -> list[dict[str, Any]]:
-    """The schemes the tenant's plugins offer for ``year`` at the tenant's level."""
+    """The schemes the tenant's plugins offer for ``year`` at the tenant's level, in force that year (the core
+    filters by each scheme's ``years``, so a plugin need not)."""
     offered = [s for answer in reversed(common.hooks(session, tenant).register_assessment_schemes(year=year))
                for s in (answer or [])]
-    return [s for s in offered if str(tenant.level) in s.get("for_levels", ["province", "city"])]
+    return [s for s in offered if str(tenant.level) in s.get("for_levels", ["province", "city"])
+            and in_force(s.get("years"), year)]
 
 
 def indicators_of(scheme: dict[str, Any]) -> list[dict[str, Any]]:
@@ -450,7 +452,7 @@ def finalize(session: Session, tenant: Tenant, campaign: Campaign, progress: Any
     subjects = list(session.scalars(sa.select(CampaignSubject).where(CampaignSubject.campaign_id == campaign.id)
                                     .options(selectinload(CampaignSubject.scores))))
     by = "department" if scheme["subjects"] == "departments" else "tenant"
-    key_of = {s.id: (s.subject_department_id if by == "department" else s.subject_tenant_id) for s in subjects}
+    key_of = {s.id: _subject_key(s, by) for s in subjects}
     measured = metrics.Subjects(by=by, ids=tuple(key_of.values()), year=campaign.year,
                                 cutoff=_cutoff_moment(campaign),
                                 members=_members(session, scheme, subjects) if by == "tenant" else None)
@@ -569,10 +571,19 @@ def _total(subject: CampaignSubject, indicators: list[dict[str, Any]], rows: dic
     subject.ranked = subject.coverage >= threshold
 
 
+def _subject_key(subject: CampaignSubject, by: str) -> int:
+    """The tenant or department a subject stands for (the campaign set the one its scheme measures by)."""
+    key = subject.subject_department_id if by == "department" else subject.subject_tenant_id
+    if key is None:
+        raise ValueError(f"assessment subject {subject.code} names no {by}")
+    return key
+
+
 def result_view(subject: CampaignSubject, indicators: dict[str, dict[str, Any]]) -> AssessmentResultView:
     items = tuple(AssessmentItemView(code=s.indicator_code, name=indicators.get(s.indicator_code, {}).get("name", ""),
                                      kind=indicators.get(s.indicator_code, {}).get("kind", ""), state=str(s.status),
                                      points=s.points, maximum=s.maximum) for s in subject.scores)
+    assert subject.total is not None, "a result is read after finalize() totalled the subject"
     return AssessmentResultView(code=subject.code, name=subject.name, division_type=subject.division_type,
                                 parent_code=subject.parent_code, total=subject.total, grade=subject.grade,
                                 rank=subject.rank, rank_in_parent=subject.rank_in_parent, vetoed=subject.vetoed,

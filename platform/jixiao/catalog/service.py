@@ -17,18 +17,13 @@ from sqlalchemy.orm import Session
 from jixiao.errors import ValidationFailed
 from jixiao.lifecycle.common import hooks
 from jixiao.tenancy.models import Tenant
+from jixiao.toolkit import in_force
 
 INDICATOR_KEYS = ("code", "level1", "level2", "name", "direction", "unit", "typical_value")
 
 
 def _text(value: Any) -> str:
     return "" if value is None else str(value)
-
-
-def _in_force(years: list[Any], year: int) -> bool:
-    first = years[0] if years else None
-    last = years[1] if len(years) > 1 else None
-    return (first is None or first <= year) and (last is None or year <= last)
 
 
 def _normalised(catalog: dict[str, Any]) -> dict[str, Any]:
@@ -63,7 +58,7 @@ def catalogs_for(session: Session, tenant: Tenant, year: int) -> list[dict[str, 
     for answer in hooks(session, tenant).register_indicator_catalogs(year=year):
         for catalog in answer or []:
             item = _normalised(catalog)
-            if item["code"] in seen or not _in_force(item["years"], year):
+            if item["code"] in seen or not in_force(item["years"], year):
                 continue
             seen.add(item["code"])
             found.append(item)

@@ -190,7 +190,7 @@ def results_actions(tenant: Any, year: int) -> list[dict[str, str]]:
 
 
 # A basic assessment scheme built only from the records, for bureaus whose region ships none.
-BASIC_SCHEME = {
+BASIC_SCHEME: dict[str, Any] = {
     "code": "national-basic",
     "name": "预算绩效管理工作考核（基本指标）",
     "rule_set": "national",
@@ -215,8 +215,7 @@ BASIC_SCHEME = {
 
 @hookimpl
 def register_assessment_schemes(tenant: Any, year: int) -> list[dict[str, Any]]:
-    first, last = BASIC_SCHEME["years"]
-    return [dict(BASIC_SCHEME)] if first <= year and (last is None or year <= last) else []
+    return [dict(BASIC_SCHEME)]  # the core keeps it in the years it is in force
 
 
 @hookimpl

@@ -35,13 +35,8 @@ def tenant_default_settings(tenant: Any) -> dict[str, Any]:
 
 @hookimpl
 def register_assessment_schemes(tenant: Any, year: int) -> list[dict[str, Any]]:
-    """The schemes in force in ``year`` (each carries the years it applies to and its rule set)."""
-    chosen = []
-    for scheme in _schemes():
-        first, last = scheme["years"]
-        if first <= year and (last is None or year <= last):
-            chosen.append({k: v for k, v in scheme.items()})
-    return chosen
+    """Every scheme, each with the years it applies to and its rule set (the core keeps those in force)."""
+    return [dict(scheme) for scheme in _schemes()]
 
 
 @hookimpl
