@@ -3,7 +3,7 @@
 
     python3 dev.py run    set up .venv, migrate the SQLite database, load tenants and demo data (the seed bureaus
                           through the services, then Hunan's other cities and counties by the generator), serve
-    python3 dev.py test   set up .venv, then lint and run the whole test suite (core and every plugin)
+    python3 dev.py test   set up .venv, then lint, type-check and run the whole test suite (core and every plugin)
     python3 dev.py lock   regenerate requirements/test.lock and requirements/app.lock with pip-tools
 
 Both ``run`` and ``test`` install the exact versions of requirements/test.lock (with their hashes), then the core,
@@ -91,8 +91,12 @@ def test(argv: list[str]) -> None:
     ensure_venv()
     installed = time.monotonic()
     sh(BIN / "ruff", "check", ".")
-    # The CI budget (docs/development.md) counts install and lint apart from the suite.
-    print(f"dev.py: install {installed - started:.0f} s, lint {time.monotonic() - installed:.0f} s", flush=True)
+    linted = time.monotonic()
+    # What is checked, and how strictly, is pyproject.toml's [tool.mypy]; a type error fails the command here.
+    sh(BIN / "mypy")
+    # The CI budget (docs/development.md) counts install, lint and type check apart from the suite.
+    print(f"dev.py: install {installed - started:.0f} s, lint {linted - installed:.0f} s, "
+          f"mypy {time.monotonic() - linted:.0f} s", flush=True)
     env = dict(os.environ)
     result = subprocess.run([str(BIN / "pytest"), *argv], cwd=ROOT, env=env)
     if result.returncode == 5:

@@ -258,6 +258,7 @@ class TenantBuilder:
                 "weight": indicator.weight, "catalog_code": indicator.catalog_code})
         if not filed:
             return
+        assert submitted_at is not None  # filed
         if self.chance("targets_returned"):
             target_set.update(status="returned", reviewed_at=self._moment(submitted_at, (1, 10)),
                               review_comment=self.data["texts"]["review_comment"])
@@ -490,6 +491,7 @@ class TenantBuilder:
                     assigned_at: datetime, submitted_at: datetime) -> tuple[dict[str, Any], int]:
         rng = self.rng
         form = self.rules.form(kind)
+        assert form is not None, "the callers start an evaluation only of a kind whose form the rules give"
         readings: dict[str, dict[str, Any]] = {}
         for row in scoring.form_rows(form, indicators):
             if row.form_indicator is not None:
@@ -506,20 +508,22 @@ class TenantBuilder:
             if indicator.direction is Direction.QUALITATIVE:
                 readings[row.key] = _banded(quality * rng.uniform(0.95, 1.05), rng)
             else:
-                readings[row.key] = self._reading(indicator, quality, 1.0, {indicator.position: 0.0})
+                reading = self._reading(indicator, quality, 1.0, {indicator.position: 0.0})
+                assert reading is not None, "only a qualitative reading is ever left out"
+                readings[row.key] = reading
         scored = evaluation_scores(self.rules, kind, indicators, budget, executed, readings)
         texts = self.data["texts"]
         findings = []
         if kind != "self" or scored.total_score < 80:
             findings = [{"problem": p, "suggestion": s} for p, s in rng.sample(texts["problems"], rng.randint(1, 3))]
         summary = texts["summary"][0 if scored.total_score < 90 else 1] if scored.total_score >= 70 else texts["summary"][2]
-        row = _evaluation_row(self.tenant.id, project_id, kind, agency, assigned_at)
-        row.update(status="submitted", executed_amount=executed, execution_score=scored.execution_score,
-                   total_score=scored.total_score, grade=scored.grade, summary=summary, findings=findings,
-                   submitted_at=submitted_at, form=scored.form.as_dict(), updated_at=submitted_at)
+        evaluation = _evaluation_row(self.tenant.id, project_id, kind, agency, assigned_at)
+        evaluation.update(status="submitted", executed_amount=executed, execution_score=scored.execution_score,
+                          total_score=scored.total_score, grade=scored.grade, summary=summary, findings=findings,
+                          submitted_at=submitted_at, form=scored.form.as_dict(), updated_at=submitted_at)
         if agency is not None and rng.random() < self.mix["evaluations"]["quality_scored"]:
-            row["quality_score"] = Decimal(rng.randint(70, 98)).quantize(CENT)
-        evaluation_id = self._add("evaluations", row, audited="evaluation.start" if kind == "self" else "evaluation.assign",
+            evaluation["quality_score"] = Decimal(rng.randint(70, 98)).quantize(CENT)
+        evaluation_id = self._add("evaluations", evaluation, audited="evaluation.start" if kind == "self" else "evaluation.assign",
                                   after={"kind": kind})
         scores = self.rows["evaluation_scores"]
         for score in scored.rows:
@@ -529,7 +533,7 @@ class TenantBuilder:
         if project["stage"] == "budgeted":
             project["stage"] = "evaluated"
         project["updated_at"] = max(project["updated_at"], submitted_at)
-        return row, evaluation_id
+        return evaluation, evaluation_id
 
     def _notice(self, project: dict[str, Any], project_id: int, evaluation: dict[str, Any], evaluation_id: int,
                 issued_at: datetime) -> dict[str, Any]:

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from jixiao.catalog import service as catalog
 from jixiao.lifecycle import common, monitoring, scoring
-from jixiao.lifecycle.models import Direction
+from jixiao.lifecycle.models import Direction, Light
 from jixiao.tenancy.models import Tenant
 from jixiao.toolkit import MonitoredIndicatorView, MonitoringView, ProjectView, TenantView
 
@@ -211,7 +211,7 @@ def monitoring_report(rules: TenantRules, indicators: Sequence[Any], period: int
             indicator_id=indicator.id, actual_value=actual,
             attainment=(ratio * HUNDRED).quantize(CENT) if ratio is not None else None,
             light=light, band=band, note=(row.get("note") or "")[:200]))
-    overall = str(monitoring.worst(lights))
+    overall = str(monitoring.worst([Light(light) for light in lights]))  # the rules answer lights as str
     warnings: list[dict[str, Any]] = []
     response_days = None
     if rules.has_warnings and project is not None:

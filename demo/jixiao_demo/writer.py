@@ -16,12 +16,15 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import sqlalchemy as sa
 
 from jixiao.db import Base, ExactDecimal, UTCDateTime
 from jixiao_demo.builder import COLUMNS_WITH_ID, REFERENCES, TABLES, TenantBatch
+
+if TYPE_CHECKING:
+    import psycopg
 
 # Below this many rows a staging table costs more round trips than it saves.
 COPY_THRESHOLD = 50
@@ -74,7 +77,7 @@ class Writer:
             rows = self.connection.exec_driver_sql(
                 f"SELECT nextval(pg_get_serial_sequence('{table}', 'id')) FROM generate_series(1, %s)", (count,))
             return [row[0] for row in rows]
-        first = int(self.connection.exec_driver_sql(f"SELECT coalesce(max(id), 0) FROM {table}").scalar()) + 1
+        first = int(self.connection.exec_driver_sql(f"SELECT coalesce(max(id), 0) FROM {table}").scalar_one()) + 1
         return list(range(first, first + count))
 
     def insert(self, table: str, rows: list[dict[str, Any]]) -> None:
@@ -89,7 +92,8 @@ class Writer:
     def _copy(self, table: str, shape: _Shape, params: list[tuple[Any, ...]]) -> None:
         stage = f"jixiao_demo_{table}"
         columns = ", ".join(shape.columns)
-        raw = self.connection.connection.dbapi_connection
+        # COPY is psycopg's own API: self.copy is set for PostgreSQL alone, whose driver here is psycopg 3.
+        raw = cast("psycopg.Connection[Any]", self.connection.connection.dbapi_connection)
         with raw.cursor() as cursor:
             if stage not in self._staged:
                 cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS {stage} ON COMMIT DELETE ROWS AS "

@@ -123,7 +123,7 @@ class ErrorResponsesPlugin(BasePlugin):
                 if str(status) not in documented:
                     responses[status] = http.HTTPStatus(status).name
             created = responses.get(201) or responses.get("201")
-            if (path, method) in LINKS and isinstance(created, dict):
+            if path is not None and (path, method) in LINKS and isinstance(created, dict):
                 created.setdefault("links", {}).update(LINKS[(path, method)])
             if path in PUBLIC_PATHS or (path or "").startswith(PUBLIC_PREFIX):
                 operation["security"] = []
@@ -146,7 +146,10 @@ NUMERIC_KEYWORDS = ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"
 def decimal_places(field: fields.Decimal) -> int:
     if field.places is None:
         raise TypeError(f"{type(field).__name__} {field.name!r} has no fixed scale: give it places (jixiao.inputs)")
-    return -field.places.as_tuple().exponent
+    exponent = field.places.as_tuple().exponent
+    if not isinstance(exponent, int):  # places was NaN or infinite: no scale either
+        raise TypeError(f"{type(field).__name__} {field.name!r}: places {field.places} is not a number")
+    return -exponent
 
 
 def decimals_as_strings(self: Any, field: Any, ret: dict[str, Any], **kwargs: Any) -> dict[str, Any]:

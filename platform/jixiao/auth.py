@@ -145,7 +145,8 @@ def require_login(view: Callable[..., Any]) -> Callable[..., Any]:
     @wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         if not current_user.is_authenticated:
-            return current_app.login_manager.unauthorized()
+            # The module's manager is the app's: init_app sets it as app.login_manager (untyped there).
+            return login_manager.unauthorized()
         return view(*args, **kwargs)
 
     return wrapper
@@ -158,7 +159,7 @@ def require_roles(*roles: str) -> Callable[[Callable[..., Any]], Callable[..., A
         @wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             if not current_user.is_authenticated:
-                return current_app.login_manager.unauthorized()
+                return login_manager.unauthorized()
             if not current_user.has_role(*roles):
                 raise Forbidden()
             tenant = g.get("tenant")

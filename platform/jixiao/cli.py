@@ -40,7 +40,7 @@ def run_command(host: str, port: int) -> None:
     """Serve the app (embedded default: SQLite, jobs in-process). Production runs gunicorn instead."""
     from jixiao import demo
 
-    app = current_app._get_current_object()
+    app = current_app._get_current_object()  # type: ignore[attr-defined]  # werkzeug LocalProxy
     click.echo(f"Jixiao is running at http://{host}:{port}/  (database: {app.config['DATABASE_URL'].split('@')[-1]})")
     logins = demo.describe_logins()
     if logins:
@@ -311,7 +311,8 @@ def demo_load(size: int, year: int | None, province_code: str | None, projects_p
                    "install the demo package: pip install -e demo", err=True)
         sys.exit(1)
     try:
-        report = generator(current_app._get_current_object(), province_code, projects_per_county=projects_per_county,
+        app = current_app._get_current_object()  # type: ignore[attr-defined]  # werkzeug LocalProxy
+        report = generator(app, province_code, projects_per_county=projects_per_county,
                            seed=seed, year=year, skip=demo.DEPARTMENT_TENANTS)
     except DomainError as exc:
         fail(exc)

@@ -14,7 +14,7 @@ import weakref
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 import sqlalchemy as sa
 from flask import Flask, current_app
@@ -220,12 +220,21 @@ def _scope_criteria(state: ORMExecuteState) -> None:
     state.statement = state.statement.options(*options)
 
 
+class PrincipalScoped(Protocol):
+    """A model that filters itself: ``__principal_criteria__(scope)`` is its criterion within ``scope``."""
+
+    @classmethod
+    def __principal_criteria__(cls, scope: TenantScope) -> Any: ...
+
+
+_Scoped = TypeVar("_Scoped", bound=PrincipalScoped)
+
 # Tables that authentication must reach before a tenant is known (users, tokens) are not TenantOwned: they
 # carry a nullable tenant_id and filter themselves with their own criteria.
 _PRINCIPAL_CRITERIA: list[tuple[type, Any]] = []
 
 
-def principal_criteria(cls: type) -> Any:
+def principal_criteria(cls: type[_Scoped]) -> type[_Scoped]:
     """Class decorator: ``cls.__principal_criteria__(scope)`` replaces the plain tenant filter for ``cls``."""
     _PRINCIPAL_CRITERIA.append((cls, cls.__principal_criteria__))
     return cls
@@ -246,7 +255,8 @@ class Database:
         # One session per app context, as Flask-SQLAlchemy does: requests, CLI commands and jobs each get theirs.
         from flask.globals import app_ctx
 
-        self.session = scoped_session(factory, scopefunc=lambda: id(app_ctx._get_current_object()))
+        self.session = scoped_session(
+            factory, scopefunc=lambda: id(app_ctx._get_current_object()))  # type: ignore[attr-defined]  # werkzeug LocalProxy
         app.extensions["jixiao.db"] = self
         app.teardown_appcontext(self._remove_session)
 

@@ -65,10 +65,11 @@ def load(size: int = DEFAULT_SIZE, year: int | None = None) -> list[str]:
     """Departments, users and ``size`` projects per seed bureau (idempotent: what exists is kept)."""
     report: list[str] = []
     with system_scope() as db:
-        tenants = {code: tenancy.get_by_code(db, code) for code in {u[0] for u in USERS} | set(DEPARTMENT_TENANTS)}
-    missing = [code for code, t in tenants.items() if t is None]
+        found = {code: tenancy.get_by_code(db, code) for code in {u[0] for u in USERS} | set(DEPARTMENT_TENANTS)}
+    missing = [code for code, t in found.items() if t is None]
     if missing:
         raise RuntimeError(f"load the tenant trees first (missing {', '.join(sorted(missing))})")
+    tenants = {code: t for code, t in found.items() if t is not None}
     for code in DEPARTMENT_TENANTS:
         tenant = tenants[code]
         with scoped(TenantScope(read_ids=(tenant.id,), write_id=tenant.id)) as db:
@@ -107,6 +108,8 @@ def _lifecycle(size: int, year: int | None) -> list[str]:
         report.append(f"{code}: {len(made)} projects")
     with system_scope() as db:
         lingling = tenancy.get_by_code(db, "431102")
+    if lingling is None:
+        raise RuntimeError("load the tenant trees first (missing 431102)")
     with scoped(TenantScope(read_ids=(lingling.id,), write_id=lingling.id, login_username="lingling_evaluator")) as db:
         evaluator = db.scalar(sa.select(User).where(User.username == "lingling_evaluator"))
         agency = db.scalar(sa.select(Agency).where(Agency.tenant_id == lingling.id).order_by(Agency.id).limit(1))

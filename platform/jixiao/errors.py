@@ -255,6 +255,7 @@ def _http_error_response(app: Flask, exc: HTTPException) -> Response:
         response = app.make_response((render_template("error.html", status=status, message=message,
                                                        fields=fields), status))
     # RFC 9110 §15.5.6: a 405 names the methods the resource does support.
-    if status == 405 and getattr(exc, "valid_methods", None):
-        response.headers["Allow"] = ", ".join(exc.valid_methods)
+    valid_methods = getattr(exc, "valid_methods", None)  # werkzeug's MethodNotAllowed alone carries them
+    if status == 405 and valid_methods:
+        response.headers["Allow"] = ", ".join(valid_methods)
     return response

@@ -21,7 +21,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, TypeGuard
 
 import sqlalchemy as sa
 from sqlalchemy.orm import aliased
@@ -113,23 +113,23 @@ def _users_principal(users: Any) -> _Principal:
                       under_department=under, agency_id=users.agency_id)
 
 
-def _agency_assigned(principal: _Principal, project: Any) -> sa.ColumnElement[bool]:
+def _agency_assigned(principal: _Principal, project: type[Project]) -> sa.ColumnElement[bool]:
     """An evaluation of ``project`` is assigned to the principal's agency."""
     if principal.agency_id is None:
         return sa.false()
     return project.id.in_(sa.select(Evaluation.project_id).where(Evaluation.agency_id == principal.agency_id))
 
 
-def _unit_of(principal: _Principal, project: Any) -> sa.ColumnElement[bool]:
+def _unit_of(principal: _Principal, project: type[Project]) -> sa.ColumnElement[bool]:
     """Department staff of the project's department, or of a department above it."""
     return sa.and_(principal.has_role(Role.DEPARTMENT), principal.under_department(project.department_id))
 
 
-def _evaluator_of(principal: _Principal, project: Any) -> sa.ColumnElement[bool]:
+def _evaluator_of(principal: _Principal, project: type[Project]) -> sa.ColumnElement[bool]:
     return sa.and_(principal.has_role(Role.EVALUATOR), _agency_assigned(principal, project))
 
 
-def _sees(principal: _Principal, project: Any) -> sa.ColumnElement[bool]:
+def _sees(principal: _Principal, project: type[Project]) -> sa.ColumnElement[bool]:
     """The visibility rule, for a principal of the project's own tenant (upper levels read everything below)."""
     return sa.or_(principal.has_role(*READ_ALL_ROLES), _unit_of(principal, project), _evaluator_of(principal, project))
 
@@ -167,7 +167,7 @@ class Concern(enum.StrEnum):
     AGENCY = "agency"  # evaluators of an agency assigned an evaluation of the project
 
 
-def project_audience(project_ids: Any, *, concern: Iterable[Concern]) -> sa.Select[Any]:
+def project_audience(project_ids: Any, *, concern: Iterable[Concern]) -> sa.Select[int, int]:
     """``SELECT user_id, project_id``: the active users of each project's tenant whom ``concern`` names and who
     may open the project by :func:`visible_projects`' rule. ``project_ids`` is a select of project ids (or a
     list); one statement, whatever the number of projects and users."""
@@ -288,7 +288,7 @@ class SystemActor:
         return False
 
 
-def is_system(actor: Any) -> bool:
+def is_system(actor: Any) -> TypeGuard[SystemActor]:
     return isinstance(actor, SystemActor)
 
 

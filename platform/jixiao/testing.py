@@ -211,6 +211,7 @@ def create_user(jixiao_app: Flask) -> Callable[..., str]:
         with jixiao_app.app_context():
             with system_scope() as db:
                 tenant = tenancy.get_by_code(db, tenant_code)
+            assert tenant is not None, f"create_user: no tenant {tenant_code!r} (load the tenants first)"
             with scoped(TenantScope(read_ids=(tenant.id,), write_id=tenant.id, login_username=username)) as db:
                 service.create_user(db, None, tenant, username=username, password=DEMO_PASSWORD,
                                     roles=roles or ["viewer"], department_code=department_code)

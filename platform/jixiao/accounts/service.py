@@ -7,7 +7,7 @@ import hashlib
 import re
 import secrets
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NoReturn
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -108,7 +108,7 @@ def log_in(session: Session, username: str, password: str, otp: str | None = Non
         if not (otp or "").strip():
             # Said only after the password was right: the client asks for the code and sends both again.
             raise SecondFactorRequired()
-        if not _accept_second_factor(session, user, otp, now):
+        if not _accept_second_factor(session, user, otp or "", now):  # not None: no code raised above
             throttle.record_failure(session, username, address, policy=policy, now=now)
             audit.record(session, actor=user, action="user.second_factor_failed", obj=user, after={"address": address})
             session.flush()
@@ -130,7 +130,7 @@ def log_in(session: Session, username: str, password: str, otp: str | None = Non
 
 
 def _refuse(session: Session, user: User | None, username: str, address: str | None, *, password_ok: bool,
-            policy: throttle.ThrottlePolicy, now: datetime) -> None:
+            policy: throttle.ThrottlePolicy, now: datetime) -> NoReturn:
     throttle.record_failure(session, username, address, policy=policy, now=now)
     if user is not None:
         if password_ok and user.is_locked(now):
@@ -497,7 +497,7 @@ def _username_taken(session: Session, username: str) -> bool:
     scope = get_scope(session)
     set_scope(session, scope.with_(login_username=username))
     try:
-        return session.scalar(sa.select(sa.func.count(User.id)).where(User.username == username)) > 0
+        return session.execute(sa.select(sa.func.count(User.id)).where(User.username == username)).scalar_one() > 0
     finally:
         set_scope(session, scope)
 

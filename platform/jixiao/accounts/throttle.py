@@ -101,13 +101,13 @@ def check(session: Session, username: str, address: str | None, *, policy: Throt
     if delay and last is not None:
         last = last if last.tzinfo else last.replace(tzinfo=now.tzinfo)
         waits.append((last + timedelta(seconds=delay) - now).total_seconds())
-    from_address = session.scalar(sa.select(sa.func.count(LoginFailure.id))
-                                  .where(LoginFailure.address == addr, LoginFailure.at >= since))
+    from_address = session.execute(sa.select(sa.func.count(LoginFailure.id))
+                                   .where(LoginFailure.address == addr, LoginFailure.at >= since)).scalar_one()
     if policy.address_max_failures > 0 and from_address >= policy.address_max_failures:
         # The address may try again when enough of its failures have aged out of the window.
-        oldest_to_expire = session.scalar(
+        oldest_to_expire = session.execute(
             sa.select(LoginFailure.at).where(LoginFailure.address == addr, LoginFailure.at >= since)
-            .order_by(LoginFailure.at).offset(from_address - policy.address_max_failures).limit(1))
+            .order_by(LoginFailure.at).offset(from_address - policy.address_max_failures).limit(1)).scalar_one()
         waits.append((oldest_to_expire + policy.window - now).total_seconds())
     wait = max(waits, default=0)
     if wait > 0:

@@ -14,7 +14,7 @@ from jixiao.toolkit import DocumentOwner
 
 @job_kind("assessment.finalize", label="考核汇总排名", queue="interactive", max_attempts=2)
 def finalize(ctx: JobContext, campaign_id: int) -> dict[str, Any]:
-    tenant = ctx.session.get(Tenant, ctx.tenant_id)
+    tenant = ctx.session.get_one(Tenant, ctx.tenant_id)
     campaign = service.get_campaign(ctx.session, tenant, campaign_id)
     ctx.progress(10, "读取考核方案和各地记录")
     return service.finalize(ctx.session, tenant, campaign, progress=ctx.progress)
@@ -22,7 +22,7 @@ def finalize(ctx: JobContext, campaign_id: int) -> dict[str, Any]:
 
 @job_kind("assessment.publish", label="发布考核结果", queue="interactive", max_attempts=2)
 def publish(ctx: JobContext, campaign_id: int) -> dict[str, Any]:
-    tenant = ctx.session.get(Tenant, ctx.tenant_id)
+    tenant = ctx.session.get_one(Tenant, ctx.tenant_id)
     return service.publish(ctx.session, tenant, service.get_campaign(ctx.session, tenant, campaign_id))
 
 

@@ -55,7 +55,7 @@ def _projects(subjects: Subjects, *columns: Any) -> tuple[sa.Select[Any], Any]:
     made = [Project.year == subjects.year, subjects.by_cutoff(Project.created_at)]
     if subjects.by == "department":
         unit = aliased(Department)
-        key = sa.func.coalesce(unit.parent_id, unit.id)
+        key: sa.ColumnElement[Any] = sa.func.coalesce(unit.parent_id, unit.id)
         stmt = sa.select(key.label("key"), *columns).select_from(Project).join(unit, unit.id == Project.department_id)
         return stmt.where(key.in_(subjects.ids), *made).group_by(key), key
     if not subjects.members:

@@ -14,7 +14,7 @@ import getpass
 import json
 from collections.abc import Iterator
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -163,7 +163,7 @@ def purge_expired(connection: sa.Connection, retention_days: int, *, now: dateti
     audited writes wait for the purge to commit).
     """
     cutoff = (now or utcnow()) - timedelta(days=retention_days)
-    table = AuditEvent.__table__
+    table = cast(sa.Table, AuditEvent.__table__)  # a declarative model's table, typed as any FromClause
     unforce = connection.dialect.name == "postgresql" and not connection.execute(sa.text(
         "SELECT rolsuper OR rolbypassrls FROM pg_roles WHERE rolname = current_user")).scalar()
     if unforce:

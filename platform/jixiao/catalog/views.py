@@ -43,7 +43,7 @@ def browse() -> Any:
     try:
         args = CatalogQuerySchema().load(wanted)
     except ValidationError as exc:
-        raise ValidationFailed(_("查询条件有误"), fields={k: "；".join(map(str, v)) for k, v in exc.messages.items()}) from exc
+        raise ValidationFailed(_("查询条件有误"), fields={k: "；".join(map(str, v)) for k, v in exc.messages_dict.items()}) from exc
     tenant, year = current_tenant(), args["year"]
     catalogs = service.catalogs_for(session(), tenant, year)
     items = service.search_in(catalogs, q=args["q"], category=args["category"], level1=args["level1"])

@@ -86,6 +86,6 @@ def statistics_report() -> Any:
     try:
         year = YearArgs().load({"year": raw} if raw else {})["year"]
     except ValidationError as exc:
-        raise ValidationFailed(_("年度有误"), fields={k: "；".join(map(str, v)) for k, v in exc.messages.items()}) from exc
+        raise ValidationFailed(_("年度有误"), fields={k: "；".join(map(str, v)) for k, v in exc.messages_dict.items()}) from exc
     job = service.request_statistics_report(session(), current_user, current_tenant(), year)
     return redirect(url_for("jobs.job", job_id=job.id))

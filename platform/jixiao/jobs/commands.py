@@ -31,7 +31,7 @@ def jobs_run(kind: str) -> None:
     with system_scope() as db:
         from jixiao.jobs.models import Job
 
-        job = db.get(Job, job_id)
+        job = db.get_one(Job, job_id)
         click.echo(f"job {job.id} {job.status}: {job.result or job.error}")
 
 

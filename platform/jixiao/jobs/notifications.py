@@ -7,9 +7,10 @@ can open the project); this module only writes them, once per user and ``dedupe_
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
 from jixiao.db import utcnow
@@ -80,6 +81,7 @@ def mark_read(session: Session, user: Any, notification_id: int | None = None) -
         if owned is None:
             raise NotFound("未找到该通知")
         stmt = stmt.where(Notification.id == notification_id)
-    count = session.execute(stmt.values(read_at=utcnow())).rowcount
+    # Session.execute is typed for any statement; an UPDATE's result is a CursorResult, which counts the rows.
+    count = cast(CursorResult, session.execute(stmt.values(read_at=utcnow()))).rowcount
     session.commit()
     return count

@@ -15,7 +15,7 @@ def app() -> Flask:
     global _app
     if _app is None:
         if has_app_context():
-            _app = current_app._get_current_object()  # type: ignore[attr-defined]
+            _app = current_app._get_current_object()  # type: ignore[attr-defined]  # werkzeug LocalProxy
         else:
             from jixiao.app import create_app
 

@@ -124,7 +124,7 @@ def run_in_process(job_id: int, tenant_id: int | None) -> None:
     session = current_app.extensions["jixiao.db"].session()
     previous = get_scope(session)
     with scoped(job_scope(tenant_id)) as lookup:
-        attempts = lookup.get(Job, job_id).max_attempts
+        attempts = lookup.get_one(Job, job_id).max_attempts
     try:
         for attempt in range(attempts):
             try:
@@ -194,7 +194,7 @@ def _tenant_read_ids(tenant_id: int | None) -> tuple[int, ...]:
     from jixiao.tenancy.models import Tenant
 
     with scoped(TenantScope(system=True)) as session:
-        tenant = session.get(Tenant, tenant_id)
+        tenant = session.get_one(Tenant, tenant_id)
         from jixiao.tenancy.service import subtree_ids
 
         return tuple(subtree_ids(session, tenant))
@@ -202,7 +202,7 @@ def _tenant_read_ids(tenant_id: int | None) -> tuple[int, ...]:
 
 def _finish(db: Session, job_id: int, status: JobStatus, *, result: dict[str, Any] | None = None,
             error: str = "") -> None:
-    job = db.get(Job, job_id)
+    job = db.get_one(Job, job_id)
     job.status = status
     job.error = error
     if status is JobStatus.SUCCEEDED:
@@ -257,7 +257,7 @@ def recover_abandoned(stale_after: timedelta = timedelta(minutes=10)) -> list[in
                    if _abandoned(job, host, stale_after)]
     for job_id, tenant_id in running:
         with scoped(job_scope(tenant_id)) as session:
-            job = session.get(Job, job_id)
+            job = session.get_one(Job, job_id)
             recovered.append(job.id)
             if job.attempts < job.max_attempts and current_app.config.get("REDIS_URL"):
                 job.status, job.message = JobStatus.QUEUED, "执行进程意外退出，已重新排队"

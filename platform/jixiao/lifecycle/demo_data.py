@@ -105,6 +105,8 @@ def generate(tenant_code: str, year: int, size: int, *, finance_username: str, s
     rng = random.Random(f"{seed}-{tenant_code}-{year}")
     with system_scope() as db:
         tenant = tenancy.get_by_code(db, tenant_code)
+    if tenant is None:
+        raise RuntimeError(f"demo data for {tenant_code} needs the tenant: load the tenants first")
     scope = TenantScope(read_ids=(tenant.id,), write_id=tenant.id, login_username=finance_username)
     made: list[str] = []
     with scoped(scope) as db:
@@ -170,7 +172,9 @@ def _advance(db: Any, actor: User, tenant: Any, project: Project, stage: str, in
     budget = project.requested_amount - (exante.amount_cut if exante else Decimal(0))
     projects.approve_budget(db, actor, tenant, project, budget, project.version)
     light = list(LIGHT_SHARES)[index % len(LIGHT_SHARES)]
-    indicators = targets.targets_for(db, project).indicators
+    target_set = targets.targets_for(db, project)
+    assert target_set is not None, "replace_targets above made them"
+    indicators = target_set.indicators
     owed = [m for m in monitoring.periods_owed(db, tenant, project) if m <= month]
     if owed:
         period = max(owed)
@@ -225,6 +229,7 @@ def _evaluation_input(db: Any, tenant: Any, evaluation: Any, budget: Decimal, qu
             elif item.direction == "qualitative":
                 entry.update(band=band, band_fraction=fraction)
             else:
+                assert item.target_value is not None, "a quantitative form indicator has its target value"
                 entry["actual_value"] = (item.target_value * quality).quantize(Decimal("0.01"))
             scores.append(entry)
             continue

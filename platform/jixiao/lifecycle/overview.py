@@ -104,6 +104,7 @@ def project_overview(session: Session, actor: User, tenant: Tenant, project: Pro
     noticed = {n.evaluation_id for n in notices}
     applications = results.results_for(session, project.id)
     graded = [e for e in evaluation_list if e.status is EvaluationStatus.SUBMITTED and e.grade]
+    grades = {e.id: e.grade for e in graded if e.grade}  # the same evaluations: grade of each, as a str
     may = ProjectPermissions(
         own=own, finance=finance, unit=unit,
         assess_exante=own and actor.has_role(Role.FINANCE, Role.EXPERT)
@@ -129,10 +130,10 @@ def project_overview(session: Session, actor: User, tenant: Tenant, project: Pro
         default_rectification_days=common.tenant_view(session, tenant).settings.get("rectification.default_days", 30),
         graded=graded,
         # Each evaluation offers only the decisions its grade allows; labels cover every code a decision carries.
-        suggestions={e.id: results.suggestion(session, tenant, e.grade, project.year) for e in graded},
-        choices={e.id: results.allowed_actions(session, tenant, project.year, e.grade) for e in graded},
+        suggestions={eid: results.suggestion(session, tenant, grade, project.year) for eid, grade in grades.items()},
+        choices={eid: results.allowed_actions(session, tenant, project.year, grade) for eid, grade in grades.items()},
         actions=results.action_labels(session, tenant, project.year,
-                                      [e.grade for e in graded] + [a.grade for a in applications]),
+                                      [*grades.values()] + [a.grade for a in applications]),
         decision_history=results.decision_history(session, tenant, project),
         grade_actions=[(str(band[0]), results.suggestion(session, tenant, str(band[0]), project.year)["label"])
                        for band in hooks.evaluation_grade_bands(kind="self") or []],

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, selectinload
@@ -222,7 +222,7 @@ def counts(session: Session, actor: User, tenant: Tenant, year: int) -> tuple[di
                                     .group_by(Project.stage)).all())
     light = _latest_light().label("light")
     lights = sa.select(light).where(*visible).subquery()
-    by_light = dict(session.execute(sa.select(lights.c.light, sa.func.count()).where(lights.c.light.is_not(None))
+    by_light: dict[Any, int] = dict(session.execute(sa.select(lights.c.light, sa.func.count()).where(lights.c.light.is_not(None))
                                     .group_by(lights.c.light)).all())
     return ({str(k): v for k, v in by_stage.items()}, {str(k): v for k, v in by_light.items()})
 
@@ -418,7 +418,7 @@ def suspend_payments(session: Session, actor: Any, tenant: Tenant, reasons: dict
     policy.require_payment_manager(actor, tenant)
     if not reasons:
         return []
-    table = Project.__table__
+    table = cast(sa.Table, Project.__table__)  # a declarative model's table, typed as any FromClause
     changed = list(session.scalars(
         sa.update(table)
         .where(table.c.id.in_(list(reasons)), table.c.tenant_id == tenant.id, table.c.payment_suspended.is_(False),

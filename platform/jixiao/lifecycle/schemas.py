@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import enum
+from typing import Any
+
 from marshmallow import Schema, fields, validate
 
 from jixiao import inputs
@@ -20,7 +23,7 @@ from jixiao.lifecycle.models import (
 )
 
 
-def choices(enum_cls: type) -> validate.OneOf:
+def choices(enum_cls: type[enum.Enum]) -> validate.OneOf:
     return validate.OneOf([m.value for m in enum_cls])
 
 
@@ -29,7 +32,7 @@ def Money(**kwargs: object) -> fields.Decimal:  # noqa: N802 - reads like a fiel
     return inputs.Money(**kwargs)
 
 
-def OneLine(max_length: int = inputs.CODE_MAX_LENGTH, **kwargs: object) -> Text:  # noqa: N802 - a field factory
+def OneLine(max_length: int = inputs.CODE_MAX_LENGTH, **kwargs: Any) -> Text:  # noqa: N802 - a field factory
     return Text(max_length=max_length, multiline=False, **kwargs)
 
 
@@ -167,7 +170,7 @@ class ReviewSchema(Schema):
                              metadata={"description": "the target set's version reviewed; checked when sent"})
 
 
-def Version(**kwargs: object) -> fields.Integer:  # noqa: N802 - reads like a field class
+def Version(**kwargs: Any) -> fields.Integer:  # noqa: N802 - reads like a field class
     """The version of the record the client read: required on writes to it (missing 400, stale 409)."""
     return fields.Integer(required=True, error_messages={"required": "请提交所读取的版本号（version）",
                                                          "null": "请提交所读取的版本号（version）"},

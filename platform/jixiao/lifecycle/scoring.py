@@ -450,7 +450,10 @@ class FormRow:
     @property
     def key(self) -> str:
         """How a submission names the row: the target indicator's id, or the form indicator's code."""
-        return str(self.indicator.id) if self.indicator is not None else f"form:{self.form_indicator.code}"
+        if self.indicator is not None:
+            return str(self.indicator.id)
+        assert self.form_indicator is not None, "a form row scores a target indicator or a form indicator"
+        return f"form:{self.form_indicator.code}"
 
 
 def form_rows(form: EvaluationForm, indicators: Sequence[Any]) -> list[FormRow]:

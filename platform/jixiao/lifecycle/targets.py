@@ -78,7 +78,8 @@ INDICATOR_TEXTS = (("level1", "一级指标", 20, True), ("level2", "二级指�
 def indicator_problems(position: int, row: dict[str, Any]) -> dict[str, str]:
     """What row ``position`` of an indicator table cannot hold as sent (the page, the API and the spreadsheet
     import send rows here alike): texts beyond their columns, numbers beyond NUMERIC(20, 4) and NUMERIC(8, 2)."""
-    where, errors = f"indicators[{position}]", {}
+    where = f"indicators[{position}]"
+    errors: dict[str, str] = {}
     for field, label, bound, name in INDICATOR_TEXTS:
         inputs.collect(errors, inputs.check_text, row.get(field), f"{where}.{field}", label, max_length=bound,
                        name=name, multiline=False)

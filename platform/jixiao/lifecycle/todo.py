@@ -58,30 +58,31 @@ def lifecycle_todo(session: Session, actor: User, tenant: Tenant) -> list[TodoIt
     if actor.has_role(Role.FINANCE):
         items += _finance_items(session, visible)
     if actor.has_role(Role.EVALUATOR) and actor.agency_id:
-        rows = session.execute(
+        assigned = session.execute(
             sa.select(Evaluation.id, Project.id, Project.name, Evaluation.kind).join(Evaluation.project)
             .where(Evaluation.agency_id == actor.agency_id, Evaluation.status == EvaluationStatus.ASSIGNED)
             .limit(LIMIT)).all()
-        items += [TodoItem("evaluation", f"开展{kind.label}", pid, name, "evaluations", eid) for eid, pid, name, kind in rows]
+        items += [TodoItem("evaluation", f"开展{kind.label}", pid, name, "evaluations", eid)
+                  for eid, pid, name, kind in assigned]
     if actor.has_role(Role.AUDITOR):
         from jixiao.lifecycle.rectification import today
 
-        rows = session.execute(
+        overdue = session.execute(
             sa.select(RectificationNotice.id, Project.id, Project.name, RectificationNotice.deadline)
             .join(RectificationNotice.project)
             .where(visible, RectificationNotice.status != NoticeStatus.VERIFIED, RectificationNotice.deadline < today())
             .limit(LIMIT)).all()
         items += [TodoItem("overdue", "跟踪逾期未完成的整改", pid, name, "rectification", nid, str(due))
-                  for nid, pid, name, due in rows]
+                  for nid, pid, name, due in overdue]
     return items
 
 
 def _unit_items(session: Session, tenant: Tenant, visible: sa.ColumnElement[bool]) -> list[TodoItem]:
     items: list[TodoItem] = []
-    rows = session.execute(
+    drafts = session.execute(
         sa.select(Project.id, Project.name, TargetSet.status).outerjoin(TargetSet, TargetSet.project_id == Project.id)
         .where(visible, Project.stage == Stage.DRAFT).limit(LIMIT)).all()
-    for pid, name, status in rows:
+    for pid, name, status in drafts:
         label = "按财政意见修改并重新提交绩效目标" if status is TargetStatus.RETURNED else "填报并提交绩效目标"
         items.append(TodoItem("targets", label, pid, name, "targets"))
     today = units.local_today()  # the bureau's month decides which monitoring reports are due
@@ -89,17 +90,17 @@ def _unit_items(session: Session, tenant: Tenant, visible: sa.ColumnElement[bool
     for project, period in monitoring_due(session, tenant, visible, year, month):
         items.append(TodoItem("monitoring", f"报送 {period} 月绩效监控", project.id, project.name, "monitoring",
                               due=f"{year}-{period:02d}"))
-    rows = session.execute(
+    unevaluated = session.execute(
         sa.select(Project.id, Project.name).where(
             visible, Project.year < year, facts.budgeted(), ~Project.id.in_(facts.self_evaluated_projects()))
         .limit(LIMIT)).all()
-    items += [TodoItem("self_evaluation", "完成单位自评", pid, name, "evaluations") for pid, name in rows]
-    rows = session.execute(
+    items += [TodoItem("self_evaluation", "完成单位自评", pid, name, "evaluations") for pid, name in unevaluated]
+    notices = session.execute(
         sa.select(RectificationNotice.id, Project.id, Project.name, RectificationNotice.deadline)
         .join(RectificationNotice.project)
         .where(visible, RectificationNotice.status.in_([NoticeStatus.ISSUED, NoticeStatus.RETURNED])).limit(LIMIT)).all()
     items += [TodoItem("rectification", "反馈整改情况", pid, name, "rectification", nid, str(due))
-              for nid, pid, name, due in rows]
+              for nid, pid, name, due in notices]
     return items
 
 
@@ -123,19 +124,21 @@ def monitoring_due(session: Session, tenant: Tenant, visible: sa.ColumnElement[b
 
 def _finance_items(session: Session, visible: sa.ColumnElement[bool]) -> list[TodoItem]:
     items: list[TodoItem] = []
-    rows = session.execute(sa.select(Project.id, Project.name).join(TargetSet, TargetSet.project_id == Project.id)
-                           .where(visible, TargetSet.status == TargetStatus.SUBMITTED).limit(LIMIT)).all()
-    items += [TodoItem("targets_review", "审核绩效目标", pid, name, "targets") for pid, name in rows]
-    rows = session.execute(sa.select(Project.id, Project.name).where(visible, Project.stage == Stage.TARGETS_APPROVED)
-                           .limit(LIMIT)).all()
-    items += [TodoItem("budget", "批复预算", pid, name, "budget") for pid, name in rows]
-    rows = session.execute(
+    submitted = session.execute(sa.select(Project.id, Project.name).join(TargetSet, TargetSet.project_id == Project.id)
+                                .where(visible, TargetSet.status == TargetStatus.SUBMITTED).limit(LIMIT)).all()
+    items += [TodoItem("targets_review", "审核绩效目标", pid, name, "targets") for pid, name in submitted]
+    approved = session.execute(sa.select(Project.id, Project.name).where(visible, Project.stage == Stage.TARGETS_APPROVED)
+                               .limit(LIMIT)).all()
+    items += [TodoItem("budget", "批复预算", pid, name, "budget") for pid, name in approved]
+    assigned = session.execute(
         sa.select(Evaluation.id, Project.id, Project.name, Evaluation.kind).join(Evaluation.project)
         .where(visible, Evaluation.status == EvaluationStatus.ASSIGNED, Evaluation.agency_id.is_(None),
                Evaluation.kind.in_([EvaluationKind.FINANCE])).limit(LIMIT)).all()
-    items += [TodoItem("evaluation", f"开展{kind.label}", pid, name, "evaluations", eid) for eid, pid, name, kind in rows]
-    rows = session.execute(
+    items += [TodoItem("evaluation", f"开展{kind.label}", pid, name, "evaluations", eid)
+              for eid, pid, name, kind in assigned]
+    answered = session.execute(
         sa.select(RectificationNotice.id, Project.id, Project.name).join(RectificationNotice.project)
         .where(visible, RectificationNotice.status == NoticeStatus.ANSWERED).limit(LIMIT)).all()
-    items += [TodoItem("rectification_verify", "核验整改情况", pid, name, "rectification", nid) for nid, pid, name in rows]
+    items += [TodoItem("rectification_verify", "核验整改情况", pid, name, "rectification", nid)
+              for nid, pid, name in answered]
     return items

@@ -10,6 +10,7 @@ the fields, with the error's status (400, 403, 409). Only the forms the user may
 from __future__ import annotations
 
 import dataclasses
+import enum
 import json
 import math
 import re
@@ -148,7 +149,7 @@ def _check(errors: dict[str, str]) -> None:
         raise ValidationFailed(fields=errors)
 
 
-def _choice(value: str | None, enum_cls: type) -> str | None:
+def _choice(value: str | None, enum_cls: type[enum.Enum]) -> str | None:
     return value if value in enum_cls._value2member_map_ else None
 
 
@@ -462,7 +463,8 @@ def _notice_of(db: Session, tenant: Any, item: Project, notice_id: int) -> Recti
 @require_login
 def exante(project_id: int) -> Any:
     def action(db: Session, tenant: Any, item: Project) -> str:
-        form, errors = request.form, {}
+        form = request.form
+        errors: dict[str, str] = {}
         scores, comments = {}, {}
         for dimension in common.hooks(db, tenant).exante_dimensions() or []:
             key = dimension["key"]
@@ -549,6 +551,7 @@ def budget(project_id: int) -> Any:
         errors: dict[str, str] = {}
         amount = _yuan(request.form, "approved_amount", errors, _("批复金额"), required=True)
         _check(errors)
+        assert amount is not None, "required: a missing or refused amount stopped at _check"
         projects.approve_budget(db, current_user, tenant, item, amount, _int(request.form.get("version")),
                                 confirm_over_request=request.form.get("confirm_over_request") == "1")
         return _("预算已批复：%(amount)s 万元。", amount=units.format_wan(amount))
@@ -575,7 +578,8 @@ def payment(project_id: int) -> Any:
 @require_login
 def monitoring_report(project_id: int) -> Any:
     def action(db: Session, tenant: Any, item: Project) -> str:
-        form, errors = request.form, {}
+        form = request.form
+        errors: dict[str, str] = {}
         period = _int(form.get("period"))
         if period is None:
             errors["period"] = _("请选择监控月份")
@@ -609,6 +613,7 @@ def monitoring_response(project_id: int, period: int) -> Any:
     def action(db: Session, tenant: Any, item: Project) -> str:
         report = monitoring.respond(db, current_user, tenant, item, period, request.form.get("choice", ""),
                                     request.form.get("note", ""))
+        assert report.response is not None, "respond() records the answer or refuses"
         return _("已回应 %(period)s 月监控预警：%(choice)s。", period=period, choice=report.response.label)
 
     return _act(project_id, f"response-{period}", "monitoring", action)
@@ -639,7 +644,8 @@ def evaluation_create(project_id: int) -> Any:
 def evaluation_submit(project_id: int, evaluation_id: int) -> Any:
     def action(db: Session, tenant: Any, item: Project) -> str:
         evaluation = _evaluation_of(db, tenant, item, evaluation_id)
-        form, errors = request.form, {}
+        form = request.form
+        errors: dict[str, str] = {}
         executed = _yuan(form, "executed_amount", errors, _("全年执行数"))
         scores = []
         for row in evaluations.table_of(db, tenant, evaluation):
@@ -649,9 +655,11 @@ def evaluation_submit(project_id: int, evaluation_id: int) -> Any:
                 entry["indicator_id"] = row.indicator.id
                 direction = str(row.indicator.direction)
             else:
-                entry["form_code"] = row.form_indicator.code
-                direction = row.form_indicator.direction
-                if row.form_indicator.scored_by:
+                form_indicator = row.form_indicator
+                assert form_indicator is not None, "a form row scores a target indicator or a form indicator"
+                entry["form_code"] = form_indicator.code
+                direction = form_indicator.direction
+                if form_indicator.scored_by:
                     scores.append(entry)
                     continue
             if direction == Direction.QUALITATIVE:
@@ -682,6 +690,7 @@ def evaluation_quality(project_id: int, evaluation_id: int) -> Any:
         score = _number(request.form, "score", errors, _("质量得分"), required=True,
                         places=inputs.SCORE_PLACES, integer_digits=4)
         _check(errors)
+        assert score is not None, "required: a missing or refused score stopped at _check"
         evaluations.score_quality(db, current_user, tenant, evaluation, score, request.form.get("comment", ""),
                                   version=_int(request.form.get("version")))
         return _("已评定第三方机构工作质量：%(score)s 分。", score=plain(score))
@@ -759,7 +768,8 @@ def results_decide(project_id: int) -> Any:
 
     def action(db: Session, tenant: Any, item: Project) -> str:
         evaluation = _evaluation_of(db, tenant, item, evaluation_id)
-        form, errors = request.form, {}
+        form = request.form
+        errors: dict[str, str] = {}
         change = _yuan(form, "amount_change", errors, _("下年度预算调整额"))
         idle = _yuan(form, "idle_recovered", errors, _("收回闲置资金"))
         _check(errors)

@@ -244,8 +244,9 @@ class LeagueColumnSchema(Schema):
 
 
 class LeagueCountCellSchema(Schema):
-    numerator = fields.Integer()
-    denominator = fields.Integer()
+    # Any field: the money cells below count yuan as decimals.
+    numerator: fields.Field = fields.Integer()
+    denominator: fields.Field = fields.Integer()
     rate = Rate()
     reason = fields.String(allow_none=True, metadata={"description": "why there is no rate, e.g. 无应报事项"})
     band = fields.String(allow_none=True)

@@ -736,7 +736,7 @@ def _rules_by_tenant(session: Session, tenant: Any) -> Callable[[int], TenantVie
         if tenant_id not in views:
             found = by_id.get(tenant_id)
             if found is None:  # created since the statement above: ask for it on its own
-                views[tenant_id] = common.tenant_view(session, session.get(Tenant, tenant_id))
+                views[tenant_id] = common.tenant_view(session, session.get_one(Tenant, tenant_id))
             else:
                 chain = [*(by_code[c] for c in found.ancestor_codes if c in by_code), found]
                 views[tenant_id] = tenancy.view(session, common.host(), found, chain=chain)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, TypeGuard
 
 import sqlalchemy as sa
 from flask import current_app
@@ -85,7 +85,7 @@ def _every_tenant(session: Session, actor: Any) -> Iterator[dict[int, Tenant]]:
         yield tenants
 
 
-def _managed(user: User | None) -> bool:
+def _managed(user: User | None) -> TypeGuard[User]:
     return user is not None and (user.is_operator or user.has_role(Role.ADMIN))
 
 
