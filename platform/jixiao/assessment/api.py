@@ -29,7 +29,6 @@ from jixiao.inputs import (
     multipart_body,
 )
 from jixiao.jobs.schemas import JobSchema
-from jixiao.jobs.service import enqueue
 from jixiao.lifecycle.schemas import Version
 
 blp = Blueprint("assessment_api", __name__, description="Inter-level assessment: campaigns, scores, rankings")
@@ -296,10 +295,8 @@ class Finalize(MethodView):
         Refused (409) before the self-report deadline has passed unless ``force`` with a ``reason``.
         """
         db, tenant = session(), current_tenant()
-        kind = service.accept_stage_request(db, current_user, tenant, service.get_campaign(db, tenant, campaign_id),
-                                            "finalize", version=data["version"], force=data["force"],
-                                            reason=data["reason"])
-        return enqueue(db, current_user, tenant, kind, {"campaign_id": campaign_id})
+        return service.request_stage(db, current_user, tenant, service.get_campaign(db, tenant, campaign_id),
+                                     "finalize", version=data["version"], force=data["force"], reason=data["reason"])
 
 
 @blp.route(f"{PREFIX}/assessments/<int:campaign_id>/reopen")
@@ -363,10 +360,8 @@ class Publish(MethodView):
         ``reason``.
         """
         db, tenant = session(), current_tenant()
-        kind = service.accept_stage_request(db, current_user, tenant, service.get_campaign(db, tenant, campaign_id),
-                                            "publish", version=data["version"], force=data["force"],
-                                            reason=data["reason"])
-        return enqueue(db, current_user, tenant, kind, {"campaign_id": campaign_id})
+        return service.request_stage(db, current_user, tenant, service.get_campaign(db, tenant, campaign_id),
+                                     "publish", version=data["version"], force=data["force"], reason=data["reason"])
 
 
 @blp.route(f"{PREFIX}/assessments/<int:campaign_id>/ranking")

@@ -31,6 +31,7 @@ from jixiao.assessment.models import (
 )
 from jixiao.db import TenantScope, scoped, utcnow
 from jixiao.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from jixiao.jobs.service import enqueue
 from jixiao.lifecycle import common, rectification
 from jixiao.lifecycle.models import Project
 from jixiao.tenancy.models import Tenant, TenantLevel
@@ -394,6 +395,23 @@ def accept_stage_request(session: Session, actor: User, tenant: Tenant, campaign
     campaign = check(session, actor, tenant, campaign, version=version, force=force, reason=reason)
     flag_modified(campaign, "status")  # an UPDATE even when nothing else changed: the version moves on
     return f"assessment.{action}"
+
+
+def request_stage(session: Session, actor: User, tenant: Tenant, campaign: Campaign, action: str, *,
+                  version: int | None, force: bool = False, reason: str = "") -> Any:
+    """Finalise or publish: check the request (:func:`accept_stage_request`), then enqueue the job that does it,
+    which commits the campaign's new version with the job. The page and the API call this one function, so they
+    refuse the same requests and enqueue the same job. Returns the job."""
+    kind = accept_stage_request(session, actor, tenant, campaign, action, version=version, force=force, reason=reason)
+    return enqueue(session, actor, tenant, kind, {"campaign_id": campaign.id})
+
+
+def request_ranking_notice(session: Session, actor: User, tenant: Tenant, campaign: Campaign) -> Any:
+    """Generate the campaign's ranking notice (考核结果通报) as a PDF job: the assessor's, once totals exist."""
+    require_assessor(actor, tenant)
+    if campaign.status not in (CampaignStatus.FINALIZED, CampaignStatus.PUBLISHED):
+        raise ValidationFailed("请先汇总排名，再生成通报")
+    return enqueue(session, actor, tenant, "documents.ranking_notice", notice_data(session, tenant, campaign))
 
 
 def request_finalize(session: Session, actor: User, tenant: Tenant, campaign: Campaign, *, version: int | None,

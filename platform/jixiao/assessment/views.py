@@ -14,7 +14,6 @@ from jixiao.assessment import service
 from jixiao.auth import current_tenant, require_login
 from jixiao.db import session
 from jixiao.errors import DomainError, ValidationFailed
-from jixiao.jobs.service import enqueue
 from jixiao.lifecycle import rectification
 
 bp = Blueprint("assessment", __name__, template_folder="templates")
@@ -71,10 +70,8 @@ def campaign(campaign_id: int) -> Any:
                                  version=_version())
                 flash("已调整计算结果并记录理由", "success")
             elif action in ("finalize", "publish"):
-                kind = service.accept_stage_request(db, current_user, tenant, item, action, version=_version(),
-                                                    force=bool(request.form.get("force")),
-                                                    reason=request.form.get("reason", ""))
-                job = enqueue(db, current_user, tenant, kind, {"campaign_id": item.id})
+                job = service.request_stage(db, current_user, tenant, item, action, version=_version(),
+                                            force=bool(request.form.get("force")), reason=request.form.get("reason", ""))
                 return redirect(url_for("jobs.job", job_id=job.id))
             elif action == "reopen":
                 service.reopen(db, current_user, tenant, item, request.form.get("reason", ""), version=_version())
@@ -88,10 +85,7 @@ def campaign(campaign_id: int) -> Any:
                                       version=_version())
                 flash("已答复申诉", "success")
             elif action == "notice":
-                service.require_assessor(current_user, tenant)
-                if item.status.value not in ("finalized", "published"):
-                    raise ValidationFailed("请先汇总排名，再生成通报")
-                job = enqueue(db, current_user, tenant, "documents.ranking_notice", service.notice_data(db, tenant, item))
+                job = service.request_ranking_notice(db, current_user, tenant, item)
                 return redirect(url_for("jobs.job", job_id=job.id))
         except DomainError as exc:
             db.rollback()
