@@ -10,6 +10,7 @@ rows (1,000 by default) becomes a ``spreadsheets.export`` job that stores the fi
 from __future__ import annotations
 
 import dataclasses
+import enum
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from decimal import Decimal
@@ -56,7 +57,7 @@ def _yes(flag: bool) -> str:
 
 def project_filters(args: dict[str, Any]) -> projects.ProjectFilters:
     """The list page's filters from query arguments (``department`` is the department's code)."""
-    def choice(name: str, enum_cls: type) -> str | None:
+    def choice(name: str, enum_cls: type[enum.Enum]) -> str | None:
         said = args.get(name) or None
         if said is not None and said not in enum_cls._value2member_map_:
             raise ValidationFailed(fields={name: f"无效的筛选值“{said}”"})

@@ -15,7 +15,7 @@ import dataclasses
 import re
 from collections.abc import Callable, Mapping
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 from openpyxl.utils import get_column_letter
 from sqlalchemy.orm import Session
@@ -213,8 +213,9 @@ class Dropdown:
 class Bounds:
     """Excel's own check of a number column (the importer checks again)."""
 
-    type: str  # "whole" or "decimal"
-    operator: str
+    type: Literal["whole", "decimal"]
+    operator: Literal["between", "notBetween", "equal", "notEqual", "lessThan", "lessThanOrEqual", "greaterThan",
+                      "greaterThanOrEqual"]
     low: str
     high: str | None
     error: str
@@ -491,7 +492,8 @@ def _execution_rate(line: BudgetLine, table: Table, executed: str, budget: str) 
     return Formula(f'=IF(AND(ISNUMBER({done}),{of}>0),{done}/{of},"")')
 
 
-MONITORING_BUDGET = Table((
+# Annotated: its own columns' fill refers to it, and mypy needs the type before inferring it.
+MONITORING_BUDGET: Table = Table((
     Column("年初预算（万元）", "initial", fill=lambda b: wan_cell(initial_budget(b.project)), number_format=MONEY_FORMAT),
     Column("调整数（万元）", "adjustment", fill=lambda b: wan_cell(adjustment(b.project)), number_format=MONEY_FORMAT),
     Column("调整后预算（万元）", "budget", fill=lambda b: wan_cell(b.project.budget_amount),
@@ -548,7 +550,8 @@ def _execution_score(line: BudgetLine) -> Formula:
     return Formula(f'=IF(AND(ISNUMBER({done}),{of}>0),ROUND(MIN(MAX({done}/{of},0),1)*{cap},2),"")')
 
 
-SELF_BUDGET = Table((
+# Annotated: its own columns' fill refers to it, and mypy needs the type before inferring it.
+SELF_BUDGET: Table = Table((
     Column("年初预算数（万元）", "initial", fill=lambda b: wan_cell(initial_budget(b.project)),
            number_format=MONEY_FORMAT),
     Column("全年预算数（万元）", "budget", fill=lambda b: wan_cell(b.project.budget_amount), number_format=MONEY_FORMAT),

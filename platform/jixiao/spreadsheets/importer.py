@@ -269,8 +269,9 @@ def _target_location(parsed: Parsed, field: str) -> tuple[int | None, str]:
 
 def apply_targets(session: Session, actor: User, tenant: Tenant, project: Project, parsed: Parsed) -> dict[str, Any]:
     target_set = targets.replace_targets(session, actor, tenant, project, parsed.data)
-    warnings = [dict(zip(("row", "column"), _target_location(parsed, field), strict=True), message=message)
-                for field, message in targets.problems(session, tenant, project, target_set).items()]
+    warnings: list[dict[str, Any]] = [
+        dict(zip(("row", "column"), _target_location(parsed, field), strict=True), message=message)
+        for field, message in targets.problems(session, tenant, project, target_set).items()]
     return {"kind": forms.TARGETS, "indicators": len(target_set.indicators), "status": str(target_set.status),
             "warnings": warnings,
             "message": f"已导入 {len(target_set.indicators)} 项绩效指标（{target_set.status.label}）"
@@ -341,7 +342,9 @@ def _monitoring_lines(ws: Any, found: reader.Found, indicators: list[Any], error
     lines = _Lines()
     for row in reader.data_rows(ws, found, errors):
         indicator = matcher.match(row, table)
-        line = _monitoring_value(row, indicator) if indicator is not None else None
+        if indicator is None:
+            continue
+        line = _monitoring_value(row, indicator)
         if line is None:
             continue
         value, reason, remedy = line

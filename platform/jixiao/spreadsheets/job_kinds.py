@@ -56,6 +56,8 @@ def import_projects(ctx: JobContext, sha256: str, filename: str = "项目清单.
             rejected = importer.reject(session, actor, tenant, errors, filename=filename, what="项目清单",
                                        owner_id=ctx.job_id, job_id=ctx.job_id)
             job = session.get(Job, ctx.job_id)
+            if job is None:  # the runner holds this job's row: gone means it was deleted while running
+                raise JobFailed("任务记录已不存在，无法记录错误报告")
             job.result = {"status": "rejected", "error_count": len(errors), "rows": rejected.fields["rows"],
                           "report_url": rejected.report_url, "document_id": rejected.document.id if rejected.document else None}
             _notify(ctx, tenant, "项目清单未导入：请按错误报告修改", rejected.message, rejected.report_url or "")

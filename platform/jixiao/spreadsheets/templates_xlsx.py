@@ -192,7 +192,7 @@ def targets_template(session: Session, tenant: Tenant, project: Project) -> byte
     indicators = list(target_set.indicators) if target_set else []
     table = forms.TARGET_INDICATORS
     wb = Workbook()
-    ws = wb.active
+    ws = xlsx.active_sheet(wb)
     ws.title = KINDS[TARGETS]
     span = _span(table)
     _title(ws, f"{TITLES[TARGETS]}（{project.year}年度）", span,
@@ -258,7 +258,7 @@ def monitoring_template(session: Session, tenant: Tenant, project: Project, peri
     values = {v.indicator_id: v for v in report.values} if report else {}
     table = forms.MONITORING_INDICATORS
     wb = Workbook()
-    ws = wb.active
+    ws = xlsx.active_sheet(wb)
     ws.title = KINDS[MONITORING]
     span = _span(table)
     _title(ws, f"{TITLES[MONITORING]}（{project.year}年1-{period}月）", span,
@@ -310,7 +310,7 @@ def self_evaluation_template(session: Session, tenant: Tenant, project: Project)
                             .order_by(MonitoringReport.period.desc()).limit(1))
     table = forms.SELF_INDICATORS
     wb = Workbook()
-    ws = wb.active
+    ws = xlsx.active_sheet(wb)
     ws.title = KINDS[SELF_EVALUATION]
     span = _span(table)
     hint = (f"；最近一次监控（1-{latest.period}月）执行数 {units.format_wan_exact(latest.executed_amount)} 万元"
@@ -387,7 +387,7 @@ def project_list_template(session: Session, tenant: Tenant) -> tuple[str, bytes]
                                        .order_by(Department.code)))
     table = forms.PROJECTS
     wb = Workbook()
-    ws = wb.active
+    ws = xlsx.active_sheet(wb)
     ws.title = forms.FORMS[PROJECT_LIST].sheet
     span = _span(table)
     _title(ws, f"{tenant.name} · {TITLES[PROJECT_LIST]}", span,

@@ -157,6 +157,15 @@ def read_meta(workbook: WorkbookType) -> dict[str, str]:
     return meta
 
 
+def active_sheet(workbook: WorkbookType) -> Worksheet:
+    """The workbook's active worksheet: a new ``Workbook()`` always has one, but the stubs type ``active`` as
+    any sheet or None, so a workbook without a worksheet there is refused plainly rather than failing later."""
+    sheet = workbook.active
+    if not isinstance(sheet, Worksheet):
+        raise TypeError(f"workbook has no active worksheet (found {type(sheet).__name__})")
+    return sheet
+
+
 def main_sheet(workbook: WorkbookType) -> Any:
     visible = [ws for ws in workbook.worksheets if ws.title != META_SHEET and ws.sheet_state == "visible"]
     return visible[0] if visible else workbook.worksheets[0]
@@ -238,7 +247,7 @@ def sort_errors(errors: Iterable[RowError]) -> list[RowError]:
 def error_report(errors: Sequence[RowError], *, filename: str, what: str, uploader: str = "") -> bytes:
     """The rejected file's error report: 行号 | 列 | 问题, one line per problem."""
     workbook = Workbook()
-    sheet = workbook.active
+    sheet = active_sheet(workbook)
     sheet.title = "错误报告"
     sheet.append(["行号", "列", "问题"])
     for cell in sheet[1]:
@@ -269,8 +278,9 @@ def to_bytes(workbook: WorkbookType) -> bytes:
         if isinstance(sheet, Worksheet):
             deliberate = _FORMULAS.get(sheet, set())
             # ``_cells`` holds only the cells written; iter_rows() would create every empty one in the range.
+            # A MergedCell always holds None (data type "n"), so as_text() has nothing to do there.
             for cell in sheet._cells.values():
-                if cell.coordinate not in deliberate:
+                if isinstance(cell, Cell) and cell.coordinate not in deliberate:
                     as_text(cell)
     buffer = io.BytesIO()
     workbook.save(buffer)
@@ -285,8 +295,9 @@ class Formula(str):
 
 
 # Which cells of a sheet hold a deliberate formula: openpyxl keeps a plain str, so the mark cannot ride on
-# the value itself.
-_FORMULAS: weakref.WeakKeyDictionary[Worksheet, set[str]] = weakref.WeakKeyDictionary()
+# the value itself. Keyed by the cell's sheet, a Worksheet: object because the stubs type Cell.parent as any
+# workbook child.
+_FORMULAS: weakref.WeakKeyDictionary[object, set[str]] = weakref.WeakKeyDictionary()
 
 
 def set_value(cell: Cell, value: Any) -> Cell:

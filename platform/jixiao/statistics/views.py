@@ -169,7 +169,7 @@ def _query(schema: Schema, names: tuple[str, ...], message: str) -> dict[str, An
     try:
         return schema.load(given)
     except ValidationError as exc:
-        raise ValidationFailed(message, fields={k: "；".join(map(str, v)) for k, v in exc.messages.items()}) from exc
+        raise ValidationFailed(message, fields={k: "；".join(map(str, v)) for k, v in exc.messages_dict.items()}) from exc
 
 
 @bp.route("/t/<tenant_code>/statistics")

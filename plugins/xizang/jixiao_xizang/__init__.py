@@ -75,7 +75,7 @@ def _checked_catalog(raw: Any) -> dict[str, Any]:
     first, last = years[0], years[1]
     if not isinstance(first, int) or not (last is None or isinstance(last, int) and last >= first):
         raise _fail(f"指标库 {raw['code']} 的 years 应为 [起始年度, 截止年度或 null]")
-    catalog = {"code": str(raw["code"]), "name": str(raw["name"]), "source": str(raw.get("source") or "").strip(),
+    catalog: dict[str, Any] = {"code": str(raw["code"]), "name": str(raw["name"]), "source": str(raw.get("source") or "").strip(),
                "years": [first, last], "categories": []}
     codes: set[str] = set()  # indicator codes are unique across the catalog
     category_keys: set[str] = set()
@@ -165,7 +165,7 @@ def exante_data() -> dict[str, Any]:
     raw = load_data_file(PACKAGE, EXANTE_FILE) or {}
     sets: dict[str, dict[str, Any]] = {}
     for name, body in (raw.get("sets") or {}).items():
-        dimensions = []
+        dimensions: list[dict[str, Any]] = []
         for item in (body or {}).get("dimensions") or []:
             key, label, points = str(item.get("key") or "").strip(), str(item.get("label") or "").strip(), item.get("max")
             if not key or not label or isinstance(points, bool) or not isinstance(points, int) or points <= 0:
@@ -272,6 +272,7 @@ def validate_targets(tenant: Any, project: Any, targets: Any) -> list[dict[str, 
         wanted = (project.category or "").strip()
         what = f"项目类别“{wanted}”不是《{current[0]['name']}》的类别" if wanted else "项目未选择类别"
         return [{"field": "category", "message": f"{what}，无法核对共性指标；请将项目类别改为：{allowed}"}]
+    assert catalog is not None, "category_for returns a catalog with every category"
     indicators = category["indicators"]
     by_code = {i["code"]: i for i in indicators}
     by_name = {i["name"]: i for i in indicators}
