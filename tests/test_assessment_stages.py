@@ -313,3 +313,23 @@ def statements(app, user, url: str) -> int:
     with count_statements(app) as seen:
         assert user.get(url).status_code == 200
     return len(seen)
+
+
+def test_a_campaign_answers_with_the_scheme_it_was_opened_with(staged, yiyang):
+    """The API never returned a campaign's saved scheme: a vendor could not read back the rules a year was
+    assessed by."""
+    from jixiao.assessment import service
+    from jixiao.db import system_scope
+    from jixiao.tenancy import service as tenancy
+
+    year = YEAR + 3  # a year no other test of this file opens a campaign for
+    campaign = open_city_campaign(yiyang, title="读回方案", year=year)
+    try:
+        read = ok(yiyang.get(base("430900", f"/{campaign['id']}")))
+        with staged.test_request_context(), system_scope() as db:
+            offered = {s["code"]: s for s in service.schemes_for(db, tenancy.get_by_code(db, "430900"), year)}
+        assert read["scheme"]["code"] == campaign["scheme"]["code"] == "hunan-city-counties"
+        assert read["scheme"]["groups"] == offered["hunan-city-counties"]["groups"]
+        assert "scheme" not in ok(yiyang.get(base("430900")))[0]  # the list stays a summary
+    finally:
+        ok(act(yiyang, "430900", campaign["id"], "withdraw", {"reason": "测试结束"}))

@@ -66,6 +66,12 @@ class CampaignSchema(Schema):
     version = fields.Integer()
 
 
+class CampaignDetailSchema(CampaignSchema):
+    scheme = fields.Dict(metadata={
+        "description": "the scheme as saved when the campaign was opened — groups, indicators (code, name, max, kind, "
+                       "metric, empty), grades — so a year is read by the rules it was assessed with"})
+
+
 class CampaignCreateSchema(Schema):
     year = Year(load_default=None, allow_none=True, minimum=2000,
                 metadata={"description": "default: the latest budget year with records"})
@@ -202,7 +208,7 @@ class Campaigns(MethodView):
     @require_login
     @idempotent
     @blp.arguments(CampaignCreateSchema)
-    @blp.response(201, CampaignSchema)
+    @blp.response(201, CampaignDetailSchema)
     def post(self, data: dict[str, Any]) -> Any:
         """Open a campaign for a year with a scheme, over the scheme's subjects (invited at once)."""
         db, tenant = session(), current_tenant()
@@ -215,9 +221,9 @@ class Campaigns(MethodView):
 @blp.route(f"{PREFIX}/assessments/<int:campaign_id>")
 class CampaignItem(MethodView):
     @require_login
-    @blp.response(200, CampaignSchema)
+    @blp.response(200, CampaignDetailSchema)
     def get(self, campaign_id: int) -> Any:
-        """One campaign."""
+        """One campaign, with the scheme it was opened with."""
         return service.get_campaign(session(), current_tenant(), campaign_id)
 
 
