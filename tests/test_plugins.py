@@ -335,3 +335,11 @@ def test_in_force_reads_years_inclusive_and_open_ended(years, year, expected):
     from jixiao.toolkit import in_force
 
     assert in_force(years, year) is expected
+
+
+@pytest.mark.parametrize("hook", HOOKS)
+def test_every_hook_parameter_has_a_type_of_its_own(hook):
+    """Hook parameters were typed ``Any`` nineteen times: a vendor had to read the core to learn what a
+    ``tenant`` or a ``report`` is. Each is now the toolkit's read-only view (or a plain type)."""
+    parameters = inspect.signature(getattr(hookspecs, hook)).parameters
+    assert [name for name, parameter in parameters.items() if parameter.annotation in ("Any", inspect.Parameter.empty)] == []

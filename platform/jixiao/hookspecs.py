@@ -18,15 +18,35 @@ Conventions (see docs/plugins.md):
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import pluggy
+
+if TYPE_CHECKING:  # types only: a plugin manager loads this module without the database layer the toolkit brings
+    import random
+    from decimal import Decimal
+
+    import click
+    import flask
+
+    from jixiao.toolkit import (
+        AssessmentResultView,
+        DocumentOwner,
+        Metric,
+        MonitoringView,
+        ProjectView,
+        Schedule,
+        TargetsView,
+        TenantView,
+        TodoItem,
+    )
 
 hookspec = pluggy.HookspecMarker("jixiao")
 
 
 @hookspec
-def tenant_default_settings(tenant: Any) -> dict[str, Any] | None:
+def tenant_default_settings(tenant: TenantView) -> dict[str, Any] | None:
     """Default settings a plugin contributes for ``tenant``.
 
     Called when the platform works out a tenant's effective settings (its home page, every rule that reads a
@@ -39,7 +59,7 @@ def tenant_default_settings(tenant: Any) -> dict[str, Any] | None:
 
 
 @hookspec
-def on_tenant_loaded(tenant: Any, created: bool, changes: dict[str, Any]) -> None:
+def on_tenant_loaded(tenant: TenantView, created: bool, changes: dict[str, Any]) -> None:
     """Event: ``jixiao tenants load`` created or changed ``tenant``.
 
     ``created`` is true for a new tenant; ``changes`` maps each changed field to ``[before, after]``.
@@ -51,7 +71,7 @@ def on_tenant_loaded(tenant: Any, created: bool, changes: dict[str, Any]) -> Non
 
 
 @hookspec(firstresult=True)
-def exante_required(tenant: Any, project: Any) -> bool | None:
+def exante_required(tenant: TenantView, project: ProjectView) -> bool | None:
     """Does ``project`` need an ex-ante assessment (事前绩效评估) before its targets and budget are approved?
 
     Called when targets are approved and when the approved amount is set. ``project`` is a read-only
@@ -62,7 +82,7 @@ def exante_required(tenant: Any, project: Any) -> bool | None:
 
 
 @hookspec(firstresult=True)
-def exante_dimensions(tenant: Any) -> list[dict[str, Any]] | None:
+def exante_dimensions(tenant: TenantView) -> list[dict[str, Any]] | None:
     """The dimensions an ex-ante assessment scores, each ``{"key", "label", "max"}``; maxima sum to 100.
 
     **firstresult**. National default: 立项必要性, 投入经济性, 绩效目标合理性, 实施方案可行性, 筹资合规性,
@@ -71,7 +91,7 @@ def exante_dimensions(tenant: Any) -> list[dict[str, Any]] | None:
 
 
 @hookspec
-def validate_targets(tenant: Any, project: Any, targets: Any) -> list[dict[str, str]] | None:
+def validate_targets(tenant: TenantView, project: ProjectView, targets: TargetsView) -> list[dict[str, str]] | None:
     """Problems with a project's performance targets, checked when the unit submits them and when finance
     approves them.
 
@@ -84,7 +104,7 @@ def validate_targets(tenant: Any, project: Any, targets: Any) -> list[dict[str, 
 
 
 @hookspec(firstresult=True)
-def monitoring_periods(tenant: Any, project: Any, year: int) -> list[int] | None:
+def monitoring_periods(tenant: TenantView, project: ProjectView, year: int) -> list[int] | None:
     """The months (1–12) for which ``project`` owes a monitoring report (双监控) in ``year``.
 
     **firstresult**. National default: the setting ``monitoring.months`` (every month), or
@@ -93,7 +113,7 @@ def monitoring_periods(tenant: Any, project: Any, year: int) -> list[int] | None
 
 
 @hookspec(firstresult=True)
-def monitoring_light(tenant: Any, ratio: Any, subject: str) -> str | None:
+def monitoring_light(tenant: TenantView, ratio: Decimal, subject: str) -> str | None:
     """The traffic light for an attainment ``ratio`` (a ``Decimal``; 1 means exactly on track).
 
     ``subject`` is ``"indicator"`` (actual against the expected value by this month) or ``"execution"``
@@ -104,7 +124,7 @@ def monitoring_light(tenant: Any, ratio: Any, subject: str) -> str | None:
 
 
 @hookspec(firstresult=True)
-def evaluation_weights(tenant: Any, kind: str) -> dict[str, Any] | None:
+def evaluation_weights(tenant: TenantView, kind: str) -> dict[str, Any] | None:
     """The evaluation form of ``kind`` (``self``, ``department``, ``finance``, ``third_party``): its level-1
     groups, their points and what shares them.
 
@@ -123,7 +143,7 @@ def evaluation_weights(tenant: Any, kind: str) -> dict[str, Any] | None:
 
 
 @hookspec(firstresult=True)
-def evaluation_grade_bands(tenant: Any, kind: str) -> list[list[Any]] | None:
+def evaluation_grade_bands(tenant: TenantView, kind: str) -> list[list[Any]] | None:
     """Grade bands, best first: ``[["优", 90], ["良", 80], ["中", 60], ["差", 0]]`` — a total at or above a
     band's lower bound gets its grade. **firstresult**. National default: the setting
     ``evaluation.grade_bands`` (优 ≥ 90, 良 80–89, 中 60–79, 差 < 60).
@@ -131,7 +151,7 @@ def evaluation_grade_bands(tenant: Any, kind: str) -> list[list[Any]] | None:
 
 
 @hookspec(firstresult=True)
-def sample_for_reevaluation(tenant: Any, candidates: list[Any], rng: Any) -> list[int] | None:
+def sample_for_reevaluation(tenant: TenantView, candidates: list[ProjectView], rng: random.Random) -> list[int] | None:
     """Choose the re-evaluation sample (抽评) from self-evaluated projects.
 
     ``candidates`` are read-only ``ProjectView`` objects sorted by id; ``rng`` is a ``random.Random`` seeded
@@ -142,7 +162,7 @@ def sample_for_reevaluation(tenant: Any, candidates: list[Any], rng: Any) -> lis
 
 
 @hookspec(firstresult=True)
-def suggest_results_action(tenant: Any, grade: str, year: int) -> dict[str, str] | None:
+def suggest_results_action(tenant: TenantView, grade: str, year: int) -> dict[str, str] | None:
     """The action a grade suggests for next year's budget: ``{"action": code, "label": Chinese text}``.
 
     ``year`` is the budget year of the evaluated project (the decision shapes the budget of ``year + 1``), so
@@ -153,7 +173,7 @@ def suggest_results_action(tenant: Any, grade: str, year: int) -> dict[str, str]
 
 
 @hookspec(firstresult=True)
-def results_actions(tenant: Any, year: int) -> list[dict[str, str]] | None:
+def results_actions(tenant: TenantView, year: int) -> list[dict[str, str]] | None:
     """The decisions finance may record on an evaluation's result for budget ``year``.
 
     Return a list of ``{"action": code, "label": Chinese text}``, in the order they are offered; a decision
@@ -165,7 +185,7 @@ def results_actions(tenant: Any, year: int) -> list[dict[str, str]] | None:
 
 
 @hookspec
-def on_lifecycle_event(tenant: Any, event: str, project: Any, actor: str, detail: dict[str, Any]) -> None:
+def on_lifecycle_event(tenant: TenantView, event: str, project: ProjectView, actor: str, detail: dict[str, Any]) -> None:
     """Event: a project moved through its lifecycle (``targets.submitted``, ``targets.approved``,
     ``budget.approved``, ``monitoring.submitted``, ``evaluation.submitted``, ``rectification.issued``,
     ``results.decided``, …). Called after the change committed, only for the tenant's plugins; ``project`` is a
@@ -174,7 +194,7 @@ def on_lifecycle_event(tenant: Any, event: str, project: Any, actor: str, detail
 
 
 @hookspec
-def monitoring_warnings(tenant: Any, project: Any, report: Any) -> list[dict[str, Any]] | None:
+def monitoring_warnings(tenant: TenantView, project: ProjectView, report: MonitoringView) -> list[dict[str, Any]] | None:
     """Warnings about a monitoring report, beyond its traffic light (预警).
 
     Called when a unit files a report. ``report`` is a read-only ``MonitoringView`` (period, executed amount,
@@ -189,7 +209,7 @@ def monitoring_warnings(tenant: Any, project: Any, report: Any) -> list[dict[str
 
 
 @hookspec
-def register_indicator_catalogs(tenant: Any, year: int) -> list[dict[str, Any]] | None:
+def register_indicator_catalogs(tenant: TenantView, year: int) -> list[dict[str, Any]] | None:
     """Indicator catalogs (共性指标库) in force for ``tenant`` in budget ``year``.
 
     **Collected**. Each catalog is a dict: ``{"code", "name", "source", "years": [first, last or None],
@@ -204,7 +224,7 @@ def register_indicator_catalogs(tenant: Any, year: int) -> list[dict[str, Any]] 
 
 
 @hookspec
-def register_assessment_schemes(tenant: Any, year: int) -> list[dict[str, Any]] | None:
+def register_assessment_schemes(tenant: TenantView, year: int) -> list[dict[str, Any]] | None:
     """Assessment schemes (考核方案) an upper tenant may open a campaign with for budget ``year``.
 
     **Collected**. Each scheme is data: ``{"code", "name", "rule_set" (which rules answered, e.g.
@@ -218,14 +238,14 @@ def register_assessment_schemes(tenant: Any, year: int) -> list[dict[str, Any]] 
 
 
 @hookspec(firstresult=True)
-def assessment_grade(tenant: Any, scheme: dict[str, Any], total: Any) -> str | None:
+def assessment_grade(tenant: TenantView, scheme: dict[str, Any], total: Decimal) -> str | None:
     """The grade of a subject's total (``Decimal``) in a campaign with ``scheme``. **firstresult**.
     National default: the scheme's ``grades`` bands, else 优秀 ≥ 90, 良好 ≥ 80, 合格 ≥ 60, 不合格.
     """
 
 
 @hookspec(firstresult=True)
-def assessment_awards(tenant: Any, scheme: dict[str, Any], results: list[Any],
+def assessment_awards(tenant: TenantView, scheme: dict[str, Any], results: list[AssessmentResultView],
                       ancestor_results: dict[str, dict[str, Any]]) -> dict[str, dict[str, list[str]]] | None:
     """Awards (奖励) and notices (通报 / 约谈) once a campaign is finalised. **firstresult**.
 
@@ -241,7 +261,7 @@ def assessment_awards(tenant: Any, scheme: dict[str, Any], results: list[Any],
 
 
 @hookspec
-def register_blueprints() -> list[Any] | None:
+def register_blueprints() -> list[flask.Blueprint] | None:
     """Flask blueprints of web pages. **Collected**, in the order plugins were registered (the core's first).
     A blueprint's name must be unique across plugins; URLs under ``/t/<tenant_code>/`` are tenant pages and
     must check the tenant like the core's (``jixiao.toolkit`` gives the helpers).
@@ -256,14 +276,14 @@ def register_api_blueprints() -> list[Any] | None:
 
 
 @hookspec
-def register_commands() -> list[Any] | None:
+def register_commands() -> list[click.Command] | None:
     """click commands or groups added to the ``jixiao`` command line (they run inside an app context).
     **Collected**; a name already taken is refused when the app is made.
     """
 
 
 @hookspec
-def register_job_kinds() -> list[Any] | None:
+def register_job_kinds() -> list[Callable[..., Any]] | None:
     """Background job kinds: functions decorated with ``jixiao.toolkit.job_kind``. **Collected**; a kind
     name taken twice stops the app from being made. The web process and every worker make the same app, so
     both know the same kinds.
@@ -271,14 +291,14 @@ def register_job_kinds() -> list[Any] | None:
 
 
 @hookspec
-def register_schedules() -> list[Any] | None:
+def register_schedules() -> list[Schedule] | None:
     """Periodic jobs for ``jixiao scheduler``: ``jixiao.toolkit.Schedule(kind, cron, purpose)``, the kind
     registered by ``register_job_kinds``. **Collected**.
     """
 
 
 @hookspec
-def register_document_owners() -> list[Any] | None:
+def register_document_owners() -> list[DocumentOwner] | None:
     """Record types that own generated documents, with who may read them:
     ``jixiao.toolkit.DocumentOwner(owner_type, visible, label)``, where ``visible(session, actor,
     tenant)`` is an SQL condition on documents. A document whose owner type nobody registered is read only by
@@ -287,7 +307,7 @@ def register_document_owners() -> list[Any] | None:
 
 
 @hookspec
-def register_assessment_metrics() -> list[Any] | None:
+def register_assessment_metrics() -> list[Metric] | None:
     """Metrics a computed assessment indicator may name (``"metric"`` in a scheme):
     ``jixiao.toolkit.Metric(name, label, numerator, denominator, amount)``. **Collected**; a name
     taken twice stops the app from being made.
@@ -295,7 +315,7 @@ def register_assessment_metrics() -> list[Any] | None:
 
 
 @hookspec
-def register_todo_sources() -> list[Any] | None:
+def register_todo_sources() -> list[Callable[..., list[TodoItem]]] | None:
     """Sources of the to-do list (待办) home pages lead with: ``fn(session, actor, tenant) -> list[TodoItem]``
     (``jixiao.toolkit.TodoItem``), called for a user in their own tenant. **Collected**.
     """
