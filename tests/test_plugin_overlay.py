@@ -94,3 +94,36 @@ def ask_hook_plugins(app, code: str) -> tuple[str, ...]:
     with app.test_request_context(), system_scope() as db:
         return common.tenant_view(db, tenancy.get_by_code(db, code)).plugins
 
+
+
+def test_the_operator_page_enables_and_disables_with_the_same_service(app, restored):
+    from tests.test_pages import csrf_from, page_login
+
+    client = app.test_client()
+    page_login(client, SYSTEM)
+    page = client.get("/operator").get_data(as_text=True)
+    assert "为财政部门启用或停用插件" in page and "重新加载 YAML 不会覆盖" in page
+    token = csrf_from(page)
+    done = client.post("/operator", data={"code": "430400", "plugin": "xizang", "action": "enable", "csrf_token": token})
+    assert done.status_code == 302
+    assert "已为衡阳市（430400）启用插件 xizang" in client.get("/operator").get_data(as_text=True)
+    assert "xizang" in ask_hook_plugins(app, "430405")
+    again = client.post("/operator", data={"code": "430400", "plugin": "xizang", "action": "enable", "csrf_token": token})
+    assert again.status_code == 302 and "无需重复" in client.get("/operator").get_data(as_text=True)
+    unknown = client.post("/operator", data={"code": "430400", "plugin": "guangxi", "action": "enable",
+                                             "csrf_token": token})
+    assert unknown.status_code == 400 and "未安装" in unknown.get_data(as_text=True)
+    assert "guangxi" not in ask_hook_plugins(app, "430400")
+
+
+def test_the_operator_page_refuses_the_other_duties(app):
+    from tests.test_pages import csrf_from, page_login
+
+    client = app.test_client()
+    page_login(client, AUDIT)
+    token = csrf_from(client.get("/operator/audit").get_data(as_text=True))
+    refused = client.post("/operator", data={"code": "430400", "plugin": "xizang", "action": "enable",
+                                             "csrf_token": token})
+    # The audit administrator's /operator is the audit page: the form is never handled for them.
+    assert refused.status_code == 302 and refused.headers["Location"].endswith("/operator/audit")
+    assert "xizang" not in ask_hook_plugins(app, "430400")

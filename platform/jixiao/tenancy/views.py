@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, redirect, render_template, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from jixiao.auth import current_tenant, require_login
 from jixiao.db import session
-from jixiao.errors import Forbidden
+from jixiao.errors import DomainError, Forbidden
 from jixiao.lifecycle import todo
 from jixiao.plugins import host
 from jixiao.system import duties
@@ -48,7 +48,7 @@ def home() -> Any:
     )
 
 
-@bp.route("/operator")
+@bp.route("/operator", methods=["GET", "POST"])
 @require_login
 def operator() -> Any:
     """The operator's landing page: the system administrator's own; the other duties go to theirs."""
@@ -60,9 +60,28 @@ def operator() -> Any:
         raise Forbidden("仅平台运维人员可访问")
     duties.require_system_administrator(current_user)
     db = session()
+    errors: dict[str, str] = {}
+    form = request.form
+    if request.method == "POST":
+        # Enable or disable a plugin for a tenant beside its YAML: the same service as the command and the API.
+        enabled = form.get("action") == "enable"
+        code, plugin = form.get("code", "").strip(), form.get("plugin", "").strip()
+        try:
+            tenant = service.set_plugin(db, host(), current_user, code, plugin, enabled)
+        except DomainError as exc:
+            db.rollback()
+            errors = dict(exc.fields)
+            if not errors:  # nothing to correct in the form (already so, not found): say it and start again
+                flash(exc.message, "error")
+                return redirect(url_for("tenancy.operator") + "#overlay")
+        else:
+            flash(f"已为{tenant.name}（{tenant.code}）{'启用' if enabled else '停用'}插件 {plugin}，下级一并生效", "info")
+            return redirect(url_for("tenancy.operator"))
     return render_template(
         "tenancy/operator.html",
         tree=service.tree_lines(db, host()),
         plugins=system.plugin_listing(db, host(), current_user),
         missing=system.missing_plugins(db, host()),
-    )
+        installed=[name for name in host().installed_names if name != "national" and not name.startswith("core.")],
+        errors=errors, form=form,
+    ), (400 if errors else 200)
