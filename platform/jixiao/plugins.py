@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from importlib.metadata import entry_points
-from typing import Any
+from typing import Any, TypeVar
 
 import pluggy
 from flask import Flask, current_app
@@ -17,6 +17,7 @@ from jixiao import __version__, hookspecs
 from jixiao.rules import national
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 NATIONAL = "national"
 ENTRY_POINT_GROUP = "jixiao"
@@ -29,6 +30,17 @@ class PluginInfo:
     distribution: str
     hooks: tuple[str, ...]
     builtin: bool
+
+
+def by_name(items: Iterable[T], name_of: Callable[[T], str], what: str) -> dict[str, T]:
+    """What plugins registered, by name; a name registered twice stops the app from being made."""
+    known: dict[str, T] = {}
+    for item in items:
+        name = name_of(item)
+        if name in known:
+            raise ValueError(f"{what} {name} is registered twice")
+        known[name] = item
+    return known
 
 
 def core_incompatibility(requires: Iterable[str] | None, core_version: str = __version__) -> str | None:

@@ -27,6 +27,7 @@ from jixiao.lifecycle.models import (
     ResultApplication,
     TargetSet,
 )
+from jixiao.plugins import by_name
 from jixiao.toolkit import Metric
 
 
@@ -193,12 +194,7 @@ CORE_METRICS = [
 
 def init_app(app: Flask, metrics: list[Metric]) -> None:
     """Record the metrics computed indicators may name (collected when the app is made)."""
-    known: dict[str, Metric] = {}
-    for metric in metrics:
-        if metric.name in known:
-            raise ValueError(f"assessment metric {metric.name} is registered twice")
-        known[metric.name] = metric
-    app.extensions["jixiao.assessment_metrics"] = known
+    app.extensions["jixiao.assessment_metrics"] = by_name(metrics, lambda metric: metric.name, "assessment metric")
 
 
 def registered() -> dict[str, Metric]:

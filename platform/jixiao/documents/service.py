@@ -36,6 +36,7 @@ from jixiao.lifecycle.models import (
     Project,
     RectificationNotice,
 )
+from jixiao.plugins import by_name
 from jixiao.tenancy.models import Tenant
 from jixiao.toolkit import DocumentOwner
 
@@ -63,12 +64,7 @@ VisibleCondition = Callable[[Session, User, Tenant], Any]
 
 def init_app(app: Flask, owners: list[DocumentOwner]) -> None:
     """Record the app's document owner types (collected from the plugins' ``register_document_owners``)."""
-    known: dict[str, DocumentOwner] = {}
-    for owner in owners:
-        if owner.owner_type in known:
-            raise ValueError(f"document owner type {owner.owner_type} is registered twice")
-        known[owner.owner_type] = owner
-    app.extensions["jixiao.document_owners"] = known
+    app.extensions["jixiao.document_owners"] = by_name(owners, lambda owner: owner.owner_type, "document owner type")
 
 
 def owner_types() -> dict[str, DocumentOwner]:

@@ -164,9 +164,7 @@ def commit(session: Session) -> None:
 
 def emit(session: Session, tenant: Tenant, event: str, project: Project, actor: User, **detail: Any) -> None:
     """Tell the tenant's plugins, after the change committed."""
-    hooks(session, tenant).on_lifecycle_event(
-        event=event, project=ProjectView.build(project), actor=actor.username, detail=audit.service.jsonable(detail)
-    )
+    emit_many(session, tenant, event, actor, [(project, detail)])
 
 
 def emit_many(session: Session, tenant: Tenant, event: str, actor: Any,

@@ -755,16 +755,16 @@ def _owed(session: Session, sql: _Sql, g: Grouping, keys: Iterable[Key]) -> dict
               .join(latest_period, sa.and_(latest_period.c.project_id == report.project_id,
                                            latest_period.c.period == report.period))
               .subquery())
-    # Monitoring and self-evaluation are both owed by the units with a budgeted project.
-    monitored = evaluated = sa.case((facts.budgeted(), Project.department_id))
+    budgeted_unit = sa.case((facts.budgeted(), Project.department_id))
     stmt = g.rows(
-        g.select(sa.func.count(sa.distinct(Project.department_id)), sa.func.count(sa.distinct(monitored)),
-                 sa.func.count(sa.distinct(evaluated)), sql.money_sum(latest.c.executed))
+        g.select(sa.func.count(sa.distinct(Project.department_id)), sa.func.count(sa.distinct(budgeted_unit)),
+                 sql.money_sum(latest.c.executed))
         .select_from(Project).outerjoin(latest, latest.c.project_id == Project.id)
     )
     out = {key: {"units": 0, "monitored_units": 0, "evaluated_units": 0, "executed": money(0)} for key in keys}
-    for figures, (units, monitored_units, evaluated_units, executed) in _each(session, stmt, out):
-        figures.update(units=int(units), monitored_units=int(monitored_units), evaluated_units=int(evaluated_units),
+    for figures, (units, budgeted_units, executed) in _each(session, stmt, out):
+        # Monitoring and self-evaluation are both owed by the units with a budgeted project (facts.budgeted).
+        figures.update(units=int(units), monitored_units=int(budgeted_units), evaluated_units=int(budgeted_units),
                        executed=money(executed))
     return out
 

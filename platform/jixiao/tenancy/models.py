@@ -21,6 +21,14 @@ class TenantLevel(enum.StrEnum):
         return {"province": "省级", "city": "市级", "county": "县级"}[self.value]
 
 
+def plugins_in_force(listed: list[str] | None, enabled: list[str] | None, disabled: list[str] | None) -> list[str]:
+    """A tenant's own plugins from its three columns: the YAML's list in order, less what an operator disabled,
+    then what an operator enabled."""
+    blocked = set(disabled or [])
+    own = [name for name in listed or [] if name not in blocked]
+    return own + [name for name in enabled or [] if name not in own and name not in blocked]
+
+
 class Tenant(TimestampMixin, Base):
     """A finance bureau. Not tenant-owned itself: who may see which tenant is the access rule's business."""
 
@@ -46,11 +54,8 @@ class Tenant(TimestampMixin, Base):
 
     @property
     def plugins_in_force(self) -> list[str]:
-        """The plugins this tenant itself enables: its YAML's list in order, less what an operator disabled,
-        then what an operator enabled (descendants inherit them)."""
-        disabled = set(self.plugins_disabled or [])
-        listed = [name for name in self.plugins or [] if name not in disabled]
-        return listed + [name for name in self.plugins_enabled or [] if name not in listed and name not in disabled]
+        """The plugins this tenant itself enables (descendants inherit them): see :func:`plugins_in_force`."""
+        return plugins_in_force(self.plugins, self.plugins_enabled, self.plugins_disabled)
 
     @property
     def bureau_name(self) -> str:
