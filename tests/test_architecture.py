@@ -20,9 +20,8 @@ from jixiao import hookimpl
 PLATFORM = Path(__file__).resolve().parents[1] / "platform"
 #: Infrastructure the domains build on: it may import the foundation (db, errors, accounts, tenancy, audit …),
 #: never a domain. The documents package still renders the lifecycle's PDFs itself (noted in the issue).
-INFRASTRUCTURE = ("jixiao.jobs",)
-DOMAINS = ("jixiao.lifecycle", "jixiao.assessment", "jixiao.spreadsheets", "jixiao.statistics", "jixiao.catalog",
-           "jixiao.documents")
+INFRASTRUCTURE = ("jixiao.jobs", "jixiao.documents")
+DOMAINS = ("jixiao.lifecycle", "jixiao.assessment", "jixiao.spreadsheets", "jixiao.statistics", "jixiao.catalog")
 
 
 def _modules() -> dict[str, Path]:
@@ -213,7 +212,7 @@ class VendorPlugin:
     def register_document_owners(self):
         import sqlalchemy as sa
 
-        from jixiao.documents.service import DocumentOwner
+        from jixiao.toolkit import DocumentOwner
 
         return [DocumentOwner("vendor_ledgers", lambda session, actor, tenant: sa.false(), "厂商台账")]
 

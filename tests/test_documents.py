@@ -346,6 +346,10 @@ def test_the_documents_page_lists_them_and_the_buttons_go_to_the_job(finance, ge
     for made in generated.values():
         assert made["job"]["result"]["url"] in html
     assert "生成年度统计报告" in html
+    # Each document links to its record, where its owner type (registered by its domain) says it is shown.
+    assert f'#evaluation-{generated["evaluation"]["owner_id"]}"' in html
+    assert f'#notice-{generated["notice"]["owner_id"]}"' in html
+    assert 'href="/t/431102/statistics"' in html
 
     notice = generated["notice"]
     response = finance.post(f"/t/431102/rectifications/{notice['owner_id']}/notice-pdf")
@@ -362,7 +366,7 @@ def test_the_documents_page_lists_them_and_the_buttons_go_to_the_job(finance, ge
 
 
 def test_the_ranking_notice_renders_from_plain_data(tmp_path):
-    from jixiao.documents.service import render_ranking_notice
+    from jixiao.assessment.notice import render_ranking_notice
 
     rows = [
         {"rank": 1, "name": "衡阳县", "score": "95.5", "grade": "优秀", "notes": "进入全省前十，奖励工作经费"},

@@ -641,14 +641,14 @@ def report_html(app: Flask, code: str, year: int, as_of: date) -> str:
     """The HTML the yearly PDF report is rendered from (the PDF itself is tested in test_documents)."""
     from jixiao.db import TenantScope, scoped, system_scope
     from jixiao.documents.pdf import render_html
-    from jixiao.documents.service import statistics_context
+    from jixiao.statistics.report import statistics_context
     from jixiao.tenancy import service as tenancy
 
     with app.app_context():
         with system_scope() as db:
             tenant = tenancy.get_by_code(db, code)
         with scoped(TenantScope(read_ids=(tenant.id,))) as db:
-            return render_html("documents/pdf/statistics_report.html", **statistics_context(db, tenant, year, as_of))
+            return render_html("statistics/pdf/statistics_report.html", **statistics_context(db, tenant, year, as_of))
 
 
 def decision_labels(app: Flask, code: str, year: int) -> dict[str, str]:

@@ -1,11 +1,15 @@
-"""Job kinds for assessments: finalising (totals, grades, rankings, awards) and publishing results."""
+"""Job kinds for assessments: finalising (totals, grades, rankings, awards), publishing results, and the
+ranking notice (its kind name kept from when the documents package rendered it)."""
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
-from jixiao.assessment import service
+from jixiao.accounts.models import User
+from jixiao.assessment import notice, service
 from jixiao.assessment.models import Campaign
+from jixiao.documents.jobs import QUEUE, render_in_job
 from jixiao.documents.models import Document
 from jixiao.jobs.service import JobContext, job_kind
 from jixiao.tenancy.models import Tenant
@@ -26,6 +30,25 @@ def publish(ctx: JobContext, campaign_id: int) -> dict[str, Any]:
     return service.publish(ctx.session, tenant, service.get_campaign(ctx.session, tenant, campaign_id))
 
 
+@job_kind("documents.ranking_notice", label="生成考核结果通报（PDF）", queue=QUEUE, max_attempts=2, timeout=600)
+def ranking_notice(ctx: JobContext, owner_type: str, owner_id: int, title: str, year: int, issuer: str,
+                   rows: list[Any], rewarded: list[str] | None = None, summoned: list[str] | None = None,
+                   issued_on: str | None = None, number: str = "", intro: str = "", addressees: str = "",
+                   filename: str | None = None) -> dict[str, Any]:
+    """Render the ranking notice from plain data and store it on ``owner`` (the campaign)."""
+
+    def make(tenant: Tenant, actor: User | None) -> Document:
+        data = notice.render_ranking_notice(
+            title, year, issuer, rows, rewarded or [], summoned or [],
+            issued_on=date.fromisoformat(issued_on) if issued_on else None, number=number, intro=intro,
+            addressees=addressees)
+        return notice.store_ranking_notice(ctx.session, tenant, owner_type=owner_type, owner_id=int(owner_id),
+                                           data=data, title=title, filename=filename, job_id=ctx.job_id,
+                                           actor_id=getattr(actor, "id", None))
+
+    return render_in_job(ctx, "考核结果通报", make)
+
+
 def _campaign_documents_visible(session: Any, actor: Any, tenant: Tenant) -> Any:
     """A ranking notice is read by whoever may read the assessor's campaigns."""
     import sqlalchemy as sa
@@ -33,5 +56,12 @@ def _campaign_documents_visible(session: Any, actor: Any, tenant: Tenant) -> Any
     return Document.owner_id.in_(sa.select(Campaign.id).where(Campaign.tenant_id == tenant.id))
 
 
+def _campaign_pages(session: Any, tenant: Tenant, ids: set[int]) -> dict[int, str]:
+    from flask import url_for
+
+    return {campaign_id: url_for("assessment.campaign", tenant_code=tenant.code, campaign_id=campaign_id)
+            for campaign_id in ids}
+
+
 #: Campaigns own their ranking notices (registered by the assessment plugin).
-CAMPAIGN_DOCUMENTS = DocumentOwner("assessment_campaigns", _campaign_documents_visible, "考核")
+CAMPAIGN_DOCUMENTS = DocumentOwner("assessment_campaigns", _campaign_documents_visible, "考核", _campaign_pages)

@@ -20,7 +20,7 @@ def register_api_blueprints() -> list[Any]:
 
 @hookimpl
 def register_job_kinds() -> list[Any]:
-    return [jobs.finalize, jobs.publish]
+    return [jobs.finalize, jobs.publish, jobs.ranking_notice]
 
 
 @hookimpl

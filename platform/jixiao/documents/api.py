@@ -1,7 +1,6 @@
-"""Documents API: ask for a PDF (a job, 202), list a record's documents, download one.
+"""Documents API: list a record's documents, download one (each domain's API asks for its PDFs: a job, 202).
 
-Asking is a write (the record's own tenant, a role that works on it); reading follows the record's own
-visibility rules (``jixiao.documents.service``). A document of another tenant, or of a record the user may not
+Reading follows the record's own visibility rules (each owner type's, see ``jixiao.documents.service``). A document of another tenant, or of a record the user may not
 see, does not exist (404).
 """
 
@@ -19,41 +18,9 @@ from jixiao.documents import service, uploads
 from jixiao.documents.schemas import DocumentQuerySchema, DocumentSchema
 from jixiao.documents.store import path_of
 from jixiao.errors import NotFound
-from jixiao.jobs.schemas import JobSchema
-from jixiao.statistics.schemas import YearArgs
 
 blp = Blueprint("documents_api", __name__, description="Generated documents (PDF reports and notices)")
 PREFIX = "/tenants/<tenant_code>"
-
-
-@blp.route(f"{PREFIX}/evaluations/<int:evaluation_id>/report")
-class EvaluationReport(MethodView):
-    @require_login
-    @blp.response(202, JobSchema)
-    def post(self, evaluation_id: int) -> Any:
-        """Generate the evaluation report (绩效评价报告, PDF) of a submitted evaluation: a job on the "documents"
-        queue (embedded mode: done before the answer). Its result is ``{"document_id", "url"}``."""
-        return service.request_evaluation_report(session(), current_user, current_tenant(), evaluation_id)
-
-
-@blp.route(f"{PREFIX}/rectifications/<int:notice_id>/notice-pdf")
-class RectificationNoticePdf(MethodView):
-    @require_login
-    @blp.response(202, JobSchema)
-    def post(self, notice_id: int) -> Any:
-        """Generate the rectification notice (整改通知书, PDF) as an official notice to the unit: a job."""
-        return service.request_rectification_notice(session(), current_user, current_tenant(), notice_id)
-
-
-@blp.route(f"{PREFIX}/statistics/report")
-class StatisticsReport(MethodView):
-    @require_login
-    @blp.arguments(YearArgs, location="query")
-    @blp.response(202, JobSchema)
-    def post(self, args: dict[str, Any]) -> Any:
-        """Generate the tenant's yearly report (预算绩效管理工作情况, PDF): each stage's figures in prose and
-        tables, overdue rectifications counted as of today. Finance and administrators; a job."""
-        return service.request_statistics_report(session(), current_user, current_tenant(), args["year"])
 
 
 @blp.route(f"{PREFIX}/documents")

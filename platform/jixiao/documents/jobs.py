@@ -1,20 +1,21 @@
-"""Job kinds that render PDFs (queue "documents"): each stores its PDF on its record and returns where it is.
+"""Rendering a document in a job (queue "documents"): the domains' PDF job kinds share this.
 
-They get ids, never objects, and re-check what they read with the requesting user's rights. They are
+Jobs get ids, never objects, and re-check what they read with the requesting user's rights. They are
 idempotent: rendering is deterministic and the file store content-addressed, so running one again for the
 same record, unchanged, gives back the same document (``{"document_id", "url"}``).
 """
 
 from __future__ import annotations
 
-from datetime import date
+from collections.abc import Callable
 from typing import Any
 
 from jixiao.accounts.models import User
 from jixiao.documents import service
+from jixiao.documents.models import Document
 from jixiao.errors import DomainError
 from jixiao.jobs.notifications import notify
-from jixiao.jobs.service import JobContext, JobFailed, job_kind
+from jixiao.jobs.service import JobContext, JobFailed
 from jixiao.tenancy.models import Tenant
 
 QUEUE = "documents"
@@ -30,12 +31,15 @@ def _who(ctx: JobContext) -> tuple[Tenant, User | None]:
     return tenant, actor
 
 
-def _run(ctx: JobContext, what: str, make: Any) -> dict[str, Any]:
+def render_in_job(ctx: JobContext, what: str, make: Callable[[Tenant, User | None], Document]) -> dict[str, Any]:
+    """Run ``make(tenant, actor)`` for the job's tenant and requester, tell the requester when it is ready, and
+    return where the document is. A domain refusal (the record is gone, not visible any more, not ready) fails
+    the job with its message instead of retrying."""
     tenant, actor = _who(ctx)
     ctx.progress(10, f"正在生成{what}")
     try:
         document = make(tenant, actor)
-    except DomainError as exc:  # the record is gone, not visible any more, or not ready: say so, don't retry
+    except DomainError as exc:
         raise JobFailed(exc.message) from exc
     if actor is not None:
         # The bell: the requester may have left the job's page (a queued job can wait a while).
@@ -45,44 +49,3 @@ def _run(ctx: JobContext, what: str, make: Any) -> dict[str, Any]:
         ctx.session.commit()
     ctx.progress(100, f"{what}已生成")
     return service.job_result(tenant, document)
-
-
-@job_kind("documents.evaluation_report", label="生成绩效评价报告（PDF）", queue=QUEUE, max_attempts=2, timeout=600)
-def evaluation_report(ctx: JobContext, evaluation_id: int) -> dict[str, Any]:
-    return _run(ctx, "绩效评价报告", lambda tenant, actor: service.generate_evaluation_report(
-        ctx.session, actor, tenant, int(evaluation_id), job_id=ctx.job_id))
-
-
-@job_kind("documents.rectification_notice", label="生成整改通知书（PDF）", queue=QUEUE, max_attempts=2, timeout=600)
-def rectification_notice(ctx: JobContext, notice_id: int) -> dict[str, Any]:
-    return _run(ctx, "整改通知书", lambda tenant, actor: service.generate_rectification_notice(
-        ctx.session, actor, tenant, int(notice_id), job_id=ctx.job_id))
-
-
-@job_kind("documents.statistics_report", label="生成年度统计报告（PDF）", queue=QUEUE, max_attempts=2, timeout=900)
-def statistics_report(ctx: JobContext, year: int, as_of: str | None = None) -> dict[str, Any]:
-    """``as_of``: the day overdue notices are counted on (ISO date), fixed when the job was asked for."""
-    from jixiao.units import local_today
-
-    day = date.fromisoformat(as_of) if as_of else local_today()
-    return _run(ctx, "年度统计报告", lambda tenant, actor: service.generate_statistics_report(
-        ctx.session, actor, tenant, int(year), day, job_id=ctx.job_id))
-
-
-@job_kind("documents.ranking_notice", label="生成考核结果通报（PDF）", queue=QUEUE, max_attempts=2, timeout=600)
-def ranking_notice(ctx: JobContext, owner_type: str, owner_id: int, title: str, year: int, issuer: str,
-                   rows: list[Any], rewarded: list[str] | None = None, summoned: list[str] | None = None,
-                   issued_on: str | None = None, number: str = "", intro: str = "", addressees: str = "",
-                   filename: str | None = None) -> dict[str, Any]:
-    """For the assessment campaigns: render the ranking notice from plain data and store it on ``owner``."""
-
-    def make(tenant: Tenant, actor: User | None) -> Any:
-        data = service.render_ranking_notice(
-            title, year, issuer, rows, rewarded or [], summoned or [],
-            issued_on=date.fromisoformat(issued_on) if issued_on else None, number=number, intro=intro,
-            addressees=addressees)
-        return service.store_ranking_notice(ctx.session, tenant, owner_type=owner_type, owner_id=int(owner_id),
-                                            data=data, title=title, filename=filename, job_id=ctx.job_id,
-                                            actor_id=getattr(actor, "id", None))
-
-    return _run(ctx, "考核结果通报", make)

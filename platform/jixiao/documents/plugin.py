@@ -1,11 +1,11 @@
-"""Generated documents, registered like any plugin: their pages, API and the PDF jobs."""
+"""Generated documents, registered like any plugin: the documents page and API (the domains own their PDFs)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from jixiao import hookimpl
-from jixiao.documents import api, jobs, views
+from jixiao.documents import api, views
 
 
 @hookimpl
@@ -16,8 +16,3 @@ def register_blueprints() -> list[Any]:
 @hookimpl
 def register_api_blueprints() -> list[Any]:
     return [api.blp]
-
-
-@hookimpl
-def register_job_kinds() -> list[Any]:
-    return [jobs.evaluation_report, jobs.rectification_notice, jobs.statistics_report, jobs.ranking_notice]

@@ -11,8 +11,15 @@ from flask_smorest import Blueprint
 
 from jixiao.auth import current_tenant, require_login
 from jixiao.db import session
-from jixiao.statistics import service
-from jixiao.statistics.schemas import LeagueArgs, LeagueSchema, StatisticsArgs, YearlyStatisticsSchema
+from jixiao.jobs.schemas import JobSchema
+from jixiao.statistics import report, service
+from jixiao.statistics.schemas import (
+    LeagueArgs,
+    LeagueSchema,
+    StatisticsArgs,
+    YearArgs,
+    YearlyStatisticsSchema,
+)
 
 blp = Blueprint("statistics_api", __name__, description="Yearly statistics per tenant")
 
@@ -30,6 +37,17 @@ class YearlyStatistics(MethodView):
         ``total`` (the tenant and every descendant), ``own`` and ``children`` (one row per direct child, its
         subtree). Money is yuan as a decimal string."""
         return service.statistics_for(session(), current_user, current_tenant(), args["year"], scope=args["scope"])
+
+
+@blp.route("/tenants/<tenant_code>/statistics/report")
+class StatisticsReport(MethodView):
+    @require_login
+    @blp.arguments(YearArgs, location="query")
+    @blp.response(202, JobSchema)
+    def post(self, args: dict[str, Any]) -> Any:
+        """Generate the tenant's yearly report (预算绩效管理工作情况, PDF): each stage's figures in prose and
+        tables, overdue rectifications counted as of today. Finance and administrators; a job."""
+        return report.request_statistics_report(session(), current_user, current_tenant(), args["year"])
 
 
 @blp.route("/tenants/<tenant_code>/statistics/league")
