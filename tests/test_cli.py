@@ -82,7 +82,7 @@ def test_plugins_new_scaffolds_a_package_whose_test_passes(tmp_path):
     assert (package / "jixiao_guangxi" / "data" / "settings.yaml").exists()
     run = subprocess.run([sys.executable, "-m", "pytest", "-q", "tests"], cwd=package, capture_output=True, text=True)
     assert run.returncode == 0, run.stdout + run.stderr
-    assert "1 passed" in run.stdout
+    assert "2 passed" in run.stdout
     again = CliRunner().invoke(main, ["plugins", "new", "guangxi", "--into", str(tmp_path)])
     assert again.exit_code == 1 and "already exists" in again.output
 
@@ -116,7 +116,8 @@ def test_plugins_explain_shows_who_answers_in_order(app):
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
     assert lines[0] == "tenant_default_settings for 430405 (every answer is collected):"
-    assert [line.split(":")[0].strip() for line in lines[1:]] == ["hunan", "national"]
+    # The national defaults are declared (declare_settings), not answered: only Hunan contributes.
+    assert [line.split(":")[0].strip() for line in lines[1:]] == ["hunan"]
     assert all(line.endswith("<- contributes") for line in lines[1:])
 
     bands = app.test_cli_runner().invoke(main, ["plugins", "explain", "430405", "evaluation_grade_bands",

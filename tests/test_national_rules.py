@@ -33,7 +33,8 @@ class RegionRules:
 
 def make_tenant(plugins: tuple[str, ...] = (), code: str = "431102", **overrides: Any) -> TenantView:
     """A tenant with the national default settings (as ``effective_settings`` merges them) plus overrides."""
-    settings = {**national.tenant_default_settings(tenant=None), **overrides}
+    declared = {setting.key: setting.default for setting in national.declare_settings() if setting.default is not None}
+    settings = {**declared, **overrides}
     return TenantView(
         id=1, code=code, name="零陵区", level="county", division_type="区",
         ancestor_codes=("430000", "431100"), plugins=tuple(plugins), settings=MappingProxyType(settings),

@@ -305,9 +305,9 @@ def test_a_tenants_own_administrator_still_changes_its_own_settings(app, pg, log
     before = dict(tenant(app, "431102").settings or {})
     admin = login("lingling_admin")
     try:
-        response = admin.patch("/api/v1/tenants/431102/settings", json={"settings": {"rls.own": "yes"}})
+        response = admin.patch("/api/v1/tenants/431102/settings", json={"settings": {"documents.number_prefix": "零财"}})
         assert response.status_code == 200, response.get_json()
-        assert tenant(app, "431102").settings == {**before, "rls.own": "yes"}
+        assert tenant(app, "431102").settings == {**before, "documents.number_prefix": "零财"}
     finally:
         with app.app_context(), system_scope() as db:
             tenancy.get_by_code(db, "431102").settings = before

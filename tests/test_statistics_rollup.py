@@ -549,8 +549,19 @@ def test_a_tenant_sets_its_own_bands(app, login, create_user, tree):
         rows = {r["code"]: r["current"] for r in body["rows"]}
         assert rows[YUETANG]["execution"]["band_label"] == "达标" and rows[YUHU]["execution"]["band_label"] == "未达标"
         assert rows[YUETANG]["monitoring"]["band_label"] == "好" and rows[YUETANG]["publication"]["band_label"] == "差"
-        assert admin.patch(url, json={"settings": {"statistics.league_bands": {
-            "execution": [{"band": "purple", "min": 1}]}}}).status_code == 200
+        purple = {"execution": [{"band": "purple", "min": 1}]}
+        refused = admin.patch(url, json={"settings": {"statistics.league_bands": purple}})
+        assert refused.status_code == 400, refused.get_json()
+        assert "settings.statistics.league_bands" in refused.get_json()["error"]["fields"]
+        # One written before the setting was declared (so never checked) is refused when the table is read.
+        with app.app_context():
+            from jixiao.db import system_scope
+            from jixiao.tenancy import service as tenancy
+
+            with system_scope() as db:
+                tenant = tenancy.get_by_code(db, CITY)
+                tenant.settings = {**(tenant.settings or {}), "statistics.league_bands": purple}
+                db.commit()
         response = admin.get(f"/api/v1/tenants/{CITY}/statistics/league?year={YEAR}")
         assert response.status_code == 400 and "statistics.league_bands" in response.get_json()["error"]["fields"]
     finally:

@@ -102,11 +102,19 @@ def test_tenant_api_shows_parent_children_plugins(login):
     assert body["missing_plugins"] == []
 
 
-def test_admin_changes_own_settings_and_descendants_inherit(login):
-    yongzhou_admin = login("hunan_admin")
-    response = yongzhou_admin.patch("/api/v1/tenants/430000/settings", json={"settings": {"demo.flag": "on"}})
-    assert response.status_code == 200, response.get_json()
-    assert login("lingling_finance").get("/api/v1/tenants/431102").get_json()["settings"]["demo.flag"] == "on"
+def test_admin_changes_own_settings_and_descendants_inherit(app, login):
+    province_admin = login("hunan_admin")
+    try:
+        response = province_admin.patch("/api/v1/tenants/430000/settings",
+                                        json={"settings": {"rectification.default_days": 45}})
+        assert response.status_code == 200, response.get_json()
+        lingling = login("lingling_finance").get("/api/v1/tenants/431102").get_json()
+        assert lingling["settings"]["rectification.default_days"] == 45
+    finally:
+        with app.app_context(), system_scope() as db:
+            hunan = tenancy.get_by_code(db, "430000")
+            hunan.settings = {k: v for k, v in (hunan.settings or {}).items() if k != "rectification.default_days"}
+            db.commit()
     finance = login("lingling_finance").patch("/api/v1/tenants/431102/settings", json={"settings": {"x": 1}})
     assert finance.status_code == 403
 

@@ -75,7 +75,7 @@ class TenantRules:
         self._suggestions: dict[tuple[str, int], dict[str, str]] = {}
         self._actions: dict[int, list[dict[str, str]]] = {}
         self.exante_dimensions: list[dict[str, Any]] = list(self.hooks.exante_dimensions() or [])
-        self.default_days = int(self.settings.get("rectification.default_days", 30))
+        self.default_days = int(self.settings["rectification.default_days"])
         # Only a tenant whose plugins implement monitoring_warnings pays for the views that hook reads.
         self.has_warnings = bool(common.host().hook("monitoring_warnings", self.view.plugins).implementations)
         # Where a catalog is in force, a project's category is one of its categories and its targets the category's

@@ -45,7 +45,16 @@ from __future__ import annotations
 from typing import Any
 
 from jixiao import hookimpl
-from jixiao.toolkit import load_data_file
+from jixiao.toolkit import Setting, load_data_file
+
+
+@hookimpl
+def declare_settings() -> list[Setting]:
+    # Every setting the plugin reads, so a tenants YAML may set it (an undeclared key is refused) and the settings
+    # page explains it; its default is the data file's.
+    shipped = load_data_file("jixiao_{name}", "settings.yaml")
+    return [Setting("{name}.example", "boolean", default=shipped["{name}.example"],
+                    description="示例设置：请换成本地区规则读取的设置")]
 
 
 @hookimpl
@@ -72,6 +81,12 @@ def test_hook_tenant_default_settings():
     disabled = host.for_tenant(view(())).tenant_default_settings()
     assert any(answer and answer.get("{name}.example") for answer in enabled)
     assert not any(answer and "{name}.example" in answer for answer in disabled)
+
+
+def test_hook_declare_settings():
+    host = PluginHost(extra=[("{name}", jixiao_{name})], load_entry_points=False)
+    declared = host.settings["{name}.example"]
+    assert declared.plugin == "{name}" and declared.setting.default is True
 ''',
 }
 

@@ -14,10 +14,11 @@ from jixiao.catalog.schemas import CatalogQuerySchema
 from jixiao.db import session
 from jixiao.errors import ValidationFailed
 from jixiao.lifecycle.models import Direction
+from jixiao.toolkit import NATIONAL_INDICATOR_FRAMEWORK
 
 bp = Blueprint("catalog", __name__, template_folder="templates")
 
-LEVEL1S = ["产出", "效益", "满意度", "成本"]
+LEVEL1S = list(NATIONAL_INDICATOR_FRAMEWORK)  # 产出, 效益, 满意度, 成本
 
 
 def direction_symbol(value: str) -> str:

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.orm import Session, contains_eager
 
-from jixiao import audit, inputs, units
+from jixiao import audit, inputs, pagination, units
 from jixiao.accounts.models import Role, User
 from jixiao.db import utcnow
 from jixiao.documents import uploads
@@ -97,7 +97,7 @@ def issue(session: Session, actor: User, tenant: Tenant, evaluation_id: int, pro
     for position, problem in enumerate(listed, start=1):
         inputs.check_text(problem, "problems", f"第 {position} 条问题", max_length=inputs.COMMENT_MAX_LENGTH)
     settings = common.tenant_view(session, tenant).settings
-    due = deadline or today() + timedelta(days=int(settings.get("rectification.default_days", 30)))
+    due = deadline or today() + timedelta(days=int(settings["rectification.default_days"]))
     if due < today():
         raise ValidationFailed(fields={"deadline": "整改期限不能早于今天"})
     notice = RectificationNotice(tenant_id=tenant.id, evaluation_id=evaluation.id, project_id=evaluation.project_id,
@@ -166,19 +166,46 @@ def verify(session: Session, actor: User, tenant: Tenant, notice: RectificationN
     return notice
 
 
-def ledger(session: Session, actor: User, tenant: Tenant, *, year: int | None = None, status: str | None = None,
-           overdue: bool | None = None) -> list[RectificationNotice]:
-    """整改台账: auditors and finance see the whole tenant; units their own notices."""
+def _overdue() -> sa.ColumnElement[bool]:
+    return sa.and_(RectificationNotice.deadline < today(), RectificationNotice.status != NoticeStatus.VERIFIED)
+
+
+def _ledger(session: Session, actor: User, tenant: Tenant, year: int | None, status: str | None,
+            overdue: bool | None, project_id: int | None) -> sa.Select[RectificationNotice]:
     stmt = (sa.select(RectificationNotice).join(RectificationNotice.project)
-            .options(contains_eager(RectificationNotice.project))
             .where(common.project_filter(session, actor, tenant)))
     if year:
         stmt = stmt.where(Project.year == year)
     if status:
         stmt = stmt.where(RectificationNotice.status == NoticeStatus(status))
     if overdue is True:
-        stmt = stmt.where(RectificationNotice.deadline < today(), RectificationNotice.status != NoticeStatus.VERIFIED)
-    return list(session.scalars(stmt.order_by(RectificationNotice.deadline, RectificationNotice.id)))
+        stmt = stmt.where(_overdue())
+    if project_id:
+        stmt = stmt.where(RectificationNotice.project_id == project_id)
+    return stmt.order_by(RectificationNotice.deadline, RectificationNotice.id)
+
+
+def ledger(session: Session, actor: User, tenant: Tenant, *, year: int | None = None, status: str | None = None,
+           overdue: bool | None = None, project_id: int | None = None) -> list[RectificationNotice]:
+    """整改台账: auditors and finance see the whole tenant; units their own notices (``project_id``: one
+    project's)."""
+    stmt = _ledger(session, actor, tenant, year, status, overdue, project_id)
+    return list(session.scalars(stmt.options(contains_eager(RectificationNotice.project))))
+
+
+def ledger_page(session: Session, actor: User, tenant: Tenant, *, page: int = 1,
+                per_page: int = pagination.DEFAULT_PER_PAGE, year: int | None = None, status: str | None = None,
+                overdue: bool | None = None, project_id: int | None = None) -> pagination.Page[RectificationNotice]:
+    """One page of the ledger (:func:`ledger`), each notice with its project and department: two statements."""
+    stmt = _ledger(session, actor, tenant, year, status, overdue, project_id)
+    return pagination.fetch(session, stmt, page, per_page, options=(contains_eager(RectificationNotice.project),))
+
+
+def overdue_count(session: Session, actor: User, tenant: Tenant, *, year: int | None = None,
+                  status: str | None = None) -> int:
+    """How many notices of the ledger (with these filters) are overdue: one statement."""
+    stmt = _ledger(session, actor, tenant, year, status, True, None)
+    return session.scalar(sa.select(sa.func.count()).select_from(stmt.order_by(None).subquery())) or 0
 
 
 # ---- Evidence files -----------------------------------------------------------------------------------------

@@ -12,13 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from jixiao import hookimpl
-
-LEVEL2_BY_LEVEL1 = {
-    "产出": ["数量指标", "质量指标", "时效指标", "成本指标"],
-    "效益": ["经济效益指标", "社会效益指标", "生态效益指标", "可持续影响指标"],
-    "满意度": ["服务对象满意度指标"],
-    "成本": ["经济成本指标", "社会成本指标", "生态环境成本指标"],
-}
+from jixiao.toolkit import NATIONAL_INDICATOR_FRAMEWORK, Setting
 
 EXANTE_DIMENSIONS = [
     {"key": "necessity", "label": "立项必要性", "max": 20},
@@ -36,34 +30,100 @@ RESULT_ACTIONS = {
 }
 
 
+MONTHS = tuple(range(1, 13))
+#: The kinds of record a setting may name (项目 / 政策 / 部门整体).
+KINDS = ("project", "policy", "department_whole")
+EVALUATION_KINDS = ("self", "department", "finance", "third_party")
+
+
+def _months_by_kind(value: Any) -> dict[str, list[int]]:
+    if not isinstance(value, dict):
+        raise ValueError(f"应为 {{类型: [月份, …]}}，类型为 {'、'.join(KINDS)}")
+    checked: dict[str, list[int]] = {}
+    for kind, months in value.items():
+        if kind not in KINDS:
+            raise ValueError(f"没有类型 {kind}（可设置 {'、'.join(KINDS)}）")
+        if not isinstance(months, list) or not all(isinstance(m, int) and not isinstance(m, bool) and 1 <= m <= 12
+                                                   for m in months):
+            raise ValueError(f"{kind} 应为 1 至 12 的月份列表")
+        checked[kind] = months
+    return checked
+
+
+def _number(value: Any) -> Decimal:
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise ValueError(f"{value!r} 不是数值")
+    try:
+        number = Decimal(repr(value) if isinstance(value, float) else str(value))
+    except ArithmeticError:
+        raise ValueError(f"{value!r} 不是数值") from None
+    if not number.is_finite():
+        raise ValueError(f"{value!r} 不是数值")
+    return number
+
+
+def _grade_bands(value: Any) -> list[list[Any]]:
+    shape = '应为 [[等级, 下限], …]，如 [["优", 90], ["良", 80], ["中", 60], ["差", 0]]'
+    if not isinstance(value, list) or not value:
+        raise ValueError(shape)
+    for band in value:
+        if not isinstance(band, list) or len(band) != 2 or not isinstance(band[0], str) or not band[0].strip():
+            raise ValueError(shape)
+        _number(band[1])
+    return value
+
+
+def _light_bounds(value: Any) -> list[str]:
+    shape = '应为黄、绿、蓝三档的下限，由低到高，如 ["0.6", "0.8", "1.2"]'
+    if not isinstance(value, list) or len(value) != 3:
+        raise ValueError(shape)
+    bounds = [_number(bound) for bound in value]
+    if not bounds[0] < bounds[1] < bounds[2]:
+        raise ValueError(shape)
+    return [str(bound) for bound in bounds]
+
+
+def _share(value: str) -> str:
+    if not Decimal("0") <= Decimal(value) <= Decimal("1"):
+        raise ValueError("应在 0 至 1 之间（如 \"0.2\" 即 20%）")
+    return value
+
+
+def _forms(value: Any) -> dict[str, Any]:
+    # The form itself (its points, the 60% principle) is checked when an evaluation is scored with it.
+    if not isinstance(value, dict) or any(kind not in EVALUATION_KINDS for kind in value):
+        raise ValueError(f"应为 {{评价类型: 评价表}}，评价类型为 {'、'.join(EVALUATION_KINDS)}")
+    if not all(isinstance(form, dict) for form in value.values()):
+        raise ValueError('每个评价表应为 {"execution": 分值, "groups": [...]}')
+    return value
+
+
 @hookimpl
-def tenant_default_settings(tenant: Any) -> dict[str, Any]:
-    return {
-        # The months a project owes a monitoring report (双监控); every month by default.
-        "monitoring.months": list(range(1, 13)),
-        # Ex-ante assessment (事前绩效评估) is owed by new projects of these kinds.
-        "exante.required_kinds": ["project", "policy"],
-        # Grade bands for evaluations (national default 优 ≥ 90, 良 80–89, 中 60–79, 差 < 60).
-        "evaluation.grade_bands": [["优", 90], ["良", 80], ["中", 60], ["差", 0]],
-        # Share of the other self-evaluated projects drawn for re-evaluation (抽评), key projects always drawn.
-        "evaluation.sample_rate": "0.2",
-        # Traffic lights (illustrative): lower bounds of yellow, green and blue as shares of the expected value.
-        "monitoring.light_bounds": ["0.6", "0.8", "1.2"],
-        # Days a unit has to answer a rectification notice, when finance gives no deadline.
-        "rectification.default_days": 30,
-        # Legend bands of the league table of subordinates (illustrative, as in DHIS2 scorecards): a rate of
-        # at least ``min`` percent; a column may have its own list beside ``default``.
-        "statistics.league_bands": {"default": [
-            {"band": "green", "label": "较好", "min": 80},
-            {"band": "yellow", "label": "一般", "min": 60},
-            {"band": "red", "label": "较差", "min": 0},
-        ]},
-    }
+def declare_settings() -> list[Setting]:
+    """The settings the national rules read, with their defaults: rules marked *illustrative* are settings, so a
+    bureau changes them in its tenants YAML (or on its settings page) without code."""
+    return [
+        Setting("monitoring.months", "integers", default=list(MONTHS), choices=MONTHS,
+                description="项目须报送绩效监控（双监控）报告的月份；默认每月"),
+        Setting("monitoring.months_by_kind", "structured", check=_months_by_kind,
+                description="按项目类型规定的监控月份，如 {\"department_whole\": [6]}；未列出的类型按 monitoring.months"),
+        Setting("monitoring.light_bounds", "structured", default=["0.6", "0.8", "1.2"], check=_light_bounds,
+                description="监控亮灯（示例性）：黄、绿、蓝灯的下限（实际值与应达值之比），低于第一档为红灯"),
+        Setting("exante.required_kinds", "texts", default=["project", "policy"], choices=KINDS,
+                description="须开展事前绩效评估的新增项目类型（project 项目、policy 政策、department_whole 部门整体）"),
+        Setting("evaluation.grade_bands", "structured", default=[["优", 90], ["良", 80], ["中", 60], ["差", 0]],
+                check=_grade_bands, description="绩效评价的等级及其分数下限，由高到低（优 ≥ 90、良 ≥ 80、中 ≥ 60、差）"),
+        Setting("evaluation.sample_rate", "decimal", default="0.2", check=_share,
+                description="财政抽评（再评价）时，重点项目以外的自评项目的抽取比例（至少抽取一个；重点项目全部抽取）"),
+        Setting("evaluation.forms", "structured", check=_forms,
+                description="按评价类型替换评价表（self 自评、department 部门评价、finance 财政评价、third_party 第三方评价），"
+                            "未设置的类型用国家默认评价表"),
+    ]
 
 
 @hookimpl
 def exante_required(tenant: Any, project: Any) -> bool:
-    return bool(project.is_new and project.kind in tenant.settings.get("exante.required_kinds", ["project", "policy"]))
+    return bool(project.is_new and project.kind in tenant.settings["exante.required_kinds"])
 
 
 @hookimpl
@@ -82,10 +142,10 @@ def validate_targets(tenant: Any, project: Any, targets: Any) -> list[dict[str, 
             problems.append({"field": "indicators", "message": f"至少需要一个“{required}”类一级指标"})
     for position, indicator in enumerate(targets.indicators, start=1):
         where = f"indicators[{position}]"
-        if indicator.level1 not in LEVEL2_BY_LEVEL1:
+        if indicator.level1 not in NATIONAL_INDICATOR_FRAMEWORK:
             problems.append({"field": f"{where}.level1", "message": f"一级指标“{indicator.level1}”不在国家指标体系中（产出、效益、满意度、成本）"})
-        elif indicator.level2 not in LEVEL2_BY_LEVEL1[indicator.level1]:
-            allowed = "、".join(LEVEL2_BY_LEVEL1[indicator.level1])
+        elif indicator.level2 not in NATIONAL_INDICATOR_FRAMEWORK[indicator.level1]:
+            allowed = "、".join(NATIONAL_INDICATOR_FRAMEWORK[indicator.level1])
             problems.append({"field": f"{where}.level2", "message": f"“{indicator.level1}”下的二级指标应为：{allowed}"})
         if not indicator.name.strip():
             problems.append({"field": f"{where}.name", "message": "请填写三级指标名称"})
@@ -101,12 +161,12 @@ def monitoring_periods(tenant: Any, project: Any, year: int) -> list[int]:
     by_kind = tenant.settings.get("monitoring.months_by_kind") or {}
     if project.kind in by_kind:
         return [int(m) for m in by_kind[project.kind]]
-    return [int(m) for m in tenant.settings.get("monitoring.months", list(range(1, 13)))]
+    return [int(m) for m in tenant.settings["monitoring.months"]]
 
 
 @hookimpl
 def monitoring_light(tenant: Any, ratio: Any, subject: str) -> str:
-    yellow, green, blue = (Decimal(str(b)) for b in tenant.settings.get("monitoring.light_bounds", ["0.6", "0.8", "1.2"]))
+    yellow, green, blue = (Decimal(str(b)) for b in tenant.settings["monitoring.light_bounds"])
     if ratio < yellow:
         return "red"
     if ratio < green:
@@ -165,7 +225,7 @@ def evaluation_weights(tenant: Any, kind: str) -> dict[str, Any]:
 
 @hookimpl
 def evaluation_grade_bands(tenant: Any, kind: str) -> list[list[Any]]:
-    return [list(b) for b in tenant.settings.get("evaluation.grade_bands", [["优", 90], ["良", 80], ["中", 60], ["差", 0]])]
+    return [list(b) for b in tenant.settings["evaluation.grade_bands"]]
 
 
 @hookimpl
@@ -174,7 +234,7 @@ def sample_for_reevaluation(tenant: Any, candidates: list[Any], rng: Any) -> lis
     others = [c.id for c in candidates if not c.is_key]
     if not others:
         return key
-    rate = Decimal(str(tenant.settings.get("evaluation.sample_rate", "0.2")))
+    rate = Decimal(str(tenant.settings["evaluation.sample_rate"]))
     size = min(len(others), max(1, math.ceil(rate * len(others))))
     return sorted(key + rng.sample(others, size))
 
@@ -219,7 +279,10 @@ def register_assessment_schemes(tenant: Any, year: int) -> list[dict[str, Any]]:
 
 
 @hookimpl
-def assessment_grade(tenant: Any, scheme: dict[str, Any], total: Any) -> str:
+def assessment_grade(tenant: Any, scheme: dict[str, Any], total: Any, result: Any) -> str:
+    # A scheme that aggregates to a label (an ordinal scheme) and names no grade bands is graded by its label.
+    if not scheme.get("grades") and getattr(result, "label", None):
+        return str(result.label)
     bands = scheme.get("grades") or [["优秀", 90], ["良好", 80], ["合格", 60], ["不合格", 0]]
     for label, lower in sorted(bands, key=lambda band: -Decimal(str(band[1]))):
         if total >= Decimal(str(lower)):

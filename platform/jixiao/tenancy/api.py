@@ -13,6 +13,7 @@ from jixiao.db import session
 from jixiao.plugins import host
 from jixiao.tenancy import service
 from jixiao.tenancy.schemas import (
+    DeclaredSettingSchema,
     TenantDetailSchema,
     TenantProvisionSchema,
     TenantSchema,
@@ -91,8 +92,30 @@ class TenantSettings(MethodView):
     @blp.response(200, TenantDetailSchema)
     def patch(self, data: dict[str, Any]) -> Any:
         """Change the tenant's own settings (its administrators only); descendants inherit them."""
-        service.update_settings(session(), current_user, current_tenant(), data["settings"])
+        service.update_settings(session(), host(), current_user, current_tenant(), data["settings"])
         return detail(current_tenant())
+
+
+def declared(state: service.SettingState) -> dict[str, Any]:
+    setting = state.declared.setting if state.declared else None
+    return {
+        "key": state.key, "type": setting.type if setting else None, "type_label": setting.type_label if setting else None,
+        "description": setting.description if setting else "", "default": setting.default if setting else None,
+        "choices": list(setting.choices) if setting and setting.choices is not None else None,
+        "nullable": bool(setting and setting.nullable), "declared_by": state.declared.plugin if state.declared else None,
+        "in_force": state.in_force, "value": state.value, "source": state.source, "source_name": state.source_name,
+        "source_label": state.source_label, "own": state.own,
+    }
+
+
+@blp.route("/tenants/<tenant_code>/settings/declared")
+class TenantDeclaredSettings(MethodView):
+    @require_login
+    @blp.response(200, DeclaredSettingSchema(many=True))
+    def get(self) -> Any:
+        """Every setting declared by a plugin in force for the tenant (and any other key it has a value for), by
+        key: its type, default and meaning, the value in force and where that value comes from."""
+        return [declared(state) for state in service.explained_settings(session(), host(), current_tenant())]
 
 
 @blp.route("/tenants/<tenant_code>/children")

@@ -50,3 +50,24 @@ class TenantProvisionSchema(Schema):
 class TenantSettingsSchema(Schema):
     # The size of the settings as a whole is bounded by the service (MAX_TENANT_SETTINGS_BYTES).
     settings = fields.Dict(required=True, keys=Text(multiline=False, max_length=100, validate=validate.Length(min=1)))
+
+
+class DeclaredSettingSchema(Schema):
+    key = fields.String()
+    type = fields.String(allow_none=True, metadata={
+        "description": "text, integer, decimal, boolean, integers, texts or structured; null for a key no installed "
+                       "plugin declares"})
+    type_label = fields.String(allow_none=True)
+    description = fields.String(metadata={"description": "what the setting means (Chinese)"})
+    default = fields.Raw(allow_none=True, metadata={"description": "the declared default; null: none"})
+    choices = fields.List(fields.Raw(), allow_none=True, metadata={"description": "the values allowed (of each item)"})
+    nullable = fields.Boolean(metadata={"description": "null may be written (a rule switched off)"})
+    declared_by = fields.String(allow_none=True, metadata={"description": "the plugin declaring it"})
+    in_force = fields.Boolean(metadata={"description": "the declaring plugin is in force for this tenant"})
+    value = fields.Raw(allow_none=True, metadata={"description": "the value in force (null when unset)"})
+    source = fields.String(metadata={
+        "description": "default (the declaration), plugin (a plugin's default settings), tenant (written on a tenant: "
+                       "its YAML or its administrator's change), or empty when nothing gives a value"})
+    source_name = fields.String(metadata={"description": "the plugin, or the code of the tenant it is written on"})
+    source_label = fields.String()
+    own = fields.Boolean(metadata={"description": "written on this tenant itself"})

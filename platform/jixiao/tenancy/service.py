@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import enum
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -16,11 +17,11 @@ from sqlalchemy.orm import Session
 from jixiao import audit, inputs
 from jixiao.db import platform_write
 from jixiao.errors import Conflict, Forbidden, NotFound, ValidationFailed
-from jixiao.plugins import NATIONAL, PluginHost
+from jixiao.plugins import NATIONAL, DeclaredSetting, PluginHost
 from jixiao.system import duties
 from jixiao.tenancy import divisions
 from jixiao.tenancy.models import Tenant, TenantLevel
-from jixiao.toolkit import TenantView
+from jixiao.toolkit import SettingError, TenantView
 
 
 class Relation(enum.StrEnum):
@@ -154,19 +155,112 @@ def view(session: Session, host: PluginHost, tenant: Tenant, chain: list[Tenant]
     """
     chain = chain if chain is not None else [*ancestors(session, tenant), tenant]
     plugins = precedence(host, chain)
-    written = yaml_settings(session, tenant, chain)
-    bare = TenantView.build(tenant, plugins, written)
     merged: dict[str, Any] = {}
-    # Answers come most specific first; reversed, the national defaults come first and the nearest tenant wins.
-    for answer in reversed(host.for_tenant(bare).tenant_default_settings()):
-        merged.update(answer or {})
-    merged.update(written)
+    for layer in _settings_layers(host, tenant, chain, plugins):
+        merged.update(layer.values)
     return TenantView.build(tenant, plugins, merged)
 
 
 def effective_settings(session: Session, host: PluginHost, tenant: Tenant) -> dict[str, Any]:
-    """Plugin defaults (national, then regional) overlaid by the YAML settings (ancestors, then own)."""
+    """Declared defaults, then plugin defaults (national, then regional), overlaid by the YAML settings
+    (ancestors, then own)."""
     return dict(view(session, host, tenant).settings)
+
+
+@dataclasses.dataclass(frozen=True)
+class _Layer:
+    source: str  # "default" (a declaration), "plugin" (a tenant_default_settings answer) or "tenant" (its YAML)
+    name: str  # the plugin, or the tenant's code
+    values: Mapping[str, Any]
+
+
+def _settings_layers(host: PluginHost, tenant: Tenant, chain: list[Tenant], plugins: tuple[str, ...]) -> list[_Layer]:
+    """Where a tenant's settings come from, in the order they are laid over each other (the last one wins): the
+    defaults declared by the plugins in force, their ``tenant_default_settings`` answers (national first, the
+    nearest tenant's plugin last), then the settings written on each tenant of ``chain`` (root first)."""
+    layers = [_Layer("default", name, values) for name, values in host.setting_defaults(plugins)]
+    # tenant_default_settings sees the written settings only (never the defaults being worked out).
+    written = {key: value for holder in chain for key, value in (holder.settings or {}).items()}
+    bare = TenantView.build(tenant, plugins, written)
+    # Answers come most specific first; reversed, the national defaults come first and the nearest tenant wins.
+    answers = host.hook("tenant_default_settings", plugins).explain(tenant=bare)
+    layers += [_Layer("plugin", name, answer) for name, answer in reversed(answers) if answer]
+    layers += [_Layer("tenant", holder.code, holder.settings or {}) for holder in chain]
+    return layers
+
+
+@dataclasses.dataclass(frozen=True)
+class SettingState:
+    """One setting of a tenant as its settings page shows it: the value in force and where it comes from."""
+
+    key: str
+    value: Any
+    #: ``default`` (the declaration), ``plugin`` (a plugin's tenant_default_settings), ``tenant`` (the settings
+    #: written on a tenant: its YAML or its administrator's change), or ``""`` when nothing gives a value.
+    source: str
+    source_name: str  # the plugin, or the tenant's code
+    source_label: str  # in Chinese
+    own: bool  # written on this tenant itself (what its administrator may clear)
+    declared: DeclaredSetting | None  # None: a key no installed plugin declares (written before it was declared)
+    in_force: bool  # the declaring plugin is in force for this tenant
+
+
+def explained_settings(session: Session, host: PluginHost, tenant: Tenant) -> list[SettingState]:
+    """Every setting declared by a plugin in force for ``tenant``, and any other key it has a value for, by key:
+    its value and where the value comes from (what the settings page and ``…/settings/declared`` show)."""
+    chain = [*ancestors(session, tenant), tenant]
+    plugins = precedence(host, chain)
+    in_force = {NATIONAL, *host.core_names, *plugins}
+    holders = {holder.code: holder for holder in chain}
+    found: dict[str, tuple[Any, _Layer | None]] = {}
+    for laid in _settings_layers(host, tenant, chain, plugins):
+        found.update({key: (value, laid) for key, value in laid.values.items()})
+    keys = sorted({*(key for key, d in host.settings.items() if d.plugin in in_force), *found})
+    states = []
+    for key in keys:
+        declared = host.settings.get(key)
+        value, layer = found.get(key, (None, None))
+        states.append(SettingState(
+            key=key, value=value, source=layer.source if layer else "", source_name=layer.name if layer else "",
+            source_label=_source_label(layer, holders, tenant), own=bool(layer and layer.source == "tenant"
+                                                                         and layer.name == tenant.code),
+            declared=declared, in_force=declared is not None and declared.plugin in in_force))
+    return states
+
+
+def _source_label(layer: _Layer | None, holders: dict[str, Tenant], tenant: Tenant) -> str:
+    if layer is None:
+        return "未设置（无默认值）"
+    if layer.source == "default":
+        return f"默认值（{layer.name} 声明）"
+    if layer.source == "plugin":
+        return f"插件 {layer.name} 的默认设置"
+    holder = holders[layer.name]
+    return "本级设置" if holder.id == tenant.id else f"继承自 {holder.name}（{holder.code}）的设置"
+
+
+def check_settings(host: PluginHost, values: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
+    """``values`` normalised by their declarations, and the keys refused with why (Chinese, naming the key).
+
+    A key declared by any installed plugin is accepted, whether or not that plugin is in force for the tenant
+    (a bureau may write a setting before its plugin is enabled, and the value is checked all the same); a key no
+    installed plugin declares is refused, so a misspelt key is never kept silently.
+    """
+    normalised: dict[str, Any] = {}
+    problems: dict[str, str] = {}
+    for raw_key, value in values.items():
+        key = str(raw_key)
+        declared = host.settings.get(key)
+        if declared is None:
+            close = difflib.get_close_matches(key, list(host.settings), n=1, cutoff=0.75)
+            hint = f"，是否应为 {close[0]}" if close else ""
+            problems[key] = f"设置 {key} 没有任何已安装的插件声明，平台不认识它{hint}（全部设置见本级的“设置”页）"
+            continue
+        try:
+            normalised[key] = declared.setting.parse(value)
+        except SettingError as refused:
+            problems[key] = refused.message
+    return normalised, problems
 
 
 # ---- Loading trees from YAML --------------------------------------------------------------------------------
@@ -207,7 +301,7 @@ class _Entry:
     source: str
 
 
-def _parse(path: Path) -> list[_Entry]:
+def _parse(path: Path, host: PluginHost) -> list[_Entry]:
     try:
         document = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as exc:
@@ -235,6 +329,10 @@ def _parse(path: Path) -> list[_Entry]:
             errors[where] = "plugins 应为插件名列表"
         if not isinstance(settings, dict):
             errors[where] = "settings 应为键值表"
+            settings = {}
+        # Every key declared by an installed plugin, every value of its type: kept as the declarations read them.
+        settings, refused = check_settings(host, settings)
+        errors.update({f"{where}:settings.{key}": problem for key, problem in refused.items()})
         if division is not None:
             entries.append(
                 _Entry(
@@ -264,7 +362,7 @@ def load_files(
 
     Idempotent: a second run of the same files changes nothing. Tenants absent from the files are left alone.
     """
-    entries = _validated_entries(paths)
+    entries = _validated_entries(paths, host)
     report = LoadReport()
     changed = _apply_entries(session, entries, actor, report)
     session.flush()
@@ -281,13 +379,14 @@ def load_files(
 _Changed = tuple[Tenant, bool, dict[str, list[Any]]]  # (tenant, created, changes): what the plugins are told
 
 
-def _validated_entries(paths: Iterable[Path | str]) -> list[_Entry]:
-    """Every file's tenants, or every error of every file (a code in two files is one); nothing is applied."""
+def _validated_entries(paths: Iterable[Path | str], host: PluginHost) -> list[_Entry]:
+    """Every file's tenants, or every error of every file (a code in two files is one, a setting no installed
+    plugin declares or of the wrong type another); nothing is applied."""
     entries: list[_Entry] = []
     errors: dict[str, Any] = {}
     for path in paths:
         try:
-            entries.extend(_parse(Path(path)))
+            entries.extend(_parse(Path(path), host))
         except ValidationFailed as exc:
             errors.update(exc.fields or {str(path): exc.message})
     seen: dict[str, str] = {}
@@ -440,12 +539,21 @@ def provision(session: Session, host: PluginHost, actor: Any, code: str, plugins
     return tenant
 
 
-def update_settings(session: Session, actor: Any, tenant: Tenant, settings: dict[str, Any]) -> Tenant:
-    """A tenant's administrator changes its own settings (inherited by its descendants)."""
+def update_settings(session: Session, host: PluginHost, actor: Any, tenant: Tenant, settings: Mapping[str, Any],
+                    clear: Iterable[str] = ()) -> Tenant:
+    """A tenant's administrator changes its own settings (inherited by its descendants); ``clear`` removes its own
+    value of those keys, so the inherited or default value is in force again. The settings page and the API call
+    it alike: a key no installed plugin declares, or a value of the wrong type, refuses the whole change (400
+    naming ``settings.<key>``) and nothing is written."""
     if not actor.has_role("admin") or actor.tenant_id != tenant.id:
         raise Forbidden("只有本级管理员可以修改本级设置")
+    normalised, problems = check_settings(host, settings)
+    if problems:
+        raise ValidationFailed("本级设置有误，未做任何修改",
+                               fields={f"settings.{key}": problem for key, problem in problems.items()})
     before = dict(tenant.settings or {})
-    merged = {**before, **settings}
+    removed = set(clear)
+    merged = {key: value for key, value in {**before, **normalised}.items() if key not in removed}
     size = len(json.dumps(merged, ensure_ascii=False, default=str).encode("utf-8"))
     if size > inputs.MAX_TENANT_SETTINGS_BYTES:
         # Settings are read on every request that calls a hook, and copied into every audit record of them.
@@ -459,3 +567,19 @@ def update_settings(session: Session, actor: Any, tenant: Tenant, settings: dict
                      before=before, after=tenant.settings)
         session.commit()
     return tenant
+
+
+def setting_from_text(host: PluginHost, key: str, text: str) -> Any:
+    """What an administrator typed in the settings page's box for ``key``, as a value: a text setting as typed,
+    any other as YAML (so JSON too: ``30``, ``[6, 12]``, ``true``, ``{"department_whole": [6]}``); the value is
+    then checked by ``update_settings`` like the API's."""
+    declared = host.settings.get(key)
+    if declared is None:
+        raise ValidationFailed("本级设置有误，未做任何修改", fields={f"settings.{key}": f"设置 {key} 没有任何已安装的插件声明"})
+    if declared.setting.type == "text":
+        return text.strip()
+    try:
+        return yaml.safe_load(text) if text.strip() else None
+    except yaml.YAMLError:
+        raise ValidationFailed("本级设置有误，未做任何修改", fields={
+            f"settings.{key}": f"设置 {key} 无法读取：请按 JSON 或 YAML 填写（如 30、[6, 12]、true）"}) from None

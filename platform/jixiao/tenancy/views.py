@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
@@ -9,7 +10,7 @@ from flask_login import current_user
 
 from jixiao.auth import current_tenant, require_login
 from jixiao.db import session
-from jixiao.errors import DomainError, Forbidden
+from jixiao.errors import DomainError, Forbidden, ValidationFailed
 from jixiao.lifecycle import todo
 from jixiao.plugins import host
 from jixiao.system import duties
@@ -44,8 +45,46 @@ def home() -> Any:
         children=service.children(db, tenant),
         plugins=in_force,
         missing=[p for p in in_force if not p.installed],
-        settings=service.effective_settings(db, host(), tenant),
     )
+
+
+def _as_text(state: service.SettingState) -> str:
+    """A value as the settings page shows it and its box takes it back: a text as it is, anything else as JSON
+    (Chinese kept readable)."""
+    if state.value is None and not state.source:
+        return ""
+    if state.declared is not None and state.declared.setting.type == "text" and isinstance(state.value, str):
+        return state.value
+    return json.dumps(state.value, ensure_ascii=False)
+
+
+@bp.route("/t/<tenant_code>/settings", methods=["GET", "POST"])
+@require_login
+def settings() -> Any:
+    """The tenant's settings: each declared setting with its meaning, type, default, the value in force and where
+    it comes from. Its administrators change or clear its own values, through the service the API calls."""
+    tenant = current_tenant()
+    db = session()
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        key = request.form.get("key", "").strip()
+        try:
+            if request.form.get("action") == "clear":
+                service.update_settings(db, host(), current_user, tenant, {}, clear=[key])
+            else:
+                value = service.setting_from_text(host(), key, request.form.get("value", ""))
+                service.update_settings(db, host(), current_user, tenant, {key: value})
+        except ValidationFailed as exc:
+            db.rollback()
+            errors = {name.removeprefix("settings."): str(message) for name, message in exc.fields.items()}
+        else:
+            flash(f"已{'清除本级的' if request.form.get('action') == 'clear' else '保存'}设置 {key}，下级一并生效", "info")
+            return redirect(url_for("tenancy.settings", tenant_code=tenant.code, _anchor=f"setting-{key}"))
+    return render_template(
+        "tenancy/settings.html", tenant=tenant, states=service.explained_settings(db, host(), tenant),
+        may_edit=tenant.id == current_user.tenant_id and current_user.has_role("admin"),
+        errors=errors, form=request.form, as_text=_as_text, as_json=lambda value: json.dumps(value, ensure_ascii=False),
+    ), (400 if errors else 200)
 
 
 @bp.route("/operator", methods=["GET", "POST"])

@@ -9,7 +9,7 @@ from functools import cache
 from typing import Any
 
 from jixiao import hookimpl
-from jixiao.toolkit import load_data_file
+from jixiao.toolkit import Setting, load_data_file
 
 SCHEMES_FILE = "schemes.yaml"
 # How the incentive's conditions combine: "any" rewards a county meeting one of them, "all" one meeting all three.
@@ -31,6 +31,28 @@ def _schemes() -> list[dict[str, Any]]:
 @hookimpl
 def tenant_default_settings(tenant: Any) -> dict[str, Any]:
     return load_data_file("jixiao_hunan", "settings.yaml")
+
+
+def _at_least_one(top: int) -> int:
+    if top < 1:
+        raise ValueError("应为至少 1 名")
+    return top
+
+
+@hookimpl
+def declare_settings() -> list[Setting]:
+    """The thresholds of Hengyang's incentive rule, their defaults the shipped data file's (``settings.yaml``)."""
+    shipped = load_data_file("jixiao_hunan", "settings.yaml")
+    return [
+        Setting("assessment.reward_min_score.county", "decimal", default=shipped["assessment.reward_min_score.county"],
+                description="衡阳市对县市区考核的奖励条件（seed 002）：县、县级市考核评分达到此分数以上即奖励工作经费"),
+        Setting("assessment.reward_min_score.district", "decimal",
+                default=shipped["assessment.reward_min_score.district"],
+                description="衡阳市对县市区考核的奖励条件（seed 002）：区考核评分达到此分数以上即奖励工作经费"),
+        Setting("assessment.reward_province_top", "integer", default=shipped["assessment.reward_province_top"],
+                check=_at_least_one,
+                description="衡阳市对县市区考核的奖励条件（seed 002）：进入全省考核前此名次的县市区奖励工作经费"),
+    ]
 
 
 @hookimpl

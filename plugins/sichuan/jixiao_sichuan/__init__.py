@@ -10,12 +10,12 @@ from __future__ import annotations
 import copy
 import functools
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from jixiao import hookimpl
-from jixiao.toolkit import load_data_file, money
+from jixiao.toolkit import Setting, load_data_file, money
 
 PACKAGE = "jixiao_sichuan"
 CENT = Decimal("0.01")
@@ -40,7 +40,8 @@ def defaults() -> dict[str, Any]:
 
 
 def setting(tenant: Any, key: str) -> Any:
-    """The tenant's setting (its YAML over the plugin's defaults), else the shipped default."""
+    """The tenant's setting (its YAML over the plugin's defaults), else the shipped default: the data file, which
+    :func:`declare_settings` declares as the defaults too, so a rule asked outside its tenants still answers."""
     settings: Mapping[str, Any] = tenant.settings
     return settings[key] if key in settings else _defaults().get(key)
 
@@ -77,6 +78,106 @@ def _points(value: Decimal) -> str:
 @hookimpl
 def tenant_default_settings(tenant: Any) -> dict[str, Any]:
     return defaults()
+
+
+KINDS = ("project", "policy", "department_whole")
+YEARS_SHAPE = "应为 [起始年度, 截止年度或 null]（含两端），如 [2020, null]"
+
+
+def _year(value: Any) -> bool:
+    return value is None or isinstance(value, int) and not isinstance(value, bool)
+
+
+def _years(value: Any) -> Any:
+    if not isinstance(value, list) or not 1 <= len(value) <= 2 or not all(_year(year) for year in value):
+        raise ValueError(YEARS_SHAPE)
+    if len(value) == 2 and None not in value and value[1] < value[0]:
+        raise ValueError(YEARS_SHAPE)
+    return value
+
+
+def _editions(rule: str, declared: Mapping[str, Setting], value: Any) -> Any:
+    """A rule's editions: each names its years and some of the rule's settings, each of its own type."""
+    if not isinstance(value, list) or not all(isinstance(edition, dict) for edition in value):
+        raise ValueError(f"应为版本列表，每个版本为 {{years: [起始, 截止], {rule} 的设置…}}")
+    for position, edition in enumerate(value, start=1):
+        try:
+            _years(edition.get("years"))
+        except ValueError as wrong:
+            raise ValueError(f"第 {position} 个版本的 years {wrong}") from None
+        for key, item in edition.items():
+            if key == "years":
+                continue
+            if key not in RULES[rule]:
+                raise ValueError(f"第 {position} 个版本的 {key} 不是 {rule} 的设置（可设置 {'、'.join(RULES[rule])}）")
+            declared[key].parse(item)  # its refusal names the key
+    return value
+
+
+def _floors(value: Any) -> Any:
+    shape = '应为 {月份: 预算执行率下限（百分数）}，如 {"4": 25, "6": 40}'
+    if not isinstance(value, dict):
+        raise ValueError(shape)
+    for month, percent in value.items():
+        if not str(month).isdigit() or not 1 <= int(month) <= 12 or isinstance(percent, bool) or not isinstance(
+                percent, int | float | str):
+            raise ValueError(shape)
+        try:
+            _number(percent)
+        except ArithmeticError:
+            raise ValueError(shape) from None
+    return value
+
+
+def _actions(value: Any) -> Any:
+    shape = "应为 {等级: {action: 代码, label: 名称}}；某等级为 null 时交由下一个插件"
+    if not isinstance(value, dict):
+        raise ValueError(shape)
+    for action in value.values():
+        if action is None:
+            continue
+        if not isinstance(action, dict) or not all(str(action.get(part) or "").strip() for part in ("action", "label")):
+            raise ValueError(shape)
+    return value
+
+
+def _share(value: str) -> str:
+    if not Decimal(0) <= Decimal(value) <= Decimal(1):
+        raise ValueError('应在 0 至 1 之间（"1" 为全部，"0" 为不抽取）')
+    return value
+
+
+@hookimpl
+def declare_settings() -> list[Setting]:
+    """Every setting the rules read, their defaults the shipped ``settings.yaml``'s (what its comments explain)."""
+    shipped = _defaults()
+    declared: dict[str, Setting] = {}
+
+    def declare(key: str, kind: Any, description: str, **options: Any) -> None:
+        declared[key] = Setting(key, kind, default=shipped.get(key), description=description, **options)
+
+    declare("exante.threshold_yuan", "decimal", "事前绩效评估（seed 003）：项目或政策的申请金额（元）超过此数即须评估；"
+            "null 停用金额规则（按国家规则）", nullable=True)
+    declare("exante.threshold_kinds", "texts", "金额规则适用的项目类型；其他类型按国家规则", choices=KINDS)
+    declare("monitoring.execution_floor_by_month", "structured", "监控预警（示例性）：各月末预算执行率（%）的下限，"
+            "报告月按其前最近一个列出的月份判断", check=_floors)
+    declare("monitoring.divergence_points", "decimal", "监控预警（示例性）：指标目标完成进度与预算执行率相差超过此百分点即预警；"
+            "null 不检查", nullable=True)
+    declare("monitoring.response_working_days", "integer", "单位须在此工作日数内对预警作出继续执行、调剂或取消的选择，"
+            "逾期暂停拨款；null 只预警不要求答复", nullable=True)
+    declare("evaluation.sample.key_share", "decimal", "财政抽评（示例性）：抽取重点项目的比例，向上取整", check=_share)
+    declare("evaluation.sample.other_share", "decimal", "财政抽评（示例性）：抽取其他自评项目的比例，向上取整", check=_share)
+    declare("results.actions", "structured", "结果应用：各评价等级对应的预算安排（如 差 → 取消）；"
+            "本级设置按等级覆盖随插件发布的对应关系", check=_actions)
+    declare("results.years", "structured", "结果应用规则适用的预算年度 [起始, 截止]；未设置时适用于所有年度",
+            nullable=True, check=_years)
+    for rule in RULES:
+        declare(f"{rule}.years", "structured", f"规则 {rule} 适用的预算年度 [起始, 截止]（含两端，截止为 null 表示仍然有效）；"
+                "其他年度按国家规则", nullable=True, check=_years)
+        check: Callable[[Any], Any] = functools.partial(_editions, rule, declared)
+        declare(f"{rule}.editions", "structured", f"规则 {rule} 的各年度版本：[{{years: [起始, 截止], 该规则的设置…}}]，"
+                "覆盖其年度内的相应设置（第一个覆盖该年度的版本生效）", check=check)
+    return list(declared.values())
 
 
 # ---- Ex-ante assessment (seed 003) ---------------------------------------------------------------------------

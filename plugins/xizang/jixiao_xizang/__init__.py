@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from jixiao import hookimpl
-from jixiao.toolkit import load_data_file
+from jixiao.toolkit import NATIONAL_INDICATOR_FRAMEWORK, Setting, load_data_file
 
 PACKAGE = "jixiao_xizang"
 CATALOG_FILE = "catalog.yaml"
@@ -32,13 +32,6 @@ EXANTE_SETTING = "exante.dimension_set"
 NATIONAL = "national"
 SUGGESTIONS = 3
 
-# The national framework (level 1 → level 2), to check a replaced data file when it is read.
-FRAMEWORK = {
-    "产出": ("数量指标", "质量指标", "时效指标", "成本指标"),
-    "效益": ("经济效益指标", "社会效益指标", "生态效益指标", "可持续影响指标"),
-    "满意度": ("服务对象满意度指标",),
-    "成本": ("经济成本指标", "社会成本指标", "生态环境成本指标"),
-}
 DIRECTIONS = {"ge": "≥", "gt": ">", "eq": "=", "le": "≤", "lt": "<", "qualitative": "定性"}
 
 
@@ -106,7 +99,8 @@ def _checked_indicator(category_name: str, item: Any, codes: set[str], names: se
     if not code or code in codes:
         raise _fail(f"{where}：编码为空或重复")
     codes.add(code)
-    if item.get("level2") not in FRAMEWORK.get(item.get("level1"), ()):
+    # The national framework (level 1 → level 2) checks a replaced data file when it is read.
+    if item.get("level2") not in NATIONAL_INDICATOR_FRAMEWORK.get(item.get("level1"), ()):
         raise _fail(f"{where}：一级/二级指标“{item.get('level1')}/{item.get('level2')}”不在国家指标框架中")
     if item.get("direction") not in DIRECTIONS:
         raise _fail(f"{where}：指标方向应为 {'、'.join(DIRECTIONS)}")
@@ -206,6 +200,24 @@ def tenant_default_settings(tenant: Any) -> dict[str, Any]:
     if chosen:
         settings[EXANTE_SETTING] = chosen
     return settings
+
+
+@hookimpl
+def declare_settings() -> list[Setting]:
+    """The catalog rule's switch (its default the shipped ``settings.yaml``'s) and the ex-ante dimension set, one
+    of those ``exante.yaml`` defines (or ``national``)."""
+    shipped = load_data_file(PACKAGE, "settings.yaml")
+    try:
+        choices: tuple[str, ...] | None = (NATIONAL, *exante_data()["sets"])
+    except ExAnteFileError:  # a broken file does not stop the app: exante_dimensions says what is wrong when asked
+        choices = None
+    return [
+        Setting(SETTING, "boolean", default=shipped.get(SETTING, False),
+                description="项目的共性指标须取自本区分行业分领域共性指标库中项目所属类别的指标（seed 001：共性指标一律使用体系内指标）"),
+        Setting(EXANTE_SETTING, "text", choices=choices,
+                description="事前绩效评估的维度集：exante.yaml 中定义的名称（如边坝县的 biangba），national 为国家的五个维度；"
+                            "未设置时按 exante.yaml 为各单位指定的维度集"),
+    ]
 
 
 @hookimpl

@@ -7,10 +7,9 @@ import jixiao_xizang
 from jixiao.db import system_scope
 from jixiao.lifecycle.common import hooks
 from jixiao.plugins import host
-from jixiao.rules.national import LEVEL2_BY_LEVEL1
 from jixiao.tenancy import service as tenancy
 from jixiao.testing import unique
-from jixiao.toolkit import IndicatorView, ProjectView, TargetsView, TenantView
+from jixiao.toolkit import NATIONAL_INDICATOR_FRAMEWORK, IndicatorView, ProjectView, TargetsView, TenantView
 
 BIANGBA, LINGLING = "540330", "431102"
 LUOLONG = "540329"  # 洛隆县, Biangba's neighbour in Qamdo: Xizang, without Biangba's own ex-ante dimensions
@@ -65,7 +64,7 @@ def test_hook_register_indicator_catalogs(jixiao_app):
         assert len(set(names)) == len(names), category["name"]
         for item in category["indicators"]:
             assert item["code"].startswith(category["code"] + "-"), item
-            assert item["level2"] in LEVEL2_BY_LEVEL1[item["level1"]], item
+            assert item["level2"] in NATIONAL_INDICATOR_FRAMEWORK[item["level1"]], item
             assert item["direction"] in DIRECTIONS, item
             assert item["name"].strip() and isinstance(item["unit"], str), item
             assert isinstance(item["typical_value"], str) and item["typical_value"], item
