@@ -293,9 +293,9 @@ def test_hook_assessment_grade_uses_the_scheme_bands(app):
 
         grade = hooks(db, tenancy.get_by_code(db, "430000")).assessment_grade
         scheme = {"grades": [["优秀", 90], ["良好", 80], ["合格", 60], ["不合格", 0]]}
-        assert grade(scheme=scheme, total=Decimal("89.99")) == "良好"
-        assert grade(scheme=scheme, total=Decimal("90.00")) == "优秀"
-        assert grade(scheme=scheme, total=Decimal("12")) == "不合格"
+        assert grade(scheme=scheme, total=Decimal("89.99"), result=None) == "良好"
+        assert grade(scheme=scheme, total=Decimal("90.00"), result=None) == "优秀"
+        assert grade(scheme=scheme, total=Decimal("12"), result=None) == "不合格"
 
 
 def test_hook_assessment_awards_follows_hengyangs_rule(app):

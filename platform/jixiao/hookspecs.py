@@ -13,7 +13,8 @@ Conventions (see docs/plugins.md):
 - The composition hooks (``register_blueprints`` … ``register_todo_sources``) take no ``tenant``: they are
   called once, when an app is made, on every installed plugin, and make up what the app can do. The core's own
   pages, endpoints, jobs and commands are registered through them by the core's default plugins
-  (``jixiao.<domain>.plugin``), exactly as a vendor's would be.
+  (``jixiao.<domain>.plugin``), exactly as a vendor's would be. ``declare_settings`` is collected the same
+  way: the settings every installed plugin reads.
 """
 
 from __future__ import annotations
@@ -31,12 +32,15 @@ if TYPE_CHECKING:  # types only: a plugin manager loads this module without the 
     import flask
 
     from jixiao.toolkit import (
+        AssessmentAggregate,
+        AssessmentItemView,
         AssessmentResultView,
         DocumentOwner,
         Metric,
         MonitoringView,
         ProjectView,
         Schedule,
+        Setting,
         TargetsView,
         TenantView,
         TodoItem,
@@ -54,7 +58,22 @@ def tenant_default_settings(tenant: TenantView) -> dict[str, Any] | None:
     a region overrides a national default key by key; settings written in the tenants' YAML files override
     all plugin defaults, an ancestor's first and the tenant's own last.
 
-    Return a flat ``dict`` of dotted keys (``"monitoring.cadence"``) to JSON values, or ``None``.
+    Return a flat ``dict`` of dotted keys (``"monitoring.cadence"``) to JSON values, or ``None``. Every key
+    should be declared (``declare_settings``, by this plugin or another), or a bureau cannot override it; the
+    declared defaults come before every answer.
+    """
+
+
+@hookspec
+def declare_settings() -> list[Setting] | None:
+    """The tenant settings a plugin reads: ``jixiao.toolkit.Setting(key, type, default, description, …)``.
+
+    **Collected** once, when an app is made, from every installed plugin (the core's default plugins too), like
+    the composition hooks: a key declared by two plugins stops the app from being made, naming both. A declared
+    ``default`` is a tenant's value when neither ``tenant_default_settings`` nor the tenants' YAML gives one
+    (only where the declaring plugin is in force), so readers write ``settings[key]`` without repeating it.
+    ``jixiao tenants load`` and the settings page and API refuse a key no installed plugin declares and a value
+    of the wrong type, naming the key. Return a list of ``Setting``, or ``None``.
     """
 
 
@@ -229,18 +248,27 @@ def register_assessment_schemes(tenant: TenantView, year: int) -> list[dict[str,
 
     **Collected**. Each scheme is data: ``{"code", "name", "rule_set" (which rules answered, e.g.
     "hunan-2021"), "years": [first, last or None], "subjects": "counties" | "cities" | "cities_and_counties" |
-    "departments", "for_levels": ["province", "city"], "groups": [{"name", "indicators": [{"code", "name", "max",
-    "kind": "computed" | "assessed" | "bonus" | "deduction" | "veto", "metric": (computed only),
-    "empty": "full" | "zero"}]}], "grades": [["优秀", 90], …]}``. The core keeps only the schemes whose ``years``
-    include ``year``, so a plugin may return every edition.
+    "departments", "for_levels": ["province", "city"], "scales": [{"code", "labels" (best first), "points"
+    (optional)}], "states": ["not_applicable", "insufficient_information"] (what assessors may give instead of a
+    score), "aggregate": "sum" | {"method": "weakest" | "table" | "hook", …}, "groups": [{"code", "name",
+    "aggregate", "indicators": [{"code", "name", "max", "kind": "computed" | "assessed" | "bonus" | "deduction" |
+    "veto", "metric" (computed only), "no_data": "not_applicable" | "zero" | "full", "scale", "bands"}]}],
+    "grades": [["优秀", 90], …]}`` (docs/plugins.md gives every key). A scheme of earlier releases (no scales, no
+    aggregate, ``empty`` for ``no_data``) reads as points summed. The core keeps only the schemes whose
+    ``years`` include ``year``, so a plugin may return every edition.
     The metrics a computed indicator may name are listed in docs/plugins.md.
     """
 
 
 @hookspec(firstresult=True)
-def assessment_grade(tenant: TenantView, scheme: dict[str, Any], total: Decimal) -> str | None:
+def assessment_grade(tenant: TenantView, scheme: dict[str, Any], total: Decimal,
+                     result: AssessmentResultView) -> str | None:
     """The grade of a subject's total (``Decimal``) in a campaign with ``scheme``. **firstresult**.
-    National default: the scheme's ``grades`` bands, else 优秀 ≥ 90, 良好 ≥ 80, 合格 ≥ 60, 不合格.
+
+    ``result`` is the subject's result as finalising knows it before grading and ranking: its items (state,
+    label, points, maximum), its groups' results and its ``label`` on the scheme's scale (``grade`` and ranks
+    ``None``). National default: the scheme's ``grades`` bands on the total; a scheme without ``grades`` that
+    aggregates to a label grades by the label; else 优秀 ≥ 90, 良好 ≥ 80, 合格 ≥ 60, 不合格.
     """
 
 
@@ -250,10 +278,27 @@ def assessment_awards(tenant: TenantView, scheme: dict[str, Any], results: list[
     """Awards (奖励) and notices (通报 / 约谈) once a campaign is finalised. **firstresult**.
 
     ``results`` are read-only ``AssessmentResultView`` objects (code, name, division_type, parent_code, total,
-    grade, rank, rank_in_parent, vetoed); ``ancestor_results`` maps subject codes to what upper levels
-    published about them the same year (``{"rank", "of", "grade", "total", "assessor"}``; e.g. a city sees the
-    province's ranking of its counties). Return ``{code: {"awards": [...], "notices": [...]}}`` in Chinese.
-    National default: none.
+    grade, rank, rank_in_parent, vetoed, ranked, coverage, label, the items with their states, labels and points,
+    the groups' results); ``ancestor_results`` maps subject codes to what upper levels
+    published about them the same year (``{"rank", "of", "grade", "total", "label", "assessor"}``; e.g. a city
+    sees the province's ranking of its counties). Return ``{code: {"awards": [...], "notices": [...]}}`` in
+    Chinese. National default: none.
+    """
+
+
+@hookspec(firstresult=True)
+def assessment_aggregate(tenant: TenantView, scheme: dict[str, Any], group: dict[str, Any],
+                         items: tuple[AssessmentItemView, ...]) -> AssessmentAggregate | None:
+    """Combine a group's items (or, for the subject's result, the groups) where the scheme declares
+    ``aggregate: {"method": "hook", "name": …}``. **firstresult**.
+
+    ``scheme`` is the campaign's scheme (normalised: its ``scales`` give the labels' order); ``group`` the
+    group as the scheme declares it (``code``, ``name``, ``aggregate``, ``indicators``), or, with ``"level":
+    "scheme"``, the scheme's own aggregate, whose ``items`` are then the groups' results (``kind`` ``"group"``).
+    ``items`` are ``AssessmentItemView`` objects with their state, label, points and ``counted`` (false: left
+    out — not applicable, insufficient information — to be ignored). Called only when at least one item is
+    counted. Return ``jixiao.toolkit.AssessmentAggregate(label, points, note)``, or ``None`` to let another
+    plugin answer. National default: none (the result is then left without a label, saying so).
     """
 
 
@@ -316,6 +361,8 @@ def register_assessment_metrics() -> list[Metric] | None:
 
 @hookspec
 def register_todo_sources() -> list[Callable[..., list[TodoItem]]] | None:
-    """Sources of the to-do list (待办) home pages lead with: ``fn(session, actor, tenant) -> list[TodoItem]``
-    (``jixiao.toolkit.TodoItem``), called for a user in their own tenant. **Collected**.
+    """Sources of the to-do list (待办) home pages lead with: ``fn(session, actor, tenant, *, limit) ->
+    list[TodoItem]`` (``jixiao.toolkit.TodoItem``), called for a user in their own tenant, answering at most
+    ``limit`` items in a bounded number of statements. A source without ``limit`` (``fn(session, actor,
+    tenant)``) is still called, its answer cut at the limit. **Collected**.
     """

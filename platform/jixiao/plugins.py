@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from importlib.metadata import entry_points
 from typing import Any, TypeVar
 
@@ -15,6 +16,7 @@ from packaging.utils import canonicalize_name
 
 from jixiao import __version__, hookspecs
 from jixiao.rules import national
+from jixiao.toolkit import Setting, SettingError
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -41,6 +43,37 @@ def by_name(items: Iterable[T], name_of: Callable[[T], str], what: str) -> dict[
             raise ValueError(f"{what} {name} is registered twice")
         known[name] = item
     return known
+
+
+@dataclasses.dataclass(frozen=True)
+class DeclaredSetting:
+    """A setting some installed plugin declares (``declare_settings``), with the plugin that declares it."""
+
+    setting: Setting
+    plugin: str
+
+
+def declared_settings(pm: pluggy.PluginManager) -> dict[str, DeclaredSetting]:
+    """Every installed plugin's ``declare_settings``, by key, in registration order (the core's first). A key
+    declared twice, an answer that is not a list of ``Setting`` or a default its own type refuses stops the app
+    from being made, naming the plugins."""
+    declared: dict[str, DeclaredSetting] = {}
+    for implementation in pm.hook.declare_settings.get_hookimpls():
+        plugin = implementation.plugin_name
+        answer = implementation.function() or []
+        if not isinstance(answer, list | tuple) or not all(isinstance(item, Setting) for item in answer):
+            raise TypeError(f"plugin {plugin}: declare_settings must return a list of jixiao.toolkit.Setting")
+        for setting in answer:
+            if setting.key in declared:
+                raise ValueError(f"setting {setting.key} is declared twice: by {declared[setting.key].plugin} "
+                                 f"and by {plugin}")
+            if setting.default is not None:
+                try:
+                    setting.parse(setting.default)
+                except SettingError as exc:
+                    raise ValueError(f"plugin {plugin}: the default of {setting.key} is refused: {exc}") from None
+            declared[setting.key] = DeclaredSetting(setting, plugin)
+    return declared
 
 
 def core_incompatibility(requires: Iterable[str] | None, core_version: str = __version__) -> str | None:
@@ -82,6 +115,9 @@ class PluginHost:
             self._distributions[name] = ("(test)", "0")
         self.pm.check_pending()
         self._callers: dict[tuple[str, tuple[str, ...]], OrderedHook] = {}
+        #: The settings the installed plugins read, by key: collected once, when the host (the app) is made.
+        self.settings: Mapping[str, DeclaredSetting] = declared_settings(self.pm)
+        self._defaults: dict[tuple[str, ...], list[tuple[str, dict[str, Any]]]] = {}
 
     def _load_entry_points(self, found: Iterable[Any] | None = None) -> None:
         for ep in entry_points(group=ENTRY_POINT_GROUP) if found is None else found:
@@ -137,6 +173,20 @@ class PluginHost:
             self._callers[key] = OrderedHook(name, tuple(by_plugin[n] for n in order if n in by_plugin), firstresult)
         return self._callers[key]
 
+    def setting_defaults(self, precedence: Iterable[str]) -> list[tuple[str, dict[str, Any]]]:
+        """The declared defaults in force for a tenant whose plugins are ``precedence``: each declaring plugin in
+        force (the core's, national, the tenant's) with its defaults, the core's first. A plugin not in force
+        contributes none (a Sichuan default is not a Hunan county's setting). Fresh copies: a reader may not
+        change the declared value."""
+        in_force = tuple(dict.fromkeys([*self.core_names, NATIONAL, *precedence]))
+        if in_force not in self._defaults:
+            grouped: dict[str, dict[str, Any]] = {name: {} for name in in_force}
+            for key, declared in self.settings.items():
+                if declared.plugin in grouped and declared.setting.default is not None:
+                    grouped[declared.plugin][key] = declared.setting.default
+            self._defaults[in_force] = [(name, values) for name, values in grouped.items() if values]
+        return [(name, copy.deepcopy(values)) for name, values in self._defaults[in_force]]
+
     def for_tenant(self, tenant_view: Any) -> TenantHooks:
         return TenantHooks(self, tenant_view)
 
@@ -165,6 +215,15 @@ class OrderedHook:
             answers.append(answer)
         return None if self.firstresult else answers
 
+    def answered(self, **kwargs: Any) -> tuple[Any, str | None]:
+        """A ``firstresult`` hook's answer with the plugin that gave it (``(None, None)``: nobody answered), for
+        records that keep which plugin's rule they were made by."""
+        for implementation in self.implementations:
+            answer = implementation.function(*[kwargs[argument] for argument in implementation.argnames])
+            if answer is not None:
+                return answer, implementation.plugin_name
+        return None, None
+
     def explain(self, **kwargs: Any) -> list[tuple[str, Any]]:
         """Each plugin asked, in order, with its own answer (``None``: it lets the next one answer)."""
         return [(implementation.plugin_name,
@@ -183,6 +242,15 @@ class TenantHooks:
     def __init__(self, host: PluginHost, tenant_view: Any) -> None:
         self._host = host
         self.tenant = tenant_view
+
+    def answered(self, name: str, **kwargs: Any) -> tuple[Any, str | None]:
+        """``firstresult`` hook ``name``'s answer for the tenant, and which plugin gave it."""
+        return self._host.hook(name, self.tenant.plugins).answered(tenant=self.tenant, **kwargs)
+
+    def answers(self, name: str, **kwargs: Any) -> list[tuple[str, Any]]:
+        """A collected hook's answers for the tenant that are not ``None``, each with the plugin that gave it."""
+        asked = self._host.hook(name, self.tenant.plugins).explain(tenant=self.tenant, **kwargs)
+        return [(plugin, answer) for plugin, answer in asked if answer is not None]
 
     def __getattr__(self, name: str) -> Any:
         caller = self._host.hook(name, self.tenant.plugins)

@@ -11,6 +11,7 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from jixiao.assessment import service
+from jixiao.assessment.scheme import normalised as normalised_scheme
 from jixiao.auth import current_tenant, require_login
 from jixiao.db import session
 from jixiao.errors import ValidationFailed
@@ -41,7 +42,16 @@ class SchemeSchema(Schema):
     rule_set = fields.String()
     years = fields.List(fields.Integer(allow_none=True))
     subjects = fields.String()
-    groups = fields.List(fields.Dict())
+    scales = fields.List(fields.Dict(), metadata={
+        "description": "the scales the scheme declares: code, name, labels (best first), points per label or null"})
+    states = fields.List(fields.String(), metadata={
+        "description": "what assessors may give an assessed item instead of a score: not_applicable, "
+                       "insufficient_information"})
+    aggregate = fields.Dict(metadata={"description": "how the subject's result is combined from its groups: "
+                                                     "method sum, weakest, table or hook"})
+    groups = fields.List(fields.Dict(), metadata={
+        "description": "code, name, aggregate, indicators (code, name, max, kind, metric, no_data, scale, bands, "
+                       "states)"})
     grades = fields.List(fields.List(fields.Raw()))
 
 
@@ -50,7 +60,12 @@ class CampaignSchema(Schema):
     year = fields.Integer()
     title = fields.String()
     scheme_code = fields.String()
-    rule_set = fields.String(metadata={"description": "which plugin's rules answered, for that year"})
+    rule_set = fields.String(metadata={"description": "the rule set the scheme names (e.g. the region's edition)"})
+    answered_by = fields.Dict(keys=fields.String(), values=fields.String(), metadata={
+        "description": "which plugin answered each rule the campaign was run by (hook → plugin): "
+                       "register_assessment_schemes (its scheme) when opened; assessment_grade, assessment_awards "
+                       "and assessment_aggregate when finalised (plugins joined by 、 when several answered for "
+                       "different subjects); {} for campaigns opened before this was kept"})
     status = fields.String(metadata={"description": "open, finalized (公示), published or withdrawn"})
     status_label = fields.Function(lambda c: c.status.label)
     deadline = fields.Date()
@@ -67,9 +82,12 @@ class CampaignSchema(Schema):
 
 
 class CampaignDetailSchema(CampaignSchema):
-    scheme = fields.Dict(metadata={
-        "description": "the scheme as saved when the campaign was opened — groups, indicators (code, name, max, kind, "
-                       "metric, empty), grades — so a year is read by the rules it was assessed with"})
+    scheme = fields.Function(lambda c: normalised_scheme(c.scheme), metadata={
+        "type": "object",
+        "description": "the scheme the campaign was opened with, normalised (a scheme saved by an earlier release "
+                       "reads as points summed): scales, states, aggregate, groups with their aggregate and "
+                       "indicators (code, name, max, kind, metric, no_data, scale, bands, states), grades — so a "
+                       "year is read by the rules it was assessed with"})
 
 
 class CampaignCreateSchema(Schema):
@@ -83,17 +101,30 @@ class CampaignCreateSchema(Schema):
 
 class ScoreRowSchema(Schema):
     indicator_code = fields.String()
-    status = fields.String(metadata={"description": "scored, no_data, not_applicable, not_submitted, "
-                                                   "insufficient_evidence or pending"})
+    status = fields.String(metadata={"description": "scored, no_data, not_applicable, insufficient_information, "
+                                                   "not_submitted, insufficient_evidence or pending"})
     status_label = fields.Function(lambda s: s.status.label)
     source = fields.String(metadata={"description": "computed, assessor or override"})
     value = Fixed(4, 8, allow_none=True)
     points = Score()
+    label = fields.String(allow_none=True, metadata={"description": "the label of the item's scale, when it is "
+                                                                    "rated on one"})
     maximum = Score(allow_none=True,
                     metadata={"description": "what the item counts for in the subject's maximum"})
     computed_points = Score(allow_none=True)
     override_reason = fields.String()
     comment = fields.String()
+
+
+class GroupResultSchema(Schema):
+    code = fields.String()
+    name = fields.String()
+    method = fields.String(metadata={"description": "the group's aggregation: sum, weakest, table or hook"})
+    state = fields.String(metadata={"description": "not_applicable when every item of it was left out, else scored"})
+    label = fields.String(allow_none=True, metadata={"description": "what a labelled aggregation gave"})
+    points = Score(allow_none=True, metadata={"description": "the points of its counted items"})
+    maximum = Score(allow_none=True, metadata={"description": "the maximum its counted items count for"})
+    note = fields.String()
 
 
 class SubjectSchema(Schema):
@@ -104,6 +135,9 @@ class SubjectSchema(Schema):
     level = fields.String()
     parent_code = fields.String(allow_none=True)
     total = Score(allow_none=True)
+    label = fields.String(allow_none=True, metadata={
+        "description": "the subject's result on the scheme's scale (null when the scheme sums points)"})
+    groups = fields.List(fields.Nested(GroupResultSchema), metadata={"description": "each group's result"})
     grade = fields.String(allow_none=True)
     rank = fields.Integer(allow_none=True)
     rank_in_parent = fields.Integer(allow_none=True)
@@ -117,11 +151,21 @@ class SubjectSchema(Schema):
     scores = fields.List(fields.Nested(ScoreRowSchema))
 
 
+#: What an assessor may give an item instead of a score, where the scheme allows it.
+STATE_CHOICES = ["not_applicable", "insufficient_information"]
+
+
 class ScoreInputSchema(Schema):
     version = Version()
     subject_id = Id(required=True)
     indicator = Code(required=True)
-    points = Score(required=True)
+    points = Score(load_default=None, allow_none=True,
+                   metadata={"description": "for an item scored in points (0 to its max)"})
+    label = Code(load_default=None, allow_none=True,
+                 metadata={"description": "for an item rated on a scale: one of its labels (the scheme's scales)"})
+    state = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(STATE_CHOICES), metadata={
+        "description": "instead of a score, where the scheme allows it: not applicable or insufficient "
+                       "information (left out of the aggregation and the maximum)"})
     comment = Text(load_default="", max_length=COMMENT_MAX_LENGTH)
 
 
@@ -129,7 +173,9 @@ class OverrideSchema(Schema):
     version = Version()
     subject_id = Id(required=True)
     indicator = Code(required=True)
-    points = Score(required=True)
+    points = Score(load_default=None, allow_none=True, metadata={"description": "the points (an item in points)"})
+    label = Code(load_default=None, allow_none=True,
+                 metadata={"description": "the label (an item rated on a scale by bands)"})
     reason = Text(required=True, max_length=COMMENT_MAX_LENGTH)
 
 
@@ -253,11 +299,13 @@ class Scores(MethodView):
     @blp.arguments(ScoreInputSchema)
     @blp.response(200, ScoreRowSchema)
     def put(self, data: dict[str, Any], campaign_id: int) -> Any:
-        """An assessor scores an assessed, bonus, deduction or veto item for one subject (409 once finalised)."""
+        """An assessor scores an assessed, bonus, deduction or veto item for one subject: ``points``, a ``label`` of
+        the item's scale, or a ``state`` the scheme allows (400 naming the field otherwise; 409 once finalised)."""
         db, tenant = session(), current_tenant()
         campaign = service.get_campaign(db, tenant, campaign_id)
         return service.score(db, current_user, tenant, campaign, data["subject_id"], data["indicator"],
-                             data["points"], data["comment"], version=data["version"])
+                             data["points"], data["comment"], version=data["version"], label=data["label"],
+                             state=data["state"])
 
 
 @blp.route(f"{PREFIX}/assessments/<int:campaign_id>/overrides")
@@ -266,11 +314,11 @@ class Overrides(MethodView):
     @blp.arguments(OverrideSchema)
     @blp.response(200, ScoreRowSchema)
     def put(self, data: dict[str, Any], campaign_id: int) -> Any:
-        """The assessor replaces a computed item's points for one subject, with a reason."""
+        """The assessor replaces a computed item's points (or its label, on a scale) for one subject, with a reason."""
         db, tenant = session(), current_tenant()
         campaign = service.get_campaign(db, tenant, campaign_id)
         return service.override(db, current_user, tenant, campaign, data["subject_id"], data["indicator"],
-                                data["points"], data["reason"], version=data["version"])
+                                data["points"], data["reason"], version=data["version"], label=data["label"])
 
 
 @blp.route(f"{PREFIX}/assessments/<int:campaign_id>/subjects/<int:subject_id>/evidence")

@@ -2,8 +2,10 @@
 
 Each metric is a ratio: two GROUP BY statements (numerator and denominator) over every subject together,
 keyed by the subject (a tenant, or a top-level department of the assessor). A scheme's computed indicator
-names a metric here; its points are ``max × min(ratio, 1)``, and ``empty`` says what a subject with nothing
-to measure (denominator 0) gets: ``full`` points (nothing was owed) or ``zero``.
+names a metric here; its points are ``max × min(ratio, 1)`` — or what its ``bands`` give the ratio, uncapped —
+and ``no_data`` says what a subject with nothing to measure (denominator 0) gets: left out (``not_applicable``),
+``full`` points (nothing was owed) or ``zero``. A plugin's metric may measure amounts as well as counts
+(``Subjects.projects`` gives the grouped statement to build on).
 """
 
 from __future__ import annotations
@@ -49,6 +51,12 @@ class Subjects:
     def by_cutoff(self, column: Any) -> Any:
         """Records made (or submitted, verified …) by the cut-off."""
         return sa.true() if self.cutoff is None else sa.and_(column.is_not(None), column <= self.cutoff)
+
+    def projects(self, *columns: Any) -> tuple[sa.Select[Any], Any]:
+        """``SELECT key, *columns`` over these subjects' projects of the year (made by the cut-off), grouped by
+        subject, and its key: what a plugin's metric joins and filters (its columns may be any aggregate, e.g.
+        ``abs(sum(executed) - sum(approved))``), so it measures every subject in one statement as the core's do."""
+        return _projects(self, *columns)
 
 
 def _projects(subjects: Subjects, *columns: Any) -> tuple[sa.Select[Any], Any]:

@@ -41,18 +41,22 @@ class ScoreStatus(enum.StrEnum):
     applicable (left out of the maximum), zero or full. ``not_applicable``: left out of the subject's maximum.
     ``not_submitted`` (未报送): an assessed item the subject did not report by the deadline (0, counted).
     ``insufficient_evidence``: reported without evidence (0, counted). ``pending``: not scored yet.
+    ``insufficient_information`` (信息不足): the assessor could not judge the item; like ``not_applicable``, left
+    out of the aggregation and of the subject's maximum. Assessors give these two only where the scheme allows.
     """
 
     SCORED = "scored"
     NO_DATA = "no_data"
     NOT_APPLICABLE = "not_applicable"
+    INSUFFICIENT_INFORMATION = "insufficient_information"
     NOT_SUBMITTED = "not_submitted"
     INSUFFICIENT_EVIDENCE = "insufficient_evidence"
     PENDING = "pending"
 
     @property
     def label(self) -> str:
-        return {"scored": "已计分", "no_data": "无数据", "not_applicable": "不适用", "not_submitted": "未报送",
+        return {"scored": "已计分", "no_data": "无数据", "not_applicable": "不适用",
+                "insufficient_information": "信息不足", "not_submitted": "未报送",
                 "insufficient_evidence": "证据不足", "pending": "待评分"}[self.value]
 
 
@@ -89,6 +93,9 @@ class Campaign(TenantOwned, TimestampMixin, Base):
     # The scheme as it was when the campaign opened: results are reproducible from the recorded inputs.
     scheme: Mapped[dict[str, Any]] = mapped_column(sa.JSON)
     rule_set: Mapped[str] = mapped_column(sa.String(100))
+    # Which plugin answered each rule the campaign was run by (hook name → plugin): the scheme when opened, the
+    # grades and awards when finalised; {} for campaigns opened before this was kept.
+    answered_by: Mapped[dict[str, str]] = mapped_column(sa.JSON, default=dict)
     status: Mapped[CampaignStatus] = mapped_column(_enum(CampaignStatus), default=CampaignStatus.DRAFT)
     deadline: Mapped[date]
     # Computed items read the records as they stood at the end of this day (the deadline by default), so that
@@ -141,6 +148,10 @@ class CampaignSubject(TenantOwned, Base):
     full_marks: Mapped[Decimal | None] = mapped_column(ExactDecimal(8, 2))
     awards: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
     notices: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
+    # The subject's result on the scheme's scale (None when the scheme sums points), and its groups' results:
+    # [{"code", "name", "method", "state", "label", "points", "maximum", "note"}].
+    label: Mapped[str | None] = mapped_column(sa.String(32))
+    groups: Mapped[list[dict[str, Any]]] = mapped_column(sa.JSON, default=list, server_default=sa.text("'[]'"))
 
     campaign: Mapped[Campaign] = relationship(back_populates="subjects")
     scores: Mapped[list[CampaignScore]] = relationship(
@@ -160,6 +171,8 @@ class CampaignScore(TenantOwned, Base):
     source: Mapped[ScoreSource] = mapped_column(_enum(ScoreSource, 16), default=ScoreSource.ASSESSOR)
     value: Mapped[Decimal | None] = mapped_column(ExactDecimal(12, 4))
     points: Mapped[Decimal] = mapped_column(ExactDecimal(8, 2))
+    # The label of the item's scale, when it is scored on one (the points are then the label's, if any).
+    label: Mapped[str | None] = mapped_column(sa.String(32))
     # What the item counts for in the subject's maximum: its max, or 0 when not applicable.
     maximum: Mapped[Decimal | None] = mapped_column(ExactDecimal(8, 2))
     # An overridden computed item keeps what the records gave, beside the assessor's points and reason.

@@ -2,7 +2,9 @@
 
 Finalising and publishing run as jobs (``assessment.finalize``, ``assessment.publish``) and are reproducible:
 the campaign keeps the scheme it was opened with, the computed indicators are measured again from the
-records, and the assessors' scores are kept as entered.
+records, and the assessors' scores are kept as entered. A scheme is read through ``jixiao.assessment.scheme``
+(whatever release saved it): items scored in points or on a scale, groups and the subject's result combined
+by their declared aggregation.
 """
 
 from __future__ import annotations
@@ -29,15 +31,35 @@ from jixiao.assessment.models import (
     ScoreStatus,
     SubjectAssignment,
 )
+from jixiao.assessment.scheme import (
+    ASSESSED_KINDS,
+    ASSESSOR_STATES,
+    LABEL_MAX_LENGTH,
+    Group,
+    Item,
+    Scheme,
+    SchemeError,
+    band,
+    convert,
+    number,
+    weakest,
+)
+from jixiao.assessment.scheme import normalised as normalised_scheme
+from jixiao.assessment.scheme import read as read_scheme
 from jixiao.db import TenantScope, scoped, utcnow
 from jixiao.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from jixiao.jobs.service import enqueue
 from jixiao.lifecycle import common, rectification
 from jixiao.lifecycle.models import Project
 from jixiao.tenancy.models import Tenant, TenantLevel
-from jixiao.toolkit import AssessmentItemView, AssessmentResultView, in_force
+from jixiao.toolkit import (
+    AssessmentAggregate,
+    AssessmentGroupView,
+    AssessmentItemView,
+    AssessmentResultView,
+    in_force,
+)
 
-ASSESSED_KINDS = {"assessed", "bonus", "deduction", "veto"}
 #: What a version error calls a campaign (see ``common.check_version``).
 CAMPAIGN = "考核"
 #: The stage actions that run as background jobs (``assessment.finalize``, ``assessment.publish``).
@@ -47,17 +69,33 @@ STAGE_JOBS = ("finalize", "publish")
 # ---- Schemes ------------------------------------------------------------------------------------------------
 
 
-def schemes_for(session: Session, tenant: Tenant, year: int) -> list[dict[str, Any]]:
+def scheme_offers(session: Session, tenant: Tenant, year: int) -> list[tuple[str, dict[str, Any]]]:
     """The schemes the tenant's plugins offer for ``year`` at the tenant's level, in force that year (the core
-    filters by each scheme's ``years``, so a plugin need not)."""
-    offered = [s for answer in reversed(common.hooks(session, tenant).register_assessment_schemes(year=year))
-               for s in (answer or [])]
-    return [s for s in offered if str(tenant.level) in s.get("for_levels", ["province", "city"])
-            and in_force(s.get("years"), year)]
+    filters by each scheme's ``years``, so a plugin need not), each normalised (every default written out) and
+    with the plugin that offered it. A scheme the core cannot read stops here, naming it and the place."""
+    answers = common.hooks(session, tenant).answers("register_assessment_schemes", year=year)
+    # Most specific first when asked; listed national first, as before, so a nearer plugin's comes last.
+    offered = [(plugin, s) for plugin, answer in reversed(answers) for s in answer]
+    found = []
+    for plugin, scheme in offered:
+        if str(tenant.level) not in scheme.get("for_levels", ["province", "city"]) or not in_force(scheme.get("years"), year):
+            continue
+        try:
+            found.append((plugin, normalised_scheme(scheme)))
+        except SchemeError as exc:
+            # A configuration error of the region's rules, not of the request: said, with who to ask, never a 500.
+            raise Conflict(f"插件 {plugin} 提供的考核方案有误，请联系平台运维：{exc}") from exc
+    return found
 
 
-def indicators_of(scheme: dict[str, Any]) -> list[dict[str, Any]]:
-    return [dict(indicator, group=group["name"]) for group in scheme["groups"] for indicator in group["indicators"]]
+def schemes_for(session: Session, tenant: Tenant, year: int) -> list[dict[str, Any]]:
+    """The schemes of :func:`scheme_offers`: what a campaign opened with one keeps."""
+    return [scheme for _plugin, scheme in scheme_offers(session, tenant, year)]
+
+
+def indicators_of(scheme: dict[str, Any]) -> list[Item]:
+    """The scheme's items in order, each knowing its group (``group``: its name, ``group_code``)."""
+    return list(read_scheme(scheme).items)
 
 
 def require_assessor(actor: User, tenant: Tenant) -> None:
@@ -98,7 +136,9 @@ def create_campaign(session: Session, actor: User, tenant: Tenant, *, year: int,
     ``cutoff`` is the day computed items read the records as of (the deadline by default).
     """
     require_assessor(actor, tenant)
-    schemes = {s["code"]: s for s in schemes_for(session, tenant, year)}
+    offers = scheme_offers(session, tenant, year)
+    schemes = {s["code"]: s for _plugin, s in offers}
+    offered_by = {s["code"]: plugin for plugin, s in offers}
     if scheme_code not in schemes:
         offered = "、".join(f"{c}（{s['name']}）" for c, s in schemes.items()) or "无"
         raise ValidationFailed(fields={"scheme": f"{year} 年本级可用的考核方案：{offered}"})
@@ -118,7 +158,7 @@ def create_campaign(session: Session, actor: User, tenant: Tenant, *, year: int,
     campaign = Campaign(tenant_id=tenant.id, year=year, title=title or f"{year}年度{scheme['name']}",
                         scheme_code=scheme_code, scheme=scheme, rule_set=scheme.get("rule_set", scheme_code),
                         status=CampaignStatus.OPEN, deadline=deadline, cutoff=cutoff or deadline,
-                        created_by_id=actor.id)
+                        created_by_id=actor.id, answered_by={"register_assessment_schemes": offered_by[scheme_code]})
     for subject in subjects:
         campaign.subjects.append(CampaignSubject(
             tenant_id=tenant.id, subject_tenant_id=subject["tenant_id"], subject_department_id=subject["department_id"],
@@ -136,8 +176,9 @@ def create_campaign(session: Session, actor: User, tenant: Tenant, *, year: int,
 
 def _invite(session: Session, tenant: Tenant, campaign: Campaign) -> None:
     """Give each subject its own row to self-report in, in the subject's tenant."""
-    items = [{"code": i["code"], "name": i["name"], "max": i["max"], "kind": i["kind"]}
-             for i in indicators_of(campaign.scheme) if i["kind"] in ASSESSED_KINDS]
+    items = [{"code": i.code, "name": i.name, "max": number(i.max), "kind": i.kind,
+              **({"scale": list(i.scale_labels)} if i.scale else {}), **({"states": list(i.states)} if i.states else {})}
+             for i in indicators_of(campaign.scheme) if i.kind in ASSESSED_KINDS]
     rows = [(s.subject_tenant_id or tenant.id, s.code) for s in campaign.subjects]
     for tenant_id, code in rows:
         with scoped(TenantScope(read_ids=(tenant_id,), write_id=tenant_id)) as writer:
@@ -226,12 +267,15 @@ def add_evidence(session: Session, actor: User, tenant: Tenant, campaign_id: int
 
 # ---- Scoring ------------------------------------------------------------------------------------------------
 
-#: What a computed item whose base is empty (nothing was owed) means, per item; default: not applicable.
-NO_DATA_RULES = ("not_applicable", "zero", "full")
 DEFAULT_COVERAGE = Decimal("0.6")
 DEFAULT_APPEAL_DAYS = 5
 CENT = Decimal("0.01")
-POSITIVE_KINDS = ("computed", "assessed")
+#: The states that leave an item out of the aggregation and of the subject's maximum when an assessor gives them.
+LEFT_OUT = (ScoreStatus.NOT_APPLICABLE, ScoreStatus.INSUFFICIENT_INFORMATION)
+#: What an assessor's score keeps through finalising (anything else an assessed item is settled again).
+KEPT = (ScoreStatus.SCORED, ScoreStatus.INSUFFICIENT_EVIDENCE, *LEFT_OUT)
+#: A ratio is kept within its column (NUMERIC(12, 4)); a band's bound beyond it would make no sense.
+MAX_RATIO = Decimal("99999999.9999")
 
 
 def _subject(session: Session, campaign: Campaign, subject_id: int) -> CampaignSubject:
@@ -246,8 +290,8 @@ def _assignment_of(session: Session, campaign: Campaign, subject: CampaignSubjec
                                                              SubjectAssignment.code == subject.code))
 
 
-def _indicator(campaign: Campaign, code: str) -> dict[str, Any] | None:
-    return next((i for i in indicators_of(campaign.scheme) if i["code"] == code), None)
+def _indicator(campaign: Campaign, code: str) -> Item | None:
+    return read_scheme(campaign.scheme).item(code)
 
 
 def _require_open(campaign: Campaign, doing: str) -> None:
@@ -258,20 +302,17 @@ def _require_open(campaign: Campaign, doing: str) -> None:
         raise Conflict(f"考核{campaign.status.label}，不能{doing}")
 
 
-def no_data_rule(indicator: dict[str, Any]) -> str:
-    """What *no data* means for a computed item: the scheme's ``no_data`` (``empty`` in older schemes)."""
-    rule = str(indicator.get("no_data") or indicator.get("empty") or "not_applicable")
-    return rule if rule in NO_DATA_RULES else "not_applicable"
-
-
 def lock_campaign(session: Session, campaign: Campaign, version: int | None) -> Campaign:
     """The campaign locked for this write, at the version the assessor read (missing: 400, stale: 409)."""
     return common.lock_version(session, campaign, version, CAMPAIGN)
 
 
 def score(session: Session, actor: User, tenant: Tenant, campaign: Campaign, subject_id: int, indicator_code: str,
-          points: Decimal, comment: str = "", *, version: int | None) -> CampaignScore:
-    """An assessor scores an assessed item; without evidence it is 'insufficient evidence', not a low score.
+          points: Decimal | None, comment: str = "", *, version: int | None, label: str | None = None,
+          state: str | None = None) -> CampaignScore:
+    """An assessor scores an assessed item: ``points``, or a ``label`` of the item's scale, or — where the scheme
+    allows — a ``state`` (``not_applicable``, ``insufficient_information``: left out of the aggregation and the
+    maximum). A score or label without evidence is 'insufficient evidence' (0, the lowest label), not a low score.
 
     ``version`` is the campaign's version the assessor read: a score given on a campaign that was finalised,
     reopened or withdrawn since is refused (409), not written into a stage the assessor did not see.
@@ -280,57 +321,85 @@ def score(session: Session, actor: User, tenant: Tenant, campaign: Campaign, sub
     campaign = lock_campaign(session, campaign, version)
     _require_open(campaign, "评分")
     indicator = _indicator(campaign, indicator_code)
-    if indicator is None or indicator["kind"] not in ASSESSED_KINDS:
+    if indicator is None or indicator.kind not in ASSESSED_KINDS:
         raise ValidationFailed(fields={"indicator": "该指标由系统根据记录计算，不能人工评分；如需调整请使用“调整计算结果”并说明理由"})
-    maximum = Decimal(str(indicator["max"]))
-    if not (Decimal(0) <= points <= maximum):
-        raise ValidationFailed(fields={"points": f"“{indicator['name']}”的得分应在 0 到 {maximum} 之间"})
+    status, points, label = _given(indicator, points, label, state)
     subject = _subject(session, campaign, subject_id)
     assignment = _assignment_of(session, campaign, subject)
     evidence = (assignment.self_reports.get(indicator_code) or {}).get("file_ids") if assignment else None
-    status = ScoreStatus.SCORED
-    if indicator["kind"] == "assessed" and not evidence:
-        status, points = ScoreStatus.INSUFFICIENT_EVIDENCE, Decimal("0.00")
-    return _write_score(session, actor, subject, indicator_code, status, ScoreSource.ASSESSOR, points, comment)
+    if status is ScoreStatus.SCORED and indicator.kind == "assessed" and not evidence:
+        status, points, label = ScoreStatus.INSUFFICIENT_EVIDENCE, Decimal("0.00"), None
+    return _write_score(session, actor, subject, indicator_code, status, ScoreSource.ASSESSOR, points, comment,
+                        label=label)
+
+
+def _given(item: Item, points: Decimal | None, label: str | None, state: str | None
+           ) -> tuple[ScoreStatus, Decimal, str | None]:
+    """What an assessor gave an item — points, a label of its scale, or a state the scheme allows — checked,
+    with the field named: (state, points, label)."""
+    if state:
+        if state not in ASSESSOR_STATES or state not in item.states:
+            allowed = "、".join(f"{s}（{ScoreStatus(s).label}）" for s in item.states) or "无"
+            raise ValidationFailed(fields={"state": f"“{item.name}”不能记为 {state}；本方案允许：{allowed}"})
+        if points is not None or label:
+            raise ValidationFailed(fields={"state": "记为不适用或信息不足时，不再填写得分或等级"})
+        return ScoreStatus(state), Decimal("0.00"), None
+    if item.scale is not None:
+        labels = "、".join(item.scale.labels)
+        if points is not None:
+            raise ValidationFailed(fields={"points": f"“{item.name}”按等级评定，请给出等级（label）：{labels}"})
+        if not label:
+            raise ValidationFailed(fields={"label": f"请选择“{item.name}”的等级：{labels}"})
+        if label not in item.scale.labels:
+            raise ValidationFailed(fields={"label": f"“{label}”不是“{item.name}”的等级；可选：{labels}"})
+        return ScoreStatus.SCORED, item.points_of(label), label
+    if label:
+        raise ValidationFailed(fields={"label": f"“{item.name}”按分值评分，没有等级；请填写得分（points）"})
+    if points is None:
+        raise ValidationFailed(fields={"points": f"请填写“{item.name}”的得分"})
+    if not (Decimal(0) <= points <= item.max):
+        raise ValidationFailed(fields={"points": f"“{item.name}”的得分应在 0 到 {item.max} 之间"})
+    return ScoreStatus.SCORED, points, None
 
 
 def override(session: Session, actor: User, tenant: Tenant, campaign: Campaign, subject_id: int,
-             indicator_code: str, points: Decimal, reason: str, *, version: int | None) -> CampaignScore:
-    """The assessor replaces a computed item's points, with a reason (a record the system cannot see);
-    ``version`` as for :func:`score`."""
+             indicator_code: str, points: Decimal | None, reason: str, *, version: int | None,
+             label: str | None = None) -> CampaignScore:
+    """The assessor replaces a computed item's points (or, for an item rated on a scale, its label), with a
+    reason (a record the system cannot see); ``version`` as for :func:`score`."""
     require_assessor(actor, tenant)
     campaign = lock_campaign(session, campaign, version)
     _require_open(campaign, "调整计算结果")
     indicator = _indicator(campaign, indicator_code)
-    if indicator is None or indicator["kind"] != "computed":
+    if indicator is None or indicator.kind != "computed":
         raise ValidationFailed(fields={"indicator": "只有系统计算的指标可以调整"})
     if not reason.strip():
         raise ValidationFailed(fields={"reason": "调整系统计算结果须说明理由"})
-    maximum = Decimal(str(indicator["max"]))
-    if not (Decimal(0) <= points <= maximum):
-        raise ValidationFailed(fields={"points": f"“{indicator['name']}”的得分应在 0 到 {maximum} 之间"})
+    _, points, label = _given(indicator, points, label, None)
     subject = _subject(session, campaign, subject_id)
     row = _write_score(session, actor, subject, indicator_code, ScoreStatus.SCORED, ScoreSource.OVERRIDE, points,
-                       reason, commit=False)
+                       reason, commit=False, label=label)
     row.override_reason = reason.strip()
     common.commit(session)
     return row
 
 
 def _write_score(session: Session, actor: User, subject: CampaignSubject, indicator_code: str, status: ScoreStatus,
-                 source: ScoreSource, points: Decimal, comment: str, commit: bool = True) -> CampaignScore:
+                 source: ScoreSource, points: Decimal, comment: str, commit: bool = True,
+                 label: str | None = None) -> CampaignScore:
     points = Decimal(points).quantize(CENT, rounding=ROUND_HALF_UP)
     row = next((s for s in subject.scores if s.indicator_code == indicator_code), None)
-    before = {"points": row.points, "status": row.status, "source": row.source} if row else None
+    before = {"points": row.points, "label": row.label, "status": row.status, "source": row.source} if row else None
     if row is None:
         row = CampaignScore(tenant_id=subject.tenant_id, indicator_code=indicator_code, status=status, points=points)
         subject.scores.append(row)
     row.status, row.source, row.points, row.comment, row.scored_by_id = status, source, points, comment.strip(), actor.id
+    row.label = label
     session.flush()
     audit.record(session, actor=actor, action="assessment.override" if source is ScoreSource.OVERRIDE else
                  "assessment.score", obj=row, before=before,
-                 after={"subject": subject.code, "indicator": indicator_code, "points": points, "status": status,
-                        "comment": row.comment})
+                 after={"subject": subject.code, "indicator": indicator_code, "points": points, "label": label,
+                        "status": status, "comment": row.comment})
     if commit:
         common.commit(session)
     return row
@@ -346,7 +415,7 @@ def record_evidence_for(session: Session, actor: User, tenant: Tenant, campaign:
     require_assessor(actor, tenant)
     _require_open(campaign, "补充佐证材料")
     indicator = _indicator(campaign, indicator_code)
-    if indicator is None or indicator["kind"] not in ASSESSED_KINDS:
+    if indicator is None or indicator.kind not in ASSESSED_KINDS:
         raise ValidationFailed(fields={"indicator": "不是本考核需要佐证的指标"})
     content_type = check_upload(filename, data)  # what the content is, not what the browser said
     if not note.strip():
@@ -462,50 +531,67 @@ def _members(session: Session, scheme: dict[str, Any], subjects: list[CampaignSu
 
 
 def finalize(session: Session, tenant: Tenant, campaign: Campaign, progress: Any = None) -> dict[str, Any]:
-    """Measure computed items for all subjects at once as of the cut-off, total, grade, rank, award, and put
-    the provisional results before each subject for the publicity period (公示); reproducible."""
+    """Measure computed items for all subjects at once as of the cut-off, settle every item, combine the groups
+    and the subject's result as the scheme declares, grade, rank, award, and put the provisional results before
+    each subject for the publicity period (公示); reproducible."""
     if campaign.status is not CampaignStatus.OPEN:
         raise Conflict(f"考核{campaign.status.label}，不能汇总")
-    scheme = campaign.scheme
+    scheme = read_scheme(campaign.scheme)
+    # What hooks receive: the scheme as the campaign keeps it, every default written out.
+    data = scheme.to_json()
     subjects = list(session.scalars(sa.select(CampaignSubject).where(CampaignSubject.campaign_id == campaign.id)
                                     .options(selectinload(CampaignSubject.scores))))
-    by = "department" if scheme["subjects"] == "departments" else "tenant"
+    by = "department" if scheme.subjects == "departments" else "tenant"
     key_of = {s.id: _subject_key(s, by) for s in subjects}
     measured = metrics.Subjects(by=by, ids=tuple(key_of.values()), year=campaign.year,
                                 cutoff=_cutoff_moment(campaign),
-                                members=_members(session, scheme, subjects) if by == "tenant" else None)
-    indicators = indicators_of(scheme)
-    computed = {i["code"]: metrics.compute(session, i["metric"], measured) for i in indicators if i["kind"] == "computed"}
+                                members=_members(session, data, subjects) if by == "tenant" else None)
+    computed = {i.code: metrics.compute(session, i.metric, measured) for i in scheme.items
+                if i.kind == "computed" and i.metric}
     reported = _reports_by_deadline(session, campaign)
     if progress:
         progress(40, "已根据记录计算指标")
     hooks = common.hooks(session, tenant)
-    threshold = Decimal(str(scheme.get("coverage_threshold", DEFAULT_COVERAGE)))
-    full_marks = sum((Decimal(str(i["max"])) for i in indicators if i["kind"] in POSITIVE_KINDS), Decimal(0))
+    answering: dict[str, list[str]] = {}
+
+    def traced(hook: str, **arguments: Any) -> Any:
+        answer, plugin = hooks.answered(hook, scheme=data, **arguments)
+        if plugin and plugin not in answering.setdefault(hook, []):
+            answering[hook].append(plugin)
+        return answer
+
+    def ask(group: dict[str, Any], items: tuple[AssessmentItemView, ...]) -> Any:
+        return traced("assessment_aggregate", group=group, items=items)
+
+    threshold = Decimal(str(scheme.extra.get("coverage_threshold", DEFAULT_COVERAGE)))
     for subject in subjects:
         existing = {s.indicator_code: s for s in subject.scores}
-        for indicator in indicators:
-            row = existing.get(indicator["code"])
+        for item in scheme.items:
+            row = existing.get(item.code)
             if row is None:
-                row = CampaignScore(tenant_id=tenant.id, indicator_code=indicator["code"], status=ScoreStatus.PENDING,
+                row = CampaignScore(tenant_id=tenant.id, indicator_code=item.code, status=ScoreStatus.PENDING,
                                     points=Decimal("0.00"))
                 subject.scores.append(row)
-            _settle(row, indicator, computed.get(indicator["code"], {}).get(key_of[subject.id]),
-                    reported.get(subject.code, set()))
-        _total(subject, indicators, {s.indicator_code: s for s in subject.scores}, full_marks, threshold)
-        subject.grade = hooks.assessment_grade(scheme=scheme, total=subject.total) if subject.ranked else None
+            _settle(row, item, computed.get(item.code, {}).get(key_of[subject.id]), reported.get(subject.code, set()))
+        _total(subject, scheme, {s.indicator_code: s for s in subject.scores}, threshold, ask)
+        subject.grade = traced("assessment_grade", total=subject.total, result=result_view(subject, scheme)) \
+            if subject.ranked else None
     _rank(subjects, scheme)
     session.flush()
     if progress:
         progress(70, "已汇总排名")
     upper = ancestor_results(session, tenant, campaign.year)
-    names = {i["code"]: i for i in indicators}
-    views = [result_view(s, names) for s in subjects]
-    decided = hooks.assessment_awards(scheme=scheme, results=views, ancestor_results=upper) or {}
+    views = [result_view(s, scheme) for s in subjects]
+    decided = traced("assessment_awards", results=views, ancestor_results=upper) or {}
     for subject in subjects:
         outcome = decided.get(subject.code) or {}
         subject.awards, subject.notices = list(outcome.get("awards", [])), list(outcome.get("notices", []))
-    days = int(scheme.get("appeal_days", DEFAULT_APPEAL_DAYS))
+    days = int(scheme.extra.get("appeal_days", DEFAULT_APPEAL_DAYS))
+    # Which plugins answered (several when a plugin answers for some subjects and lets the next answer for others).
+    campaign.answered_by = {**{hook: plugin for hook, plugin in (campaign.answered_by or {}).items()
+                               if hook == "register_assessment_schemes"},
+                            **{hook: "、".join(sorted(plugins, key=hooks.tenant.plugins.index))
+                               for hook, plugins in answering.items()}}
     campaign.status, campaign.finalized_at = CampaignStatus.FINALIZED, utcnow()
     campaign.appeal_until = rectification.today() + timedelta(days=days)
     audit.record(session, actor=None, action="assessment.finalize", obj=campaign,
@@ -528,39 +614,67 @@ def _reports_by_deadline(session: Session, campaign: Campaign) -> dict[str, set[
     return found
 
 
-def _settle(row: CampaignScore, indicator: dict[str, Any], measured: tuple[Decimal, Decimal] | None,
-            reported: set[str]) -> None:
-    """The item's state, points and counted maximum for one subject, from the records and the scores given."""
-    maximum = Decimal(str(indicator["max"])).quantize(CENT)
-    kind = indicator["kind"]
-    if kind == "computed":
+def counted(item: Item | None, row: CampaignScore) -> bool:
+    """Whether an item counts in its group's aggregation and the subject's maximum: a computed or assessed item
+    not left out (not applicable, insufficient information, no data read as not applicable)."""
+    if item is None or not item.positive or row.status in LEFT_OUT:
+        return False
+    return not (row.status is ScoreStatus.NO_DATA and item.no_data == "not_applicable")
+
+
+def _measure(item: Item, maximum: Decimal, numerator: Decimal, denominator: Decimal
+             ) -> tuple[Decimal | None, Decimal, str | None]:
+    """(ratio, points, label) of a computed item: by its bands (the ratio not capped: a deviation may pass 1),
+    else ``max × min(ratio, 1)``; no denominator → the item's ``no_data`` rule (the best or lowest label)."""
+    if denominator <= 0:
+        full = item.no_data == "full"
+        label = None if item.scale is None or item.no_data == "not_applicable" else (
+            item.scale.best if full else item.scale.lowest)
+        return None, (maximum if full else Decimal(0)).quantize(CENT), label
+    if not item.bands:
+        ratio, pts = metrics.points(maximum, numerator, denominator, item.no_data)
+        return ratio, pts, None
+    ratio = min(numerator / denominator, MAX_RATIO).quantize(Decimal("0.0001"))
+    hit = band(item, ratio)
+    if item.scale is not None:
+        label = hit.label if hit and hit.label else item.scale.lowest
+        return ratio, item.points_of(label).quantize(CENT), label
+    return ratio, (hit.points if hit and hit.points is not None else Decimal(0)).quantize(CENT), None
+
+
+def _settle(row: CampaignScore, item: Item, measured: tuple[Decimal, Decimal] | None, reported: set[str]) -> None:
+    """The item's state, points, label and counted maximum for one subject, from the records and the scores given."""
+    maximum = item.max.quantize(CENT)
+    if item.kind == "computed":
         numerator, denominator = measured or (Decimal(0), Decimal(0))
-        label = metrics.registered()[indicator["metric"]]
-        ratio, pts = metrics.points(maximum, numerator, denominator, no_data_rule(indicator))
+        spec = metrics.registered()[item.metric or ""]
+        ratio, pts, label = _measure(item, maximum, numerator, denominator)
         row.value, row.computed_points = ratio, pts
         if denominator > 0:
-            row.comment = (f"{label.label}：{metrics.count_text(numerator, label.amount)} / "
-                           f"{metrics.count_text(denominator, label.amount)}，{units.ratio_percent(ratio)}")
+            row.comment = (f"{spec.label}：{metrics.count_text(numerator, spec.amount)} / "
+                           f"{metrics.count_text(denominator, spec.amount)}，{units.ratio_percent(ratio)}"
+                           + (f"，{label}" if label else ""))
         if row.source is ScoreSource.OVERRIDE:
             row.status, row.maximum = ScoreStatus.SCORED, maximum
             return
-        row.source = ScoreSource.COMPUTED
+        row.source, row.label = ScoreSource.COMPUTED, label
         if denominator > 0:
             row.status, row.points, row.maximum = ScoreStatus.SCORED, pts, maximum
             return
-        rule = no_data_rule(indicator)
+        rule = item.no_data
         row.status = ScoreStatus.NO_DATA
         row.points = pts
         row.maximum = Decimal("0.00") if rule == "not_applicable" else maximum
         row.comment = {"not_applicable": "无应报事项，不计入满分（按可计量分值折算）",
                        "zero": "无应报事项，按方案计 0 分", "full": "无应报事项，按方案计满分"}[rule]
         return
-    if kind == "assessed":
-        row.maximum = maximum
-        if row.status in (ScoreStatus.SCORED, ScoreStatus.INSUFFICIENT_EVIDENCE) and row.scored_by_id is not None:
+    if item.kind == "assessed":
+        if row.status in KEPT and row.scored_by_id is not None:
+            row.maximum = Decimal("0.00") if row.status in LEFT_OUT else maximum
             return
-        row.points = Decimal("0.00")
-        if indicator["code"] in reported:
+        row.maximum = maximum
+        row.points, row.label = Decimal("0.00"), None
+        if item.code in reported:
             row.status, row.comment = ScoreStatus.PENDING, "已报送，尚未评分"
         else:
             row.status, row.comment = ScoreStatus.NOT_SUBMITTED, "截止日期前未报送"
@@ -571,22 +685,129 @@ def _settle(row: CampaignScore, indicator: dict[str, Any], measured: tuple[Decim
         row.status, row.points = ScoreStatus.PENDING, Decimal("0.00")
 
 
-def _total(subject: CampaignSubject, indicators: list[dict[str, Any]], rows: dict[str, CampaignScore],
-           full_marks: Decimal, threshold: Decimal) -> None:
-    """Total = the counted items' points rescaled to full marks, + bonus − deductions (0 if vetoed)."""
-    positive = [rows[i["code"]] for i in indicators if i["kind"] in POSITIVE_KINDS]
-    measurable = sum((r.maximum or Decimal(0) for r in positive), Decimal(0))
-    earned = sum((r.points for r in positive), Decimal(0))
+def _label_of(item: Item, row: CampaignScore) -> str | None:
+    """The label an item counts with: its own, or — counted without one (not submitted, insufficient evidence,
+    pending: 0 points) — its scale's lowest."""
+    return row.label or (item.scale.lowest if item.scale else None)
+
+
+def _views(group: Group, rows: dict[str, CampaignScore]) -> tuple[AssessmentItemView, ...]:
+    return tuple(AssessmentItemView(code=i.code, name=i.name, kind=i.kind, state=str(rows[i.code].status),
+                                    points=rows[i.code].points, maximum=rows[i.code].maximum, label=rows[i.code].label,
+                                    group=group.code, counted=counted(i, rows[i.code])) for i in group.items)
+
+
+def _answer(answer: Any, order: tuple[str, ...]) -> AssessmentAggregate | None:
+    """A hook's answer as the toolkit's type (a plain dict is read too). A label off the aggregate's scale (or
+    too long to keep) is not kept: the note says what the plugin gave."""
+    if answer is None:
+        return None
+    if not isinstance(answer, AssessmentAggregate):
+        found = dict(answer)
+        answer = AssessmentAggregate(label=found.get("label"), points=found.get("points"),
+                                     note=str(found.get("note", "")))
+    label = None if answer.label is None else str(answer.label)
+    if label is not None and (len(label) > LABEL_MAX_LENGTH + 1 or (order and label not in order)):
+        return AssessmentAggregate(label=None, points=answer.points,
+                                   note=f"插件给出的等级“{label[:40]}”不在本方案的等级中")
+    return AssessmentAggregate(label=label, points=answer.points, note=str(answer.note or ""))
+
+
+def _hook_note(name: str) -> str:
+    return f"没有插件给出汇总规则“{name or '（未命名）'}”的结果"
+
+
+def _group_result(group: Group, rows: dict[str, CampaignScore], ask: Any) -> dict[str, Any]:
+    """One group's result for one subject: its counted items' points and maximum, and — for a labelled
+    aggregation — its label (items left out take no part; a group all left out is not applicable)."""
+    positive = [(item, rows[item.code]) for item in group.positive]
+    taken = [(item, row) for item, row in positive if counted(item, row)]
+    points = sum((row.points for _, row in taken), Decimal(0)) if positive else None
+    maximum = sum((row.maximum or Decimal(0) for _, row in taken), Decimal(0)) if positive else None
+    label, note, how = None, "", group.aggregate
+    if how.labelled and taken:
+        labels = [_label_of(item, row) or "" for item, row in taken]
+        if how.method == "weakest":
+            label = weakest(labels, how, how.inputs)
+        elif how.method == "table":
+            by_points = how.table[0].labels is None
+            # A points range reads the group's points rescaled to its full points, as the total is.
+            value = (points or Decimal(0)) * _group_full(group) / maximum if by_points and maximum else None
+            label = convert(None if by_points else labels, value, how)
+            if label is None:
+                note = "换算表中没有这一分数" if by_points else "换算表中没有这一组合：" + "、".join(labels)
+        else:
+            answer = _answer(ask({**group.to_json(), "level": "group"}, _views(group, rows)), how.order)
+            if answer is None:
+                note = _hook_note(how.name)
+            else:
+                label, note = answer.label, answer.note
+                if answer.points is not None:
+                    points = Decimal(str(answer.points))
+    return {"code": group.code, "name": group.name, "method": how.method,
+            "state": "not_applicable" if positive and not taken else "scored", "label": label,
+            "points": None if points is None else str(points.quantize(CENT, rounding=ROUND_HALF_UP)),
+            "maximum": None if maximum is None else str(maximum.quantize(CENT)), "note": note}
+
+
+def _group_full(group: Group) -> Decimal:
+    return sum((item.max for item in group.positive), Decimal(0))
+
+
+def _total(subject: CampaignSubject, scheme: Scheme, rows: dict[str, CampaignScore], threshold: Decimal,
+           ask: Any) -> None:
+    """Total = the groups' points rescaled to full marks, + bonus − deductions (0 if vetoed); the subject's label
+    as the scheme's aggregate says (a veto gives the lowest)."""
+    groups = [_group_result(group, rows, ask) for group in scheme.groups]
+    full_marks = scheme.full_marks
+    measurable = sum((Decimal(g["maximum"]) for g in groups if g["maximum"] is not None), Decimal(0))
+    earned = sum((Decimal(g["points"]) for g in groups if g["points"] is not None), Decimal(0))
     scaled = (earned * full_marks / measurable).quantize(CENT, rounding=ROUND_HALF_UP) if measurable > 0 \
         else Decimal("0.00")
-    bonus = sum((rows[i["code"]].points for i in indicators if i["kind"] == "bonus"), Decimal(0))
-    deduction = sum((rows[i["code"]].points for i in indicators if i["kind"] == "deduction"), Decimal(0))
-    vetoed = any(rows[i["code"]].points > 0 for i in indicators if i["kind"] == "veto")
+    items = scheme.items
+    bonus = sum((rows[i.code].points for i in items if i.kind == "bonus"), Decimal(0))
+    deduction = sum((rows[i.code].points for i in items if i.kind == "deduction"), Decimal(0))
+    vetoed = any(rows[i.code].points > 0 for i in items if i.kind == "veto")
     subject.measurable, subject.full_marks = measurable.quantize(CENT), full_marks.quantize(CENT)
-    subject.coverage = (measurable / full_marks).quantize(Decimal("0.0001")) if full_marks > 0 else Decimal(0)
+    if full_marks > 0:
+        subject.coverage = (measurable / full_marks).quantize(Decimal("0.0001"))
+    else:
+        # A scheme without points (an ordinal one) is measured on the share of its items that count.
+        positive = [i for i in items if i.positive]
+        share = Decimal(sum(1 for i in positive if counted(i, rows[i.code]))) / len(positive) if positive else 0
+        subject.coverage = Decimal(share).quantize(Decimal("0.0001"))
     subject.vetoed = vetoed
     subject.total = Decimal("0.00") if vetoed else max(scaled + bonus - deduction, Decimal(0)).quantize(CENT)
+    subject.label = _subject_label(scheme, groups, subject, ask)
+    if vetoed and scheme.aggregate.order:
+        subject.label = scheme.aggregate.order[-1]
+    subject.groups = groups
     subject.ranked = subject.coverage >= threshold
+
+
+def _subject_label(scheme: Scheme, groups: list[dict[str, Any]], subject: CampaignSubject, ask: Any) -> str | None:
+    """The subject's result on the scheme's scale, from its groups' labels (those not left out) or its total;
+    ``None`` when the scheme sums points, or when no table row or plugin gives one."""
+    how = scheme.aggregate
+    if not how.labelled:
+        return None
+    labels = [str(g["label"]) for g in groups if g["state"] != "not_applicable" and g["label"] is not None]
+    if how.method == "weakest":
+        return weakest(labels, how, how.inputs) if labels else None
+    if how.method == "table":
+        by_points = how.table[0].labels is None
+        return convert(None if by_points else labels, subject.total if by_points else None, how)
+    views = tuple(AssessmentItemView(code=g["code"], name=g["name"], kind="group", state=g["state"],
+                                     points=Decimal(g["points"] or 0), maximum=None if g["maximum"] is None
+                                     else Decimal(g["maximum"]), label=g["label"], group="",
+                                     counted=g["state"] != "not_applicable") for g in groups)
+    answer = _answer(ask({"code": "", "name": scheme.name, "aggregate": how.to_json(), "level": "scheme"}, views),
+                     how.order)
+    if answer is None:
+        return None
+    if answer.points is not None and not subject.vetoed:
+        subject.total = Decimal(str(answer.points)).quantize(CENT, rounding=ROUND_HALF_UP)
+    return answer.label
 
 
 def _subject_key(subject: CampaignSubject, by: str) -> int:
@@ -597,15 +818,25 @@ def _subject_key(subject: CampaignSubject, by: str) -> int:
     return key
 
 
-def result_view(subject: CampaignSubject, indicators: dict[str, dict[str, Any]]) -> AssessmentResultView:
-    items = tuple(AssessmentItemView(code=s.indicator_code, name=indicators.get(s.indicator_code, {}).get("name", ""),
-                                     kind=indicators.get(s.indicator_code, {}).get("kind", ""), state=str(s.status),
-                                     points=s.points, maximum=s.maximum) for s in subject.scores)
+def result_view(subject: CampaignSubject, scheme: Scheme) -> AssessmentResultView:
+    """What hooks read of a subject's result: items with their states, labels and points, groups, label."""
+    items = []
+    for s in subject.scores:
+        item = scheme.item(s.indicator_code)
+        items.append(AssessmentItemView(code=s.indicator_code, name=item.name if item else "",
+                                        kind=item.kind if item else "", state=str(s.status), points=s.points,
+                                        maximum=s.maximum, label=s.label, group=item.group_code if item else "",
+                                        counted=counted(item, s)))
+    groups = tuple(AssessmentGroupView(code=g["code"], name=g["name"], method=g["method"], state=g["state"],
+                                       label=g["label"], points=None if g["points"] is None else Decimal(g["points"]),
+                                       maximum=None if g["maximum"] is None else Decimal(g["maximum"]),
+                                       note=g.get("note", "")) for g in subject.groups or [])
     assert subject.total is not None, "a result is read after finalize() totalled the subject"
     return AssessmentResultView(code=subject.code, name=subject.name, division_type=subject.division_type,
                                 parent_code=subject.parent_code, total=subject.total, grade=subject.grade,
                                 rank=subject.rank, rank_in_parent=subject.rank_in_parent, vetoed=subject.vetoed,
-                                ranked=subject.ranked, coverage=subject.coverage, items=items)
+                                ranked=subject.ranked, coverage=subject.coverage, items=tuple(items),
+                                label=subject.label, groups=groups)
 
 
 def tie_break_of(scheme: dict[str, Any]) -> list[str]:
@@ -613,14 +844,17 @@ def tie_break_of(scheme: dict[str, Any]) -> list[str]:
     return [str(code) for code in scheme.get("tie_break") or []]
 
 
-def _rank(subjects: list[CampaignSubject], scheme: dict[str, Any]) -> None:
-    """Competition ranking (1, 2, 2, 4) of the ranked subjects by total — then by the scheme's tie-break items,
-    if it names any — among the same level and within each parent; unranked subjects (数据不足) get no rank."""
-    breakers = tie_break_of(scheme)
+def _rank(subjects: list[CampaignSubject], scheme: Scheme) -> None:
+    """Competition ranking (1, 2, 2, 4) of the ranked subjects — by their label on the scheme's scale first when
+    the scheme aggregates to one, then by total, then by the scheme's tie-break items if it names any — among
+    the same level and within each parent; unranked subjects (数据不足) get no rank."""
+    breakers = scheme.tie_break
+    order = scheme.aggregate.order if scheme.aggregate.labelled else ()
 
     def key(subject: CampaignSubject) -> tuple[Decimal, ...]:
         points = {s.indicator_code: s.points for s in subject.scores}
-        return (subject.total or Decimal(0), *(points.get(code, Decimal(0)) for code in breakers))
+        place = (-Decimal(order.index(subject.label) if subject.label in order else len(order)),) if order else ()
+        return (*place, subject.total or Decimal(0), *(points.get(code, Decimal(0)) for code in breakers))
 
     def assign(group: list[CampaignSubject], attribute: str) -> None:
         ordered = sorted(group, key=lambda s: (tuple(-v for v in key(s)), s.code))
@@ -654,7 +888,7 @@ def ancestor_results(session: Session, tenant: Tenant, year: int) -> dict[str, d
             continue
         if code not in found or int(result["rank"]) < found[code]["rank"]:
             found[code] = {"rank": int(result["rank"]), "of": result.get("of"), "grade": result.get("grade"),
-                           "total": result.get("total"), "assessor": assessor}
+                           "total": result.get("total"), "label": result.get("label"), "assessor": assessor}
     return found
 
 
@@ -674,64 +908,73 @@ def subject_detail(session: Session, campaign: Campaign, subject_id: int) -> Cam
     return subject
 
 
-def deductions(campaign: Campaign, subject: CampaignSubject) -> list[dict[str, Any]]:
-    """Where the subject lost points, and why; items left out of its maximum say so."""
+def deductions(campaign: Campaign, subject: CampaignSubject, scheme: Scheme | None = None) -> list[dict[str, Any]]:
+    """Where the subject lost points (or, on a scale without points, fell below the best label), and why;
+    items left out of its maximum say so."""
+    scheme = scheme or read_scheme(campaign.scheme)
     scores = {s.indicator_code: s for s in subject.scores}
     lost = []
-    for indicator in indicators_of(campaign.scheme):
-        row = scores.get(indicator["code"])
-        maximum = Decimal(str(indicator["max"]))
+    for item in scheme.items:
+        row = scores.get(item.code)
         if row is None:
             continue
-        kind = indicator["kind"]
-        if kind in POSITIVE_KINDS and row.maximum is not None and row.maximum == 0:
-            lost.append({"indicator": indicator["name"], "lost": "不计入", "status": row.status.label,
+        kind = item.kind
+        if item.positive and not counted(item, row):
+            lost.append({"indicator": item.name, "lost": "不计入", "status": row.status.label,
                          "reason": row.comment or row.status.label})
-        elif kind in POSITIVE_KINDS and row.points < maximum:
-            lost.append({"indicator": indicator["name"], "lost": str((maximum - row.points).quantize(CENT)),
+        elif item.positive and row.points < item.max:
+            lost.append({"indicator": item.name, "lost": str((item.max - row.points).quantize(CENT)),
+                         "status": row.status.label, "reason": row.override_reason or row.comment or row.status.label})
+        elif item.positive and item.scale is not None and row.label != item.scale.best:
+            lost.append({"indicator": item.name, "lost": f"{row.label or item.scale.lowest}（最高 {item.scale.best}）",
                          "status": row.status.label, "reason": row.override_reason or row.comment or row.status.label})
         elif kind == "deduction" and row.points > 0:
-            lost.append({"indicator": indicator["name"], "lost": str(row.points), "status": row.status.label,
+            lost.append({"indicator": item.name, "lost": str(row.points), "status": row.status.label,
                          "reason": row.comment})
         elif kind == "veto" and row.points > 0:
-            lost.append({"indicator": indicator["name"], "lost": "一票否决", "status": row.status.label,
+            lost.append({"indicator": item.name, "lost": "一票否决", "status": row.status.label,
                          "reason": row.comment})
     return lost
 
 
-def _result_payload(campaign: Campaign, subject: CampaignSubject, of: int, provisional: bool) -> dict[str, Any]:
+def _result_payload(campaign: Campaign, subject: CampaignSubject, of: int, provisional: bool,
+                    scheme: Scheme) -> dict[str, Any]:
     return {
         "provisional": provisional, "appeal_until": campaign.appeal_until.isoformat() if campaign.appeal_until else None,
-        "total": str(subject.total), "grade": subject.grade, "ranked": subject.ranked,
+        "total": str(subject.total), "label": subject.label, "grade": subject.grade, "ranked": subject.ranked,
         "rank": subject.rank, "of": of, "rank_in_parent": subject.rank_in_parent, "vetoed": subject.vetoed,
         "coverage": units.ratio_percent(subject.coverage), "measurable": str(subject.measurable),
         "full_marks": str(subject.full_marks), "awards": subject.awards, "notices": subject.notices,
-        "deductions": deductions(campaign, subject), "items": item_lines(campaign, subject),
+        "groups": list(subject.groups or []),
+        "deductions": deductions(campaign, subject, scheme), "items": item_lines(campaign, subject, scheme),
     }
 
 
-def item_lines(campaign: Campaign, subject: CampaignSubject) -> list[dict[str, Any]]:
-    """Every item of a subject's result: its state, points, the maximum it counted for, and why."""
+def item_lines(campaign: Campaign, subject: CampaignSubject, scheme: Scheme | None = None) -> list[dict[str, Any]]:
+    """Every item of a subject's result: its state, points or label, the maximum it counted for, and why."""
+    scheme = scheme or read_scheme(campaign.scheme)
     scores = {s.indicator_code: s for s in subject.scores}
     lines = []
-    for indicator in indicators_of(campaign.scheme):
-        row = scores.get(indicator["code"])
+    for item in scheme.items:
+        row = scores.get(item.code)
         if row is None:
             continue
-        lines.append({"code": indicator["code"], "name": indicator["name"], "group": indicator["group"],
-                      "kind": indicator["kind"], "state": str(row.status), "state_label": row.status.label,
-                      "source": str(row.source), "points": str(row.points), "max": str(indicator["max"]),
+        lines.append({"code": item.code, "name": item.name, "group": item.group, "group_code": item.group_code,
+                      "kind": item.kind, "state": str(row.status), "state_label": row.status.label,
+                      "source": str(row.source), "points": str(row.points), "label": row.label,
+                      "scale": list(item.scale_labels) or None, "max": str(number(item.max)),
                       "counted_max": None if row.maximum is None else str(row.maximum),
-                      "reason": row.override_reason or row.comment})
+                      "counted": counted(item, row), "reason": row.override_reason or row.comment})
     return lines
 
 
 def _send_results(session: Session, tenant: Tenant, campaign: Campaign, *, provisional: bool | None) -> None:
     """Write each subject's own result into its own tenant (``None``: take the results back)."""
     subjects = ranking(session, campaign)
+    scheme = read_scheme(campaign.scheme)
     of_level = {level: sum(1 for s in subjects if s.level == level and s.ranked) for level in {s.level for s in subjects}}
     payloads = [(s.subject_tenant_id or tenant.id, s.code,
-                 None if provisional is None else _result_payload(campaign, s, of_level[s.level], provisional))
+                 None if provisional is None else _result_payload(campaign, s, of_level[s.level], provisional, scheme))
                 for s in subjects]
     for tenant_id, code, result in payloads:
         with scoped(TenantScope(read_ids=(tenant_id,), write_id=tenant_id)) as writer:

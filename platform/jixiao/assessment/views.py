@@ -59,15 +59,18 @@ def campaign(campaign_id: int) -> Any:
             if action == "score":
                 row = service.score(db, current_user, tenant, item, int(request.form["subject_id"]),
                                     request.form["indicator"], _points(), request.form.get("comment", ""),
-                                    version=_version())
+                                    version=_version(), label=request.form.get("label") or None,
+                                    state=request.form.get("state") or None)
                 if row.status.value == "insufficient_evidence":
                     flash("该项没有佐证材料，已记为“证据不足”（0 分）；补充佐证后可重新评分", "error")
+                elif row.status.value != "scored":
+                    flash(f"已记为“{row.status.label}”，不计入汇总和满分", "success")
                 else:
-                    flash(f"已保存评分：{row.points} 分", "success")
+                    flash(f"已保存评分：{row.label or f'{row.points} 分'}", "success")
             elif action == "override":
                 service.override(db, current_user, tenant, item, int(request.form["subject_id"]),
                                  request.form["indicator"], _points(), request.form.get("reason", ""),
-                                 version=_version())
+                                 version=_version(), label=request.form.get("label") or None)
                 flash("已调整计算结果并记录理由", "success")
             elif action in ("finalize", "publish"):
                 job = service.request_stage(db, current_user, tenant, item, action, version=_version(),
@@ -91,7 +94,8 @@ def campaign(campaign_id: int) -> Any:
             db.rollback()
             flash(exc.message + ("：" + "；".join(map(str, exc.fields.values())) if exc.fields else ""), "error")
         return redirect(url_for("assessment.campaign", campaign_id=item.id))
-    indicators = service.indicators_of(item.scheme)
+    scheme = service.read_scheme(item.scheme)
+    indicators = list(scheme.items)
     ranking = service.ranking(db, item)
     assessor = current_user.tenant_id == tenant.id and current_user.has_role("finance", "admin")
     appeals = service.appeals_for(db, item) if assessor else []
@@ -100,8 +104,10 @@ def campaign(campaign_id: int) -> Any:
     notices = documents_by_owner(db, current_user, tenant, "assessment_campaigns", [item.id]).get(item.id, [])
     return render_template("assessment/campaign.html", tenant=tenant, campaign=item, indicators=indicators,
                            notice_documents=notices, appeals=appeals, tie_break=service.tie_break_of(item.scheme),
+                           scheme=scheme,
                            today=rectification.today(), ranking=ranking,
                            scores={(s.id, sc.indicator_code): sc for s in ranking for sc in s.scores},
+                           group_results={(s.id, g["code"]): g for s in ranking for g in s.groups or []},
                            can_assess=assessor)
 
 
@@ -111,9 +117,13 @@ def _version() -> int | None:
     return int(version) if version.isdigit() else None
 
 
-def _points() -> Decimal:
+def _points() -> Decimal | None:
+    """The points typed, or ``None`` when none were (an item rated by a label or a state)."""
+    typed = request.form.get("points", "").strip()
+    if not typed:
+        return None
     try:
-        return Decimal(request.form.get("points", ""))
+        return Decimal(typed)
     except InvalidOperation as exc:
         raise ValidationFailed(fields={"points": "请填写数字"}) from exc
 
