@@ -26,6 +26,7 @@ API = [
 PAGES = [
     ("/operator", SYSTEM),
     ("/jobs", SYSTEM),
+    ("/operator/rules", SYSTEM),
     ("/operator/accounts", SECURITY),
     ("/operator/security", SECURITY),
     ("/operator/audit", AUDIT),

@@ -19,7 +19,7 @@ from flask.cli import FlaskGroup, with_appcontext
 
 from jixiao.app import create_app
 from jixiao.command_line import fail
-from jixiao.db import TenantScope, scoped, system_scope
+from jixiao.db import system_scope
 from jixiao.errors import DomainError
 
 
@@ -35,9 +35,11 @@ def main() -> None:
 @main.command("run")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--threads", default=8, show_default=True, type=click.IntRange(1, 64),
+              help="requests served at once")
 @with_appcontext
-def run_command(host: str, port: int) -> None:
-    """Serve the app (embedded default: SQLite, jobs in-process). Production runs gunicorn instead."""
+def run_command(host: str, port: int, threads: int) -> None:
+    """Serve the app with waitress (embedded default: SQLite, jobs in-process). A deployment runs gunicorn."""
     from jixiao import demo
 
     app = current_app._get_current_object()  # type: ignore[attr-defined]  # werkzeug LocalProxy
@@ -48,10 +50,21 @@ def run_command(host: str, port: int) -> None:
         for line in logins:
             click.echo(f"  {line}")
     click.echo("Press Ctrl+C to stop.")
-    # app.run() refuses to start inside a Flask CLI command; the development server itself does not.
-    from werkzeug.serving import run_simple
+    # waitress, not Werkzeug's development server: a production-grade server (threads, request and header
+    # limits, no debugger), in pure Python so the embedded default needs nothing else installed; and it does not
+    # tell every new user "Do not use it in a production deployment". SQLite takes the concurrent requests
+    # through WAL and a busy timeout (jixiao.db.create_engine).
+    import logging
 
-    run_simple(host, port, app, use_reloader=False, use_debugger=False, threaded=True)
+    import waitress
+
+    # Requests beyond the threads wait their turn and are served in order; waitress warns of each such wait
+    # ("Task queue depth is 3"), which on the embedded default only alarms a new user clicking through pages.
+    logging.getLogger("waitress.queue").setLevel(logging.ERROR)
+    try:
+        waitress.serve(app, host=host, port=port, threads=threads, ident="jixiao")
+    except KeyboardInterrupt:
+        click.echo("Stopped.")
 
 
 # ---- db -----------------------------------------------------------------------------------------------------
@@ -220,23 +233,13 @@ def plugins_list(as_json: bool) -> None:
 def plugins_explain(code: str, hook: str, raw_arguments: tuple[str, ...], project_id: int | None) -> None:
     """Which plugin answers HOOK for the tenant CODE: every plugin asked, in order, with its answer."""
     import json
-    from decimal import Decimal
 
     from jixiao.plugins import host
     from jixiao.system import service
 
-    arguments: dict[str, Any] = {}
-    for raw in raw_arguments:
-        name, _, value = raw.partition("=")
-        try:
-            arguments[name] = json.loads(value, parse_float=Decimal)
-        except json.JSONDecodeError:
-            arguments[name] = value
-    if project_id is not None:
-        arguments["project"] = _project_view(code, project_id)
     with system_scope() as db:
         try:
-            explained = service.explain_hook(db, host(), code, hook, arguments)
+            explained = service.explain_for(db, host(), None, code, hook, raw_arguments, project_id)
         except DomainError as exc:
             fail(exc)
     rule = "the first answer that is not None wins" if explained.firstresult else "every answer is collected"
@@ -247,24 +250,6 @@ def plugins_explain(code: str, hook: str, raw_arguments: tuple[str, ...], projec
         shown = "None (lets the next one answer)" if answer is None else json.dumps(answer, ensure_ascii=False,
                                                                                     default=str)[:200]
         click.echo(f"  {name}: {shown}{mark}")
-
-
-def _project_view(code: str, project_id: int) -> Any:
-    from jixiao.lifecycle.models import Project
-    from jixiao.tenancy import service as tenancy
-    from jixiao.toolkit import ProjectView
-
-    with system_scope() as db:
-        tenant = tenancy.get_by_code(db, code)
-    if tenant is None:
-        click.echo(f"error: no tenant with code {code}", err=True)
-        sys.exit(1)
-    with scoped(TenantScope(read_ids=(tenant.id,))) as db:
-        project = db.get(Project, project_id)
-        if project is None or project.tenant_id != tenant.id:
-            click.echo(f"error: tenant {code} has no project {project_id}", err=True)
-            sys.exit(1)
-        return ProjectView.build(project)
 
 
 @main.group("demo")

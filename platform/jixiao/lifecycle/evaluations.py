@@ -12,9 +12,9 @@ from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, contains_eager, selectinload
 
-from jixiao import audit, inputs, policy, units
+from jixiao import audit, inputs, pagination, policy, units
 from jixiao.accounts.models import Role, User
 from jixiao.db import utcnow
 from jixiao.errors import Conflict, Forbidden, NotFound, ValidationFailed
@@ -80,10 +80,9 @@ def get_evaluation(session: Session, actor: User, tenant: Tenant, evaluation_id:
     return evaluation
 
 
-def list_evaluations(session: Session, actor: User, tenant: Tenant, *, year: int | None = None,
-                     kind: str | None = None, status: str | None = None, project_id: int | None = None) -> list[Evaluation]:
-    stmt = (sa.select(Evaluation).join(Evaluation.project).where(visible_evaluations_condition(session, actor, tenant))
-            .options(selectinload(Evaluation.scores)))
+def _evaluations(session: Session, actor: User, tenant: Tenant, year: int | None, kind: str | None,
+                 status: str | None, project_id: int | None) -> sa.Select[Evaluation]:
+    stmt = (sa.select(Evaluation).join(Evaluation.project).where(visible_evaluations_condition(session, actor, tenant)))
     if year:
         stmt = stmt.where(Project.year == year)
     if kind:
@@ -92,7 +91,23 @@ def list_evaluations(session: Session, actor: User, tenant: Tenant, *, year: int
         stmt = stmt.where(Evaluation.status == EvaluationStatus(status))
     if project_id:
         stmt = stmt.where(Evaluation.project_id == project_id)
-    return list(session.scalars(stmt.order_by(Evaluation.id)))
+    return stmt.order_by(Evaluation.id)
+
+
+def list_evaluations(session: Session, actor: User, tenant: Tenant, *, year: int | None = None,
+                     kind: str | None = None, status: str | None = None, project_id: int | None = None) -> list[Evaluation]:
+    stmt = _evaluations(session, actor, tenant, year, kind, status, project_id)
+    return list(session.scalars(stmt.options(selectinload(Evaluation.scores))))
+
+
+def evaluation_page(session: Session, actor: User, tenant: Tenant, *, page: int = 1,
+                    per_page: int = pagination.DEFAULT_PER_PAGE, year: int | None = None, kind: str | None = None,
+                    status: str | None = None, project_id: int | None = None) -> pagination.Page[Evaluation]:
+    """One page of the evaluations ``actor`` may see, with their projects and scores: three statements (the
+    count, the page with its projects, its scores) whatever the number."""
+    stmt = _evaluations(session, actor, tenant, year, kind, status, project_id)
+    return pagination.fetch(session, stmt, page, per_page,
+                            options=(contains_eager(Evaluation.project), selectinload(Evaluation.scores)))
 
 
 # ---- Creating -----------------------------------------------------------------------------------------------
@@ -331,6 +346,7 @@ def submit(session: Session, actor: User, tenant: Tenant, evaluation: Evaluation
     evaluation.scores.clear()
     evaluation.scores.extend(scores)
     evaluation.form = form.as_dict()
+    evaluation.answered_by = rules_answered_by(session, tenant, str(evaluation.kind))
     evaluation.executed_amount = executed_amount
     evaluation.execution_score = execution_score
     evaluation.total_score = total
@@ -349,6 +365,18 @@ def submit(session: Session, actor: User, tenant: Tenant, evaluation: Evaluation
     common.emit(session, tenant, "evaluation.submitted", project, actor, kind=str(evaluation.kind),
                 total=total, grade=evaluation.grade)
     return evaluation
+
+
+#: The rules an evaluation is scored by, each asked of the tenant's plugins (most specific first).
+EVALUATION_RULES = ("evaluation_weights", "evaluation_grade_bands")
+
+
+def rules_answered_by(session: Session, tenant: Tenant, kind: str) -> dict[str, str]:
+    """Which plugin answers each of the evaluation's rules for ``tenant`` now (hook → plugin), to be kept on the
+    evaluation: the rules are pure, so asking again gives the answer the scoring used."""
+    tenant_hooks = common.hooks(session, tenant)
+    found = {hook: tenant_hooks.answered(hook, kind=kind)[1] for hook in EVALUATION_RULES}
+    return {hook: plugin for hook, plugin in found.items() if plugin}
 
 
 def _lock_unsubmitted(session: Session, evaluation: Evaluation, version: Any) -> Evaluation:

@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+import json
+from collections.abc import Iterable
+from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from jixiao import hookspecs
-from jixiao.db import platform_facts
+from jixiao.db import TenantScope, platform_facts, scoped
 from jixiao.errors import ValidationFailed
 from jixiao.plugins import NATIONAL, PluginHost
 from jixiao.system import duties
 from jixiao.tenancy.models import Tenant, plugins_in_force
+from jixiao.toolkit import ProjectView
 
 
 def schema_ready(session: Session) -> bool:
@@ -70,6 +74,78 @@ class HookExplanation:
     def answered_by(self) -> list[str]:
         given = [name for name, answer in self.answers if answer is not None]
         return given[:1] if self.firstresult else given
+
+
+@dataclasses.dataclass(frozen=True)
+class TenantHookSpec:
+    """A hook asked for one tenant: what ``explain`` can ask."""
+
+    name: str
+    parameters: tuple[str, ...]  # besides ``tenant``
+    firstresult: bool
+    summary: str
+
+
+def tenant_hook_specs() -> list[TenantHookSpec]:
+    """The hooks asked for one tenant (every hook but the composition ones), by name."""
+    found = []
+    for name in sorted(dir(hookspecs)):
+        spec = getattr(hookspecs, name)
+        if not callable(spec) or not hasattr(spec, "jixiao_spec"):
+            continue
+        parameters = tuple(inspect.signature(spec).parameters)
+        if "tenant" not in parameters:
+            continue
+        options = getattr(spec, "jixiao_spec", {}) or {}
+        summary = (inspect.getdoc(spec) or "").split("\n", 1)[0]
+        found.append(TenantHookSpec(name, tuple(p for p in parameters if p != "tenant"),
+                                    bool(options.get("firstresult")), summary))
+    return found
+
+
+def parse_hook_arguments(pairs: Iterable[str]) -> dict[str, Any]:
+    """``NAME=VALUE`` pairs as hook arguments, each VALUE as JSON when it parses (2026, "finance", 0.75 as a
+    Decimal), else as text; a pair without ``=`` is refused naming it."""
+    arguments: dict[str, Any] = {}
+    for raw in pairs:
+        if not raw.strip():
+            continue
+        name, equals, value = raw.strip().partition("=")
+        if not equals or not name.strip():
+            raise ValidationFailed(fields={"arguments": f"参数应写成 名称=值：{raw.strip()[:60]}"})
+        try:
+            arguments[name.strip()] = json.loads(value, parse_float=Decimal)
+        except json.JSONDecodeError:
+            arguments[name.strip()] = value
+    return arguments
+
+
+def project_view_of(session: Session, tenant_code: str, project_id: int) -> ProjectView:
+    """A project of the tenant as hooks see it, read under that tenant's own scope."""
+    from jixiao.lifecycle.models import Project
+    from jixiao.tenancy import service as tenancy
+
+    with platform_facts(session):
+        tenant = tenancy.get_by_code(session, tenant_code)
+    if tenant is None:
+        raise ValidationFailed(fields={"tenant": f"没有代码为 {tenant_code} 的财政部门"})
+    with scoped(TenantScope(read_ids=(tenant.id,))) as db:
+        project = db.get(Project, project_id)
+        if project is None or project.tenant_id != tenant.id:
+            raise ValidationFailed(fields={"project": f"财政部门 {tenant_code} 没有编号为 {project_id} 的项目"})
+        return ProjectView.build(project)
+
+
+def explain_for(session: Session, host: PluginHost, actor: Any, tenant_code: str, hook: str,
+                pairs: Iterable[str] = (), project_id: int | None = None) -> HookExplanation:
+    """:func:`explain_hook` from what a person typed (the command line, the operator's page): the system
+    administrator's (``actor`` None is the command line)."""
+    if actor is not None:
+        duties.require_system_administrator(actor)
+    arguments = parse_hook_arguments(pairs)
+    if project_id is not None:
+        arguments["project"] = project_view_of(session, tenant_code, project_id)
+    return explain_hook(session, host, tenant_code, hook, arguments)
 
 
 def explain_hook(session: Session, host: PluginHost, tenant_code: str, hook: str,

@@ -113,3 +113,30 @@ def audit() -> Any:
 def audit_export() -> Any:
     data, filename, _count = log.export_events(session(), current_user, _filters())
     return attachment(data, filename, XLSX_MIMETYPE)
+
+
+@bp.route("/operator/rules", methods=["GET"])
+@require_login
+def rules() -> Any:
+    """Which plugin answers a question for a tenant: the page form of ``jixiao plugins explain``."""
+    from jixiao.plugins import host
+    from jixiao.system import service
+
+    duties.require_system_administrator(current_user)
+    asked = {"tenant": request.args.get("tenant", "").strip(), "hook": request.args.get("hook", "").strip(),
+             "arguments": request.args.get("arguments", ""), "project": request.args.get("project", "").strip()}
+    explained, errors = None, {}
+    if asked["tenant"] and asked["hook"]:
+        try:
+            project_id = int(asked["project"]) if asked["project"] else None
+        except ValueError:
+            errors = {"project": "项目编号应为整数"}
+        else:
+            try:
+                explained = service.explain_for(session(), host(), current_user, asked["tenant"], asked["hook"],
+                                                asked["arguments"].splitlines(), project_id)
+            except ValidationFailed as exc:
+                session().rollback()
+                errors = exc.fields
+    return render_template("system/rules.html", hooks=service.tenant_hook_specs(), asked=asked,
+                           explained=explained, errors=errors), (400 if errors else 200)
