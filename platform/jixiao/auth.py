@@ -57,11 +57,12 @@ def _load_user_from_token(req: Any) -> User | None:
     if not header.startswith("Bearer "):
         return None
     token = header.removeprefix("Bearer ").strip()
-    user = accounts.user_from_token(session(), token)
-    if user is not None:
-        # CSRF is skipped for this request because a token, not a cookie, authenticated it.
-        g.auth_via_token = True
-        g.auth_token = token
+    found = accounts.token_login(session(), token)
+    if found is None:
+        return None
+    user, g.auth_api_token = found
+    # CSRF is skipped for this request because a token, not a cookie, authenticated it.
+    g.auth_via_token = True
     return user
 
 
@@ -124,7 +125,10 @@ def _establish_scope() -> Any:
         g.tenant = None
         return
     if g.get("auth_via_token"):
-        accounts.touch_token(db, g.auth_token)
+        if accounts.touch_token(db, g.auth_api_token):
+            # Committed at once: a read commits nothing of its own (the time was lost with its rollback), and the
+            # row lock is not held while the view runs.
+            db.commit()
     elif accounts.enrollment_pending(user) and request.endpoint not in ENROLLMENT_ENDPOINTS:
         # A password-only session of someone who must use a second factor: enrollment and logout only.
         if request.method == "GET" and not request.path.startswith("/api/"):

@@ -8,11 +8,12 @@ from flask.views import MethodView
 from flask_login import current_user
 from flask_smorest import Blueprint
 
+from jixiao import pagination
 from jixiao.auth import require_login
 from jixiao.db import session
 from jixiao.errors import Forbidden
 from jixiao.jobs import notifications, service
-from jixiao.jobs.schemas import JobRequestSchema, JobSchema, NotificationListSchema
+from jixiao.jobs.schemas import JobPageSchema, JobRequestSchema, JobSchema, NotificationListSchema
 
 blp = Blueprint("jobs_api", __name__, description="Background jobs and notifications")
 
@@ -20,10 +21,15 @@ blp = Blueprint("jobs_api", __name__, description="Background jobs and notificat
 @blp.route("/jobs")
 class Jobs(MethodView):
     @require_login
-    @blp.response(200, JobSchema(many=True))
-    def get(self) -> Any:
-        """The latest jobs of the user's tenant."""
-        return service.list_jobs(session(), current_user)
+    @blp.arguments(pagination.OptionalPageQuerySchema, location="query")
+    @blp.doc(**pagination.list_or_page_doc(JobSchema, JobPageSchema, "the latest 50 jobs; with page or per_page, "
+                                                                       "one page of them all and their number"))
+    def get(self, args: dict[str, Any]) -> Any:
+        """The jobs of the user's tenant, newest first: the latest 50, or a page (``page``, ``per_page``)."""
+        wanted = pagination.requested(args)
+        found = service.list_jobs(session(), current_user) if wanted is None else \
+            service.job_page(session(), current_user, *wanted)
+        return pagination.answer(JobSchema, JobPageSchema, found)
 
     @require_login
     @blp.arguments(JobRequestSchema)
@@ -47,11 +53,13 @@ class JobItem(MethodView):
 @blp.route("/notifications")
 class Notifications(MethodView):
     @require_login
+    @blp.arguments(pagination.PageQuerySchema, location="query")
     @blp.response(200, NotificationListSchema)
-    def get(self) -> dict[str, Any]:
-        """The user's notifications, newest first, with the unread count."""
-        unread, items = notifications.for_user(session(), current_user)
-        return {"unread": unread, "items": items}
+    def get(self, args: dict[str, Any]) -> dict[str, Any]:
+        """The user's notifications, newest first, a page at a time (``page``, ``per_page``), with the unread
+        count."""
+        unread, found = notifications.page_for_user(session(), current_user, args["page"], args["per_page"])
+        return {"unread": unread, **found.envelope()}
 
 
 @blp.route("/notifications/read")

@@ -1,70 +1,99 @@
 """In-app notifications (the bell): written by scans and jobs, read by their one recipient.
 
 Who receives a notification about a project is decided by ``jixiao.policy.project_audience`` (only those who
-can open the project); this module only writes them, once per user and ``dedupe_key``.
+can open the project); this module only writes them, once per user and ``dedupe_key`` (the unique key
+``uq_notifications_user_dedupe`` of revision 0004 holds that, whoever writes at the same moment).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Any, cast
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
+from jixiao import pagination
 from jixiao.db import utcnow
 from jixiao.errors import NotFound
 from jixiao.jobs.models import Notification
 
+#: Rows per INSERT of :func:`notify_many`: 9 bound values a row stays far below SQLite's and PostgreSQL's limits on
+#: the parameters of one statement (32,766 and 65,535), so a scan's statements grow with thousands, not rows.
+CHUNK = 1000
+
+
+def _insert(session: Session, rows: list[dict[str, Any]]) -> int:
+    """One ``INSERT … ON CONFLICT (user_id, dedupe_key) DO NOTHING`` of ``rows``; the number written.
+
+    The unique key ``uq_notifications_user_dedupe`` decides, not a read before the write: no round trip per
+    notification, and two writers of the same notification at the same moment (two workers, a retried job) leave
+    one row and raise nothing. Row-level security applies to the insert as to any other.
+    """
+    dialect = session.get_bind().dialect.name
+    key = ["user_id", "dedupe_key"]
+    stmt: sa.Executable
+    if dialect == "postgresql":
+        stmt = postgresql.insert(Notification).values(rows).on_conflict_do_nothing(index_elements=key)
+    elif dialect == "sqlite":
+        stmt = sqlite.insert(Notification).values(rows).on_conflict_do_nothing(index_elements=key)
+    else:
+        raise NotImplementedError(f"notifications need INSERT … ON CONFLICT, which jixiao writes for PostgreSQL "
+                                  f"and SQLite; not for {dialect}")
+    # SQLAlchemy keeps the driver's count for UPDATE and DELETE only, unless asked.
+    stmt = stmt.execution_options(preserve_rowcount=True)
+    # Session.execute is typed for any statement; an INSERT's result is a CursorResult, which counts the rows.
+    return max(cast(CursorResult, session.execute(stmt)).rowcount, 0)
+
+
+def _row(item: dict[str, Any], now: datetime) -> dict[str, Any]:
+    return {"tenant_id": item["tenant_id"], "user_id": int(item["user_id"]), "kind": item["kind"],
+            "title": item["title"][:200], "body": item.get("body", ""), "url": item.get("url", "")[:300],
+            "dedupe_key": str(item["dedupe_key"])[:120], "created_at": now, "read_at": None}
+
 
 def notify(session: Session, *, tenant_id: int, user_id: int, kind: str, title: str, body: str = "", url: str = "",
            dedupe_key: str) -> bool:
-    """Write a notification unless the same one (``dedupe_key``) was written before; True when written."""
-    exists = session.scalar(sa.select(Notification.id).where(Notification.user_id == user_id,
-                                                             Notification.dedupe_key == dedupe_key))
-    if exists:
-        return False
-    session.add(Notification(tenant_id=tenant_id, user_id=user_id, kind=kind, title=title[:200], body=body,
-                             url=url[:300], dedupe_key=dedupe_key[:120], created_at=utcnow()))
-    return True
+    """Write a notification unless the same one (``dedupe_key``) was written before; True when written.
+
+    One statement (see :func:`_insert`)."""
+    return _insert(session, [_row({"tenant_id": tenant_id, "user_id": user_id, "kind": kind, "title": title,
+                                   "body": body, "url": url, "dedupe_key": dedupe_key}, utcnow())]) == 1
 
 
 def notify_many(session: Session, notifications: Iterable[dict[str, Any]]) -> int:
     """Write many notifications at once, each unless its user already has one with its ``dedupe_key``.
 
     Each item has the keyword arguments of :func:`notify` (``tenant_id``, ``user_id``, ``kind``, ``title``,
-    ``body``, ``url``, ``dedupe_key``). Two statements whatever the number (one read of the keys already
-    written, one multi-row insert), so a scan's cost does not grow by a round trip per user and record.
-    Returns the number written.
+    ``body``, ``url``, ``dedupe_key``). One statement per :data:`CHUNK` notifications (a multi-row insert that
+    skips those already written, see :func:`_insert`), so a scan's cost does not grow by a round trip per user
+    and record. Returns the number written.
     """
+    now = utcnow()
     wanted: dict[tuple[int, str], dict[str, Any]] = {}
     for item in notifications:
-        key = (int(item["user_id"]), str(item["dedupe_key"])[:120])
-        wanted.setdefault(key, item)
-    if not wanted:
-        return 0
-    users = sorted({user_id for user_id, _key in wanted})
-    keys = sorted({key for _user, key in wanted})
-    written = {(user_id, key) for user_id, key in session.execute(sa.select(
-        Notification.user_id, Notification.dedupe_key).where(Notification.user_id.in_(users),
-                                                             Notification.dedupe_key.in_(keys)))}
-    now = utcnow()
-    rows = [{"tenant_id": item["tenant_id"], "user_id": user_id, "kind": item["kind"], "title": item["title"][:200],
-             "body": item.get("body", ""), "url": item.get("url", "")[:300], "dedupe_key": key, "created_at": now,
-             "read_at": None}
-            for (user_id, key), item in wanted.items() if (user_id, key) not in written]
-    if rows:
-        session.execute(sa.insert(Notification), rows)
-    return len(rows)
+        row = _row(item, now)
+        # The first of two items with the same key is the one written, as a second call would leave it.
+        wanted.setdefault((row["user_id"], row["dedupe_key"]), row)
+    rows = list(wanted.values())
+    return sum(_insert(session, rows[start:start + CHUNK]) for start in range(0, len(rows), CHUNK))
 
 
-def for_user(session: Session, user: Any, limit: int = 30) -> tuple[int, list[Notification]]:
-    unread = session.scalar(sa.select(sa.func.count(Notification.id)).where(
-        Notification.user_id == user.id, Notification.read_at.is_(None))) or 0
-    items = list(session.scalars(sa.select(Notification).where(Notification.user_id == user.id)
-                                 .order_by(Notification.id.desc()).limit(limit)))
-    return unread, items
+def page_for_user(session: Session, user: Any, page: int = 1,
+                  per_page: int = pagination.DEFAULT_PER_PAGE) -> tuple[int, pagination.Page[Notification]]:
+    """The user's unread count and one page of their notifications, newest first: three statements, whatever
+    the number."""
+    stmt = sa.select(Notification).where(Notification.user_id == user.id).order_by(Notification.id.desc())
+    return unread_count(session, user), pagination.fetch(session, stmt, page, per_page)
+
+
+def target(session: Session, user: Any, notification_id: int) -> str:
+    """Where one of the user's notifications points ("" for none, or for another user's)."""
+    return session.scalar(sa.select(Notification.url).where(Notification.id == notification_id,
+                                                            Notification.user_id == user.id)) or ""
 
 
 def unread_count(session: Session, user: Any) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+from jixiao import pagination
 from jixiao.inputs import MAX_LIST_ITEMS
 from jixiao.jobs.service import kinds
 
@@ -47,5 +48,13 @@ class NotificationSchema(Schema):
 
 
 class NotificationListSchema(Schema):
+    """One page of the user's notifications (the project list's envelope), with the unread count."""
+
     unread = fields.Integer()
     items = fields.List(fields.Nested(NotificationSchema))
+    total = fields.Integer()
+    page = fields.Integer()
+    per_page = fields.Integer()
+
+
+JobPageSchema = Schema.from_dict(pagination.page_fields(JobSchema), name="JobPageSchema")

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from flask import Flask, current_app
 from sqlalchemy.orm import Session
 
-from jixiao import audit
+from jixiao import audit, pagination
 from jixiao.db import TenantScope, get_scope, scoped, set_scope, utcnow
 from jixiao.errors import NotFound, ServiceUnavailable
 from jixiao.jobs.kinds import (  # noqa: F401 - the kinds' parts, re-exported for the job modules
@@ -233,11 +233,21 @@ def get_job(session: Session, actor: Any, job_id: int) -> Job:
     return job
 
 
-def list_jobs(session: Session, actor: Any, limit: int = 50) -> list[Job]:
+def _jobs(actor: Any) -> sa.Select[Job]:
     _operator_check(actor)
     own = Job.tenant_id.is_(None) if actor.tenant_id is None else Job.tenant_id == actor.tenant_id
-    stmt = (sa.select(Job).where(own).order_by(Job.id.desc()).limit(limit))
-    return list(session.scalars(stmt))
+    return sa.select(Job).where(own).order_by(Job.id.desc())
+
+
+def list_jobs(session: Session, actor: Any, limit: int = 50) -> list[Job]:
+    """The latest ``limit`` jobs of the actor's tenant (the platform's, for its system administrator)."""
+    return list(session.scalars(_jobs(actor).limit(limit)))
+
+
+def job_page(session: Session, actor: Any, page: int = 1,
+             per_page: int = pagination.DEFAULT_PER_PAGE) -> pagination.Page[Job]:
+    """One page of the jobs of :func:`list_jobs`, newest first, and their number: two statements."""
+    return pagination.fetch(session, _jobs(actor), page, per_page)
 
 
 def recover_abandoned(stale_after: timedelta = timedelta(minutes=10)) -> list[int]:

@@ -20,10 +20,16 @@ def job(job_id: int) -> Any:
     return render_template("jobs/job.html", job=service.get_job(session(), current_user, job_id))
 
 
+def _page() -> int:
+    """The page asked for (``?page=``); the request guard has refused anything but a whole number in range."""
+    return max(request.args.get("page", 1, type=int) or 1, 1)
+
+
 @bp.route("/jobs")
 @require_login
 def jobs() -> Any:
-    return render_template("jobs/jobs.html", jobs=service.list_jobs(session(), current_user))
+    found = service.job_page(session(), current_user, _page())
+    return render_template("jobs/jobs.html", jobs=found.items, found=found)
 
 
 @bp.route("/notifications", methods=["GET", "POST"])
@@ -32,8 +38,8 @@ def inbox() -> Any:
     if request.method == "POST":
         notifications.mark_read(session(), current_user)
         return redirect(url_for("jobs.inbox"))
-    unread, items = notifications.for_user(session(), current_user, limit=100)
-    return render_template("jobs/notifications.html", unread=unread, items=items)
+    unread, found = notifications.page_for_user(session(), current_user, _page())
+    return render_template("jobs/notifications.html", unread=unread, items=found.items, found=found)
 
 
 @bp.route("/notifications/<int:notification_id>")
@@ -41,6 +47,4 @@ def inbox() -> Any:
 def open_notification(notification_id: int) -> Any:
     """Mark it read and go where it points."""
     notifications.mark_read(session(), current_user, notification_id)
-    unread, items = notifications.for_user(session(), current_user, limit=100)
-    target = next((n.url for n in items if n.id == notification_id and n.url), None)
-    return redirect(target or url_for("jobs.inbox"))
+    return redirect(notifications.target(session(), current_user, notification_id) or url_for("jobs.inbox"))
