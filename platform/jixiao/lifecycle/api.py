@@ -9,31 +9,45 @@ from flask.views import MethodView
 from flask_login import current_user
 from flask_smorest import Blueprint
 
+from jixiao import pagination
 from jixiao.auth import current_tenant, require_login
 from jixiao.db import session
 from jixiao.documents import uploads
 from jixiao.errors import NotFound, ValidationFailed
 from jixiao.idempotency import idempotent
 from jixiao.inputs import multipart_body
-from jixiao.lifecycle import evaluations, monitoring, projects, public, rectification, results, targets, todo
+from jixiao.jobs.schemas import JobSchema
+from jixiao.lifecycle import (
+    evaluations,
+    monitoring,
+    projects,
+    public,
+    rectification,
+    reports,
+    results,
+    targets,
+    todo,
+)
 from jixiao.lifecycle.common import get_project, hooks
 from jixiao.lifecycle.models import Project
 from jixiao.lifecycle.schemas import (
     AgencySchema,
     BudgetSchema,
     EvaluationCreateSchema,
-    EvaluationQuerySchema,
+    EvaluationListQuerySchema,
+    EvaluationPageSchema,
     EvaluationSchema,
     EvaluationSubmitSchema,
     EvidenceSchema,
     ExAnteInputSchema,
     ExAnteSchema,
     HistorySchema,
-    LedgerQuerySchema,
+    LedgerListQuerySchema,
     MonitoringOverviewSchema,
     MonitoringSchema,
     NoticeAnswerSchema,
     NoticeIssueSchema,
+    NoticePageSchema,
     NoticeSchema,
     NoticeVerifySchema,
     PaymentSchema,
@@ -51,6 +65,7 @@ from jixiao.lifecycle.schemas import (
     SampleRequestSchema,
     SampleSchema,
     TargetsSchema,
+    TodoPageSchema,
     TodoSchema,
     WarningResponseSchema,
     YearQuerySchema,
@@ -73,7 +88,8 @@ class Projects(MethodView):
     @blp.arguments(ProjectQuerySchema, location="query")
     @blp.response(200, ProjectPageSchema)
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
-        """Projects the user may see, filtered (year, department, stage, kind, fund type, grade, light), paginated."""
+        """Projects the user may see, filtered (year, department, stage, kind, fund type, grade, light, spending
+        modality — any of those repeated in ``modality`` —, special fund source), paginated."""
         page, per_page = args.pop("page"), args.pop("per_page")
         filters = projects.ProjectFilters(department_code=args.pop("department", None), **args)
         rows, total = projects.list_projects(session(), current_user, current_tenant(), filters, page, per_page)
@@ -263,11 +279,17 @@ class ProjectEvaluations(MethodView):
 @blp.route(f"{PREFIX}/evaluations")
 class TenantEvaluations(MethodView):
     @require_login
-    @blp.arguments(EvaluationQuerySchema, location="query")
-    @blp.response(200, EvaluationSchema(many=True))
+    @blp.arguments(EvaluationListQuerySchema, location="query")
+    @blp.doc(**pagination.list_or_page_doc(EvaluationSchema, EvaluationPageSchema))
     def get(self, args: dict[str, Any]) -> Any:
-        """Evaluations in the tenant the user may see (an evaluator: only those assigned to their agency)."""
-        return evaluations.list_evaluations(session(), current_user, current_tenant(), **args)
+        """Evaluations in the tenant the user may see (an evaluator: only those assigned to their agency); with
+        ``page`` or ``per_page``, one page of them and their number."""
+        wanted, db, tenant = pagination.requested(args), session(), current_tenant()
+        if wanted is None:
+            found: Any = evaluations.list_evaluations(db, current_user, tenant, **args)
+        else:
+            found = evaluations.evaluation_page(db, current_user, tenant, page=wanted[0], per_page=wanted[1], **args)
+        return pagination.answer(EvaluationSchema, EvaluationPageSchema, found)
 
 
 @blp.route(f"{PREFIX}/evaluations/<int:evaluation_id>")
@@ -302,6 +324,16 @@ class EvaluationQuality(MethodView):
         evaluation = evaluations.get_evaluation(db, current_user, tenant, evaluation_id)
         return evaluations.score_quality(db, current_user, tenant, evaluation, data["score"], data["comment"],
                                          version=data["version"])
+
+
+@blp.route(f"{PREFIX}/evaluations/<int:evaluation_id>/report")
+class EvaluationReport(MethodView):
+    @require_login
+    @blp.response(202, JobSchema)
+    def post(self, evaluation_id: int) -> Any:
+        """Generate the evaluation report (绩效评价报告, PDF) of a submitted evaluation: a job on the "documents"
+        queue (embedded mode: done before the answer). Its result is ``{"document_id", "url"}``."""
+        return reports.request_evaluation_report(session(), current_user, current_tenant(), evaluation_id)
 
 
 @blp.route(f"{PREFIX}/evaluations/sample")
@@ -360,8 +392,8 @@ class ProjectRectifications(MethodView):
     def get(self, project_id: int) -> Any:
         """The project's rectification notices."""
         project = _project(project_id)
-        notices = rectification.ledger(session(), current_user, current_tenant())
-        return [_notice_body(n) for n in notices if n.project_id == project.id]
+        return [_notice_body(n) for n in rectification.ledger(session(), current_user, current_tenant(),
+                                                              project_id=project.id)]
 
     @require_login
     @idempotent
@@ -378,12 +410,17 @@ class ProjectRectifications(MethodView):
 @blp.route(f"{PREFIX}/rectifications")
 class Ledger(MethodView):
     @require_login
-    @blp.arguments(LedgerQuerySchema, location="query")
-    @blp.response(200, NoticeSchema(many=True))
+    @blp.arguments(LedgerListQuerySchema, location="query")
+    @blp.doc(**pagination.list_or_page_doc(NoticeSchema, NoticePageSchema))
     def get(self, args: dict[str, Any]) -> Any:
-        """The rectification ledger (整改台账), with overdue notices marked; ``overdue=true`` lists only those."""
-        notices = rectification.ledger(session(), current_user, current_tenant(), **args)
-        return [_notice_body(n) for n in notices]
+        """The rectification ledger (整改台账), with overdue notices marked; ``overdue=true`` lists only those;
+        with ``page`` or ``per_page``, one page of it and its number."""
+        wanted, db, tenant = pagination.requested(args), session(), current_tenant()
+        if wanted is None:
+            notices = rectification.ledger(db, current_user, tenant, **args)
+            return pagination.answer(NoticeSchema, NoticePageSchema, [_notice_body(n) for n in notices])
+        found = rectification.ledger_page(db, current_user, tenant, page=wanted[0], per_page=wanted[1], **args)
+        return pagination.answer(NoticeSchema, NoticePageSchema, found.with_items(map(_notice_body, found.items)))
 
 
 @blp.route(f"{PREFIX}/rectifications/<int:notice_id>/answer")
@@ -409,6 +446,15 @@ class NoticeVerify(MethodView):
         notice = rectification.get_notice(db, current_user, tenant, notice_id)
         return _notice_body(rectification.verify(db, current_user, tenant, notice, accept=data["decision"] == "accept",
                                                  reason=data["reason"], version=data.get("version")))
+
+
+@blp.route(f"{PREFIX}/rectifications/<int:notice_id>/notice-pdf")
+class RectificationNoticePdf(MethodView):
+    @require_login
+    @blp.response(202, JobSchema)
+    def post(self, notice_id: int) -> Any:
+        """Generate the rectification notice (整改通知书, PDF) as an official notice to the unit: a job."""
+        return reports.request_rectification_notice(session(), current_user, current_tenant(), notice_id)
 
 
 @blp.route(f"{PREFIX}/rectifications/<int:notice_id>/files")
@@ -491,15 +537,22 @@ class Publish(MethodView):
 @blp.route(f"{PREFIX}/todo")
 class Todo(MethodView):
     @require_login
-    @blp.response(200, TodoSchema(many=True))
-    def get(self) -> Any:
-        """The user's to-do list (待办), each item with the page that clears it."""
-        tenant = current_tenant()
-        return [
-            {**item.__dict__, "url": url_for("lifecycle.project", tenant_code=tenant.code,
-                                             project_id=item.project_id, _anchor=item.anchor)}
-            for item in todo.todo(session(), current_user, tenant)
-        ]
+    @blp.arguments(pagination.OptionalPageQuerySchema, location="query")
+    @blp.doc(**pagination.list_or_page_doc(TodoSchema, TodoPageSchema))
+    def get(self, args: dict[str, Any]) -> Any:
+        """The user's to-do list (待办), each item with the page that clears it; with ``page`` or ``per_page``,
+        one page of it and its number (each source lists at most 500)."""
+        tenant, wanted = current_tenant(), pagination.requested(args)
+
+        def body(item: Any) -> dict[str, Any]:
+            return {**item.__dict__, "url": url_for("lifecycle.project", tenant_code=tenant.code,
+                                                    project_id=item.project_id, _anchor=item.anchor)}
+
+        if wanted is None:
+            return pagination.answer(TodoSchema, TodoPageSchema,
+                                     [body(item) for item in todo.todo(session(), current_user, tenant)])
+        found = todo.todo_page(session(), current_user, tenant, page=wanted[0], per_page=wanted[1])
+        return pagination.answer(TodoSchema, TodoPageSchema, found.with_items(map(body, found.items)))
 
 
 # ---- Public (no login) --------------------------------------------------------------------------------------

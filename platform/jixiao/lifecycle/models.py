@@ -42,6 +42,44 @@ class FundType(LabelledEnum):
     SOCIAL_INSURANCE = "social_insurance"
 
 
+class SpendingModality(LabelledEnum):
+    """What the money is spent through (支出方式, seeds 001 and 004): several may apply to one project, and
+    ``none`` says that none does. A project keeps them as a list (``Project.spending_modalities``); an empty list
+    means they were not recorded, which is not the same as ``none``."""
+
+    PPP = "ppp"
+    INVESTMENT_FUND = "investment_fund"
+    PROCUREMENT = "procurement"
+    PURCHASE_OF_SERVICES = "purchase_of_services"
+    GOVERNMENT_DEBT = "government_debt"
+    NONE = "none"
+
+    @property
+    def label(self) -> str:
+        # Labels of their own: "none" and the like would collide with other enums' values in ``LABELS``.
+        return MODALITY_LABELS[self.value]
+
+
+class FundSource(LabelledEnum):
+    """Where a special fund (专项资金) comes from, by level of government (seed 003: 中央省市专项)."""
+
+    CENTRAL = "central"
+    PROVINCIAL = "provincial"
+    CITY = "city"
+    OWN = "own"
+
+    @property
+    def label(self) -> str:
+        return FUND_SOURCE_LABELS[self.value]
+
+
+MODALITY_LABELS = {
+    "ppp": "政府和社会资本合作（PPP）", "investment_fund": "政府投资基金", "procurement": "政府采购",
+    "purchase_of_services": "政府购买服务", "government_debt": "政府债务（专项债券）", "none": "不涉及",
+}
+FUND_SOURCE_LABELS = {"central": "中央专项", "provincial": "省级专项", "city": "市级专项", "own": "本级专项"}
+
+
 class Stage(LabelledEnum):
     """Where a project stands; each service that moves it forward sets the next stage."""
 
@@ -169,6 +207,14 @@ class Project(TenantOwned, TimestampMixin, Base):
     is_new: Mapped[bool] = mapped_column(default=True)
     is_key: Mapped[bool] = mapped_column(default=False)
     classified: Mapped[bool] = mapped_column(default=False)
+    # 支出方式: SpendingModality values in the enum's order; [] = not recorded. A JSON list rather than an
+    # association table: a handful of fixed codes always read and written with the project, filtered by
+    # containment, and no extra table to put under row-level security.
+    spending_modalities: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
+    # 专项资金: only a project (not a policy or a department-whole budget) may be one; the rest of the projects
+    # are department budget projects (部门预算项目). Only a special fund has a fund source (None: not recorded).
+    is_special_fund: Mapped[bool] = mapped_column(default=False)
+    fund_source: Mapped[FundSource | None] = mapped_column(_enum(FundSource, 16))
     requested_amount: Mapped[Decimal]
     approved_amount: Mapped[Decimal | None]
     adjusted_amount: Mapped[Decimal | None]
@@ -381,6 +427,8 @@ class Evaluation(TenantOwned, TimestampMixin, Base):
     # The evaluation form it was scored on (groups, points, the form's own indicators), as the weights hook
     # answered at submission: a later change of the region's rules does not change a submitted score.
     form: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
+    # Which plugin answered each rule it was scored by (hook name → plugin), kept at submission; {} before.
+    answered_by: Mapped[dict[str, str]] = mapped_column(sa.JSON, default=dict)
     version: Mapped[int] = mapped_column(default=1)
 
     project: Mapped[Project] = relationship()

@@ -100,7 +100,7 @@ def project_overview(session: Session, actor: User, tenant: Tenant, project: Pro
     submittable = frozenset(e.id for e in evaluation_list if e.status is EvaluationStatus.ASSIGNED
                             and evaluations.may_submit_evaluation(session, actor, e))
     evaluable = project.stage in evaluations.EVALUATED_STAGES
-    notices = [n for n in rectification.ledger(session, actor, tenant) if n.project_id == project.id]
+    notices = rectification.ledger(session, actor, tenant, project_id=project.id)
     noticed = {n.evaluation_id for n in notices}
     applications = results.results_for(session, project.id)
     graded = [e for e in evaluation_list if e.status is EvaluationStatus.SUBMITTED and e.grade]
@@ -127,7 +127,7 @@ def project_overview(session: Session, actor: User, tenant: Tenant, project: Pro
         notices=notices, evidence={n.id: rectification.evidence_of(session, n) for n in notices},
         overdue={n.id for n in notices if rectification.is_overdue(n)},
         to_notice=[e for e in evaluation_list if e.status is EvaluationStatus.SUBMITTED and e.id not in noticed],
-        default_rectification_days=common.tenant_view(session, tenant).settings.get("rectification.default_days", 30),
+        default_rectification_days=common.tenant_view(session, tenant).settings["rectification.default_days"],
         graded=graded,
         # Each evaluation offers only the decisions its grade allows; labels cover every code a decision carries.
         suggestions={eid: results.suggestion(session, tenant, grade, project.year) for eid, grade in grades.items()},

@@ -22,12 +22,14 @@ from jixiao.lifecycle.models import (
     EvaluationKind,
     EvaluationStatus,
     ExAnteAssessment,
+    FundSource,
     FundType,
     MonitoringReport,
     Project,
     ProjectKind,
     RectificationNotice,
     ResultApplication,
+    SpendingModality,
     Stage,
     TargetSet,
     TargetStatus,
@@ -37,8 +39,11 @@ from jixiao.toolkit import ProjectView
 
 PROJECT_FIELDS = ["code", "name", "year", "kind", "fund_type", "category", "is_new", "is_key", "classified",
                   "requested_amount", "approved_amount", "adjusted_amount", "stage", "department_id",
-                  "payment_suspended", "suspension_reason"]
-EDITABLE = {"name", "category", "is_new", "is_key", "requested_amount", "kind", "fund_type"}
+                  "payment_suspended", "suspension_reason", "spending_modalities", "is_special_fund", "fund_source"]
+# What the money is spent through and where a special fund comes from describe the project, so they may be
+# corrected at any stage (audited), unlike the amount, the kind and the fund type.
+SPENDING = {"spending_modalities", "is_special_fund", "fund_source"}
+EDITABLE = {"name", "category", "is_new", "is_key", "requested_amount", "kind", "fund_type", *SPENDING}
 FINANCE_ONLY = {"classified", "adjusted_amount"}
 
 
@@ -75,6 +80,67 @@ def check_project_fields(data: dict[str, Any], *, creating: bool = False) -> Non
         raise ValidationFailed(fields=errors)
 
 
+MODALITY_CHOICES = "、".join(m.label for m in SpendingModality)
+FUND_SOURCE_CHOICES = "、".join(f.label for f in FundSource)
+
+
+def modalities_problem(values: Any) -> tuple[list[str], str]:
+    """The spending modalities as stored (each once, in the enum's order), and what is wrong with them ("" if
+    nothing): a code that is not one, or ``none`` together with another (it says that none applies)."""
+    if values is None:
+        return [], ""
+    if isinstance(values, str) or not isinstance(values, list | tuple | set):
+        return [], "支出方式应为列表，如 [\"ppp\", \"procurement\"]"
+    unknown = [str(v) for v in values if not isinstance(v, str) or v not in SpendingModality._value2member_map_]
+    if unknown:
+        return [], f"“{'、'.join(unknown)}”不是支出方式，应为 {', '.join(m.value for m in SpendingModality)}"
+    chosen = {str(v) for v in values}
+    if SpendingModality.NONE.value in chosen and len(chosen) > 1:
+        return [], f"“{SpendingModality.NONE.label}”不能与其他支出方式同时选择"
+    return [m.value for m in SpendingModality if m.value in chosen], ""
+
+
+def special_fund_problems(kind: Any, is_special_fund: bool, fund_source: Any) -> dict[str, str]:
+    """Only a project can be a special fund (a policy or a department's whole budget is counted as such, seed
+    003), and only a special fund has a fund source."""
+    errors: dict[str, str] = {}
+    if is_special_fund and str(kind) != ProjectKind.PROJECT.value:
+        errors["is_special_fund"] = "只有项目可以标记为专项资金（政策和部门整体支出不适用）"
+    if fund_source is not None:
+        if not isinstance(fund_source, str) or fund_source not in FundSource._value2member_map_:
+            errors["fund_source"] = f"资金来源应为 {', '.join(f.value for f in FundSource)}（{FUND_SOURCE_CHOICES}）"
+        elif not is_special_fund:
+            errors["fund_source"] = "只有专项资金项目才有专项资金来源，请先标记为专项资金"
+    return errors
+
+
+def check_spending(data: dict[str, Any], project: Project | None = None) -> dict[str, Any]:
+    """``data``'s spending modalities, special-fund mark and fund source as the project will hold them (over
+    ``project``'s when it exists and ``data`` leaves one out), or ``ValidationFailed`` naming each field.
+
+    Unmarking a special fund without naming its fund source clears the source (it only exists on a special
+    fund); naming one with the mark off is refused."""
+    errors: dict[str, str] = {}
+    result: dict[str, Any] = {}
+    if "spending_modalities" in data or project is None:
+        modalities, problem = modalities_problem(data.get("spending_modalities"))
+        if problem:
+            errors["spending_modalities"] = problem
+        result["spending_modalities"] = modalities
+    kind = data.get("kind", project.kind if project else None)
+    special = bool(data.get("is_special_fund", project.is_special_fund if project else False))
+    if "fund_source" in data or project is None:
+        source = data.get("fund_source")
+    else:
+        source = str(project.fund_source) if project.fund_source and special else None
+    errors.update(special_fund_problems(kind, special, source))
+    if errors:
+        raise ValidationFailed(fields=errors)
+    if project is None or {"is_special_fund", "fund_source", "kind"} & set(data):
+        result.update(is_special_fund=special, fund_source=FundSource(source) if source else None)
+    return result
+
+
 def create_project(session: Session, actor: User, tenant: Tenant, data: dict[str, Any]) -> Project:
     """A unit (or finance) enters a project, policy or department-whole budget for a budget year."""
     if not common.is_own_tenant(actor, tenant) or not actor.has_role(Role.FINANCE, Role.DEPARTMENT):
@@ -87,6 +153,7 @@ def create_project(session: Session, actor: User, tenant: Tenant, data: dict[str
         # Refused, as the same change by PATCH is: a success that silently dropped the mark would mislead.
         raise Forbidden("只有财政绩效人员可以标记涉密", fields={"classified": "预算单位人员不能标记涉密"})
     check_project_fields(data, creating=True)
+    spending = check_spending(data)
     exists = session.scalar(sa.select(Project.id).where(
         Project.tenant_id == tenant.id, Project.year == data["year"], Project.code == data["code"]))
     if exists:
@@ -102,6 +169,7 @@ def create_project(session: Session, actor: User, tenant: Tenant, data: dict[str
         is_new=data.get("is_new", True), is_key=data.get("is_key", False),
         classified=bool(data.get("classified", False)),
         requested_amount=Decimal(data["requested_amount"]), stage=Stage.DRAFT, created_by_id=actor.id,
+        **spending,
     )
     session.add(project)
     session.flush()
@@ -125,6 +193,8 @@ def update_project(session: Session, actor: User, tenant: Tenant, project: Proje
         raise Conflict("目标提交后不能再修改申请金额、类型和资金来源")
     if "category" in changes:
         changes["category"] = catalog.project_category(session, tenant, project.year, changes["category"])
+    spending = check_spending(changes, project)
+    changes = {k: v for k, v in changes.items() if k not in SPENDING} | spending
     before = audit.snapshot(project, PROJECT_FIELDS)
     for key, value in changes.items():
         if key in {"kind"}:
@@ -150,6 +220,9 @@ class ProjectFilters:
     grade: str | None = None
     light: str | None = None
     q: str | None = None
+    # Any of these spending modalities (codes); a project of several matches each of them.
+    modality: list[str] | None = None
+    fund_source: str | None = None
 
 
 @dataclasses.dataclass
@@ -182,6 +255,19 @@ def _latest_grade() -> Any:
     )
 
 
+def modalities_text() -> Any:
+    """The stored list as its JSON text, the same on PostgreSQL (``json`` keeps the text written) and SQLite."""
+    return sa.cast(Project.spending_modalities, sa.Text)
+
+
+def has_any_modality(codes: list[str]) -> Any:
+    """Projects whose modalities include any of ``codes``: the quoted code inside the list's JSON text. The
+    service writes every list (codes from a closed set, none a part of another once quoted), so this is exact
+    and needs no JSON operator either database lacks."""
+    text = modalities_text()
+    return sa.or_(*(text.contains(f'"{SpendingModality(code).value}"', autoescape=True) for code in codes))
+
+
 def list_projects(session: Session, actor: User, tenant: Tenant, filters: ProjectFilters, page: int = 1,
                   per_page: int = 50) -> tuple[list[ProjectRow], int]:
     """One page of the projects ``actor`` may see, with each one's latest light and grade, in two statements."""
@@ -197,6 +283,10 @@ def list_projects(session: Session, actor: User, tenant: Tenant, filters: Projec
             conditions.append(column == enum_cls(value))
     if filters.q:
         conditions.append(sa.or_(Project.name.contains(filters.q), Project.code.contains(filters.q)))
+    if filters.modality:
+        conditions.append(has_any_modality(filters.modality))
+    if filters.fund_source:
+        conditions.append(Project.fund_source == FundSource(filters.fund_source))
     inner = sa.select(Project.id.label("id"), light, grade).where(*conditions).subquery()
     outer_conditions = []
     if filters.light:

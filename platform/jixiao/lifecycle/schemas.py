@@ -7,18 +7,20 @@ from typing import Any
 
 from marshmallow import Schema, fields, validate
 
-from jixiao import inputs
+from jixiao import inputs, pagination
 from jixiao.accounts.schemas import DepartmentRefSchema
 from jixiao.inputs import Code, Fixed, Id, IndicatorValue, Integer, Name, Score, Text, Year
 from jixiao.lifecycle.models import (
     Conclusion,
     Direction,
     EvaluationKind,
+    FundSource,
     FundType,
     IndicatorNature,
     Light,
     ProjectKind,
     QualitativeBand,
+    SpendingModality,
     Stage,
 )
 
@@ -47,6 +49,13 @@ class ProjectSchema(Schema):
     is_new = fields.Boolean()
     is_key = fields.Boolean()
     classified = fields.Boolean()
+    spending_modalities = fields.List(fields.String(), metadata={
+        "description": "支出方式, codes: ppp, investment_fund, procurement, purchase_of_services, government_debt, "
+                       "or none alone (none applies); [] = not recorded"})
+    is_special_fund = fields.Boolean(metadata={"description": "专项资金 (projects only); the other projects are "
+                                                              "department budget projects (部门预算项目)"})
+    fund_source = fields.String(allow_none=True, metadata={
+        "description": "a special fund's source: central, provincial, city or own; null = not recorded"})
     requested_amount = Money()
     approved_amount = Money(allow_none=True)
     adjusted_amount = Money(allow_none=True)
@@ -78,6 +87,9 @@ class ProjectQuerySchema(Schema):
     grade = OneLine()
     light = fields.String(validate=choices(Light))
     q = OneLine(max_length=100)
+    modality = fields.List(fields.String(validate=choices(SpendingModality)), validate=validate.Length(max=10),
+                           metadata={"description": "any of these spending modalities (repeat the parameter)"})
+    fund_source = fields.String(validate=choices(FundSource), metadata={"description": "a special fund's source"})
     page = Integer(query=True, minimum=1, load_default=1)
     per_page = Integer(query=True, minimum=1, maximum=500, load_default=50)
 
@@ -94,6 +106,12 @@ class ProjectCreateSchema(Schema):
     is_key = fields.Boolean(load_default=False)
     classified = fields.Boolean(load_default=False)
     requested_amount = Money(required=True, validate=validate.Range(min=0))
+    # Checked by the service (projects.check_spending), which names the field: also what the page and the
+    # spreadsheet import send.
+    spending_modalities = fields.List(fields.Raw(), load_default=list,
+                                      validate=validate.Length(max=inputs.MAX_LIST_ITEMS))
+    is_special_fund = fields.Boolean(load_default=False)
+    fund_source = fields.Raw(load_default=None, allow_none=True)
 
 
 class ProjectUpdateSchema(Schema):
@@ -106,6 +124,9 @@ class ProjectUpdateSchema(Schema):
     classified = fields.Boolean()
     requested_amount = Money(validate=validate.Range(min=0))
     adjusted_amount = Money(validate=validate.Range(min=0))
+    spending_modalities = fields.List(fields.Raw(), validate=validate.Length(max=inputs.MAX_LIST_ITEMS))
+    is_special_fund = fields.Boolean()
+    fund_source = fields.Raw(allow_none=True)
     version = fields.Integer(required=True)
 
 
@@ -269,6 +290,11 @@ class EvaluationSchema(Schema):
     quality_comment = fields.String()
     scores = fields.List(fields.Nested(ScoreSchema))
     form = fields.Dict(allow_none=True, metadata={"description": "the evaluation form it was scored on"})
+    answered_by = fields.Dict(
+        keys=fields.String(), values=fields.String(),
+        metadata={"description": "which plugin answered each rule it was scored by (hook → plugin), kept at "
+                                 "submission: evaluation_weights (the form), evaluation_grade_bands (the grade); "
+                                 "{} before submission and for evaluations submitted before this was kept"})
     version = fields.Integer()
 
 
@@ -292,6 +318,13 @@ class EvaluationQuerySchema(Schema):
     year = Year(query=True)
     kind = fields.String(validate=choices(EvaluationKind))
     status = fields.String(validate=validate.OneOf(["assigned", "submitted"]))
+
+
+class EvaluationListQuerySchema(EvaluationQuerySchema, pagination.OptionalPageQuerySchema):
+    pass
+
+
+EvaluationPageSchema = Schema.from_dict(pagination.page_fields(EvaluationSchema), name="EvaluationPageSchema")
 
 
 class QualitySchema(Schema):
@@ -378,6 +411,13 @@ class LedgerQuerySchema(Schema):
     overdue = fields.Boolean()
 
 
+class LedgerListQuerySchema(LedgerQuerySchema, pagination.OptionalPageQuerySchema):
+    pass
+
+
+NoticePageSchema = Schema.from_dict(pagination.page_fields(NoticeSchema), name="NoticePageSchema")
+
+
 AMOUNT_ERRORS = {"invalid": "应为金额（元），如 -50000.00", "special": "应为金额（元），如 -50000.00"}
 
 
@@ -444,6 +484,9 @@ class TodoSchema(Schema):
     record_id = fields.Integer(allow_none=True)
     due = fields.String(allow_none=True)
     url = fields.String()
+
+
+TodoPageSchema = Schema.from_dict(pagination.page_fields(TodoSchema), name="TodoPageSchema")
 
 
 class PublicProjectSchema(Schema):

@@ -39,9 +39,11 @@ from jixiao.lifecycle import (
     projects,
     public,
     rectification,
+    reports,
     results,
     scoring,
     targets,
+    todo,
 )
 from jixiao.lifecycle.models import (
     LABELS,
@@ -49,6 +51,8 @@ from jixiao.lifecycle.models import (
     Direction,
     Evaluation,
     EvaluationKind,
+    EvaluationStatus,
+    FundSource,
     FundType,
     IndicatorNature,
     Light,
@@ -57,11 +61,12 @@ from jixiao.lifecycle.models import (
     ProjectKind,
     QualitativeBand,
     RectificationNotice,
+    SpendingModality,
     Stage,
     WarningResponse,
 )
-from jixiao.rules.national import LEVEL2_BY_LEVEL1  # suggestions for the indicator table's first two levels
 from jixiao.statistics.service import current_year
+from jixiao.toolkit import NATIONAL_INDICATOR_FRAMEWORK
 
 bp = Blueprint("lifecycle", __name__, template_folder="templates")
 
@@ -156,7 +161,13 @@ def _choice(value: str | None, enum_cls: type[enum.Enum]) -> str | None:
 @bp.context_processor
 def _helpers() -> dict[str, Any]:
     return {"wan": units.format_wan, "plain": plain, "wan_input": wan_input, "label": lambda value: LABELS.get(str(value), value),
-            "json_text": lambda value: json.dumps(value, ensure_ascii=False, default=str)}
+            "json_text": lambda value: json.dumps(value, ensure_ascii=False, default=str),
+            "modality_label": _modality_label}
+
+
+def _modality_label(code: str) -> str:
+    member = SpendingModality._value2member_map_.get(code)
+    return member.label if isinstance(member, SpendingModality) else code
 
 
 # ---- The project list ---------------------------------------------------------------------------------------
@@ -173,13 +184,22 @@ def _filters(args: MultiDict) -> projects.ProjectFilters:
         grade=(args.get("grade") or "").strip() or None,
         light=_choice(args.get("light"), Light),
         q=(args.get("q") or "").strip()[:100] or None,
+        modality=_modalities(args) or None,
+        fund_source=_choice(args.get("fund_source"), FundSource),
     )
+
+
+def _modalities(args: MultiDict) -> list[str]:
+    """The modalities ticked (repeated ``modality``, or one comma-separated, as the page's links carry it);
+    codes that are none are ignored, as the list's other filters ignore them."""
+    said = [code.strip() for value in args.getlist("modality") for code in value.split(",")]
+    return [m.value for m in SpendingModality if m.value in said]
 
 
 def _filter_args(filters: projects.ProjectFilters) -> dict[str, Any]:
     values = {"year": filters.year, "department": filters.department_code, "stage": filters.stage,
               "kind": filters.kind, "fund_type": filters.fund_type, "grade": filters.grade, "light": filters.light,
-              "q": filters.q}
+              "q": filters.q, "modality": ",".join(filters.modality or []), "fund_source": filters.fund_source}
     return {k: v for k, v in values.items() if v}
 
 
@@ -225,6 +245,7 @@ def _render_list(failure: Failure | None = None) -> Any:
         "departments": accounts.list_departments(db, tenant),
         "create_departments": _creatable_departments(db, tenant) if may_create else [],
         "stages": STAGE_ORDER, "kinds": list(ProjectKind), "funds": list(FundType), "lights": list(Light),
+        "modalities": list(SpendingModality), "fund_sources": list(FundSource),
         "grades": [b[0] for b in bands], "this_year": this_year,
         "charts": _charts(db, tenant, filters.year or this_year),
         "failure": failure, "errors": failure.fields if failure else {}, "form": form,
@@ -260,7 +281,8 @@ def project_list() -> Any:
             "fund_type": fund, "category": (form.get("category") or "").strip(),
             "department_code": form.get("department_code") or None, "is_new": form.get("is_new") == "on",
             "is_key": form.get("is_key") == "on", "classified": form.get("classified") == "on",
-            "requested_amount": amount,
+            "requested_amount": amount, "spending_modalities": form.getlist("spending_modalities"),
+            "is_special_fund": form.get("is_special_fund") == "on", "fund_source": form.get("fund_source") or None,
         })
     except (ValidationFailed, Conflict, Forbidden) as exc:
         db.rollback()
@@ -377,7 +399,7 @@ def _project_context(db: Session, tenant: Any, item: Project, failure: Failure |
         "target_set": view.target_set, "indicators": view.indicators,
         "by_indicator": {i.id: i for i in view.indicators},
         "targets_editable": may.edit_targets, "rows": rows, "row_errors": row_errors, "cell_errors": cell_errors,
-        "directions": list(Direction), "natures": list(IndicatorNature), "level2_suggestions": LEVEL2_BY_LEVEL1,
+        "directions": list(Direction), "natures": list(IndicatorNature), "level2_suggestions": NATIONAL_INDICATOR_FRAMEWORK,
         "periods_owed": view.periods_owed, "reports": view.reports, "filed": view.filed,
         "next_period": view.next_period, "may_monitor": may.monitor, "responses": list(WarningResponse),
         "evaluations": view.evaluations, "submittable": may.submit_evaluations, "evaluable": view.evaluable,
@@ -718,6 +740,21 @@ def rectification_issue(project_id: int) -> Any:
     return _act(project_id, f"issue-{evaluation_id}", "rectification", action)
 
 
+@bp.route("/t/<tenant_code>/evaluations/<int:evaluation_id>/report", methods=["POST"], endpoint="evaluation_report")
+@require_login
+def evaluation_report(evaluation_id: int) -> Any:
+    job = reports.request_evaluation_report(session(), current_user, current_tenant(), evaluation_id)
+    return redirect(url_for("jobs.job", job_id=job.id))
+
+
+@bp.route("/t/<tenant_code>/rectifications/<int:notice_id>/notice-pdf", methods=["POST"],
+          endpoint="rectification_notice")
+@require_login
+def rectification_notice(notice_id: int) -> Any:
+    job = reports.request_rectification_notice(session(), current_user, current_tenant(), notice_id)
+    return redirect(url_for("jobs.job", job_id=job.id))
+
+
 @bp.route("/t/<tenant_code>/projects/<int:project_id>/rectifications/<int:notice_id>/answer", methods=["POST"])
 @require_login
 def rectification_answer(project_id: int, notice_id: int) -> Any:
@@ -799,20 +836,50 @@ def publish(project_id: int) -> Any:
 # ---- The ledger, agencies -------------------------------------------------------------------------------------
 
 
+def _page() -> int:
+    return max(_int(request.args.get("page")) or 1, 1)
+
+
 @bp.route("/t/<tenant_code>/rectifications", endpoint="ledger")
 @require_login
 def ledger_page() -> Any:
-    """整改台账: every notice the user may see, overdue ones highlighted."""
+    """整改台账: every notice the user may see, a page at a time, overdue ones highlighted."""
     db, tenant = session(), current_tenant()
     year = _int(request.args.get("year"))
     status = _choice(request.args.get("status"), NoticeStatus)
     overdue_only = request.args.get("overdue") in ("1", "on", "true")
-    notices = rectification.ledger(db, current_user, tenant, year=year, status=status,
-                                   overdue=True if overdue_only else None)
-    overdue = {n.id for n in notices if rectification.is_overdue(n)}
-    return render_template("lifecycle/ledger.html", tenant=tenant, notices=notices, overdue=overdue, year=year,
-                           status=status, overdue_only=overdue_only, statuses=list(NoticeStatus),
-                           today=rectification.today())
+    found = rectification.ledger_page(db, current_user, tenant, page=_page(), per_page=PER_PAGE, year=year,
+                                      status=status, overdue=True if overdue_only else None)
+    overdue = {n.id for n in found.items if rectification.is_overdue(n)}
+    overdue_total = found.total if overdue_only else rectification.overdue_count(db, current_user, tenant, year=year,
+                                                                                 status=status)
+    return render_template("lifecycle/ledger.html", tenant=tenant, notices=found.items, found=found,
+                           overdue=overdue, overdue_total=overdue_total, year=year, status=status,
+                           overdue_only=overdue_only, statuses=list(NoticeStatus), today=rectification.today())
+
+
+@bp.route("/t/<tenant_code>/evaluations", endpoint="evaluations")
+@require_login
+def evaluation_list() -> Any:
+    """绩效评价: the evaluations the user may see (an evaluator: their agency's), a page at a time."""
+    db, tenant = session(), current_tenant()
+    year = _int(request.args.get("year"))
+    kind = _choice(request.args.get("kind"), EvaluationKind)
+    status = _choice(request.args.get("status"), EvaluationStatus)
+    found = evaluations.evaluation_page(db, current_user, tenant, page=_page(), per_page=PER_PAGE, year=year,
+                                        kind=kind, status=status)
+    return render_template("lifecycle/evaluations.html", tenant=tenant, found=found, year=year, kind=kind,
+                           status=status, kinds=list(EvaluationKind), statuses=list(EvaluationStatus))
+
+
+@bp.route("/t/<tenant_code>/todo", endpoint="todo")
+@require_login
+def todo_list() -> Any:
+    """我的待办: the user's whole to-do list (the home page shows its first items), a page at a time."""
+    tenant = current_tenant()
+    found = todo.todo_page(session(), current_user, tenant, page=_page(), per_page=PER_PAGE)
+    return render_template("lifecycle/todo.html", tenant=tenant, found=found,
+                           own=common.is_own_tenant(current_user, tenant), source_limit=todo.SOURCE_LIMIT)
 
 
 @bp.route("/t/<tenant_code>/agencies", methods=["GET", "POST"], endpoint="agencies")

@@ -3,7 +3,7 @@
 The rules are :func:`jixiao.lifecycle.projects.create_project`'s — who may enter projects, the department must
 be the tenant's (and the unit's own, for department staff), the (year, code) must be new, the amount not
 negative, only finance marks a project classified, the category is one of the catalog's where the tenant has a
-catalog that year — applied to the whole list before anything is written, so
+catalog that year, only a project is a special fund and only a special fund has a fund source — applied to the whole list before anything is written, so
 a list with one bad row among a thousand writes nothing. Field lengths and ranges are the API's
 (``ProjectCreateSchema``). Each project gets its ``project.create`` audit event, as one entered by hand does.
 """
@@ -25,8 +25,8 @@ from jixiao.accounts.models import Department, Role, User
 from jixiao.catalog import service as catalog
 from jixiao.errors import Conflict, Forbidden
 from jixiao.lifecycle import common
-from jixiao.lifecycle.models import FundType, Project, ProjectKind, Stage
-from jixiao.lifecycle.projects import PROJECT_FIELDS
+from jixiao.lifecycle.models import FundSource, FundType, Project, ProjectKind, Stage
+from jixiao.lifecycle.projects import PROJECT_FIELDS, modalities_problem, special_fund_problems
 from jixiao.lifecycle.schemas import ProjectCreateSchema
 from jixiao.spreadsheets import forms
 from jixiao.spreadsheets.xlsx import RowError
@@ -90,7 +90,7 @@ def validate(session: Session, actor: User, tenant: Tenant, rows: list[ProjectRo
         schema=ProjectCreateSchema())
     errors: list[RowError] = []
     for item in rows:
-        for check in (_missing, _schema_problems, _classified, _duplicate, _category, _department):
+        for check in (_missing, _schema_problems, _classified, _duplicate, _category, _department, _special_fund):
             errors.extend(RowError(item.row, COLUMNS[field], message) for field, message in check(item, context))
     return errors
 
@@ -156,6 +156,16 @@ def _department(item: ProjectRow, context: _Context) -> Problems:
     return []
 
 
+def _special_fund(item: ProjectRow, context: _Context) -> Problems:
+    """The service's rule (projects.special_fund_problems): only a project is a special fund, and only a special
+    fund has a fund source. The modalities' own rules (“不涉及” alone) are the column's parser's."""
+    if {"kind", "is_special_fund", "fund_source"} & item.unreadable or not item.data.get("kind"):
+        return []
+    problems = special_fund_problems(item.data["kind"], bool(item.data.get("is_special_fund")),
+                                     item.data.get("fund_source"))
+    return list(problems.items())
+
+
 def _categories(session: Session, tenant: Tenant, years: set[int]) -> dict[int, list[dict[str, Any]]]:
     """The catalog categories of each budget year the list names (one catalog look-up per year, not per row)."""
     return {year: catalog.category_choices(session, tenant, year) for year in years}
@@ -186,6 +196,9 @@ def create_projects(session: Session, actor: User, tenant: Tenant, rows: list[Pr
         is_new=bool(r.data.get("is_new", True)), is_key=bool(r.data.get("is_key", False)),
         classified=bool(r.data.get("classified", False)) and finance,
         requested_amount=Decimal(r.data["requested_amount"]), stage=Stage.DRAFT, created_by_id=actor.id,
+        spending_modalities=modalities_problem(r.data.get("spending_modalities") or [])[0],
+        is_special_fund=bool(r.data.get("is_special_fund", False)),
+        fund_source=FundSource(r.data["fund_source"]) if r.data.get("fund_source") else None,
     ) for r in rows]
     # SQLite has one writer: progress (written on its own connection) must not wait for this transaction.
     report_each_chunk = progress is not None and session.get_bind().dialect.name != "sqlite"

@@ -22,9 +22,19 @@ from jixiao import policy, units
 from jixiao.accounts.models import User
 from jixiao.errors import NotFound, ValidationFailed
 from jixiao.lifecycle import projects, rectification
-from jixiao.lifecycle.models import LABELS, FundType, Light, NoticeStatus, ProjectKind, Stage
+from jixiao.lifecycle.models import (
+    LABELS,
+    FundSource,
+    FundType,
+    Light,
+    NoticeStatus,
+    ProjectKind,
+    SpendingModality,
+    Stage,
+)
 from jixiao.spreadsheets import xlsx
 from jixiao.statistics import service as statistics
+from jixiao.statistics.wording import split_rows
 from jixiao.tenancy.models import Tenant
 
 NAMES = {"projects": "项目清单", "ledger": "整改台账", "statistics": "绩效管理统计"}
@@ -34,7 +44,7 @@ WAN_FORMAT = "#,##0.00"
 
 PROJECT_HEADINGS = ["项目编码", "项目名称", "预算年度", "主管部门编码", "主管部门", "项目类型", "资金来源", "项目类别",
                     "是否新增", "是否重点", "是否涉密", "申请金额（万元）", "批复金额（万元）", "调整后预算（万元）", "阶段",
-                    "最近监控结果", "评价等级", "暂停拨款"]
+                    "最近监控结果", "评价等级", "暂停拨款", "支出方式", "是否专项资金", "专项资金来源"]
 LEDGER_HEADINGS = ["通知编号", "项目编码", "项目名称", "主管部门", "预算年度", "问题清单", "整改期限", "状态", "是否逾期",
                    "整改措施", "反馈时间", "核验时间", "退回原因"]
 
@@ -72,7 +82,19 @@ def project_filters(args: dict[str, Any]) -> projects.ProjectFilters:
         year=year, department_code=(args.get("department") or args.get("department_code") or None),
         stage=choice("stage", Stage), kind=choice("kind", ProjectKind), fund_type=choice("fund_type", FundType),
         grade=args.get("grade") or None, light=choice("light", Light), q=(args.get("q") or None),
+        modality=_modalities(args.get("modality")), fund_source=choice("fund_source", FundSource),
     )
+
+
+def _modalities(said: Any) -> list[str] | None:
+    """The ``modality`` filter: a list (the API's repeated parameter, a job's arguments) or the page's
+    comma-separated text; a code that is none is refused, naming the filter."""
+    codes = [str(c).strip() for c in (said if isinstance(said, list | tuple) else str(said or "").split(","))]
+    codes = [c for c in codes if c]
+    unknown = [c for c in codes if c not in SpendingModality._value2member_map_]
+    if unknown:
+        raise ValidationFailed(fields={"modality": f"无效的筛选值“{'、'.join(unknown)}”"})
+    return codes or None
 
 
 def ledger_args(args: dict[str, Any]) -> dict[str, Any]:
@@ -131,7 +153,9 @@ def project_rows(session: Session, actor: User, tenant: Tenant, filters: project
                    p.department.name if p.department else "", p.kind.label, p.fund_type.label, p.category,
                    _yes(p.is_new), _yes(p.is_key), _yes(p.classified), units.wan_from_yuan(p.requested_amount),
                    units.wan_from_yuan(p.approved_amount), units.wan_from_yuan(p.adjusted_amount), p.stage.label,
-                   LABELS.get(row.light, row.light) if row.light else "", row.grade or "", _yes(p.payment_suspended)]
+                   LABELS.get(row.light, row.light) if row.light else "", row.grade or "", _yes(p.payment_suspended),
+                   "、".join(SpendingModality(m).label for m in p.spending_modalities or []), _yes(p.is_special_fund),
+                   p.fund_source.label if p.fund_source else ""]
         seen += len(rows)
         if progress is not None and total:
             progress(min(90, 10 + 80 * seen // total), f"已导出 {seen}/{total} 行")
@@ -149,7 +173,7 @@ def export_projects(session: Session, actor: User, tenant: Tenant, args: dict[st
     data = xlsx.rows_to_xlsx(
         f"{tenant.name} · 项目清单", PROJECT_HEADINGS, project_rows(session, actor, tenant, filters, progress),
         subtitle=f"导出时间 {at:%Y-%m-%d %H:%M} · 筛选：{described} · 金额单位：万元",
-        widths=[16, 34, 9, 12, 16, 10, 16, 10, 8, 8, 8, 14, 14, 14, 12, 10, 9, 8],
+        widths=[16, 34, 9, 12, 16, 10, 16, 10, 8, 8, 8, 14, 14, 14, 12, 10, 9, 8, 24, 10, 12],
         formats={11: WAN_FORMAT, 12: WAN_FORMAT, 13: WAN_FORMAT}, sheet_title="项目清单")
     return f"项目清单-{tenant.code}-{_stamp(at)}.xlsx", data
 
@@ -205,6 +229,7 @@ def statistics_rows(stats: dict[str, Any]) -> list[list[Any]]:
             figures = p[key][member.value]
             add(group, f"{member.label}：项目数", figures["count"], "个")
             add(group, f"{member.label}：预算金额", figures["budget_amount"], "万元")
+    _spending_rows(stats, add)
     e = stats["exante"]
     add("事前绩效评估", "评估项目数", e["count"], "个")
     for conclusion, n in e["by_conclusion"].items():
@@ -250,6 +275,17 @@ def statistics_rows(stats: dict[str, Any]) -> list[list[Any]]:
     return rows
 
 
+def _spending_rows(stats: dict[str, Any], add: Callable[..., None]) -> None:
+    """Projects by spending modality, and the evaluations divided as seed 003 (the page's rows and words)."""
+    for code, figures in stats["projects"]["by_modality"].items():
+        name = SpendingModality(code).label if code in SpendingModality._value2member_map_ else "未填写支出方式"
+        add("项目（按支出方式）", f"{name}：项目数", figures["count"], "个")
+        add("项目（按支出方式）", f"{name}：预算金额", figures["budget_amount"], "万元")
+    for name, part, _source in split_rows(stats["evaluations"]["split"]):
+        add("分类评价", f"{name}：评价项目数", part["count"], "个")
+        add("分类评价", f"{name}：涉及资金", part["amount"], "万元")
+
+
 def export_statistics(session: Session, tenant: Tenant, args: dict[str, Any]) -> tuple[str, bytes]:
     year = statistics_year(args)
     stats = statistics.yearly_statistics(session, tenant, year)
@@ -272,16 +308,33 @@ def export_ranking(session: Session, tenant: Tenant, campaign_id: int) -> tuple[
     from jixiao.assessment import service as assessment
 
     campaign = assessment.get_campaign(session, tenant, campaign_id)
+    scheme = assessment.read_scheme(campaign.scheme)
+    # The subject's result on the scheme's scale when it aggregates to one, then each group's result.
+    labelled = scheme.aggregate.labelled
+    headings = [*RANKING_HEADINGS, *(["考核结果"] if labelled else []), *(g.name for g in scheme.groups)]
     rows = [[s.rank if s.ranked else "数据不足", s.name, s.code, LEVEL_LABELS.get(s.level, s.level),
              s.parent_code or "", s.rank_in_parent, s.total, s.grade or "", "是" if s.vetoed else "",
-             "、".join(s.awards or []), "、".join(s.notices or [])]
+             "、".join(s.awards or []), "、".join(s.notices or []), *([s.label or ""] if labelled else []),
+             *(_group_cell(next((r for r in s.groups or [] if r.get("code") == g.code), None)) for g in scheme.groups)]
             for s in assessment.ranking(session, campaign)]
     status = getattr(campaign.status, "label", str(campaign.status))
     data = xlsx.rows_to_xlsx(
-        f"{tenant.name} · {campaign.title}", RANKING_HEADINGS, rows,
+        f"{tenant.name} · {campaign.title}", headings, rows,
         subtitle=f"{campaign.year} 年度 · 考核方案 {campaign.scheme_code}（{campaign.rule_set}）· 状态：{status}",
-        widths=[7, 24, 10, 8, 10, 9, 9, 8, 9, 24, 24], formats={6: "0.00"}, sheet_title="考核排名")
+        widths=[7, 24, 10, 8, 10, 9, 9, 8, 9, 24, 24, *([9] if labelled else []), *(14 for _ in scheme.groups)],
+        formats={6: "0.00"}, sheet_title="考核排名")
     return f"考核排名-{tenant.code}-{campaign.year}-{campaign.id}.xlsx", data
+
+
+def _group_cell(result: dict[str, Any] | None) -> str:
+    """A group's result as its cell reads: its label, else its points of its maximum; 不适用 when left out."""
+    if not result:
+        return ""
+    if result.get("state") == "not_applicable":
+        return "不适用"
+    if result.get("label"):
+        return str(result["label"])
+    return f"{result['points']}/{result['maximum']}" if result.get("points") is not None else ""
 
 
 # ---- Either way -------------------------------------------------------------------------------------------

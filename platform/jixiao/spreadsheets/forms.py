@@ -23,11 +23,19 @@ from sqlalchemy.orm import Session
 from jixiao import inputs, units
 from jixiao.errors import ValidationFailed
 from jixiao.lifecycle import common, scoring
-from jixiao.lifecycle.models import Direction, EvaluationKind, FundType, ProjectKind, QualitativeBand
-from jixiao.rules.national import LEVEL2_BY_LEVEL1
+from jixiao.lifecycle.models import (
+    Direction,
+    EvaluationKind,
+    FundSource,
+    FundType,
+    ProjectKind,
+    QualitativeBand,
+    SpendingModality,
+)
 from jixiao.spreadsheets import xlsx
 from jixiao.spreadsheets.xlsx import MONEY_FORMAT, PERCENT_FORMAT, Formula, norm_heading, text
 from jixiao.tenancy.models import Tenant
+from jixiao.toolkit import NATIONAL_INDICATOR_FRAMEWORK
 
 TARGETS, MONITORING, SELF_EVALUATION, PROJECT_LIST = "targets", "monitoring", "self_evaluation", "project_list"
 
@@ -170,6 +178,29 @@ class Choice:
         if found is None:
             raise Invalid(self.unknown.format(said=said))
         return found
+
+
+@dataclasses.dataclass(frozen=True)
+class Several:
+    """Several of a list in one cell, separated by 、 , ; / or spaces (``values``: every spelling accepted →
+    its code); empty gives []. ``alone`` is the code that cannot stand with another (“不涉及”)."""
+
+    values: Mapping[str, str]
+    unknown: str  # the complaint, naming what was typed as {said}
+    alone: str = ""
+    not_alone: str = ""
+
+    def __call__(self, raw: Any, number_format: str = "General", **context: Any) -> list[str]:
+        said = [part for part in re.split(r"[、,，;；/\s]+", text(raw)) if part]
+        found = []
+        for part in said:
+            code = self.values.get(part) or self.values.get(part.upper())
+            if code is None:
+                raise Invalid(self.unknown.format(said=part))
+            found.append(code)
+        if self.alone and self.alone in found and len(set(found)) > 1:
+            raise Invalid(self.not_alone)
+        return list(dict.fromkeys(found))
 
 
 TRUE_WORDS = frozenset({"是", "y", "yes", "true", "1", "√", "✓", "对"})
@@ -449,8 +480,8 @@ DIRECTIONS = {
     "定性": "qualitative", "qualitative": "qualitative",
 }
 DIRECTION_SYMBOLS = tuple(d.symbol for d in Direction)  # ≥ > = ≤ < 定性
-LEVEL1_NAMES = tuple(LEVEL2_BY_LEVEL1)
-LEVEL2_NAMES = tuple(name for names in LEVEL2_BY_LEVEL1.values() for name in names)
+LEVEL1_NAMES = tuple(NATIONAL_INDICATOR_FRAMEWORK)
+LEVEL2_NAMES = tuple(name for names in NATIONAL_INDICATOR_FRAMEWORK.values() for name in names)
 # As long as the service takes (the page and the API alike): a target set saved there downloads as a form
 # that imports back unchanged.
 OVERALL_TARGET = Labelled("年度总体目标", "overall_target",
@@ -623,6 +654,18 @@ KIND_NAMES = {**{k.label: k.value for k in ProjectKind}, **{k.value: k.value for
 FUND_NAMES = {**{f.label: f.value for f in FundType}, **{f.value: f.value for f in FundType}}
 
 
+MODALITY_LABELS = tuple(m.label for m in SpendingModality)
+# Each modality by its code, its label, and the short names clerks write (PPP, 专项债券 …).
+MODALITY_NAMES = {**{m.label: m.value for m in SpendingModality}, **{m.value: m.value for m in SpendingModality},
+                  **{m.value.upper(): m.value for m in SpendingModality},
+                  "政府和社会资本合作": "ppp", "购买服务": "purchase_of_services", "政府债务": "government_debt",
+                  "专项债券": "government_debt", "专项债": "government_debt", "无": "none"}
+SOURCE_LABELS = tuple(f.label for f in FundSource)
+SOURCE_NAMES = {**{f.label: f.value for f in FundSource}, **{f.value: f.value for f in FundSource},
+                "中央": "central", "省级": "provincial", "省": "provincial", "市级": "city", "市": "city",
+                "本级": "own"}
+
+
 def _yes_no(default: bool, heading: str) -> YesNo:
     return YesNo(default, f"{heading}应填“是”或“否”，填写的是“{{said}}”")
 
@@ -648,6 +691,17 @@ PROJECTS = Table((
     Column("是否新增", "is_new", _yes_no(True, "是否新增"), editable=True, width=9, dropdown=Dropdown(YES_NO)),
     Column("是否重点", "is_key", _yes_no(False, "是否重点"), editable=True, width=9, dropdown=Dropdown(YES_NO)),
     Column("是否涉密", "classified", _yes_no(False, "是否涉密"), editable=True, width=9, dropdown=Dropdown(YES_NO)),
+    # Several may apply, so no drop-down: the importer reads each, separated by “、”.
+    Column("支出方式", "spending_modalities",
+           Several(MODALITY_NAMES, f"“{{said}}”不是支出方式，应为 {either(MODALITY_LABELS)}（多个用“、”分隔）",
+                   alone=SpendingModality.NONE.value,
+                   not_alone=f"“{SpendingModality.NONE.label}”不能与其他支出方式同时填写"),
+           editable=True, width=24),
+    Column("是否专项资金", "is_special_fund", _yes_no(False, "是否专项资金"), editable=True, width=11,
+           dropdown=Dropdown(YES_NO)),
+    Column("专项资金来源", "fund_source",
+           Choice(SOURCE_LABELS, SOURCE_NAMES, f"专项资金来源应为 {either(SOURCE_LABELS)}，填写的是“{{said}}”"),
+           editable=True, width=12, dropdown=Dropdown(SOURCE_LABELS)),
 ), not_found="找不到表头“项目编码”“项目名称”，请使用平台下载的项目清单模板",
     missing_column="找不到“{heading}”列，请使用平台下载的模板", search_rows=20,
     too_many="行数超过上限：一次最多导入 {limit} 个项目，请分批导入", formulas_are_blank=False)

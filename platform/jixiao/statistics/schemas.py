@@ -76,9 +76,44 @@ class StatsFundTypeAmountsSchema(Schema):
     social_insurance = fields.Nested(StatsAmountsSchema)
 
 
+class StatsModalityAmountsSchema(Schema):
+    ppp = fields.Nested(StatsAmountsSchema)
+    investment_fund = fields.Nested(StatsAmountsSchema)
+    procurement = fields.Nested(StatsAmountsSchema)
+    purchase_of_services = fields.Nested(StatsAmountsSchema)
+    government_debt = fields.Nested(StatsAmountsSchema)
+    none = fields.Nested(StatsAmountsSchema, metadata={"description": "recorded as spent through none of them"})
+    unrecorded = fields.Nested(StatsAmountsSchema, metadata={"description": "no modality recorded"})
+
+
+def _split_schemas(name: str, evaluations: bool) -> type[Schema]:
+    """Seed 003's division (policy, department-whole, special funds by source, department budget projects)."""
+    extra = {"evaluations": fields.Integer(metadata={"description": "evaluations of these projects"})} \
+        if evaluations else {}
+    part = Schema.from_dict({"count": fields.Integer(), "amount": Money("budget"), **extra}, name=f"{name}PartSchema")
+    sources = Schema.from_dict({source: fields.Nested(part) for source in ("central", "provincial", "city", "own",
+                                                                         "unrecorded")},
+                               name=f"{name}SourcesSchema")
+    special = Schema.from_dict({"count": fields.Integer(), "amount": Money("budget"), **extra,
+                                "by_source": fields.Nested(sources)}, name=f"{name}SpecialFundSchema")
+    return Schema.from_dict({
+        "policy": fields.Nested(part), "department_whole": fields.Nested(part),
+        "special_fund": fields.Nested(special, metadata={"description": "projects marked 专项资金, by fund source"}),
+        "department_budget": fields.Nested(part, metadata={"description": "the other projects (部门预算项目)"}),
+    }, name=f"{name}Schema")
+
+
+StatsProjectSplitSchema = _split_schemas("StatsProjectSplit", evaluations=False)
+StatsEvaluationSplitSchema = _split_schemas("StatsEvaluationSplit", evaluations=True)
+
+
 class StatsProjectSchema(StatsAmountsSchema):
     by_kind = fields.Nested(StatsProjectKindAmountsSchema)
     by_fund_type = fields.Nested(StatsFundTypeAmountsSchema)
+    by_modality = fields.Nested(StatsModalityAmountsSchema, metadata={
+        "description": "per spending modality; a project spent through several counts under each"})
+    split = fields.Nested(StatsProjectSplitSchema, metadata={
+        "description": "policy, department-whole, special funds by source, department budget projects (they add up)"})
 
 
 class StatsConclusionCountsSchema(Schema):
@@ -164,6 +199,9 @@ class StatsEvaluationSchema(Schema):
     by_project_kind = fields.Nested(StatsProjectKindCountsSchema)
     third_party = fields.Integer(metadata={"description": "performed by a third-party agency"})
     key = fields.Nested(StatsKeyEvaluationsSchema)
+    split = fields.Nested(StatsEvaluationSplitSchema, metadata={
+        "description": "the evaluated projects as seed 003 divides them: count = distinct projects, amount = their "
+                       "budget (each once), evaluations = the evaluations of them"})
 
 
 class StatsReportSchema(Schema):

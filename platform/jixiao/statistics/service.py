@@ -24,7 +24,15 @@ Definitions (the product's):
 
 ``projects``
     count and requested / approved / budget amounts of the year's projects, in total, by kind
-    (``project``, ``policy``, ``department_whole``) and by fund type (the four budgets).
+    (``project``, ``policy``, ``department_whole``) and by fund type (the four budgets);
+    ``by_modality``: the same per spending modality (支出方式: ``ppp``, ``investment_fund``, ``procurement``,
+    ``purchase_of_services``, ``government_debt``, ``none``) and ``unrecorded`` (none recorded). A project
+    spent through several counts under each, so these do not add up to the total; ``none`` and
+    ``unrecorded`` exclude the others.
+    ``split``: the projects divided as seed 003 divides evaluations — ``policy``, ``department_whole``,
+    ``special_fund`` (projects marked 专项资金, with ``by_source``: ``central``, ``provincial``, ``city``,
+    ``own`` and ``unrecorded``) and ``department_budget`` (the other projects, 部门预算项目) — each ``count`` and
+    ``amount`` (budget). The four add up to the total.
 ``exante``
     ex-ante assessments (事前绩效评估) of the year's projects: count, count by conclusion
     (``support`` / ``adjust`` / ``reject``), ``amount_cut`` the sum of the amounts cut, ``projects_cut`` the
@@ -47,7 +55,11 @@ Definitions (the product's):
     ``key`` = key evaluations (重点评价): of projects with ``is_key`` true and kind ``finance`` or
     ``third_party``, with their count by grade (seed 001: 27, 18 优 and 9 良);
     ``projects`` = distinct projects evaluated and ``amount`` = their budget, each project once
-    (seed 002: 41 evaluations, 138.98亿元).
+    (seed 002: 41 evaluations, 138.98亿元);
+    ``split`` = the evaluated projects divided as ``projects.split`` (policy, department-whole, special funds by
+    source, department budget projects): ``count`` the distinct projects evaluated, ``amount`` their budget
+    (each project once), ``evaluations`` the evaluations of them (seed 003: 3 policy, 6 department-whole,
+    72 central / provincial / city special-fund projects, 25 department budget projects).
 ``reports`` (the evaluations above; a classified (涉密) item cannot be published and is counted apart)
     ``withheld`` = of a classified project; ``published`` = not classified and ``published_at`` set;
     ``unpublished`` = the rest. published + withheld + unpublished = evaluations.count
@@ -88,6 +100,7 @@ statements (one more with a ``city``), whatever the number of rows.
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
@@ -106,6 +119,7 @@ from jixiao.lifecycle.models import (
     EvaluationKind,
     EvaluationStatus,
     ExAnteAssessment,
+    FundSource,
     FundType,
     Light,
     MonitoringReport,
@@ -114,9 +128,11 @@ from jixiao.lifecycle.models import (
     ProjectKind,
     RectificationNotice,
     ResultApplication,
+    SpendingModality,
     TargetSet,
     TargetStatus,
 )
+from jixiao.lifecycle.projects import modalities_text
 from jixiao.tenancy import service as tenancy
 from jixiao.tenancy.models import Tenant, TenantLevel
 from jixiao.toolkit import ProjectView, TenantView
@@ -215,6 +231,40 @@ class _Sql:
 
 def _amounts() -> dict[str, Any]:
     return {"count": 0, "requested_amount": money(0), "approved_amount": money(0), "budget_amount": money(0)}
+
+
+UNRECORDED = "unrecorded"
+SPECIAL_FUND, DEPARTMENT_BUDGET = "special_fund", "department_budget"
+#: The split's parts in the order pages show them (seed 003's order).
+SPLIT_PARTS = (ProjectKind.POLICY.value, ProjectKind.DEPARTMENT_WHOLE.value, SPECIAL_FUND, DEPARTMENT_BUDGET)
+SOURCES = (*(f.value for f in FundSource), UNRECORDED)
+
+
+def _split(*extra: str) -> dict[str, Any]:
+    """Seed 003's division at zero: policy, department-whole, special funds (by source), department budget."""
+    def part() -> dict[str, Any]:
+        return {"count": 0, "amount": money(0), **{name: 0 for name in extra}}
+
+    return {ProjectKind.POLICY.value: part(), ProjectKind.DEPARTMENT_WHOLE.value: part(),
+            SPECIAL_FUND: {**part(), "by_source": {source: part() for source in SOURCES}},
+            DEPARTMENT_BUDGET: part()}
+
+
+def _split_parts(split: dict[str, Any], kind: Any, special: Any, source: Any) -> list[dict[str, Any]]:
+    """The parts of ``split`` a project of ``kind`` (special fund or not, from ``source``) counts in."""
+    kind = ProjectKind(kind)
+    if kind is not ProjectKind.PROJECT:
+        return [split[kind.value]]
+    if not special:
+        return [split[DEPARTMENT_BUDGET]]
+    fund = split[SPECIAL_FUND]
+    return [fund, fund["by_source"][FundSource(source).value if source else UNRECORDED]]
+
+
+def _modalities_of(text: Any) -> list[str]:
+    """The modalities a project's stored list (its JSON text, as grouped) names; ``unrecorded`` for none."""
+    said = set(json.loads(text)) if text else set()
+    return [m.value for m in SpendingModality if m.value in said] or [UNRECORDED]
 
 
 # The tenant owning a record's project; every statement joins it once and groups by the row it falls in.
@@ -343,7 +393,9 @@ def _empty() -> dict[str, Any]:
     """The figures of a row with no records (every figure there, at zero)."""
     return {
         "projects": {**_amounts(), "by_kind": {kind.value: _amounts() for kind in ProjectKind},
-                     "by_fund_type": {fund.value: _amounts() for fund in FundType}},
+                     "by_fund_type": {fund.value: _amounts() for fund in FundType},
+                     "by_modality": {code: _amounts() for code in (*(m.value for m in SpendingModality), UNRECORDED)},
+                     "split": _split()},
         "exante": {"count": 0, "by_conclusion": {c.value: 0 for c in Conclusion}, "amount_cut": money(0),
                    "projects_cut": 0},
         "filing": {
@@ -363,6 +415,7 @@ def _empty() -> dict[str, Any]:
             "by_project_kind": {k.value: {"count": 0, "amount": money(0)} for k in ProjectKind},
             "third_party": 0,
             "key": {"count": 0, "by_grade": {}},
+            "split": _split("evaluations"),
         },
         "reports": {"published": 0, "withheld": 0, "unpublished": 0},
         "rectification": {"issued": 0, "closed": 0, "closed_on_time": 0, "overdue": 0, "open": 0},
@@ -403,24 +456,36 @@ def _figures(session: Session, grouping: Grouping, keys: Iterable[Key], today: d
 
 
 def _projects(session: Session, sql: _Sql, g: Grouping, out: dict[Key, dict[str, Any]]) -> None:
+    # Grouped by the modalities' stored text too (one group per combination), split into modalities here: a
+    # GROUP BY over the list's elements would need JSON functions the two databases spell differently.
+    modalities = modalities_text()
     stmt = g.rows(
         g.select(
             Project.kind,
             Project.fund_type,
+            modalities,
+            Project.is_special_fund,
+            Project.fund_source,
             sa.func.count(Project.id),
             sql.money_sum(Project.requested_amount),
             sql.money_sum(Project.approved_amount),
             sql.money_sum(Project.budget_amount),
         ).select_from(Project),
-        Project.kind, Project.fund_type,
+        Project.kind, Project.fund_type, modalities, Project.is_special_fund, Project.fund_source,
     )
-    for figures, (kind, fund, count, requested, approved, budget) in _each(session, stmt, out):
+    for figures, values in _each(session, stmt, out):
+        kind, fund, stored, special, source, count, requested, approved, budget = values
         total = figures["projects"]
-        for group in (total, total["by_kind"][ProjectKind(kind).value], total["by_fund_type"][FundType(fund).value]):
+        by_modality = [total["by_modality"][code] for code in _modalities_of(stored)]
+        for group in (total, total["by_kind"][ProjectKind(kind).value], total["by_fund_type"][FundType(fund).value],
+                      *by_modality):
             group["count"] += count
             group["requested_amount"] += money(requested)
             group["approved_amount"] += money(approved)
             group["budget_amount"] += money(budget)
+        for part in _split_parts(total["split"], kind, special, source):
+            part["count"] += count
+            part["amount"] += money(budget)
 
 
 def _exante(session: Session, sql: _Sql, g: Grouping, out: dict[Key, dict[str, Any]]) -> None:
@@ -506,13 +571,15 @@ def _evaluations(session: Session, sql: _Sql, g: Grouping, out: dict[Key, dict[s
     stmt = g.rows(
         g.select(
             Evaluation.kind, Evaluation.grade, Project.kind, by_agency, Project.is_key, published, Project.classified,
+            Project.is_special_fund, Project.fund_source,
             sa.func.count(Evaluation.id), sql.money_sum(Project.budget_amount),
         ).select_from(Evaluation).join(Project, Project.id == Evaluation.project_id)
         .where(Evaluation.status == EvaluationStatus.SUBMITTED),
         Evaluation.kind, Evaluation.grade, Project.kind, by_agency, Project.is_key, published, Project.classified,
+        Project.is_special_fund, Project.fund_source,
     )
     for figures, values in _each(session, stmt, out):
-        kind, grade, project_kind, agency, is_key, is_published, classified, count, amount = values
+        kind, grade, project_kind, agency, is_key, is_published, classified, special, source, count, amount = values
         evaluations, reports = figures["evaluations"], figures["reports"]
         kind = EvaluationKind(kind)
         evaluations["by_kind"][kind.value] += count
@@ -524,6 +591,8 @@ def _evaluations(session: Session, sql: _Sql, g: Grouping, out: dict[Key, dict[s
         group = evaluations["by_project_kind"][ProjectKind(project_kind).value]
         group["count"] += count
         group["amount"] += money(amount)
+        for part in _split_parts(evaluations["split"], project_kind, special, source):
+            part["evaluations"] += count
         if agency:
             evaluations["third_party"] += count
         if is_key and kind in facts.KEY_EVALUATION_KINDS:
@@ -542,12 +611,18 @@ def _evaluations(session: Session, sql: _Sql, g: Grouping, out: dict[Key, dict[s
         .where(Evaluation.tenant_id.in_(g.owners()), facts.submitted_evaluations())
     )
     stmt = g.rows(
-        g.select(sa.func.count(Project.id), sql.money_sum(Project.budget_amount))
-        .select_from(Project).where(Project.id.in_(evaluated))
+        g.select(Project.kind, Project.is_special_fund, Project.fund_source, sa.func.count(Project.id),
+                 sql.money_sum(Project.budget_amount))
+        .select_from(Project).where(Project.id.in_(evaluated)),
+        Project.kind, Project.is_special_fund, Project.fund_source,
     )
-    for figures, (projects, amount) in _each(session, stmt, out):
-        figures["evaluations"]["projects"] = projects
-        figures["evaluations"]["amount"] = money(amount)
+    for figures, (kind, special, source, projects, amount) in _each(session, stmt, out):
+        evaluations = figures["evaluations"]
+        evaluations["projects"] += projects
+        evaluations["amount"] += money(amount)
+        for part in _split_parts(evaluations["split"], kind, special, source):
+            part["count"] += projects
+            part["amount"] += money(amount)
 
 
 def _rectification(session: Session, g: Grouping, out: dict[Key, dict[str, Any]], today: date) -> None:
