@@ -16,6 +16,7 @@ import pytest
 import sqlalchemy as sa
 from openpyxl import load_workbook
 
+from jixiao import hookimpl
 from jixiao.testing import api_login, unique
 
 YEAR = 2046  # the API and page tests' own year (no other test uses it)
@@ -64,6 +65,26 @@ def test_a_project_holds_its_modalities_and_its_special_fund_source(finance):
     assert ok(finance.get(url(f"/projects/{project['id']}"))) == project
     history = ok(finance.get(url(f"/projects/{project['id']}/history")))
     assert history[0]["after"]["spending_modalities"] == ["ppp", "procurement"]
+
+
+class SeesTheMoney:
+    """A plugin rule that reads the project's modalities and fund source: a PPP special fund owes an ex-ante
+    assessment even when continuing."""
+
+    @hookimpl
+    def exante_required(self, tenant, project):
+        if "ppp" in project.spending_modalities and project.is_special_fund and project.fund_source == "central":
+            return True
+        return None
+
+
+def test_hooks_see_the_modalities_and_the_fund_source(with_plugin):
+    made = with_plugin(SeesTheMoney(), LINGLING, name="sees_the_money")
+    client = api_login(made, "lingling_finance")
+    plain = ok(new(client, is_new=False), 201)
+    ppp = ok(new(client, is_new=False, spending_modalities=["ppp"], is_special_fund=True, fund_source="central"), 201)
+    owed = {p["id"]: ok(client.get(url(f"/projects/{p['id']}/exante")))["required"] for p in (plain, ppp)}
+    assert owed == {plain["id"]: False, ppp["id"]: True}
 
 
 def test_without_them_nothing_is_recorded_which_is_not_none(finance):
@@ -250,6 +271,10 @@ def test_the_project_list_imports_them_and_a_bad_cell_imports_nothing(finance):
     data = [dict(zip(heading, line, strict=True)) for line in lines[lines.index(heading) + 1:] if line[0]]
     assert [(d["项目编码"], d["支出方式"], d["是否专项资金"], d["专项资金来源"]) for d in data] == [
         (f"{tag}-1", "政府和社会资本合作（PPP）、政府采购", "是", "中央专项")]
+    # The subtitle states the filters in words, never as the query's codes.
+    subtitle = next(str(line[0]) for line in lines if line and str(line[0]).startswith("导出时间"))
+    assert f"筛选：预算年度 {YEAR}；关键词 {tag}；支出方式 政府和社会资本合作（PPP）" in subtitle
+    assert "modality" not in subtitle and "ppp" not in subtitle
 
 
 # ---- Seed 003: the evaluations by type -----------------------------------------------------------------------

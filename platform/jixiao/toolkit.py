@@ -97,6 +97,11 @@ class ProjectView:
     requested_amount: Decimal
     approved_amount: Decimal | None
     department_code: str
+    #: What the money is spent through (codes: ppp, investment_fund, …, or none); () when not recorded.
+    spending_modalities: tuple[str, ...] = ()
+    is_special_fund: bool = False
+    #: A special fund's source: central, provincial, city or own.
+    fund_source: str | None = None
 
     @classmethod
     def build(cls, project: Any) -> ProjectView:
@@ -106,6 +111,8 @@ class ProjectView:
             is_key=project.is_key, requested_amount=project.requested_amount,
             approved_amount=project.approved_amount,
             department_code=project.department.code if project.department else "",
+            spending_modalities=tuple(project.spending_modalities or ()), is_special_fund=bool(project.is_special_fund),
+            fund_source=str(project.fund_source) if project.fund_source else None,
         )
 
 

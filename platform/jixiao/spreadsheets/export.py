@@ -164,12 +164,29 @@ def project_rows(session: Session, actor: User, tenant: Tenant, filters: project
         page += 1
 
 
+def describe_filters(filters: projects.ProjectFilters) -> str:
+    """The filters in words, as the sheet's subtitle states them ("预算年度 2026；阶段 已批复预算"), or 全部."""
+    said: list[str] = []
+    labelled: list[tuple[str, Any, Callable[[str], str]]] = [
+        ("预算年度", filters.year, str), ("主管部门编码", filters.department_code, str),
+        ("阶段", filters.stage, lambda v: Stage(v).label), ("项目类型", filters.kind, lambda v: ProjectKind(v).label),
+        ("资金来源", filters.fund_type, lambda v: FundType(v).label), ("评价等级", filters.grade, str),
+        ("最近监控结果", filters.light, lambda v: LABELS.get(v, v)), ("关键词", filters.q, str),
+        ("支出方式", filters.modality, lambda v: "、".join(SpendingModality(m).label for m in v)),
+        ("专项资金来源", filters.fund_source, lambda v: FundSource(v).label),
+    ]
+    for name, value, word in labelled:
+        if value:
+            said.append(f"{name} {word(value)}")
+    return "；".join(said) or "全部"
+
+
 def export_projects(session: Session, actor: User, tenant: Tenant, args: dict[str, Any],
                     progress: Progress | None = None, *, now: datetime | None = None) -> tuple[str, bytes]:
     """The projects list as a sheet; ``now`` (default: the current instant) is the export time it states."""
     at = units.local_now(now)
     filters = project_filters(args)
-    described = "；".join(f"{k}={v}" for k, v in dataclasses.asdict(filters).items() if v) or "全部"
+    described = describe_filters(filters)
     data = xlsx.rows_to_xlsx(
         f"{tenant.name} · 项目清单", PROJECT_HEADINGS, project_rows(session, actor, tenant, filters, progress),
         subtitle=f"导出时间 {at:%Y-%m-%d %H:%M} · 筛选：{described} · 金额单位：万元",
