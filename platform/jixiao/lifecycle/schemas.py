@@ -26,7 +26,8 @@ from jixiao.lifecycle.models import (
 
 
 def choices(enum_cls: type[enum.Enum]) -> validate.OneOf:
-    return validate.OneOf([m.value for m in enum_cls])
+    """One of the enum's codes; the refusal names the value given and the codes allowed, in Chinese."""
+    return validate.OneOf([m.value for m in enum_cls], error="“{input}”不是可选的值；应为：{choices}")
 
 
 def Money(**kwargs: object) -> fields.Decimal:  # noqa: N802 - reads like a field class
@@ -106,12 +107,12 @@ class ProjectCreateSchema(Schema):
     is_key = fields.Boolean(load_default=False)
     classified = fields.Boolean(load_default=False)
     requested_amount = Money(required=True, validate=validate.Range(min=0))
-    # Checked by the service (projects.check_spending), which names the field: also what the page and the
-    # spreadsheet import send.
-    spending_modalities = fields.List(fields.Raw(), load_default=list,
+    # The codes as the document states them; the combinations (none alone, a source only on a special fund) are
+    # checked by the service (projects.check_spending), as for the page and the spreadsheet import.
+    spending_modalities = fields.List(fields.String(validate=choices(SpendingModality)), load_default=list,
                                       validate=validate.Length(max=inputs.MAX_LIST_ITEMS))
     is_special_fund = fields.Boolean(load_default=False)
-    fund_source = fields.Raw(load_default=None, allow_none=True)
+    fund_source = fields.String(load_default=None, allow_none=True, validate=choices(FundSource))
 
 
 class ProjectUpdateSchema(Schema):
@@ -124,9 +125,10 @@ class ProjectUpdateSchema(Schema):
     classified = fields.Boolean()
     requested_amount = Money(validate=validate.Range(min=0))
     adjusted_amount = Money(validate=validate.Range(min=0))
-    spending_modalities = fields.List(fields.Raw(), validate=validate.Length(max=inputs.MAX_LIST_ITEMS))
+    spending_modalities = fields.List(fields.String(validate=choices(SpendingModality)),
+                                      validate=validate.Length(max=inputs.MAX_LIST_ITEMS))
     is_special_fund = fields.Boolean()
-    fund_source = fields.Raw(allow_none=True)
+    fund_source = fields.String(allow_none=True, validate=choices(FundSource))
     version = fields.Integer(required=True)
 
 
