@@ -233,7 +233,25 @@ def _domain_error_response(exc: DomainError) -> Any:
         return redirect(url_for("accounts.login", next=request.full_path.rstrip("?")))
     if wants_json():
         return error_response(exc.status, exc.code, exc.message, exc.fields)
-    return render_template("error.html", status=exc.status, message=exc.message, fields=exc.fields), exc.status
+    return render_template("error.html", status=exc.status, message=exc.message, fields=exc.fields,
+                           back=same_site_referrer()), exc.status
+
+
+def upload_limit_text(limit_bytes: int) -> str:
+    """The configured upload limit (``MAX_CONTENT_LENGTH``, set in MB by ``JIXIAO_MAX_UPLOAD_MB``) in words."""
+    megabytes = limit_bytes / (1024 * 1024)
+    if megabytes >= 1:
+        return f"{megabytes:.2f}".rstrip("0").rstrip(".") + " MB"
+    return f"{max(1, round(limit_bytes / 1024))} KB"
+
+
+def same_site_referrer() -> str | None:
+    """The page the user came from, for a "back" link on an error page: only a page of this site (the
+    Referrer-Policy is same-origin, so another site's address never arrives; checked anyway, it is input)."""
+    referrer = request.referrer or ""
+    if referrer.startswith(request.host_url):
+        return referrer
+    return None
 
 
 def _http_error_response(app: Flask, exc: HTTPException) -> Response:
@@ -249,11 +267,14 @@ def _http_error_response(app: Flask, exc: HTTPException) -> Response:
                           else {"_": in_chinese(location_errors)})
     elif status == 400 and getattr(exc, "description", None) and "CSRF" in str(exc.description):
         code, message = "csrf_failed", "安全令牌无效或已过期（CSRF），请刷新页面后重试"
+    elif status == 413 and app.config.get("MAX_CONTENT_LENGTH"):
+        # Werkzeug refuses the body before any view runs: only here can the page say what the limit is.
+        message = f"上传的内容过大：每次上传最多 {upload_limit_text(app.config['MAX_CONTENT_LENGTH'])}，请压缩或分批上传"
     if wants_json():
         response = error_response(status, code, message, fields)
     else:
         response = app.make_response((render_template("error.html", status=status, message=message,
-                                                       fields=fields), status))
+                                                       fields=fields, back=same_site_referrer()), status))
     # RFC 9110 §15.5.6: a 405 names the methods the resource does support.
     valid_methods = getattr(exc, "valid_methods", None)  # werkzeug's MethodNotAllowed alone carries them
     if status == 405 and valid_methods:
