@@ -28,7 +28,7 @@ def test_biangba_gets_the_xizang_catalog_with_every_indicator(login):
     assert catalog["code"] == "xizang-common-2024"
     assert catalog["name"] == "西藏自治区分行业分领域共性绩效指标"
     assert catalog["years"] == [2024, None]
-    assert "合理默认值" in catalog["source"]
+    assert "以财政厅文件为准" in catalog["source"]
     assert len(catalog["categories"]) >= 9 and catalog["count"] >= 93
     assert body["total"] == catalog["count"] == len(body["items"])
     first = body["items"][0]

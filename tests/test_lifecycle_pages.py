@@ -216,9 +216,9 @@ def test_a_project_through_the_pages(app, unit, finance, client):
     assert row and f">{grade.group(1)}</span>" in row.group(0) and "年度重点工作基本完成" in row.group(0)
     assert "李四" not in text and "内部意见" not in text and "lingling" not in text
 
-    # 8. History shows who did what.
-    assert all(action in page for action in ("project.create", "targets.submit", "targets.approve",
-                                             "budget.approve", "monitoring.submit", "evaluation.submit"))
+    # 8. History shows who did what, in words (tests/test_words_not_codes.py reads it closer).
+    assert all(action in page for action in ("新建项目", "提交绩效目标", "批复绩效目标", "批复预算", "填报绩效监控",
+                                             "提交绩效评价"))
 
 
 def test_rectification_results_and_evidence_through_the_pages(app, unit, finance):

@@ -96,6 +96,14 @@ def _compose(app: Flask, host: plugins.PluginHost) -> None:
 def _template_helpers(app: Flask) -> None:
     from flask_wtf.csrf import generate_csrf
 
+    from jixiao import units
+    from jixiao.audit.labels import action_label
+
+    # Every printed value, before it is escaped: numbers never in exponent notation (Decimal("1E+2") is 100).
+    app.jinja_env.finalize = units.positional
+    # A global, not a context variable: imported macros (history_table) see globals only.
+    app.jinja_env.globals["action_label"] = action_label
+
     from jixiao import policy
     from jixiao.accounts.models import ROLE_LABELS, Role
     from jixiao.system import duties

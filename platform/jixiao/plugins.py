@@ -23,6 +23,9 @@ T = TypeVar("T")
 
 NATIONAL = "national"
 ENTRY_POINT_GROUP = "jixiao"
+#: The module-level name a plugin declares its display name with (``DISPLAY_NAME = "某省规则"``): what pages show
+#: beside the plugin's code, which stays the name tenants YAML files use.
+DISPLAY_NAME_ATTRIBUTE = "DISPLAY_NAME"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -32,6 +35,7 @@ class PluginInfo:
     distribution: str
     hooks: tuple[str, ...]
     builtin: bool
+    display_name: str = ""
 
 
 def by_name(items: Iterable[T], name_of: Callable[[T], str], what: str) -> dict[str, T]:
@@ -141,6 +145,12 @@ class PluginHost:
     def is_installed(self, name: str) -> bool:
         return self.pm.has_plugin(name)
 
+    def display_name(self, name: str) -> str:
+        """The plugin's name in words (its ``DISPLAY_NAME``); its code when it declares none or is not installed
+        (a tenant may enable a plugin that is not installed: the page still names it)."""
+        declared = getattr(self.pm.get_plugin(name), DISPLAY_NAME_ATTRIBUTE, None)
+        return declared.strip() if isinstance(declared, str) and declared.strip() else name
+
     def collect(self, hook_name: str) -> list[Any]:
         """Every installed plugin's answer to a composition hook, flattened, in registration order (the core's
         first): what an app is made of does not depend on a tenant."""
@@ -157,7 +167,8 @@ class PluginHost:
                 continue
             hooks = tuple(sorted(caller.name for caller in self.pm.get_hookcallers(plugin) or []))
             dist, version = self._distributions.get(name, ("?", "?"))
-            infos.append(PluginInfo(name, version, dist, hooks, builtin=name == NATIONAL))
+            infos.append(PluginInfo(name, version, dist, hooks, builtin=name == NATIONAL,
+                                    display_name=self.display_name(name)))
         return sorted(infos, key=lambda i: (not i.builtin, i.name))
 
     def hook(self, name: str, precedence: Iterable[str]) -> OrderedHook:

@@ -47,6 +47,9 @@ from typing import Any
 from jixiao import hookimpl
 from jixiao.toolkit import Setting, load_data_file
 
+# What pages call this plugin beside its code ({name}): write the region's rules in words, e.g. "某某省规则".
+DISPLAY_NAME = "{name} 规则"
+
 
 @hookimpl
 def declare_settings() -> list[Setting]:

@@ -32,7 +32,7 @@ __all__ = [
     "local_date", "local_now", "local_today", "local_zone", "timezone_name", "to_local",
     "format_amount_scaled", "format_wan", "format_wan_exact", "format_yuan",
     "money", "wan_from_yuan", "yuan_from_wan",
-    "percent", "percent_of", "ratio_percent", "ratio_percent_trimmed",
+    "percent", "percent_of", "ratio_percent", "ratio_percent_trimmed", "positional",
 ]
 
 DEFAULT_TIMEZONE = "Asia/Shanghai"
@@ -154,6 +154,17 @@ def format_amount_scaled(amount: Number | None) -> str:
         unit, text = Decimal(1), _("%(n)s 元")
     shown = f"{(value / unit).quantize(CENT, rounding=ROUND_HALF_UP):f}".rstrip("0").rstrip(".")
     return text % {"n": shown}
+
+
+def positional(value: object) -> object:
+    """What a page prints for ``value``: a number in positional notation, never an exponent (``Decimal("1E+2")``
+    → ``"100"``, ``1e-05`` → ``"0.00001"``); anything else as it is. Every page template's output goes through
+    it (the app's Jinja ``finalize``), so a number printed without a formatter cannot read ``1E+2``."""
+    if isinstance(value, Decimal):
+        return f"{value:f}" if value.is_finite() else str(value)
+    if isinstance(value, float) and "e" in repr(value):
+        return f"{Decimal(repr(value)):f}"
+    return value
 
 
 # ---- Percentages ----------------------------------------------------------------------------------------

@@ -16,7 +16,24 @@ from jixiao.tenancy.models import Tenant
 from jixiao.toolkit import DocumentOwner
 
 
-@job_kind("assessment.finalize", label="考核汇总排名", queue="interactive", max_attempts=2)
+def _campaign_page(result: dict[str, Any], tenant_code: str | None) -> str | None:
+    """The campaign the job finalised or published (built by hand: a worker has no request)."""
+    if not tenant_code or not result.get("campaign_id"):
+        return None
+    return f"/t/{tenant_code}/assessments/{int(result['campaign_id'])}"
+
+
+def _finalized(result: dict[str, Any]) -> str:
+    return (f"已汇总 {result.get('subjects', 0)} 个被考核单位的得分，{result.get('ranked', 0)} 个参与排名，"
+            f"{result.get('awarded', 0)} 个获奖励，{result.get('noticed', 0)} 个被通报")
+
+
+def _published(result: dict[str, Any]) -> str:
+    return f"已公布 {result.get('published', 0)} 个被考核单位的考核结果"
+
+
+@job_kind("assessment.finalize", label="考核汇总排名", queue="interactive", max_attempts=2, describe=_finalized,
+          result_link=_campaign_page, link_label="打开考核")
 def finalize(ctx: JobContext, campaign_id: int) -> dict[str, Any]:
     tenant = ctx.session.get_one(Tenant, ctx.tenant_id)
     campaign = service.get_campaign(ctx.session, tenant, campaign_id)
@@ -24,13 +41,15 @@ def finalize(ctx: JobContext, campaign_id: int) -> dict[str, Any]:
     return service.finalize(ctx.session, tenant, campaign, progress=ctx.progress)
 
 
-@job_kind("assessment.publish", label="发布考核结果", queue="interactive", max_attempts=2)
+@job_kind("assessment.publish", label="发布考核结果", queue="interactive", max_attempts=2, describe=_published,
+          result_link=_campaign_page, link_label="打开考核")
 def publish(ctx: JobContext, campaign_id: int) -> dict[str, Any]:
     tenant = ctx.session.get_one(Tenant, ctx.tenant_id)
     return service.publish(ctx.session, tenant, service.get_campaign(ctx.session, tenant, campaign_id))
 
 
-@job_kind("documents.ranking_notice", label="生成考核结果通报（PDF）", queue=QUEUE, max_attempts=2, timeout=600)
+@job_kind("documents.ranking_notice", label="生成考核结果通报（PDF）", queue=QUEUE, max_attempts=2, timeout=600,
+          describe=lambda result: "已生成考核结果通报（PDF）")
 def ranking_notice(ctx: JobContext, owner_type: str, owner_id: int, title: str, year: int, issuer: str,
                    rows: list[Any], rewarded: list[str] | None = None, summoned: list[str] | None = None,
                    issued_on: str | None = None, number: str = "", intro: str = "", addressees: str = "",

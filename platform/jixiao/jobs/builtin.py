@@ -8,7 +8,11 @@ from typing import Any
 from jixiao.jobs.service import JobContext, TransientJobError, job_kind
 
 
-@job_kind("system.selfcheck", label="后台任务自检", queue="interactive", max_attempts=3)
+def _selfcheck_done(result: dict[str, Any]) -> str:
+    return f"自检完成：共 {result.get('steps', 0)} 步，第 {result.get('attempts', 1)} 次尝试成功"
+
+
+@job_kind("system.selfcheck", label="后台任务自检", queue="interactive", max_attempts=3, describe=_selfcheck_done)
 def selfcheck(ctx: JobContext, steps: int = 5, sleep: float = 0.0, fail_times: int = 0) -> dict[str, Any]:
     """Operators check the workers with it (``jixiao jobs selfcheck``): reports progress step by step, and can
     fail its first ``fail_times`` attempts with a transient error to show that retries work."""

@@ -28,6 +28,12 @@ class JobFailed(Exception):
     """A failure to report to the user as it is (a Chinese sentence), without retrying."""
 
 
+#: What a kind says its finished job did, as a sentence (``result → "新增 12 个项目"``).
+Describe = Callable[[dict[str, Any]], str]
+#: Where a finished job's record is shown (``(result, tenant_code) → url``), or None when it has no page.
+ResultLink = Callable[[dict[str, Any], str | None], str | None]
+
+
 @dataclasses.dataclass(frozen=True)
 class JobKind:
     name: str
@@ -36,6 +42,12 @@ class JobKind:
     label: str
     max_attempts: int
     timeout: int
+    #: Optional: the job page says what was done in these words rather than listing the result's fields.
+    describe: Describe | None = None
+    #: Optional: the job page links to the record made or changed (a result's ``url`` is used without it).
+    result_link: ResultLink | None = None
+    #: The link's words (a file is downloaded, a list or a campaign is opened), or ``result → words``.
+    link_label: str | Callable[[dict[str, Any]], str] = "查看结果"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -52,14 +64,19 @@ JOB_KIND_ATTRIBUTE = "__jixiao_job_kind__"
 
 
 def job_kind(name: str, *, label: str, queue: str = "interactive", max_attempts: int = 3,
-             timeout: int = 1800) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+             timeout: int = 1800, describe: Describe | None = None, result_link: ResultLink | None = None,
+             link_label: str | Callable[[dict[str, Any]], str] = "查看结果") -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Mark ``fn(ctx, **args)`` as the job kind ``name``; a plugin's ``register_job_kinds`` lists it. Marking
-    registers nothing: which kinds an app knows depends on its plugins, not on what a process imported."""
+    registers nothing: which kinds an app knows depends on its plugins, not on what a process imported.
+
+    ``describe(result)`` says in a sentence what a finished job did, ``result_link(result, tenant_code)`` where
+    its record is shown (``link_label`` names that link); the job page shows both instead of the raw result."""
     if queue not in QUEUES:
         raise ValueError(f"unknown queue {queue}")
 
     def decorator(func: Callable[..., Any]) -> Callable[..., Any]:
-        setattr(func, JOB_KIND_ATTRIBUTE, JobKind(name, func, queue, label, max_attempts, timeout))
+        setattr(func, JOB_KIND_ATTRIBUTE, JobKind(name, func, queue, label, max_attempts, timeout, describe,
+                                                  result_link, link_label))
         return func
 
     return decorator

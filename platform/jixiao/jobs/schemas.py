@@ -5,8 +5,9 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from jixiao import pagination
+from jixiao.db import session
 from jixiao.inputs import MAX_LIST_ITEMS
-from jixiao.jobs.service import kinds
+from jixiao.jobs.service import job_outcome, kinds
 
 
 class JobSchema(Schema):
@@ -19,6 +20,12 @@ class JobSchema(Schema):
     progress = fields.Integer(metadata={"description": "0–100"})
     message = fields.String()
     result = fields.Dict(allow_none=True)
+    summary = fields.Function(lambda job: job_outcome(session(), job).summary,
+                              metadata={"description": "what the finished job did, in words (empty until it has)"})
+    result_link = fields.Function(lambda job: job_outcome(session(), job).link,
+                                  metadata={"description": "where its record is shown or downloaded, or null"})
+    result_link_label = fields.Function(lambda job: job_outcome(session(), job).link_label,
+                                        metadata={"description": "the words of that link"})
     error = fields.String(metadata={"description": "why it failed, in words a user understands"})
     attempts = fields.Integer()
     max_attempts = fields.Integer()

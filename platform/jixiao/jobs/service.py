@@ -8,6 +8,7 @@ goes to an RQ queue and a ``jixiao worker`` runs it; without, the same code runs
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import socket
 from collections.abc import Callable
@@ -314,3 +315,59 @@ def _requeue(job: Job) -> None:
     Queue(job.queue, connection=connection).enqueue(
         "jixiao.jobs.runner.run", job.id, job.tenant_id, job_id=f"jixiao-{job.id}-r{job.attempts}",
         job_timeout=spec.timeout if spec else 1800, description=f"{job.kind} #{job.id} (recovered)")
+
+
+# ---- What a finished job did, in words -------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class Outcome:
+    """A job as its page shows it: its kind's label, what it did (a sentence, or the result's plain fields when
+    its kind has no words for it) and a link to the record it made or changed."""
+
+    label: str
+    summary: str
+    fields: list[tuple[str, str]]
+    link: str | None
+    link_label: str
+
+
+def kind_label(kind: str) -> str:
+    """A job kind's label; a kind no longer installed is shown as it is stored."""
+    known = kinds()
+    return known[kind].label if kind in known else kind
+
+
+def job_outcome(session: Session, job: Job) -> Outcome:
+    """What the job page and the job list show for ``job`` instead of its kind code and its JSON result."""
+    from jixiao.tenancy.models import Tenant
+
+    kind = kinds().get(job.kind)
+    label = kind.label if kind else job.kind
+    result = job.result if isinstance(job.result, dict) else {}
+    if job.status is not JobStatus.SUCCEEDED and not result:
+        return Outcome(label, "", [], None, "")
+    tenant = session.get(Tenant, job.tenant_id) if job.tenant_id is not None else None
+    code = tenant.code if tenant is not None else None
+    link = kind.result_link(result, code) if kind and kind.result_link else None
+    link = link or (str(result["url"]) if isinstance(result.get("url"), str) and result["url"] else None)
+    if kind and kind.result_link:
+        link_label = kind.link_label(result) if callable(kind.link_label) else kind.link_label
+    else:
+        link_label = "下载" if link and "/documents/" in link else "查看结果"
+    if kind and kind.describe:
+        return Outcome(label, kind.describe(result), [], link, link_label)
+    # A kind without words of its own: its plain fields, never the JSON, and never the link's address twice.
+    fields = [(str(key), _plain(value)) for key, value in result.items()
+              if key not in ("url", "document_id") and not isinstance(value, dict | list)]
+    return Outcome(label, "已完成" if job.status is JobStatus.SUCCEEDED else "", fields, link, link_label)
+
+
+def _plain(value: Any) -> str:
+    from jixiao.units import NONE_SHOWN
+
+    if value is None:
+        return NONE_SHOWN
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    return str(value)

@@ -17,7 +17,8 @@ bp = Blueprint("jobs", __name__, template_folder="templates")
 @bp.route("/jobs/<int:job_id>")
 @require_login
 def job(job_id: int) -> Any:
-    return render_template("jobs/job.html", job=service.get_job(session(), current_user, job_id))
+    job = service.get_job(session(), current_user, job_id)
+    return render_template("jobs/job.html", job=job, outcome=service.job_outcome(session(), job))
 
 
 def _page() -> int:
@@ -29,7 +30,7 @@ def _page() -> int:
 @require_login
 def jobs() -> Any:
     found = service.job_page(session(), current_user, _page())
-    return render_template("jobs/jobs.html", jobs=found.items, found=found)
+    return render_template("jobs/jobs.html", jobs=found.items, found=found, kind_label=service.kind_label)
 
 
 @bp.route("/notifications", methods=["GET", "POST"])

@@ -67,7 +67,17 @@ def _audience(session: Any, project_ids: Any, *concern: Concern) -> dict[int, li
     return recipients
 
 
-@job_kind("scan.monitoring_reminders", label="绩效监控报送提醒", queue="scheduled", max_attempts=2)
+def _reminded(result: dict[str, Any]) -> str:
+    return f"检查了 {result.get('tenants', 0)} 个财政部门，发出 {result.get('notifications', 0)} 条报送提醒"
+
+
+def _scanned(result: dict[str, Any]) -> str:
+    return (f"逾期未整改 {result.get('overdue_notices', 0)} 项，红灯项目 {result.get('off_track', 0)} 个，"
+            f"暂停拨款 {result.get('suspended', 0)} 个，发出提醒 {result.get('notifications', 0)} 条")
+
+
+@job_kind("scan.monitoring_reminders", label="绩效监控报送提醒", queue="scheduled", max_attempts=2,
+          describe=_reminded)
 def monitoring_reminders(ctx: JobContext, year: int | None = None, month: int | None = None) -> dict[str, Any]:
     """Remind each unit of the monitoring reports it owes for the last month due (its staff who can open the
     project: the project's department and the departments above it)."""
@@ -92,7 +102,7 @@ def monitoring_reminders(ctx: JobContext, year: int | None = None, month: int | 
     return {"tenants": len(tenants), "notifications": written}
 
 
-@job_kind("scan.daily", label="每日整改与监控检查", queue="scheduled", max_attempts=2)
+@job_kind("scan.daily", label="每日整改与监控检查", queue="scheduled", max_attempts=2, describe=_scanned)
 def daily_scan(ctx: JobContext) -> dict[str, Any]:
     """Overdue rectifications, red monitoring reports and overdue answers to warnings, tenant by tenant.
 

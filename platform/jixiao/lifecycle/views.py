@@ -34,6 +34,7 @@ from jixiao.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from jixiao.lifecycle import (
     common,
     evaluations,
+    history,
     monitoring,
     overview,
     projects,
@@ -401,7 +402,7 @@ def _project_context(db: Session, tenant: Any, item: Project, failure: Failure |
         "targets_editable": may.edit_targets, "rows": rows, "row_errors": row_errors, "cell_errors": cell_errors,
         "directions": list(Direction), "natures": list(IndicatorNature), "level2_suggestions": NATIONAL_INDICATOR_FRAMEWORK,
         "periods_owed": view.periods_owed, "reports": view.reports, "filed": view.filed,
-        "next_period": view.next_period, "may_monitor": may.monitor, "responses": list(WarningResponse),
+        "next_period": _kept_month(view.periods_owed) or view.next_period, "may_monitor": may.monitor, "responses": list(WarningResponse),
         "evaluations": view.evaluations, "submittable": may.submit_evaluations, "evaluable": view.evaluable,
         "forms": view.forms, "may_start_self": may.start_self_evaluation, "agencies": view.agencies,
         "commission_kinds": [EvaluationKind.DEPARTMENT, EvaluationKind.FINANCE, EvaluationKind.THIRD_PARTY],
@@ -415,9 +416,15 @@ def _project_context(db: Session, tenant: Any, item: Project, failure: Failure |
         "graded": view.graded, "suggestions": view.suggestions, "actions": view.actions, "choices": view.choices,
         "decision_history": view.decision_history,
         "applications": {a.evaluation_id: a for a in view.applications}, "application_list": view.applications,
-        "history": view.history,
+        "history": history.describe(db, tenant, item, view.history),
         "failure": failure,
     }
+
+
+def _kept_month(owed: list[int]) -> int | None:
+    """The month just filed (``?month=`` on the redirect after saving), if the project owes it."""
+    month = request.args.get("month", type=int)
+    return month if month in owed else None
 
 
 def _errors_for(failure: Failure | None, *keys: str) -> dict[str, Any]:
@@ -450,8 +457,12 @@ def project_page(project_id: int) -> Any:
     return _render_project(project_id)
 
 
-def _act(project_id: int, key: str, anchor: str, action: Callable[[Session, Any, Project], str]) -> Any:
-    """Run one form's action: redirect to the section with a flash, or re-render with the service's answer."""
+def _act(project_id: int, key: str, anchor: str, action: Callable[[Session, Any, Project], str],
+         keep: dict[str, Any] | None = None) -> Any:
+    """Run one form's action: redirect to the section with a flash, or re-render with the service's answer.
+
+    ``keep``, filled in by ``action``, rides along on the redirect as query arguments: what the page should
+    show selected again after saving (the monitoring month just filed)."""
     db, tenant = session(), current_tenant()
     item = common.get_project(db, current_user, tenant, project_id)
     try:
@@ -461,7 +472,7 @@ def _act(project_id: int, key: str, anchor: str, action: Callable[[Session, Any,
         return _render_project(project_id, Failure(key, anchor, exc.message, exc.fields, request.form.copy(),
                                                    exc.status))
     flash(done, "success")
-    return redirect(url_for("lifecycle.project", project_id=project_id, _anchor=anchor))
+    return redirect(url_for("lifecycle.project", project_id=project_id, _anchor=anchor, **(keep or {})))
 
 
 def _evaluation_of(db: Session, tenant: Any, item: Project, evaluation_id: int) -> Evaluation:
@@ -599,6 +610,8 @@ def payment(project_id: int) -> Any:
 @bp.route("/t/<tenant_code>/projects/<int:project_id>/monitoring", methods=["POST"])
 @require_login
 def monitoring_report(project_id: int) -> Any:
+    keep: dict[str, Any] = {}
+
     def action(db: Session, tenant: Any, item: Project) -> str:
         form = request.form
         errors: dict[str, str] = {}
@@ -622,10 +635,11 @@ def monitoring_report(project_id: int) -> Any:
             "period": period, "executed_amount": executed, "values": values,
             "cause": form.get("cause", ""), "measure": form.get("measure", ""),
             "version": _int(form.get(f"version-{period}"))})
+        keep["month"] = report.period  # the form offers this month again, not the first one due
         return _("已报送 %(period)s 月绩效监控：执行率 %(rate)s%%，%(light)s。", period=report.period,
                  rate=report.execution_rate, light=report.light.label)
 
-    return _act(project_id, "monitoring", "monitoring", action)
+    return _act(project_id, "monitoring", "monitoring", action, keep)
 
 
 @bp.route("/t/<tenant_code>/projects/<int:project_id>/monitoring/<int:period>/response", methods=["POST"])

@@ -14,6 +14,9 @@ from typing import Any
 from jixiao import hookimpl
 from jixiao.toolkit import NATIONAL_INDICATOR_FRAMEWORK, Setting
 
+#: What pages call this plugin (read by the plugin host; docs/plugins.md, "Display name").
+DISPLAY_NAME = "全国通用规则"
+
 EXANTE_DIMENSIONS = [
     {"key": "necessity", "label": "立项必要性", "max": 20},
     {"key": "economy", "label": "投入经济性", "max": 20},
@@ -254,6 +257,7 @@ BASIC_SCHEME: dict[str, Any] = {
     "code": "national-basic",
     "name": "预算绩效管理工作考核（基本指标）",
     "rule_set": "national",
+    "rule_set_name": "全国通用基本指标",
     "years": [2018, None],
     "for_levels": ["province", "city"],
     "subjects": "counties",

@@ -37,7 +37,23 @@ def _notify(ctx: JobContext, tenant: Tenant, title: str, body: str, url: str) ->
                url=url, dedupe_key=f"spreadsheets-job-{ctx.job_id}")
 
 
-@job_kind(IMPORT_PROJECTS, label="项目清单导入", queue="interactive", max_attempts=1)
+def _imported(result: dict[str, Any]) -> str:
+    if result.get("status") == "rejected":
+        return f"未导入：发现 {result.get('error_count', 0)} 处错误，请按错误报告修改后重新上传"
+    return f"已导入 {result.get('created', 0)} 个项目（共 {result.get('rows', 0)} 行）"
+
+
+def _import_link(result: dict[str, Any], tenant_code: str | None) -> str | None:
+    """The project list the import added to, or the error report of a rejected list."""
+    return result.get("url") or result.get("report_url") or None
+
+
+def _exported(result: dict[str, Any]) -> str:
+    return f"已导出 {result.get('filename', '')}"
+
+
+@job_kind(IMPORT_PROJECTS, label="项目清单导入", queue="interactive", max_attempts=1, describe=_imported,
+          result_link=_import_link, link_label=lambda result: "下载错误报告" if result.get("status") == "rejected" else "查看项目清单")
 def import_projects(ctx: JobContext, sha256: str, filename: str = "项目清单.xlsx") -> dict[str, Any]:
     """Read and check the whole list again (the records may have changed since the upload), then create every
     project in one transaction, or none and leave the error report."""
@@ -74,7 +90,7 @@ def import_projects(ctx: JobContext, sha256: str, filename: str = "项目清单.
     return {"status": "imported", "created": len(made), "rows": len(rows), "url": url}
 
 
-@job_kind(EXPORT, label="导出 Excel", queue="documents", max_attempts=2)
+@job_kind(EXPORT, label="导出 Excel", queue="documents", max_attempts=2, describe=_exported)
 def export_list(ctx: JobContext, name: str, tenant_id: int, args: dict[str, Any] | None = None) -> dict[str, Any]:
     """Build the export and keep it as a document of the requester's tenant."""
     session = ctx.session

@@ -206,7 +206,8 @@ def number(value: Any, number_format: str = "General") -> Decimal | None:
         result = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
         if "%" in (number_format or ""):
             result *= 100
-        return result.normalize() if result == result.to_integral_value() else result
+        # A whole number without its trailing zeros, kept positional (100.0 → 100, never normalize()'s 1E+2).
+        return _positional(result, value) if result == result.to_integral_value() else result
     cleaned = str(value).strip().replace(",", "").replace("，", "").replace(" ", "")
     percent = cleaned.endswith(("%", "％"))
     if percent:
@@ -217,7 +218,16 @@ def number(value: Any, number_format: str = "General") -> Decimal | None:
         raise NotANumber(f"“{text(value)}”不是数字") from exc
     if not result.is_finite():
         raise NotANumber(f"“{text(value)}”不是数字")
-    return result
+    # "1E+2" typed into a cell is 100: kept positional, so no page or export shows the exponent.
+    return _positional(result, value) if result.as_tuple().exponent > 0 else result  # type: ignore[operator]
+
+
+def _positional(result: Decimal, value: Any) -> Decimal:
+    """A whole number with exponent 0 (1E+2 → 100); one too large to hold so is refused, not overflowed."""
+    try:
+        return result.quantize(Decimal(1))
+    except InvalidOperation as exc:
+        raise NotANumber(f"“{text(value)}”超出可记录的范围") from exc
 
 
 def cell_float(value: Decimal | None) -> float | None:

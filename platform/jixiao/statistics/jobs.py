@@ -12,7 +12,8 @@ from jixiao.statistics import report
 from jixiao.units import local_today
 
 
-@job_kind("documents.statistics_report", label="生成年度统计报告（PDF）", queue=QUEUE, max_attempts=2, timeout=900)
+@job_kind("documents.statistics_report", label="生成年度统计报告（PDF）", queue=QUEUE, max_attempts=2, timeout=900,
+          describe=lambda result: "已生成年度统计报告（PDF）")
 def statistics_report(ctx: JobContext, year: int, as_of: str | None = None) -> dict[str, Any]:
     """``as_of``: the day overdue notices are counted on (ISO date), fixed when the job was asked for."""
     day = date.fromisoformat(as_of) if as_of else local_today()

@@ -20,7 +20,8 @@ blp = Blueprint("system_api", __name__, description="Plugins and platform health
 
 
 class PluginSchema(Schema):
-    name = fields.String()
+    name = fields.String(metadata={"description": "the code tenants YAML files enable it by"})
+    display_name = fields.String(metadata={"description": "its name in words (its DISPLAY_NAME, else its code)"})
     version = fields.String()
     distribution = fields.String()
     builtin = fields.Boolean()

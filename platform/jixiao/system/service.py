@@ -50,6 +50,7 @@ def plugin_listing(session: Session, host: PluginHost, actor: Any = None,
         listing.append(
             {
                 "name": info.name,
+                "display_name": info.display_name,
                 "version": info.version,
                 "distribution": info.distribution,
                 "builtin": info.builtin,

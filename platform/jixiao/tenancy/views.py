@@ -44,6 +44,7 @@ def home() -> Any:
         parent_visible=tenant.parent is not None and tenant.id != current_user.tenant_id,
         children=service.children(db, tenant),
         plugins=in_force,
+        plugin_name=host().display_name,
         missing=[p for p in in_force if not p.installed],
     )
 
@@ -122,5 +123,6 @@ def operator() -> Any:
         plugins=system.plugin_listing(db, host(), current_user),
         missing=system.missing_plugins(db, host()),
         installed=[name for name in host().installed_names if name != "national" and not name.startswith("core.")],
+        plugin_name=host().display_name,
         errors=errors, form=form,
     ), (400 if errors else 200)

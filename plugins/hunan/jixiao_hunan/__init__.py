@@ -11,6 +11,9 @@ from typing import Any
 from jixiao import hookimpl
 from jixiao.toolkit import Setting, load_data_file
 
+#: What pages call this plugin (read by the plugin host; docs/plugins.md, "Display name").
+DISPLAY_NAME = "湖南省规则"
+
 SCHEMES_FILE = "schemes.yaml"
 # How the incentive's conditions combine: "any" rewards a county meeting one of them, "all" one meeting all three.
 CONDITIONS = ("any", "all")

@@ -17,6 +17,9 @@ from typing import Any
 from jixiao import hookimpl
 from jixiao.toolkit import Setting, load_data_file, money
 
+#: What pages call this plugin (read by the plugin host; docs/plugins.md, "Display name").
+DISPLAY_NAME = "四川省规则"
+
 PACKAGE = "jixiao_sichuan"
 CENT = Decimal("0.01")
 

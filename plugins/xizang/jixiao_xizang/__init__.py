@@ -24,6 +24,9 @@ from typing import Any
 from jixiao import hookimpl
 from jixiao.toolkit import NATIONAL_INDICATOR_FRAMEWORK, Setting, load_data_file
 
+#: What pages call this plugin (read by the plugin host; docs/plugins.md, "Display name").
+DISPLAY_NAME = "西藏自治区规则"
+
 PACKAGE = "jixiao_xizang"
 CATALOG_FILE = "catalog.yaml"
 EXANTE_FILE = "exante.yaml"

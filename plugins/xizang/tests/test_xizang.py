@@ -50,7 +50,7 @@ def test_hook_register_indicator_catalogs(jixiao_app):
     assert catalog["code"] == "xizang-common-2024"
     assert catalog["name"] == "西藏自治区分行业分领域共性绩效指标"
     assert catalog["years"] == [2024, None]
-    assert "合理默认值" in catalog["source"] and "9类93条" in catalog["source"]
+    assert "9类93条" in catalog["source"] and "以财政厅文件为准" in catalog["source"]
     categories = catalog["categories"]
     assert len(categories) >= 9
     assert {"教育", "卫生健康", "农业农村", "交通运输", "社会保障和就业", "文化旅游体育", "生态环境",
