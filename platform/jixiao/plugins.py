@@ -187,7 +187,7 @@ class PluginHost:
     def setting_defaults(self, precedence: Iterable[str]) -> list[tuple[str, dict[str, Any]]]:
         """The declared defaults in force for a tenant whose plugins are ``precedence``: each declaring plugin in
         force (the core's, national, the tenant's) with its defaults, the core's first. A plugin not in force
-        contributes none (a Sichuan default is not a Hunan county's setting). Fresh copies: a reader may not
+        contributes none (one region's default is not another region's county's setting). Fresh copies: a reader may not
         change the declared value."""
         in_force = tuple(dict.fromkeys([*self.core_names, NATIONAL, *precedence]))
         if in_force not in self._defaults:
