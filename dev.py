@@ -5,6 +5,8 @@
                           through the services, then Hunan's other cities and counties by the generator), serve
     python3 dev.py test   set up .venv, then lint, type-check and run the whole test suite (core and every plugin)
     python3 dev.py lock   regenerate requirements/test.lock and requirements/app.lock with pip-tools
+    python3 dev.py bench  set up .venv, then measure the hot paths against plain baselines on a scratch PostgreSQL
+                          (``--quick``, ``--only PATH...``; docs/performance.md); not part of ``test``
 
 Both ``run`` and ``test`` install the exact versions of requirements/test.lock (with their hashes), then the core,
 every region package under plugins/ and the demo package (demo/) in editable mode without their dependencies,
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -105,6 +108,16 @@ def test(argv: list[str]) -> None:
     sys.exit(result.returncode)
 
 
+def bench(argv: list[str]) -> None:
+    """The performance benchmark (benchmarks/bench.py): its arguments are passed on (``--help`` lists them)."""
+    ensure_venv()
+    if shutil.which("wrk") is None:
+        print("bench: wrk is not installed (Debian: `apt-get install wrk`); the HTTP load falls back to the "
+              "benchmark's threaded Python client", flush=True)
+    # From the checkout, as a module: gunicorn loads the bare baseline app as benchmarks.bare_app.
+    sys.exit(subprocess.run([str(BIN / "python"), "-m", "benchmarks.bench", *argv], cwd=ROOT).returncode)
+
+
 def lock(argv: list[str]) -> None:
     """Regenerate both lock files with pip-tools in a throwaway venv (nothing is installed in .venv).
 
@@ -133,7 +146,7 @@ def lock(argv: list[str]) -> None:
 
 
 def main() -> None:
-    commands = {"run": run, "test": test, "lock": lock}
+    commands = {"run": run, "test": test, "lock": lock, "bench": bench}
     if len(sys.argv) < 2 or sys.argv[1] not in commands:
         print(__doc__)
         sys.exit(2)
