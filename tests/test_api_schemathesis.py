@@ -55,11 +55,14 @@ DOMAIN_REFUSALS: dict[tuple[str, str], tuple[set[str], str]] = {
                                                          "free-form keys: OpenAPI 3.0 has no propertyNames"),
     ("POST", "/api/v1/tenants/{tenant_code}/users"): ({"username"}, "a name reserved or already taken"),
     ("POST", "/api/v1/tenants/{tenant_code}/projects"): (
-        {"department_code", "spending_modalities", "is_special_fund", "fund_source"},
-        "finance names the unit; rules across fields: none alone, a special fund only a project, a source only on one"),
+        {"department_code", "spending_modalities", "is_special_fund", "fund_source", "continues_project_id"},
+        "finance names the unit; rules across fields: none alone, a special fund only a project, a source only on one;"
+        " the continued project is an earlier one of the bureau's own"),
     ("PATCH", "/api/v1/tenants/{tenant_code}/projects/{project_id}"): (
-        {"spending_modalities", "is_special_fund", "fund_source"},
-        "rules across fields and the stored project: none alone, a special fund only a project, a source only on one"),
+        {"spending_modalities", "is_special_fund", "fund_source", "continues_project_id"},
+        "rules across fields and the stored project: none alone, a special fund only a project, a source only on one;"
+        " the continued project is an earlier one of the bureau's own"),
+    ("PUT", "/api/v1/tenants/{tenant_code}/evaluation-plans/{year}"): ({"year"}, "a budget year from 1990 to 2100"),
     ("PUT", "/api/v1/tenants/{tenant_code}/projects/{project_id}/exante"): (
         {"scores.*", "comments.*"}, "the bureau's own ex-ante criteria, as keys"),
     ("POST", "/api/v1/tenants/{tenant_code}/projects/{project_id}/monitoring/{period}/response"): (
@@ -72,9 +75,20 @@ DOMAIN_REFUSALS: dict[tuple[str, str], tuple[set[str], str]] = {
     ("POST", "/api/v1/tenants/{tenant_code}/projects/{project_id}/rectifications"): (
         {"evaluation_id"}, "the project's own evaluation"),
     ("POST", "/api/v1/tenants/{tenant_code}/evaluations/sample"): ({"agency_id"}, "the bureau's own agency"),
+    ("POST", "/api/v1/tenants/{tenant_code}/experts"): (
+        {"conflict_department_ids", "conflict_project_ids", "user_id"},
+        "departments and projects the bureau can see; a login of the bureau with the expert role, not yet linked"),
+    ("PATCH", "/api/v1/tenants/{tenant_code}/experts/{expert_id}"): (
+        {"conflict_department_ids", "conflict_project_ids", "user_id"},
+        "departments and projects the bureau can see; a login of the bureau with the expert role, not yet linked"),
+    ("POST", "/api/v1/tenants/{tenant_code}/projects/{project_id}/expert-draws"): (
+        {"count"}, "enough experts of the field left after the conflicts"),
     ("POST", "/api/v1/tenants/{tenant_code}/imports/projects"): ({"file"}, "a spreadsheet's contents"),
     ("POST", "/api/v1/tenants/{tenant_code}/rectifications/{notice_id}/files"): ({"file"}, "a file's contents"),
     ("GET", "/api/v1/tenants/{tenant_code}/statistics/league"): ({"city"}, "a city the bureau oversees"),
+    ("GET", "/api/v1/tenants/{tenant_code}/exports/league"): ({"city"}, "a city the bureau oversees"),
+    ("POST", "/api/v1/tenants/{tenant_code}/evaluations/{evaluation_id}/unpublish"): (
+        {"reason"}, "a reason that is not blank"),
     ("POST", "/api/v1/tenants/{tenant_code}/assessments"): ({"scheme"}, "a scheme the bureau's plugins offer"),
     ("POST", "/api/v1/tenants/{tenant_code}/assessment-results/{campaign_id}/evidence"): (
         {"file", "indicator"}, "the scheme's items; a file's contents"),

@@ -94,7 +94,8 @@ def test_keys_belong_to_their_user_and_tenant(login, create_user):
     sibling = lengshuitan.post(url("/agencies", "431103"), json={"name": unique("机构")}, headers=keyed(key))
     assert (mine.status_code, colleague.status_code, sibling.status_code) == (201, 201, 201)
     assert colleague.get_json()["id"] != mine.get_json()["id"] and "Idempotent-Replayed" not in colleague.headers
-    assert set(sibling.get_json()) == {"id", "name", "contact", "active"}
+    assert set(sibling.get_json()) == {"id", "name", "contact", "active", "agency_type", "agency_type_label",
+                                       "barred", "bar_reason", "version"}
     # A sibling bureau sees nothing of Lingling's, through the key or otherwise.
     assert lengshuitan.get(url(f"/projects/{mine.get_json()['id']}")).status_code == 404
 

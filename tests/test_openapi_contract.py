@@ -383,9 +383,9 @@ def test_every_ref_resolves(spec):
 
 
 def test_the_tokens_page_refuses_a_blank_purpose_the_same_way(login):
-    viewer = login("lingling_viewer")
-    before = viewer.get("/api/v1/auth/tokens").get_json()
-    refused = viewer.post("/account/tokens", data={"name": "  "})
+    auditor = login("lingling_auditor")
+    before = auditor.get("/api/v1/auth/tokens").get_json()
+    refused = auditor.post("/account/tokens", data={"name": "  "})
     assert refused.status_code == 400
     assert "请填写令牌用途" in refused.get_data(as_text=True) and 'id="new-token"' not in refused.get_data(as_text=True)
-    assert viewer.get("/api/v1/auth/tokens").get_json() == before
+    assert auditor.get("/api/v1/auth/tokens").get_json() == before

@@ -111,7 +111,7 @@ def test_user_page_shows_history(client):
 
 
 def test_tokens_page_shows_a_new_token_once(client):
-    page_login(client, "lingling_viewer")
+    page_login(client, "lingling_auditor")
     html = client.get("/account/tokens").get_data(as_text=True)
     created = client.post("/account/tokens", data={"name": "页面令牌", "csrf_token": csrf_from(html)})
     body = created.get_data(as_text=True)

@@ -91,6 +91,14 @@ def rows_everywhere(app, pg):
                     json={"indicator": "E1", "text": "制度建设材料已报送"},
                     headers={"Idempotency-Key": "rls-appeal"})  # a kept answer in each tenant's idempotency_keys
                 assert appealed.status_code == 201, appealed.get_json()
+    for username, code in (("lingling_finance", "431102"), ("heshan_finance", "430903")):
+        # An expert in each county's pool, and a reviewer draw for one of its draft projects.
+        finance, base = api_login(embedded, username), f"/api/v1/tenants/{code}"
+        expert = finance.post(f"{base}/experts", json={"name": "行级安全专家", "expertise": ["行级安全"]})
+        assert expert.status_code == 201, expert.get_json()
+        draft = finance.get(f"{base}/projects?stage=draft&per_page=1").get_json()["items"][0]
+        drawn = finance.post(f"{base}/projects/{draft['id']}/expert-draws", json={"field": "行级安全", "count": 1})
+        assert drawn.status_code == 201, drawn.get_json()
     return embedded
 
 

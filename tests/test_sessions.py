@@ -44,7 +44,7 @@ def test_the_page_logout_ends_a_saved_cookie_too(app, create_user):
 
 
 def test_a_password_change_ends_other_sessions_and_lists_the_tokens_to_review(app, create_user):
-    username = create_user("431102")
+    username = create_user("431102", roles=["finance"])  # a role that holds API tokens
     me, elsewhere = api_login(app, username), api_login(app, username)
     token = me.post("/api/v1/auth/tokens", json={"name": "对接"}).get_json()
     revoked = me.post("/api/v1/auth/tokens", json={"name": "旧的"}).get_json()
@@ -72,7 +72,7 @@ def test_a_password_change_needs_the_current_password(app, create_user):
 
 
 def test_the_password_page_shows_the_active_tokens_after_a_change(app, create_user):
-    username = create_user("431102")
+    username = create_user("431102", roles=["finance"])  # a role that holds API tokens
     me = api_login(app, username)
     token = me.post("/api/v1/auth/tokens", json={"name": "预算系统"}).get_json()
     page = me.client.post("/account/password", data={"current_password": DEMO_PASSWORD, "password": NEW_PASSWORD,
@@ -83,7 +83,7 @@ def test_the_password_page_shows_the_active_tokens_after_a_change(app, create_us
 
 
 def test_deactivation_ends_the_sessions_and_revokes_the_tokens(app, create_user, login):
-    username = create_user("431102")
+    username = create_user("431102", roles=["finance"])  # a role that holds API tokens
     user = api_login(app, username)
     token = user.post("/api/v1/auth/tokens", json={"name": "停用检查"}).get_json()["token"]
     bearer = {"Authorization": f"Bearer {token}"}

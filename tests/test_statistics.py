@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import copy
 import itertools
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta, timezone
@@ -837,8 +838,20 @@ def test_overdue_depends_on_today(app, seeded):
     assert late["overdue"] == sum(1 for n in LINGLING_NOTICES if n[1][0] != "verified")
 
 
-def test_other_years_are_untouched(seeded):
-    assert seeded["before"] == seeded["after"]
+def test_other_years_are_untouched(seeded, app):
+    """Neighbouring years keep their figures, except that the results decided on a seeded year reach the next
+    year's budget (``results.applied`` of the year after: no continuing project is filed, so next year)."""
+    before, after = copy.deepcopy(seeded["before"]), copy.deepcopy(seeded["after"])
+    reached = {(code, year + 1): statistics(app, code, year, today=LINGLING_TODAY)["results"]
+               for code, year in ((LINGLING, LINGLING_YEAR), (HENGYANG, HENGYANG_YEAR))}
+    for key in before:
+        was, now = before[key]["results"].pop("applied"), after[key]["results"].pop("applied")
+        decided = reached.get(key)
+        expected = (0, Decimal(0), Decimal(0)) if decided is None else (
+            decided["count"], decided["amount_change"], decided["idle_recovered"])
+        assert (now["count"] - was["count"], now["amount_change"] - was["amount_change"],
+                now["idle_recovered"] - was["idle_recovered"]) == expected, key
+    assert before == after
 
 
 def test_budget_is_adjusted_else_approved_else_requested(app, seeded):

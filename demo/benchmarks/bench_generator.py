@@ -36,8 +36,8 @@ POSTGRES = "postgresql://postgres@127.0.0.1:5432/postgres"
 INSERTS = {
     "departments": "INSERT INTO departments (id, tenant_id, code, name, parent_id, active, version, created_at, "
                    "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-    "agencies": "INSERT INTO agencies (id, tenant_id, name, contact, active, created_at, updated_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+    "agencies": "INSERT INTO agencies (id, tenant_id, name, contact, agency_type, barred, bar_reason, version, "
+                "active, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     "projects": "INSERT INTO projects (id, tenant_id, department_id, year, code, name, kind, fund_type, category, "
                 "is_new, is_key, classified, requested_amount, approved_amount, adjusted_amount, stage, "
                 "payment_suspended, suspension_reason, created_by_id, version, created_at, updated_at) "

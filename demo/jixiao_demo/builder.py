@@ -199,9 +199,12 @@ class TenantBuilder:
                 self.preset["agencies"].append(self._existing_agencies[name])
                 found.append(len(self.preset["agencies"]) - 1)
             else:
+                kind = "accounting_firm" if "会计师事务所" in name else "consultancy" if "咨询" in name else "other"
                 found.append(self._add("agencies", {"tenant_id": self.tenant.id, "name": name, "contact": "",
-                                                    "active": True, "created_at": when, "updated_at": when},
-                                       after={"name": name, "contact": ""}))
+                                                    "agency_type": kind, "barred": False, "bar_reason": "",
+                                                    "version": 1, "active": True, "created_at": when,
+                                                    "updated_at": when},
+                                       after={"name": name, "contact": "", "agency_type": kind}))
         return found
 
     # ---- one project ------------------------------------------------------------------------------------------

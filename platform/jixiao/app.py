@@ -20,6 +20,7 @@ from jixiao.catalog import plugin as catalog_plugin
 from jixiao.config import load_config
 from jixiao.documents import plugin as documents_plugin
 from jixiao.documents import service as documents
+from jixiao.jobs import channels as notification_channels
 from jixiao.jobs import plugin as jobs_plugin
 from jixiao.jobs import service as jobs
 from jixiao.lifecycle import plugin as lifecycle_plugin
@@ -84,6 +85,7 @@ def _compose(app: Flask, host: plugins.PluginHost) -> None:
     documents.init_app(app, owners=host.collect("register_document_owners"))
     metrics.init_app(app, metrics=host.collect("register_assessment_metrics"))
     todo.init_app(app, sources=host.collect("register_todo_sources"))
+    notification_channels.init_app(app, channels=host.collect("notification_channels"))
     api.init_app(app, blueprints=host.collect("register_api_blueprints"))
     for blueprint in host.collect("register_blueprints"):
         app.register_blueprint(blueprint)

@@ -89,6 +89,12 @@ def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         "TENANTS_PATH": overrides.get("TENANTS_PATH") or env.get("JIXIAO_TENANTS_PATH") or str(
             Path(__file__).resolve().parents[2] / "tenants"
         ),
+        # The e-mail channel of notifications (jixiao.jobs.channels): smtp://[user:pass@]host:port, smtps:// for
+        # TLS from the start, ?starttls=1 to upgrade; unset, notifications stay in the application.
+        "SMTP_URL": overrides.get("SMTP_URL", env.get("JIXIAO_SMTP_URL") or None),
+        "SMTP_FROM": overrides.get("SMTP_FROM") or env.get("JIXIAO_SMTP_FROM") or "jixiao@localhost",
+        # The address users reach the site at, put before the links of notifications sent outside the application.
+        "PUBLIC_URL": (overrides.get("PUBLIC_URL") or env.get("JIXIAO_PUBLIC_URL") or "").rstrip("/"),
         # Seconds to wait before each retry of a job that failed transiently (RQ needs --with-scheduler for > 0).
         "JOB_RETRY_INTERVALS": [int(x) for x in env.get("JIXIAO_JOB_RETRY_INTERVALS", "10,30,60").split(",") if x.strip()],
         # Login failure handling (docs/security.md): growing delays per (username, address), a ceiling per address,

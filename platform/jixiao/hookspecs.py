@@ -38,6 +38,7 @@ if TYPE_CHECKING:  # types only: a plugin manager loads this module without the 
         DocumentOwner,
         Metric,
         MonitoringView,
+        NotificationChannel,
         ProjectView,
         Schedule,
         Setting,
@@ -203,6 +204,18 @@ def results_actions(tenant: TenantView, year: int) -> list[dict[str, str]] | Non
     """
 
 
+@hookspec(firstresult=True)
+def evaluation_authority(tenant: TenantView) -> list[list[str]] | None:
+    """Which evaluation of a project decides its results when several disagree (self-evaluation 优, finance
+    re-evaluation 中): evaluation kinds (``self``, ``department``, ``finance``, ``third_party``) in tiers, the most
+    authoritative first; within a tier the latest submitted decides. A decision on an evaluation that a more
+    authoritative submitted one outranks is refused (409), and deciding on the more authoritative one takes the
+    others' decisions out of force (kept and shown, no longer applied to next year's budget or counted). A kind
+    left out ranks last. **firstresult**. National default: third party and finance, then department, then self
+    (``[["third_party", "finance"], ["department"], ["self"]]``).
+    """
+
+
 @hookspec
 def on_lifecycle_event(tenant: TenantView, event: str, project: ProjectView, actor: str, detail: dict[str, Any]) -> None:
     """Event: a project moved through its lifecycle (``targets.submitted``, ``targets.approved``,
@@ -356,6 +369,21 @@ def register_assessment_metrics() -> list[Metric] | None:
     """Metrics a computed assessment indicator may name (``"metric"`` in a scheme):
     ``jixiao.toolkit.Metric(name, label, numerator, denominator, amount)``. **Collected**; a name
     taken twice stops the app from being made.
+    """
+
+
+@hookspec
+def notification_channels() -> list[NotificationChannel] | None:
+    """Channels that carry notifications beyond the in-app bell (e-mail, an instant-messaging robot, SMS …).
+
+    Each is an object with ``name`` (unique), ``label`` (Chinese) and ``send(notification, recipient)``, where
+    ``notification`` is a ``jixiao.toolkit.NotificationMessage`` (id, tenant_id, kind, title, body, url — absolute
+    when ``JIXIAO_PUBLIC_URL`` is set) and ``recipient`` a ``jixiao.toolkit.Recipient`` (id, username,
+    display_name, email or ``None``). Optional: ``enabled()`` (false: skipped, e.g. not configured) and
+    ``send_many(pairs)`` (a batch over one connection; returns the number sent). Called from a background job
+    (``notifications.deliver``), never in a request: raise ``TransientJobError`` to have the batch retried.
+    **Collected** once, when an app is made; a name taken twice stops the app from being made. The core ships
+    ``email`` (on when ``JIXIAO_SMTP_URL`` is set).
     """
 
 

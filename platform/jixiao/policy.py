@@ -266,6 +266,42 @@ def may_draw_sample(actor: Any, tenant: Tenant) -> bool:
     return may_read_samples(actor) and actor.tenant_id == tenant.id
 
 
+# The expert pool (专家库) names people and the conflicts they declared: finance and administrators keep it,
+# auditors read it; units never see who may review them (nor do the experts see each other).
+EXPERT_POOL_READERS = (Role.ADMIN, Role.FINANCE, Role.AUDITOR)
+EXPERT_POOL_KEEPERS = (Role.ADMIN, Role.FINANCE)
+
+
+def may_read_expert_pool(actor: Any) -> bool:
+    """The experts usable by a tenant and the reviewer draws: its keepers and auditors, or an upper level's."""
+    return _authenticated(actor) and actor.has_role(*EXPERT_POOL_READERS)
+
+
+def require_expert_pool_reader(actor: Any) -> None:
+    if not may_read_expert_pool(actor):
+        raise Forbidden("只有财政绩效人员、管理员和审计人员可以查看专家库")
+
+
+def may_keep_expert_pool(actor: Any, tenant: Tenant) -> bool:
+    """Registering and correcting the tenant's own experts: its finance staff and administrators."""
+    return _authenticated(actor) and actor.has_role(*EXPERT_POOL_KEEPERS) and actor.tenant_id == tenant.id
+
+
+def require_expert_pool_keeper(actor: Any, tenant: Tenant) -> None:
+    if not may_keep_expert_pool(actor, tenant):
+        raise Forbidden("只有本级财政绩效人员或管理员可以登记和修改专家")
+
+
+def may_draw_experts(actor: Any, tenant: Tenant) -> bool:
+    """Drawing the ex-ante reviewers of a project: the project's tenant's own finance staff."""
+    return _authenticated(actor) and actor.has_role(Role.FINANCE) and actor.tenant_id == tenant.id
+
+
+def require_expert_drawer(actor: Any, tenant: Tenant) -> None:
+    if not may_draw_experts(actor, tenant):
+        raise Forbidden("只有本级财政绩效人员可以抽取评审专家")
+
+
 # ---- The platform acting on its own --------------------------------------------------------------------------
 
 
@@ -305,10 +341,76 @@ def require_payment_manager(actor: Any, tenant: Tenant) -> None:
         raise Forbidden("只有本级财政绩效人员可以暂停或恢复拨款")
 
 
+# Background jobs are started by those who import, generate documents or reports: the bureau's administrators
+# and finance see all of the tenant's, department staff and evaluators their own; the others start none.
+JOB_OVERSEERS = (Role.ADMIN, Role.FINANCE)
+JOB_STARTERS = (*JOB_OVERSEERS, Role.DEPARTMENT, Role.EVALUATOR)
+# API tokens connect another system: the bureau's budget system (administrators, finance), a unit's own
+# finance software filing its projects (department staff), an audit data pull (auditors). An agency, an expert
+# or a People's Congress viewer works from the pages (等保 2.0 8.1.4.2 访问控制 d: least privilege — no standing
+# credential a role has no use for).
+TOKEN_HOLDERS = (Role.ADMIN, Role.FINANCE, Role.DEPARTMENT, Role.AUDITOR)
+# Inter-level assessment is finance's work; administrators, auditors and viewers read it. Units, agencies and
+# experts have no part in it.
+ASSESSMENT_READERS = (Role.ADMIN, Role.FINANCE, Role.AUDITOR, Role.VIEWER)
+# The rectification ledger: the bureau's staff and the units (their own notices); not the agencies and experts.
+LEDGER_READERS = (Role.ADMIN, Role.FINANCE, Role.DEPARTMENT, Role.AUDITOR, Role.VIEWER)
+
+
+def may_start_jobs(actor: Any) -> bool:
+    """The background-jobs page and API: those who start jobs (and the platform's system administrator)."""
+    if getattr(actor, "is_operator", False):
+        return True  # the jobs service applies the duty (三员分立)
+    return _authenticated(actor) and actor.has_role(*JOB_STARTERS)
+
+
+def sees_tenant_jobs(actor: Any) -> bool:
+    """All of the tenant's jobs (administrators, finance, the system administrator) rather than one's own."""
+    return getattr(actor, "is_operator", False) or (_authenticated(actor) and actor.has_role(*JOB_OVERSEERS))
+
+
+def require_job_reader(actor: Any) -> None:
+    if not may_start_jobs(actor):
+        raise Forbidden("您的角色不使用后台任务：导入、生成文件由财政、管理、预算单位和评价机构人员办理")
+
+
+def may_hold_tokens(actor: Any) -> bool:
+    return _authenticated(actor) and actor.has_role(*TOKEN_HOLDERS)
+
+
+def require_token_holder(actor: Any) -> None:
+    if not may_hold_tokens(actor):
+        raise Forbidden("只有管理员、财政绩效人员、预算单位和审计人员可以使用 API 令牌（用于与其他系统对接）")
+
+
+def may_read_assessments(actor: Any) -> bool:
+    return _authenticated(actor) and actor.has_role(*ASSESSMENT_READERS)
+
+
+def require_assessment_reader(actor: Any) -> None:
+    if not may_read_assessments(actor):
+        raise Forbidden("只有财政、管理、审计和查看人员可以查看上下级考核")
+
+
+def may_read_ledger(actor: Any) -> bool:
+    return _authenticated(actor) and actor.has_role(*LEDGER_READERS)
+
+
+def require_ledger_reader(actor: Any) -> None:
+    if not may_read_ledger(actor):
+        raise Forbidden("整改台账由财政部门和预算单位查看；评价机构和专家在项目页面查看委托给自己的事项")
+
+
 def menu(actor: Any) -> dict[str, bool]:
-    """Which of the navigation's entries ``actor`` can open (the templates hide the others)."""
+    """Which of the navigation's entries ``actor`` can open (the templates hide the others; the pages behind
+    them answer 403 with the same predicates)."""
     return {
         "statistics": may_read_bureau_figures(actor),
         "departments": may_list_departments(actor),
         "users": may_read_staff(actor),
+        "jobs": may_start_jobs(actor),
+        "tokens": may_hold_tokens(actor),
+        "assessment": may_read_assessments(actor),
+        "ledger": may_read_ledger(actor),
+        "experts": may_read_expert_pool(actor),
     }

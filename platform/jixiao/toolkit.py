@@ -15,6 +15,7 @@ from typing import Any, Literal, get_args
 
 # What a plugin's composition hooks return: job kinds and their schedule (defined with the jobs).
 from jixiao.jobs.kinds import JobContext, JobFailed, Schedule, TransientJobError, job_kind
+from jixiao.jobs.messages import NotificationChannel, NotificationMessage, Recipient
 
 # The units (money, percentages, the bureau's day) are defined once, in jixiao.units; these are the stable names.
 from jixiao.units import (
@@ -30,6 +31,7 @@ from jixiao.units import (
 
 __all__ = [
     "DocumentOwner", "JobContext", "JobFailed", "Metric", "Schedule", "TodoItem", "TransientJobError", "job_kind",
+    "NotificationChannel", "NotificationMessage", "Recipient",
     "AssessmentAggregate", "AssessmentGroupView", "AssessmentItemView", "AssessmentResultView", "IndicatorView", "MonitoredIndicatorView", "MonitoringView", "ProjectView", "TargetsView", "TenantView",
     "NATIONAL_INDICATOR_FRAMEWORK", "Setting", "SettingError", "SettingType",
     "add_working_days", "in_force",
@@ -283,7 +285,8 @@ class AssessmentResultView:
 @dataclasses.dataclass(frozen=True)
 class TodoItem:
     """One to-do (待办) of ``register_todo_sources``: what to do (``label``, in Chinese), for which project, and the
-    anchor of the project page's section that clears it; ``record_id`` and ``due`` when there are."""
+    anchor of the project page's section that clears it; ``record_id`` and ``due`` when there are; the project's
+    code and budget year when the source gives them (a bare name is ambiguous across years)."""
 
     kind: str
     label: str
@@ -292,6 +295,8 @@ class TodoItem:
     anchor: str
     record_id: int | None = None
     due: str | None = None
+    project_code: str = ""
+    year: int | None = None
 
 
 @dataclasses.dataclass(frozen=True)

@@ -65,6 +65,8 @@ class User(TimestampMixin, Base):
     tenant_id: Mapped[int | None] = mapped_column(sa.ForeignKey("tenants.id"), index=True)
     username: Mapped[str] = mapped_column(sa.String(64), unique=True)
     display_name: Mapped[str] = mapped_column(sa.String(100), default="")
+    # Optional: where the e-mail channel sends the user's notifications (none: told in the application only).
+    email: Mapped[str | None] = mapped_column(sa.String(254))
     password_hash: Mapped[str] = mapped_column(sa.String(255))
     roles: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
     is_operator: Mapped[bool] = mapped_column(default=False)

@@ -29,6 +29,7 @@ class UserSchema(Schema):
     id = fields.Integer(dump_only=True)
     username = fields.String()
     display_name = fields.String()
+    email = fields.String(allow_none=True)
     roles = fields.List(fields.String())
     is_operator = fields.Boolean()
     active = fields.Boolean()
@@ -109,6 +110,8 @@ class UserCreateSchema(Schema):
     username = Name(required=True, max_length=64, validate=validate.Length(min=3))
     password = Text(required=True, load_only=True, multiline=False, max_length=256, validate=validate.Length(min=1))
     display_name = Text(load_default="", multiline=False, max_length=100)
+    email = Text(load_default=None, allow_none=True, multiline=False, max_length=254,
+                 metadata={"description": "where the e-mail channel sends the user's notifications"})
     roles = fields.List(fields.String(validate=validate.OneOf(ROLE_CHOICES)), required=True,
                         validate=validate.Length(min=1, max=MAX_LIST_ITEMS))
     department_code = Code(load_default=None, allow_none=True)
@@ -118,6 +121,7 @@ class UserCreateSchema(Schema):
 
 class UserUpdateSchema(Schema):
     display_name = Text(multiline=False, max_length=100)
+    email = Text(allow_none=True, multiline=False, max_length=254)
     roles = fields.List(fields.String(validate=validate.OneOf(ROLE_CHOICES)),
                         validate=validate.Length(min=1, max=MAX_LIST_ITEMS))
     department_code = Code(allow_none=True)

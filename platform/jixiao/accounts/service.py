@@ -26,7 +26,9 @@ TOKEN_PREFIX = "jx_"
 #: A token's name (what it is for): the ``api_tokens.name`` column's length.
 TOKEN_NAME_MAX_LENGTH = 100
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_.\-]{3,64}$")
-USER_FIELDS = ["username", "display_name", "roles", "department_id", "agency_id", "active", "tenant_id"]
+#: An address the e-mail channel can send to: one @, no spaces, a dot in the domain (not a full RFC 5322 check).
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+USER_FIELDS = ["username", "display_name", "email", "roles", "department_id", "agency_id", "active", "tenant_id"]
 #: The one answer to every refused login — unknown user, wrong password, locked, deactivated — so that none
 #: tells an attacker which it was.
 LOGIN_REFUSED = "用户名或密码错误"
@@ -382,6 +384,7 @@ def create_token(session: Session, actor: User, name: str) -> tuple[ApiToken, st
 
     ``name`` says what the token is for: a reviewer of the token list (or of a leak) must be able to tell which
     system holds it, so a blank name is refused, naming ``name``."""
+    policy.require_token_holder(actor)
     name = inputs.check_text(name, "name", "令牌用途", max_length=TOKEN_NAME_MAX_LENGTH, required=True, name=True)
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     api_token = ApiToken(tenant_id=actor.tenant_id, user_id=actor.id, name=name,
@@ -462,6 +465,7 @@ def create_user(
     is_operator: bool = False,
     agency_id: int | None = None,
     duty: str | list[str] | None = None,
+    email: str | None = None,
 ) -> User:
     """Create a user. ``actor`` None means the command line, run by whoever operates the machine.
 
@@ -483,6 +487,7 @@ def create_user(
         raise ValidationFailed(fields={"username": "用户名为 3–64 位字母、数字、下划线、点或短横线"})
     validate_password(password, username=username)
     inputs.check_text(display_name, "display_name", "姓名", max_length=100, multiline=False)
+    address = clean_email(email)
     if tenant is None and not is_operator:
         raise ValidationFailed(fields={"tenant": "用户必须属于一个财政部门"})
     department = _department_by_code(session, tenant, department_code) if tenant else None
@@ -503,6 +508,7 @@ def create_user(
         is_operator=is_operator,
         department_id=department.id if department else None,
         agency_id=agency,
+        email=address,
     )
     session.add(user)
     try:
@@ -514,6 +520,16 @@ def create_user(
                  after=audit.snapshot(user, USER_FIELDS))
     session.commit()
     return user
+
+
+def clean_email(email: str | None) -> str | None:
+    """The address as kept (trimmed; blank is none), or the field's error in Chinese."""
+    address = (email or "").strip()
+    if not address:
+        return None
+    if len(address) > 254 or not EMAIL_RE.match(address):
+        raise ValidationFailed(fields={"email": "电子邮箱格式不正确，应如 name@example.cn"})
+    return address
 
 
 def _username_conflict(username: str) -> Conflict:
@@ -567,6 +583,8 @@ def update_user(session: Session, actor: Any, tenant: Tenant, user_id: int, chan
     if "display_name" in changes:
         inputs.check_text(changes["display_name"], "display_name", "姓名", max_length=100, multiline=False)
         user.display_name = changes["display_name"] or user.username
+    if "email" in changes:
+        user.email = clean_email(changes["email"])
     if "active" in changes:
         if user.active and not changes["active"]:
             end_access(session, user, revoke_tokens=True)

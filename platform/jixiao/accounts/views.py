@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from jixiao import units
+from jixiao import policy, units
 from jixiao.accounts import passwords, service, sessions
 from jixiao.accounts.models import ROLE_LABELS, Role
 from jixiao.accounts.throttle import TooManyAttempts
@@ -120,6 +120,7 @@ def second_factor() -> Any:
 @bp.route("/account/tokens", methods=["GET", "POST"])
 @require_login
 def tokens() -> Any:
+    policy.require_token_holder(current_user)
     new_token = None
     status = 200
     if request.method == "POST":
@@ -153,6 +154,7 @@ def users() -> Any:
                 display_name=form.get("display_name", "").strip(), roles=request.form.getlist("roles"),
                 department_code=form.get("department_code") or None,
                 agency_id=int(form["agency_id"]) if form.get("agency_id", "").isdigit() else None,
+                email=form.get("email") or None,
             )
         except (ValidationFailed, Conflict) as exc:  # a taken username or code is shown on the form
             session().rollback()
@@ -188,6 +190,8 @@ def user_edit(user_id: int) -> Any:
             "active": request.form.get("active") == "on",
             "version": int(request.form.get("version", "0")),
         }
+        if "email" in request.form:
+            changes["email"] = request.form["email"]
         if request.form.get("password"):
             changes["password"] = request.form["password"]
         if request.form.get("unlock"):

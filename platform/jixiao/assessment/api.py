@@ -10,6 +10,7 @@ from flask_login import current_user
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
+from jixiao import policy
 from jixiao.assessment import service
 from jixiao.assessment.scheme import normalised as normalised_scheme
 from jixiao.auth import current_tenant, require_login
@@ -34,6 +35,13 @@ from jixiao.lifecycle.schemas import Version
 
 blp = Blueprint("assessment_api", __name__, description="Inter-level assessment: campaigns, scores, rankings")
 PREFIX = "/tenants/<tenant_code>"
+
+
+@blp.before_request
+def _assessment_readers_only() -> None:
+    """The pages' rule (``policy.may_read_assessments``): units, agencies and experts get 403 on every endpoint."""
+    if current_user.is_authenticated:
+        policy.require_assessment_reader(current_user)
 
 
 class SchemeSchema(Schema):

@@ -19,7 +19,7 @@ from sqlalchemy.orm.attributes import flag_modified
 
 from jixiao import audit, units
 from jixiao.accounts.models import Department, Role, User
-from jixiao.assessment import metrics
+from jixiao.assessment import metrics, notices
 from jixiao.assessment.models import (
     Appeal,
     AppealOutcome,
@@ -171,6 +171,7 @@ def create_campaign(session: Session, actor: User, tenant: Tenant, *, year: int,
                         "cutoff": campaign.cutoff})
     session.commit()
     _invite(session, tenant, campaign)
+    notices.tell_subjects(session, tenant, campaign, notices.OPENED)
     return campaign
 
 
@@ -1142,6 +1143,7 @@ def publish(session: Session, tenant: Tenant, campaign: Campaign) -> dict[str, A
     audit.record(session, actor=None, action="assessment.publish", obj=campaign, after={"subjects": count})
     session.commit()
     _send_results(session, tenant, campaign, provisional=False)
+    notices.tell_subjects(session, tenant, campaign, notices.PUBLISHED)
     return {"campaign_id": campaign.id, "published": count}
 
 

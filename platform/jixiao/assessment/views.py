@@ -9,7 +9,7 @@ from typing import Any
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from jixiao import units
+from jixiao import policy, units
 from jixiao.assessment import service
 from jixiao.auth import current_tenant, require_login
 from jixiao.db import session
@@ -17,6 +17,14 @@ from jixiao.errors import DomainError, ValidationFailed
 from jixiao.lifecycle import rectification
 
 bp = Blueprint("assessment", __name__, template_folder="templates")
+
+
+@bp.before_request
+def _assessment_readers_only() -> None:
+    """Units, agencies and experts have no part in inter-level assessment: every page of it answers 403 (the
+    API's blueprint asks the same predicate)."""
+    if current_user.is_authenticated:
+        policy.require_assessment_reader(current_user)
 
 
 @bp.route("/t/<tenant_code>/assessments", methods=["GET", "POST"])

@@ -39,6 +39,25 @@ def path_of(tenant_id: int, sha256: str) -> Path:
     return folder(tenant_id) / sha256
 
 
+def discard_bytes(tenant_id: int, sha256: str) -> bool:
+    """Remove the stored bytes of ``sha256`` (the caller made sure no record refers to them any more).
+
+    True when a file was removed; bytes already gone are not an error. Content-addressed storage shares one
+    file between every record of the tenant with the same content, hence the caller's check.
+    """
+    target = path_of(tenant_id, sha256)
+    if not target.is_file():
+        return False
+    target.unlink(missing_ok=True)
+    return True
+
+
+def referenced_by_documents(session: Session, tenant_id: int, sha256: str) -> bool:
+    """Whether a generated document of the tenant is stored as these bytes."""
+    return session.scalar(sa.select(Document.id).where(Document.tenant_id == tenant_id,
+                                                       Document.sha256 == sha256).limit(1)) is not None
+
+
 def save_document(session: Session, *, tenant_id: int, kind: str, owner_type: str, owner_id: int, title: str,
                   filename: str, content_type: str, data: bytes, job_id: int | None = None,
                   actor_id: int | None = None) -> Document:

@@ -26,8 +26,9 @@ from jixiao.jobs.models import Notification
 CHUNK = 1000
 
 
-def _insert(session: Session, rows: list[dict[str, Any]]) -> int:
-    """One ``INSERT … ON CONFLICT (user_id, dedupe_key) DO NOTHING`` of ``rows``; the number written.
+def _insert(session: Session, rows: list[dict[str, Any]]) -> list[int]:
+    """One ``INSERT … ON CONFLICT (user_id, dedupe_key) DO NOTHING … RETURNING id`` of ``rows``; the ids of those
+    written (the channels beyond the bell send only these).
 
     The unique key ``uq_notifications_user_dedupe`` decides, not a read before the write: no round trip per
     notification, and two writers of the same notification at the same moment (two workers, a retried job) leave
@@ -43,10 +44,8 @@ def _insert(session: Session, rows: list[dict[str, Any]]) -> int:
     else:
         raise NotImplementedError(f"notifications need INSERT … ON CONFLICT, which jixiao writes for PostgreSQL "
                                   f"and SQLite; not for {dialect}")
-    # SQLAlchemy keeps the driver's count for UPDATE and DELETE only, unless asked.
-    stmt = stmt.execution_options(preserve_rowcount=True)
-    # Session.execute is typed for any statement; an INSERT's result is a CursorResult, which counts the rows.
-    return max(cast(CursorResult, session.execute(stmt)).rowcount, 0)
+    # RETURNING answers the rows inserted only: those skipped by ON CONFLICT are not returned.
+    return [int(written) for written in session.scalars(stmt.returning(Notification.id))]
 
 
 def _row(item: dict[str, Any], now: datetime) -> dict[str, Any]:
@@ -61,16 +60,21 @@ def notify(session: Session, *, tenant_id: int, user_id: int, kind: str, title: 
 
     One statement (see :func:`_insert`)."""
     return _insert(session, [_row({"tenant_id": tenant_id, "user_id": user_id, "kind": kind, "title": title,
-                                   "body": body, "url": url, "dedupe_key": dedupe_key}, utcnow())]) == 1
+                                   "body": body, "url": url, "dedupe_key": dedupe_key}, utcnow())]) != []
 
 
 def notify_many(session: Session, notifications: Iterable[dict[str, Any]]) -> int:
+    """:func:`write_many`, answering the number written."""
+    return len(write_many(session, notifications))
+
+
+def write_many(session: Session, notifications: Iterable[dict[str, Any]]) -> list[int]:
     """Write many notifications at once, each unless its user already has one with its ``dedupe_key``.
 
     Each item has the keyword arguments of :func:`notify` (``tenant_id``, ``user_id``, ``kind``, ``title``,
     ``body``, ``url``, ``dedupe_key``). One statement per :data:`CHUNK` notifications (a multi-row insert that
     skips those already written, see :func:`_insert`), so a scan's cost does not grow by a round trip per user
-    and record. Returns the number written.
+    and record. Returns the ids of those written (not of those skipped).
     """
     now = utcnow()
     wanted: dict[tuple[int, str], dict[str, Any]] = {}
@@ -79,7 +83,7 @@ def notify_many(session: Session, notifications: Iterable[dict[str, Any]]) -> in
         # The first of two items with the same key is the one written, as a second call would leave it.
         wanted.setdefault((row["user_id"], row["dedupe_key"]), row)
     rows = list(wanted.values())
-    return sum(_insert(session, rows[start:start + CHUNK]) for start in range(0, len(rows), CHUNK))
+    return [written for start in range(0, len(rows), CHUNK) for written in _insert(session, rows[start:start + CHUNK])]
 
 
 def page_for_user(session: Session, user: Any, page: int = 1,

@@ -1,11 +1,12 @@
-"""Background jobs, registered like any plugin: their pages, API and the self-check job."""
+"""Background jobs, registered like any plugin: their pages, API, the self-check job, and the delivery of
+notifications to the channels beyond the bell (the core's e-mail channel)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from jixiao import hookimpl
-from jixiao.jobs import api, builtin, commands, views
+from jixiao.jobs import api, builtin, channels, commands, views
 
 
 @hookimpl
@@ -20,7 +21,12 @@ def register_api_blueprints() -> list[Any]:
 
 @hookimpl
 def register_job_kinds() -> list[Any]:
-    return [builtin.selfcheck]
+    return [builtin.selfcheck, channels.deliver]
+
+
+@hookimpl
+def notification_channels() -> list[Any]:
+    return [channels.EmailChannel()]
 
 
 @hookimpl

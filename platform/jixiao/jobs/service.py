@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from flask import Flask, current_app
 from sqlalchemy.orm import Session
 
-from jixiao import audit, pagination
+from jixiao import audit, pagination, policy
 from jixiao.db import TenantScope, get_scope, scoped, set_scope, utcnow
 from jixiao.errors import NotFound, ServiceUnavailable
 from jixiao.jobs.kinds import (  # noqa: F401 - the kinds' parts, re-exported for the job modules
@@ -226,18 +226,24 @@ def _operator_check(actor: Any) -> None:
 
 
 def get_job(session: Session, actor: Any, job_id: int) -> Job:
-    """A job of the actor's tenant (jobs of other tenants do not exist for them)."""
+    """A job of the actor's tenant (jobs of other tenants do not exist for them); to those who do not oversee
+    the tenant's jobs, only their own."""
     _operator_check(actor)
     job = session.get(Job, job_id)
-    if job is None or job.tenant_id != getattr(actor, "tenant_id", None):
+    if job is None or job.tenant_id != getattr(actor, "tenant_id", None) or not (
+            policy.sees_tenant_jobs(actor) or job.requested_by_id == getattr(actor, "id", None)):
         raise NotFound("未找到该任务")
     return job
 
 
 def _jobs(actor: Any) -> sa.Select[Job]:
     _operator_check(actor)
+    policy.require_job_reader(actor)
     own = Job.tenant_id.is_(None) if actor.tenant_id is None else Job.tenant_id == actor.tenant_id
-    return sa.select(Job).where(own).order_by(Job.id.desc())
+    stmt = sa.select(Job).where(own)
+    if not policy.sees_tenant_jobs(actor):
+        stmt = stmt.where(Job.requested_by_id == actor.id)  # a unit's imports are not another unit's to read
+    return stmt.order_by(Job.id.desc())
 
 
 def list_jobs(session: Session, actor: Any, limit: int = 50) -> list[Job]:

@@ -6,6 +6,7 @@ assigns key evaluations to third-party agencies, whose staff see only what is as
 
 from __future__ import annotations
 
+import dataclasses
 import random
 import secrets
 from decimal import Decimal
@@ -18,9 +19,10 @@ from jixiao import audit, inputs, pagination, policy, units
 from jixiao.accounts.models import Role, User
 from jixiao.db import utcnow
 from jixiao.errors import Conflict, Forbidden, NotFound, ValidationFailed
-from jixiao.lifecycle import common, facts, scoring
+from jixiao.lifecycle import agencies, common, facts, scoring
 from jixiao.lifecycle.models import (
     Agency,
+    AgencyType,
     Evaluation,
     EvaluationKind,
     EvaluationScore,
@@ -31,6 +33,7 @@ from jixiao.lifecycle.models import (
     Stage,
 )
 from jixiao.lifecycle.targets import targets_for
+from jixiao.plugins import host as plugin_host
 from jixiao.tenancy.models import Tenant
 from jixiao.toolkit import ProjectView
 
@@ -46,19 +49,22 @@ def list_agencies(session: Session, tenant: Tenant) -> list[Agency]:
     return list(session.scalars(sa.select(Agency).where(Agency.tenant_id == tenant.id).order_by(Agency.name)))
 
 
-def create_agency(session: Session, actor: User, tenant: Tenant, name: str, contact: str = "") -> Agency:
+def create_agency(session: Session, actor: User, tenant: Tenant, name: str, contact: str = "",
+                  agency_type: str = AgencyType.OTHER.value) -> Agency:
     common.require_finance(actor, tenant, "登记第三方机构")
     if not name.strip():
         raise ValidationFailed(fields={"name": "请填写机构名称"})
     inputs.check_text(name, "name", "机构名称", max_length=inputs.NAME_MAX_LENGTH, name=True)
     inputs.check_text(contact, "contact", "联系方式", max_length=inputs.NAME_MAX_LENGTH, multiline=False)
+    kind = agencies.agency_type(agency_type)
     if session.scalar(sa.select(Agency.id).where(Agency.tenant_id == tenant.id, Agency.name == name.strip())):
         # A repeated create: the agency exists (a concurrent one is caught by the unique key, also 409).
         raise Conflict(f"已登记名为 {name} 的机构", fields={"name": f"已登记名为 {name} 的机构"})
-    agency = Agency(tenant_id=tenant.id, name=name.strip(), contact=contact.strip())
+    agency = Agency(tenant_id=tenant.id, name=name.strip(), contact=contact.strip(), agency_type=kind)
     session.add(agency)
     session.flush()
-    common.record(session, actor, "agency.create", agency, after={"name": agency.name, "contact": agency.contact})
+    common.record(session, actor, "agency.create", agency, after={"name": agency.name, "contact": agency.contact,
+                                                                   "agency_type": kind.value})
     common.commit(session)
     return agency
 
@@ -148,6 +154,7 @@ def assign(session: Session, actor: User, tenant: Tenant, project: Project, kind
         agency = session.get(Agency, agency_id)
         if agency is None or agency.tenant_id != tenant.id or not agency.active:
             raise ValidationFailed(fields={"agency_id": "本级没有该第三方机构"})
+        agencies.require_assignable(session, tenant, agency, project.year)
     common.lock(session, project)  # concurrent commissions queue here: one creates, the others find it
     same_agency = Evaluation.agency_id.is_(None) if agency_id is None else Evaluation.agency_id == agency_id
     pending = session.scalar(sa.select(Evaluation.id).where(
@@ -186,6 +193,7 @@ def draw_sample(session: Session, actor: User, tenant: Tenant, year: int, seed: 
         agency = session.get(Agency, agency_id)
         if agency is None or agency.tenant_id != tenant.id or not agency.active:
             raise ValidationFailed(fields={"agency_id": "本级没有该第三方机构"})
+        agencies.require_assignable(session, tenant, agency, year)
     seed = seed if seed is not None else secrets.randbelow(2**31)
     # Concurrent draws of the year queue here, so a redraw sees what the one before it assigned.
     common.serialise(session, "sample_draw", tenant.id, year)
@@ -239,6 +247,57 @@ def samples_for(session: Session, actor: User, tenant: Tenant, year: int | None 
     """The sample draws, for those the policy lets read them (finance): each names its whole population."""
     policy.require_sample_reader(actor)
     return list_samples(session, tenant, year)
+
+
+@dataclasses.dataclass(frozen=True)
+class SampleRule:
+    """How the tenant's sample is drawn, for the person about to draw: the national rule's share of the
+    non-key projects and the regional rules asked before it (their names in words)."""
+
+    rate: Decimal
+    regional: tuple[str, ...]
+
+    @property
+    def rate_text(self) -> str:
+        return units.ratio_percent_trimmed(self.rate)
+
+
+def sample_rule(session: Session, tenant: Tenant) -> SampleRule:
+    view = common.tenant_view(session, tenant)
+    asked = plugin_host().hook("sample_for_reevaluation", view.plugins).plugin_names
+    regional = tuple(plugin_host().display_name(name) for name in asked
+                     if name != "national" and name not in plugin_host().core_names)
+    return SampleRule(rate=Decimal(str(view.settings["evaluation.sample_rate"])), regional=regional)
+
+
+@dataclasses.dataclass(frozen=True)
+class SampleDrawView:
+    """A past draw as the sample page shows it: its projects by code and name, who drew it."""
+
+    draw: SampleDraw
+    population: list[Project]
+    drawn: list[Project]
+    drawn_by: str
+
+    def assigned(self, project: Project) -> bool:
+        return project.id in (self.draw.assigned_ids or [])
+
+
+def sample_draw_views(session: Session, actor: User, tenant: Tenant, year: int | None = None) -> list[SampleDrawView]:
+    """The draws :func:`samples_for` gives, newest first, each with its projects: three statements in all."""
+    draws = samples_for(session, actor, tenant, year)
+    ids = {i for d in draws for i in [*d.population_ids, *d.drawn_ids]}
+    found = {p.id: p for p in session.scalars(sa.select(Project).where(Project.tenant_id == tenant.id,
+                                                                        Project.id.in_(ids)))} if ids else {}
+    drawer_ids = {d.drawn_by_id for d in draws if d.drawn_by_id}
+    names = {u.id: u.display_name or u.username for u in session.scalars(
+        sa.select(User).where(User.id.in_(drawer_ids)))} if drawer_ids else {}
+
+    def projects(wanted: list[int]) -> list[Project]:
+        return sorted((found[i] for i in wanted if i in found), key=lambda p: (p.code, p.id))
+
+    return [SampleDrawView(d, projects(d.population_ids), projects(d.drawn_ids), names.get(d.drawn_by_id or 0, ""))
+            for d in draws]
 
 
 # ---- Scoring and submitting ---------------------------------------------------------------------------------

@@ -45,6 +45,10 @@ FIELD_LABELS: dict[str, str] = {
     "suggested_action": "建议处理", "decision": "处理决定", "decision_note": "处理说明",
     "amount_change": "预算调整金额", "idle_recovered": "收回闲置资金", "next_year": "应用年度",
     "published": "公开", "quality": "质量复核", "quality_note": "复核意见",
+    "unpublish_reason": "撤回公开原因", "sha256": "文件摘要（SHA-256）", "bytes": "文件大小（字节）",
+    "uploaded_by": "上传人", "file_id": "文件编号",
+    "applies_to_project_id": "应用于项目（编号）", "in_force": "有效", "deciding_evaluation_id": "起决定作用的评价（编号）",
+    "continues_project_id": "延续的上年项目（编号）",
 }
 
 #: Amounts in 元, shown in 万元 like everywhere else on the page.

@@ -215,6 +215,11 @@ class Project(TenantOwned, TimestampMixin, Base):
     # are department budget projects (部门预算项目). Only a special fund has a fund source (None: not recorded).
     is_special_fund: Mapped[bool] = mapped_column(default=False)
     fund_source: Mapped[FundSource | None] = mapped_column(_enum(FundSource, 16))
+    # 延续项目: the earlier year's project this one continues when its code changed (a project keeping its code
+    # continues the same code's earlier year without a link). Results of the earlier project's evaluations
+    # reach this one's budget (``lifecycle.continuation``).
+    continues_project_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("projects.id", ondelete="SET NULL", name="fk_projects_continues_project_id"), index=True)
     requested_amount: Mapped[Decimal]
     approved_amount: Mapped[Decimal | None]
     adjusted_amount: Mapped[Decimal | None]
@@ -362,8 +367,30 @@ class MonitoringValue(TenantOwned, Base):
     indicator: Mapped[Indicator] = relationship()
 
 
+class AgencyType(LabelledEnum):
+    """What kind of body a third-party agency is (第三方机构库: 会计师事务所, 咨询机构, 高校 …)."""
+
+    ACCOUNTING_FIRM = "accounting_firm"
+    CONSULTANCY = "consultancy"
+    UNIVERSITY = "university"
+    RESEARCH_INSTITUTE = "research_institute"
+    OTHER = "other"
+
+    @property
+    def label(self) -> str:
+        return AGENCY_TYPE_LABELS[self.value]
+
+
+AGENCY_TYPE_LABELS = {"accounting_firm": "会计师事务所", "consultancy": "咨询机构", "university": "高校",
+                      "research_institute": "科研院所", "other": "其他机构"}
+
+
 class Agency(TenantOwned, TimestampMixin, Base):
-    """A third-party evaluation agency (第三方机构) registered with the tenant."""
+    """A third-party evaluation agency (第三方机构) registered with the tenant.
+
+    ``barred`` is finance's own suspension (暂停委托) with its reason; a year's quality result can bar the agency
+    too (``jixiao.lifecycle.agencies``), without touching this row.
+    """
 
     __tablename__ = "agencies"
     __table_args__ = (sa.UniqueConstraint("tenant_id", "name", name="uq_agencies_tenant_name"),)
@@ -372,6 +399,12 @@ class Agency(TenantOwned, TimestampMixin, Base):
     name: Mapped[str] = mapped_column(sa.String(200))
     contact: Mapped[str] = mapped_column(sa.String(200), default="")
     active: Mapped[bool] = mapped_column(default=True)
+    agency_type: Mapped[AgencyType] = mapped_column(_enum(AgencyType), default=AgencyType.OTHER)
+    barred: Mapped[bool] = mapped_column(default=False)
+    bar_reason: Mapped[str] = mapped_column(sa.Text, default="")
+    version: Mapped[int] = mapped_column(default=1)
+
+    __mapper_args__ = {"version_id_col": version}
 
 
 class SampleDraw(TenantOwned, TimestampMixin, Base):
@@ -422,6 +455,11 @@ class Evaluation(TenantOwned, TimestampMixin, Base):
     evaluator_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     submitted_at: Mapped[datetime | None]
     published_at: Mapped[datetime | None]
+    # The last withdrawal from the public page (撤回公开): who, when and why. Kept when the result is published
+    # again, so the record still says it was once withdrawn; every withdrawal is in the audit log.
+    unpublished_at: Mapped[datetime | None]
+    unpublished_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    unpublish_reason: Mapped[str] = mapped_column(sa.Text, default="")
     quality_score: Mapped[Decimal | None] = mapped_column(ExactDecimal(6, 2))
     quality_comment: Mapped[str] = mapped_column(sa.Text, default="")
     # The evaluation form it was scored on (groups, points, the form's own indicators), as the weights hook
@@ -522,6 +560,8 @@ class ResultApplication(TenantOwned, TimestampMixin, Base):
     """结果应用: the action the grade suggests, finance's decision and its effect on next year's budget."""
 
     __tablename__ = "result_applications"
+    # The statistics of a budget year count the decisions applied to it (by next_year, not the evaluated year).
+    __table_args__ = (sa.Index("ix_result_applications_tenant_next_year", "tenant_id", "next_year"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     evaluation_id: Mapped[int] = mapped_column(sa.ForeignKey("evaluations.id"), unique=True)
@@ -533,11 +573,20 @@ class ResultApplication(TenantOwned, TimestampMixin, Base):
     amount_change: Mapped[Decimal] = mapped_column(default=Decimal("0"))
     idle_recovered: Mapped[Decimal] = mapped_column(default=Decimal("0"))
     next_year: Mapped[int]
+    # The continuing project whose budget of ``next_year`` the decision changes (the first year of the project
+    # not yet approved); None while that year's project is not filed yet: it is attached when it is.
+    applies_to_project_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("projects.id", ondelete="SET NULL", name="fk_result_applications_applies_to_project_id"),
+        index=True)
+    # False once a more authoritative evaluation of the project decides (the order of the hook
+    # ``evaluation_authority``): kept and shown, no longer applied or counted.
+    in_force: Mapped[bool] = mapped_column(default=True)
     decided_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     # A changed decision names the version it changes, so two people deciding at once cannot overwrite each other.
     version: Mapped[int] = mapped_column(default=1)
 
-    project: Mapped[Project] = relationship()
+    project: Mapped[Project] = relationship(foreign_keys=[project_id])
+    applies_to: Mapped[Project | None] = relationship(foreign_keys=[applies_to_project_id])
     evaluation: Mapped[Evaluation] = relationship()
 
     __mapper_args__ = {"version_id_col": version}
@@ -563,8 +612,132 @@ class ResultDecision(TenantOwned, Base):
     amount_change: Mapped[Decimal] = mapped_column(default=Decimal("0"))
     idle_recovered: Mapped[Decimal] = mapped_column(default=Decimal("0"))
     next_year: Mapped[int]
+    applies_to_project_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("projects.id", ondelete="SET NULL", name="fk_result_decisions_applies_to_project_id"))
     decided_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     decided_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     decided_by: Mapped[User | None] = relationship()
     evaluation: Mapped[Evaluation] = relationship()
+
+
+class Expert(TenantOwned, TimestampMixin, Base):
+    """An expert of the tenant's expert pool (专家库): fields of expertise and declared conflicts of interest.
+
+    A pool is kept by one tenant and usable by its descendants: a county draws ex-ante reviewers from its own
+    pool and its ancestors' (``jixiao.lifecycle.experts``). ``user_id`` is the expert's login, a user of the
+    keeping tenant holding the expert role, if they have one; without a login the expert reviews offline and
+    finance records the assessment.
+    """
+
+    __tablename__ = "experts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(100))
+    organisation: Mapped[str] = mapped_column(sa.String(200), default="")
+    # 专业领域: short words ("教育", "工程造价"), each once, as typed; a draw names one of them.
+    expertise: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
+    # Declared conflicts of interest (回避): departments (a department conflicts for all its projects) and single
+    # projects; ids, which are unique across tenants.
+    conflict_department_ids: Mapped[list[int]] = mapped_column(sa.JSON, default=list)
+    conflict_project_ids: Mapped[list[int]] = mapped_column(sa.JSON, default=list)
+    user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    active: Mapped[bool] = mapped_column(default=True)
+    version: Mapped[int] = mapped_column(default=1)
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class ExpertDraw(TenantOwned, TimestampMixin, Base):
+    """A random draw of ex-ante reviewers for one project from the usable pools, reproducible from its seed.
+
+    Kept as drawn, never updated: the pool it drew from, who was excluded and why, who was drawn (their names
+    as they were then) and which logins it assigned. The latest draw of a project is the one in force.
+    """
+
+    __tablename__ = "expert_draws"
+    __table_args__ = (sa.Index("ix_expert_draws_project", "project_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(sa.ForeignKey("projects.id"))
+    field: Mapped[str] = mapped_column(sa.String(40))
+    count: Mapped[int]
+    seed: Mapped[int] = mapped_column(sa.BigInteger)
+    # Active experts of the field in the usable pools, by id; the draw picks from those not excluded.
+    pool_ids: Mapped[list[int]] = mapped_column(sa.JSON)
+    excluded: Mapped[list[dict[str, Any]]] = mapped_column(sa.JSON, default=list)  # [{"id", "reason"}]
+    drawn_ids: Mapped[list[int]] = mapped_column(sa.JSON)
+    # id (as text) → {"name", "organisation", "tenant"}: the experts named by the draw, as they were then.
+    names: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
+    # The drawn experts' logins in the project's tenant: the assessment's assigned reviewers.
+    assigned_user_ids: Mapped[list[int]] = mapped_column(sa.JSON, default=list)
+    due: Mapped[date | None]
+    drawn_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+
+    def _named(self, expert_id: int) -> dict[str, Any]:
+        return {"id": expert_id, "name": "", "organisation": "", "tenant": "", "online": False,
+                **(self.names or {}).get(str(expert_id), {})}
+
+    @property
+    def drawn_experts(self) -> list[dict[str, Any]]:
+        """The drawn experts as the draw named them: id, name, organisation and the tenant keeping them."""
+        return [self._named(i) for i in self.drawn_ids or []]
+
+    @property
+    def excluded_experts(self) -> list[dict[str, Any]]:
+        """The experts of the field left out, each with the reason (回避), as the draw named them."""
+        return [{**self._named(x["id"]), "reason": x["reason"]} for x in self.excluded or []]
+
+
+class EvaluationPerformer(LabelledEnum):
+    """Who performs a key evaluation of a yearly plan: an agency of one type, or finance's own evaluation team
+    (财政绩效评价组)."""
+
+    ACCOUNTING_FIRM = "accounting_firm"
+    CONSULTANCY = "consultancy"
+    UNIVERSITY = "university"
+    RESEARCH_INSTITUTE = "research_institute"
+    OTHER = "other"
+    FINANCE_TEAM = "finance_team"
+
+    @property
+    def label(self) -> str:
+        return PERFORMER_LABELS[self.value]
+
+
+PERFORMER_LABELS = {**AGENCY_TYPE_LABELS, "finance_team": "财政绩效评价组"}
+
+
+class EvaluationPlan(TenantOwned, TimestampMixin, Base):
+    """A bureau's yearly plan of key evaluations (财政重点绩效评价计划): how many of which kind by whom."""
+
+    __tablename__ = "evaluation_plans"
+    __table_args__ = (sa.UniqueConstraint("tenant_id", "year", name="uq_evaluation_plans_tenant_year"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    year: Mapped[int]
+    note: Mapped[str] = mapped_column(sa.Text, default="")
+    updated_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    version: Mapped[int] = mapped_column(default=1)
+
+    lines: Mapped[list[EvaluationPlanLine]] = relationship(
+        back_populates="plan", cascade="all, delete-orphan", order_by="EvaluationPlanLine.position")
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class EvaluationPlanLine(TenantOwned, Base):
+    """One line of a plan: ``planned_count`` evaluations of projects of ``project_kind`` by ``performer``."""
+
+    __tablename__ = "evaluation_plan_lines"
+    __table_args__ = (sa.UniqueConstraint("plan_id", "project_kind", "performer",
+                                          name="uq_evaluation_plan_lines_plan_kind_performer"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(sa.ForeignKey("evaluation_plans.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(default=0)
+    project_kind: Mapped[ProjectKind] = mapped_column(_enum(ProjectKind))
+    performer: Mapped[EvaluationPerformer] = mapped_column(_enum(EvaluationPerformer))
+    planned_count: Mapped[int]
+
+    plan: Mapped[EvaluationPlan] = relationship(back_populates="lines")

@@ -95,7 +95,8 @@ def submit_report(session: Session, actor: User, tenant: Tenant, project: Projec
     session.flush()
     common.record(session, actor, "monitoring.submit", report, before, _snapshot(report))
     common.commit(session)
-    common.emit(session, tenant, "monitoring.submitted", project, actor, period=period, light=str(overall))
+    common.emit(session, tenant, "monitoring.submitted", project, actor, period=period, light=str(overall),
+                report_id=report.id, version=report.version)
     return report
 
 
@@ -214,7 +215,8 @@ def respond(session: Session, actor: User, tenant: Tenant, project: Project, per
     report.response, report.response_note, report.responded_at = response, note.strip(), utcnow()
     common.record(session, actor, "monitoring.respond", report, None, {"response": response, "note": report.response_note})
     common.commit(session)
-    common.emit(session, tenant, "monitoring.responded", project, actor, period=period, response=str(response))
+    common.emit(session, tenant, "monitoring.responded", project, actor, period=period, response=str(response),
+                report_id=report.id, version=report.version)
     return report
 
 

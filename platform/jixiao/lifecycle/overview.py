@@ -12,11 +12,21 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from jixiao.accounts.models import Role, User
+from jixiao.accounts.models import User
 from jixiao.catalog import service as catalog
 from jixiao.documents import service as documents
 from jixiao.errors import Conflict
-from jixiao.lifecycle import common, evaluations, monitoring, projects, rectification, results, targets
+from jixiao.lifecycle import (
+    agencies,
+    common,
+    evaluations,
+    experts,
+    monitoring,
+    projects,
+    rectification,
+    results,
+    targets,
+)
 from jixiao.lifecycle.models import EvaluationKind, EvaluationStatus, Project, Stage, TargetStatus
 from jixiao.tenancy.models import Tenant
 
@@ -64,6 +74,7 @@ class ProjectOverview:
     choices: dict[int, Any]
     actions: dict[str, str]
     decision_history: Any
+    result_chain: dict[str, Any]
     grade_actions: list[tuple[str, str]]
     applications: list[Any]
     history: list[Any]
@@ -107,7 +118,7 @@ def project_overview(session: Session, actor: User, tenant: Tenant, project: Pro
     grades = {e.id: e.grade for e in graded if e.grade}  # the same evaluations: grade of each, as a str
     may = ProjectPermissions(
         own=own, finance=finance, unit=unit,
-        assess_exante=own and actor.has_role(Role.FINANCE, Role.EXPERT)
+        assess_exante=own and projects.may_assess_exante(session, actor, tenant, project)
         and project.stage in (Stage.DRAFT, Stage.TARGETS_SUBMITTED),
         edit_targets=unit and (target_set is None or target_set.status in EDITABLE_TARGETS),
         monitor=unit and project.stage in monitoring.MONITORED_STAGES,
@@ -119,7 +130,8 @@ def project_overview(session: Session, actor: User, tenant: Tenant, project: Pro
         exante={"required": projects.exante_required(session, tenant, project),
                 "assessment": projects.exante_for(session, project),
                 "dimensions": hooks.exante_dimensions() or [],
-                "blocker": projects.exante_blocker(session, tenant, project), "may": may.assess_exante},
+                "blocker": projects.exante_blocker(session, tenant, project), "may": may.assess_exante,
+                **experts.draw_overview(session, actor, tenant, project)},
         target_set=target_set, indicators=list(target_set.indicators) if target_set else [],
         periods_owed=owed, reports=reports, filed=filed,
         next_period=next_period_due(owed, filed, project.year, rectification.today()),
@@ -135,6 +147,7 @@ def project_overview(session: Session, actor: User, tenant: Tenant, project: Pro
         actions=results.action_labels(session, tenant, project.year,
                                       [*grades.values()] + [a.grade for a in applications]),
         decision_history=results.decision_history(session, tenant, project),
+        result_chain=results.chain(session, tenant, project),
         grade_actions=[(str(band[0]), results.suggestion(session, tenant, str(band[0]), project.year)["label"])
                        for band in hooks.evaluation_grade_bands(kind="self") or []],
         applications=applications, history=projects.project_history(session, project),
@@ -144,7 +157,7 @@ def project_overview(session: Session, actor: User, tenant: Tenant, project: Pro
                                                           [e.id for e in evaluation_list]),
         notice_documents=documents.documents_by_owner(session, actor, tenant, "rectification_notices",
                                                       [n.id for n in notices]),
-        agencies=[a for a in evaluations.list_agencies(session, tenant) if a.active] if finance else [])
+        agencies=agencies.library(session, tenant, project.year, active_only=True) if finance else [])
 
 
 def _forms(session: Session, tenant: Tenant, evaluation_list: list[Any], submittable: frozenset[int]) -> dict[int, Any]:

@@ -1,12 +1,13 @@
 """The project lifecycle, registered like any plugin: pages, API, the daily scans, the documents its records
-own and the to-do list."""
+own, the to-do list and the notices of its events (the bell)."""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from jixiao import hookimpl
-from jixiao.lifecycle import api, document_jobs, reports, scans, todo, views
+from jixiao.lifecycle import agencies, api, document_jobs, experts, notices, reports, scans, todo, views
 from jixiao.toolkit import Setting
 
 
@@ -38,7 +39,13 @@ def register_document_owners() -> list[Any]:
 
 @hookimpl
 def register_todo_sources() -> list[Any]:
-    return [todo.lifecycle_todo]
+    return [todo.lifecycle_todo, experts.expert_todo]
+
+
+@hookimpl
+def on_lifecycle_event(tenant: Any, event: str, project: Any, actor: str, detail: dict[str, Any]) -> None:
+    """Those who have to act on a change hear of it (``jixiao.lifecycle.notices``), in every tenant."""
+    notices.on_lifecycle_event(tenant, event, project, detail)
 
 
 def _positive_days(days: int) -> int:
@@ -47,13 +54,28 @@ def _positive_days(days: int) -> int:
     return days
 
 
+def _quality_score(value: str) -> str:
+    if not Decimal(0) <= Decimal(value) <= Decimal(100):
+        raise ValueError("应在 0 到 100 分之间")
+    return value
+
+
 @hookimpl
 def declare_settings() -> list[Setting]:
-    """The settings the lifecycle reads: the rectification deadline and the wording of the rectification notice
-    (``lifecycle.reports``; without a prefix, the notice's number uses the bureau's name)."""
+    """The settings the lifecycle reads: the rectification deadline, the wording of the rectification notice
+    (``lifecycle.reports``; without a prefix, the notice's number uses the bureau's name) and the thresholds that
+    turn an agency's yearly quality result into a reward or a penalty (``lifecycle.agencies``)."""
     return [
+        Setting(agencies.REWARD_FROM, "decimal", default="90", check=_quality_score,
+                description="第三方机构年度工作质量平均得分达到此分的，给予奖励"),
+        Setting(agencies.NOTICE_BELOW, "decimal", default="70", check=_quality_score,
+                description="第三方机构年度工作质量平均得分低于此分的，通报批评"),
+        Setting(agencies.BAR_BELOW, "decimal", default="60", check=_quality_score,
+                description="第三方机构年度工作质量平均得分低于此分的，暂停委托（当年及次年不得安排新的评价）"),
         Setting("rectification.default_days", "integer", default=30, check=_positive_days,
                 description="财政下达整改通知而未指定期限时，单位完成整改的天数"),
+        Setting("notifications.reminder_days", "integer", default=3, check=_positive_days,
+                description="整改期限、监控预警回应期限到期前多少天提醒单位"),
         Setting("documents.number_prefix", "text",
                 description="整改通知书文号的机关代字，如“零财绩”；未设置时取本级名称的第一个字加“财绩”"),
         Setting("documents.rectification_requirements", "texts", default=list(reports.DEFAULT_REQUIREMENTS),

@@ -15,7 +15,7 @@ from jixiao.audit.models import AuditEvent
 from jixiao.catalog import service as catalog
 from jixiao.db import utcnow
 from jixiao.errors import Conflict, Forbidden, ValidationFailed
-from jixiao.lifecycle import common
+from jixiao.lifecycle import common, continuation, experts
 from jixiao.lifecycle.models import (
     Conclusion,
     Evaluation,
@@ -39,11 +39,13 @@ from jixiao.toolkit import ProjectView
 
 PROJECT_FIELDS = ["code", "name", "year", "kind", "fund_type", "category", "is_new", "is_key", "classified",
                   "requested_amount", "approved_amount", "adjusted_amount", "stage", "department_id",
-                  "payment_suspended", "suspension_reason", "spending_modalities", "is_special_fund", "fund_source"]
+                  "payment_suspended", "suspension_reason", "spending_modalities", "is_special_fund", "fund_source",
+                  "continues_project_id"]
 # What the money is spent through and where a special fund comes from describe the project, so they may be
 # corrected at any stage (audited), unlike the amount, the kind and the fund type.
 SPENDING = {"spending_modalities", "is_special_fund", "fund_source"}
-EDITABLE = {"name", "category", "is_new", "is_key", "requested_amount", "kind", "fund_type", *SPENDING}
+EDITABLE = {"name", "category", "is_new", "is_key", "requested_amount", "kind", "fund_type", "continues_project_id",
+            *SPENDING}
 FINANCE_ONLY = {"classified", "adjusted_amount"}
 
 
@@ -141,6 +143,26 @@ def check_spending(data: dict[str, Any], project: Project | None = None) -> dict
     return result
 
 
+def _continued(session: Session, tenant: Tenant, year: int, value: Any, project: Project | None = None) -> int | None:
+    """The id of the earlier project a project of ``year`` continues (延续), checked; None for no link."""
+    if value is None:
+        return None
+    earlier = session.scalar(sa.select(Project).where(Project.id == value, Project.tenant_id == tenant.id))
+    problem = ""
+    if earlier is None:
+        problem = f"本级没有编号为 {value} 的项目"
+    elif earlier.year >= year:
+        problem = f"延续的项目应是 {year} 年以前的项目（{earlier.code} 是 {earlier.year} 年的）"
+    else:
+        taken = session.scalar(sa.select(Project).where(
+            Project.continues_project_id == earlier.id, Project.id != (project.id if project else -1)))
+        if taken is not None:
+            problem = f"{earlier.year} 年的 {earlier.code} 已由 {taken.year} 年的 {taken.code} 延续"
+    if problem:
+        raise ValidationFailed(fields={"continues_project_id": problem})
+    return int(value)
+
+
 def create_project(session: Session, actor: User, tenant: Tenant, data: dict[str, Any]) -> Project:
     """A unit (or finance) enters a project, policy or department-whole budget for a budget year."""
     if not common.is_own_tenant(actor, tenant) or not actor.has_role(Role.FINANCE, Role.DEPARTMENT):
@@ -163,16 +185,18 @@ def create_project(session: Session, actor: User, tenant: Tenant, data: dict[str
     if Decimal(data["requested_amount"]) < 0:
         raise ValidationFailed(fields={"requested_amount": "申请金额不能为负数"})
     category = catalog.project_category(session, tenant, data["year"], data.get("category"))
+    continues = _continued(session, tenant, data["year"], data.get("continues_project_id"))
     project = Project(
         tenant_id=tenant.id, department_id=department.id, year=data["year"], code=data["code"], name=data["name"],
         kind=ProjectKind(data["kind"]), fund_type=FundType(data["fund_type"]), category=category,
         is_new=data.get("is_new", True), is_key=data.get("is_key", False),
         classified=bool(data.get("classified", False)),
         requested_amount=Decimal(data["requested_amount"]), stage=Stage.DRAFT, created_by_id=actor.id,
-        **spending,
+        continues_project_id=continues, **spending,
     )
     session.add(project)
     session.flush()
+    continuation.attach_waiting(session, project)
     common.record(session, actor, "project.create", project, after=audit.snapshot(project, PROJECT_FIELDS))
     common.commit(session)
     return project
@@ -195,6 +219,10 @@ def update_project(session: Session, actor: User, tenant: Tenant, project: Proje
         changes["category"] = catalog.project_category(session, tenant, project.year, changes["category"])
     spending = check_spending(changes, project)
     changes = {k: v for k, v in changes.items() if k not in SPENDING} | spending
+    relinked = "continues_project_id" in changes and changes["continues_project_id"] != project.continues_project_id
+    if relinked:
+        changes["continues_project_id"] = _continued(session, tenant, project.year, changes["continues_project_id"],
+                                                     project)
     before = audit.snapshot(project, PROJECT_FIELDS)
     for key, value in changes.items():
         if key in {"kind"}:
@@ -202,6 +230,12 @@ def update_project(session: Session, actor: User, tenant: Tenant, project: Proje
         elif key == "fund_type":
             value = FundType(value)
         setattr(project, key, value)
+    if relinked:
+        # Decisions follow the chain: those applied to this project through its old link wait again, those
+        # waiting on its new chain for its year now apply to it.
+        session.flush()
+        continuation.detach(session, project)
+        continuation.attach_waiting(session, project)
     common.record(session, actor, "project.update", project, before, audit.snapshot(project, PROJECT_FIELDS))
     common.commit(session)
     return project
@@ -227,9 +261,17 @@ class ProjectFilters:
 
 @dataclasses.dataclass
 class ProjectRow:
+    """A project as the list shows it: the project, its latest light and grade. It reads as its project too
+    (``row.code``), so a list's response schema dumps each row once, with no intermediate dict."""
+
     project: Project
     light: str | None
     grade: str | None
+
+    def __getattr__(self, name: str) -> Any:
+        if name == "project":  # not set yet (a copy being made): no recursion
+            raise AttributeError(name)
+        return getattr(self.project, name)
 
 
 def _latest_light() -> Any:
@@ -328,9 +370,11 @@ def exante_for(session: Session, project: Project) -> ExAnteAssessment | None:
     return session.scalar(sa.select(ExAnteAssessment).where(ExAnteAssessment.project_id == project.id))
 
 
-def _reviewer_problem(session: Session, tenant: Tenant, ids: list[Any]) -> str:
+def _reviewer_problem(session: Session, tenant: Tenant, ids: list[Any], drawn: list[int] | None = None) -> str:
     """Reviewers are the tenant's own active experts and finance staff: an id of another bureau's user, of
-    nobody, or of a unit's staff would put a name on a review that person never did."""
+    nobody, or of a unit's staff would put a name on a review that person never did. Once the project's
+    reviewers were drawn from the expert pool (``drawn``: the logins of the draw in force), its expert reviewers
+    are the drawn ones: a draw any other expert could step into would decide nothing."""
     try:
         wanted = {int(i) for i in ids}
     except (TypeError, ValueError):
@@ -339,15 +383,33 @@ def _reviewer_problem(session: Session, tenant: Tenant, ids: list[Any]) -> str:
         return ""
     found = session.execute(sa.select(User.id, User.roles).where(
         User.id.in_(wanted), User.tenant_id == tenant.id, User.active.is_(True))).all()
-    allowed = {uid for uid, roles in found if {str(Role.EXPERT), str(Role.FINANCE)} & set(roles or [])}
+    allowed = {uid for uid, roles in found if str(Role.FINANCE) in (roles or [])
+               or (str(Role.EXPERT) in (roles or []) and (drawn is None or uid in drawn))}
     unknown = sorted(wanted - allowed)
-    return f"以下评审人员不是本级在职的评审专家或财政人员：{'、'.join(str(i) for i in unknown)}" if unknown else ""
+    if not unknown:
+        return ""
+    whom = "本级在职的评审专家或财政人员" if drawn is None else "本项目抽中的评审专家或本级在职的财政人员"
+    return f"以下评审人员不是{whom}：{'、'.join(str(i) for i in unknown)}"
+
+
+def may_assess_exante(session: Session, actor: User, tenant: Tenant, project: Project) -> bool:
+    """The tenant's own finance staff, or its experts — once reviewers were drawn from the pool, only the drawn."""
+    if not (common.is_own_tenant(actor, tenant) and actor.has_role(Role.FINANCE, Role.EXPERT)):
+        return False
+    if actor.has_role(Role.FINANCE):
+        return True
+    draw = experts.draw_in_force(session, project)
+    return draw is None or actor.id in draw.assigned_user_ids
 
 
 def record_exante(session: Session, actor: User, tenant: Tenant, project: Project, data: dict[str, Any]) -> ExAnteAssessment:
     """Finance staff or an expert records the assessment: a score per dimension, the conclusion, the cut."""
     if not (common.is_own_tenant(actor, tenant) and actor.has_role(Role.FINANCE, Role.EXPERT)):
         raise Forbidden("只有本级财政绩效人员或评审专家可以填写事前绩效评估")
+    draw = experts.draw_in_force(session, project)
+    drawn = draw.assigned_user_ids if draw is not None else None
+    if drawn is not None and not actor.has_role(Role.FINANCE) and actor.id not in drawn:
+        raise Forbidden("该项目的评审专家已从专家库抽取：只有抽中的专家或本级财政绩效人员可以填写事前绩效评估")
     if project.stage not in (Stage.DRAFT, Stage.TARGETS_SUBMITTED):
         raise Conflict("目标已批复的项目不能再做事前评估")
     scores = data.get("scores") or {}
@@ -356,7 +418,7 @@ def record_exante(session: Session, actor: User, tenant: Tenant, project: Projec
         inputs.collect(errors, inputs.check_text, comment, f"comments.{key}", "评估意见",
                        max_length=inputs.COMMENT_MAX_LENGTH)
     cut = _checked_cut(project, data.get("amount_cut"), errors)
-    reviewers = _reviewer_problem(session, tenant, data.get("reviewer_ids") or [])
+    reviewers = _reviewer_problem(session, tenant, data.get("reviewer_ids") or [], drawn)
     if reviewers:
         errors["reviewer_ids"] = reviewers
     if errors:
@@ -569,6 +631,31 @@ def publish(session: Session, actor: User, tenant: Tenant, project: Project, *, 
     common.commit(session)
     common.emit(session, tenant, "published", project, actor, targets=targets, evaluation_id=evaluation_id)
     return project
+
+
+def unpublish_evaluation(session: Session, actor: User, tenant: Tenant, evaluation: Evaluation, reason: str, *,
+                         version: int | None) -> Evaluation:
+    """Withdraw a published evaluation result from the public page (撤回公开), saying why.
+
+    Whoever publishes withdraws: the tenant's finance staff. The evaluation keeps who withdrew it, when and
+    why (the last withdrawal; each one is audited with its reason) and may be published again.
+    """
+    common.require_finance(actor, tenant, "撤回已公开的评价结果")
+    if not (reason or "").strip():
+        raise ValidationFailed("请写明撤回公开的原因", fields={"reason": "请写明撤回公开的原因"})
+    inputs.check_text(reason, "reason", "撤回公开的原因", max_length=inputs.COMMENT_MAX_LENGTH)
+    evaluation = common.lock_version(session, evaluation, version, "评价")
+    if evaluation.published_at is None:
+        raise Conflict("该评价结果尚未公开，无需撤回")
+    evaluation.published_at = None
+    evaluation.unpublished_at, evaluation.unpublished_by_id = utcnow(), actor.id
+    evaluation.unpublish_reason = reason.strip()
+    common.record(session, actor, "evaluation.unpublish", evaluation, {"published": True},
+                  {"published": False, "unpublish_reason": evaluation.unpublish_reason})
+    common.commit(session)
+    common.emit(session, tenant, "unpublished", evaluation.project, actor, evaluation_id=evaluation.id,
+                reason=evaluation.unpublish_reason)
+    return evaluation
 
 
 def project_history(session: Session, project: Project, limit: int = 300) -> list[AuditEvent]:

@@ -15,11 +15,11 @@ import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.orm import Session, contains_eager
 
-from jixiao import audit, inputs, pagination, units
+from jixiao import audit, inputs, pagination, policy, units
 from jixiao.accounts.models import Role, User
 from jixiao.db import utcnow
-from jixiao.documents import uploads
-from jixiao.errors import Conflict, NotFound, ValidationFailed
+from jixiao.documents import store, uploads
+from jixiao.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from jixiao.lifecycle import common
 from jixiao.lifecycle.models import (
     EvaluationStatus,
@@ -109,7 +109,8 @@ def issue(session: Session, actor: User, tenant: Tenant, evaluation_id: int, pro
     session.flush()
     common.record(session, actor, "rectification.issue", notice, after=audit.snapshot(notice, NOTICE_FIELDS))
     common.commit(session)
-    common.emit(session, tenant, "rectification.issued", project, actor, deadline=due, problems=len(listed))
+    common.emit(session, tenant, "rectification.issued", project, actor, deadline=due, problems=len(listed),
+                notice_id=notice.id, version=notice.version)
     return notice
 
 
@@ -138,7 +139,8 @@ def answer(session: Session, actor: User, tenant: Tenant, notice: RectificationN
     notice.measures, notice.status, notice.answered_at = measures.strip(), NoticeStatus.ANSWERED, utcnow()
     common.record(session, actor, "rectification.answer", notice, before, audit.snapshot(notice, NOTICE_FIELDS))
     common.commit(session)
-    common.emit(session, tenant, "rectification.answered", notice.project, actor)
+    common.emit(session, tenant, "rectification.answered", notice.project, actor, notice_id=notice.id,
+                version=notice.version)
     return notice
 
 
@@ -162,7 +164,8 @@ def verify(session: Session, actor: User, tenant: Tenant, notice: RectificationN
     common.record(session, actor, "rectification.verify" if accept else "rectification.return", notice, before,
                   audit.snapshot(notice, NOTICE_FIELDS))
     common.commit(session)
-    common.emit(session, tenant, "rectification.verified" if accept else "rectification.returned", notice.project, actor)
+    common.emit(session, tenant, "rectification.verified" if accept else "rectification.returned", notice.project, actor,
+                notice_id=notice.id, version=notice.version, reason=notice.return_reason if not accept else "")
     return notice
 
 
@@ -188,7 +191,9 @@ def _ledger(session: Session, actor: User, tenant: Tenant, year: int | None, sta
 def ledger(session: Session, actor: User, tenant: Tenant, *, year: int | None = None, status: str | None = None,
            overdue: bool | None = None, project_id: int | None = None) -> list[RectificationNotice]:
     """整改台账: auditors and finance see the whole tenant; units their own notices (``project_id``: one
-    project's)."""
+    project's). The whole ledger is for its readers only (``policy.may_read_ledger``)."""
+    if project_id is None:
+        policy.require_ledger_reader(actor)
     stmt = _ledger(session, actor, tenant, year, status, overdue, project_id)
     return list(session.scalars(stmt.options(contains_eager(RectificationNotice.project))))
 
@@ -196,7 +201,10 @@ def ledger(session: Session, actor: User, tenant: Tenant, *, year: int | None = 
 def ledger_page(session: Session, actor: User, tenant: Tenant, *, page: int = 1,
                 per_page: int = pagination.DEFAULT_PER_PAGE, year: int | None = None, status: str | None = None,
                 overdue: bool | None = None, project_id: int | None = None) -> pagination.Page[RectificationNotice]:
-    """One page of the ledger (:func:`ledger`), each notice with its project and department: two statements."""
+    """One page of the ledger (:func:`ledger`), each notice with its project and department: two statements.
+    The whole ledger (no ``project_id``) is for its readers only (``policy.may_read_ledger``)."""
+    if project_id is None:
+        policy.require_ledger_reader(actor)
     stmt = _ledger(session, actor, tenant, year, status, overdue, project_id)
     return pagination.fetch(session, stmt, page, per_page, options=(contains_eager(RectificationNotice.project),))
 
@@ -255,4 +263,53 @@ def get_evidence(session: Session, actor: User, tenant: Tenant, notice: Rectific
     if evidence is None or evidence.owner_type != "rectification_notices" or evidence.owner_id != notice.id:
         raise NotFound("未找到该文件")
     return evidence
+
+
+def require_evidence_remover(session: Session, actor: User, tenant: Tenant, notice: RectificationNotice,
+                             evidence: EvidenceFile) -> None:
+    """Raise :class:`Forbidden` unless ``actor`` may remove ``evidence``: the tenant's finance staff, or whoever
+    uploaded it while they still work on the project (its unit)."""
+    if common.is_finance(actor, tenant):
+        return
+    if evidence.uploaded_by_id == actor.id and common.is_unit_or_finance(session, actor, notice.project):
+        return
+    raise Forbidden("只有上传人或本级财政绩效人员可以删除佐证材料")
+
+
+def may_remove_evidence(session: Session, actor: User, tenant: Tenant, notice: RectificationNotice,
+                        evidence: EvidenceFile) -> bool:
+    """Whether the page shows the delete button: the rule :func:`remove_evidence` enforces."""
+    if notice.status is NoticeStatus.VERIFIED:
+        return False
+    try:
+        require_evidence_remover(session, actor, tenant, notice, evidence)
+    except Forbidden:
+        return False
+    return True
+
+
+def remove_evidence(session: Session, actor: User, tenant: Tenant, notice: RectificationNotice,
+                    evidence: EvidenceFile) -> None:
+    """Delete a wrongly uploaded evidence file while the notice is not verified (核验销号).
+
+    Once finance has verified the rectification, its evidence is what the verification rests on: 409. The
+    removal is audited on the notice with the file's name, size and SHA-256 (the audit log is append-only);
+    the stored bytes are deleted too, unless another record of the tenant holds the same content.
+    """
+    require_evidence_remover(session, actor, tenant, notice, evidence)
+    notice = common.lock(session, notice)  # a concurrent verification queues here: either it sees the file or not
+    if notice.status is NoticeStatus.VERIFIED:
+        raise Conflict("整改已核验销号，佐证材料是核验的依据，不能删除")
+    uploader = session.get(User, evidence.uploaded_by_id) if evidence.uploaded_by_id else None
+    removed = {"file_id": evidence.id, "filename": evidence.filename, "sha256": evidence.sha256,
+               "bytes": evidence.size, "uploaded_by": uploader.username if uploader else ""}
+    digest = evidence.sha256
+    session.delete(evidence)
+    session.flush()
+    common.record(session, actor, "evidence.remove", notice, before=removed)
+    common.commit(session)
+    still_held = session.scalar(sa.select(EvidenceFile.id).where(
+        EvidenceFile.tenant_id == tenant.id, EvidenceFile.sha256 == digest).limit(1)) is not None
+    if not still_held and not store.referenced_by_documents(session, tenant.id, digest):
+        store.discard_bytes(tenant.id, digest)
 

@@ -17,7 +17,7 @@ from jixiao import audit, inputs, units
 from jixiao.accounts.models import User
 from jixiao.db import utcnow
 from jixiao.errors import Conflict, ValidationFailed
-from jixiao.lifecycle import common
+from jixiao.lifecycle import common, continuation
 from jixiao.lifecycle.models import (
     Evaluation,
     EvaluationStatus,
@@ -30,7 +30,8 @@ from jixiao.lifecycle.models import (
 )
 from jixiao.tenancy.models import Tenant
 
-RESULT_FIELDS = ["grade", "suggested_action", "decision", "decision_note", "amount_change", "idle_recovered", "next_year"]
+RESULT_FIELDS = ["grade", "suggested_action", "decision", "decision_note", "amount_change", "idle_recovered", "next_year",
+                 "applies_to_project_id", "in_force"]
 # What the platform suggests for a grade no rule knows: not a decision, so finance has to choose one.
 UNDECIDED = {"action": "review", "label": "由财政研究决定"}
 CENT = Decimal("0.01")
@@ -128,6 +129,11 @@ def decide(session: Session, actor: User, tenant: Tenant, evaluation: Evaluation
     budget = project.budget_amount
     if change < 0 and -change > budget:
         errors["amount_change"] = f"调减 {units.format_yuan(-change)} 元，超过了项目预算 {units.format_yuan(budget)} 元"
+    deciding = continuation.deciding_evaluation(session, tenant, project)
+    if deciding is not None and deciding.id != evaluation.id:
+        order = continuation.authority_text(session, tenant)
+        raise Conflict(f"该项目的结果应用以{deciding.kind.label}（{deciding.grade}）为准：{order}，同类评价以最近提交的为准",
+                       fields={"evaluation_id": f"应对{deciding.kind.label}（评价编号 {deciding.id}）作出决定"})
     suggested = suggestion(session, tenant, evaluation.grade, project.year)
     decision = _decision(session, tenant, evaluation, project.year, data.get("decision"), suggested, errors)
     inputs.collect(errors, inputs.check_text, data.get("decision_note"), "decision_note", "决定说明",
@@ -139,6 +145,7 @@ def decide(session: Session, actor: User, tenant: Tenant, evaluation: Evaluation
     # Concurrent decisions on the evaluation queue on its row: the first creates the application, the others
     # find it and need its version (a changed decision names the one it changes; a repeat is a 409).
     common.lock(session, evaluation)
+    next_year, reached = continuation.budget_reached(session, project)
     application = session.scalar(sa.select(ResultApplication).where(ResultApplication.evaluation_id == evaluation.id))
     before = audit.snapshot(application, RESULT_FIELDS) if application else None
     if application is None:
@@ -148,12 +155,14 @@ def decide(session: Session, actor: User, tenant: Tenant, evaluation: Evaluation
         application = common.lock(session, application)
         common.check_existing(application, data.get("version"), "结果应用决定")
     values = {"grade": evaluation.grade, "suggested_action": suggested["action"], "decision": decision,
-              "decision_note": note, "amount_change": change, "idle_recovered": idle, "next_year": project.year + 1,
-              "decided_by_id": actor.id}
+              "decision_note": note, "amount_change": change, "idle_recovered": idle, "next_year": next_year,
+              "applies_to_project_id": reached.id if reached is not None else None, "decided_by_id": actor.id}
     for name, value in values.items():
         setattr(application, name, value)
+    application.in_force = True
     session.add(ResultDecision(tenant_id=tenant.id, evaluation_id=evaluation.id, project_id=project.id,
                                decided_at=utcnow(), **values))
+    _take_others_out_of_force(session, actor, project, evaluation)
     open_notices = session.scalar(sa.select(sa.func.count(RectificationNotice.id)).where(
         RectificationNotice.project_id == project.id, RectificationNotice.status != NoticeStatus.VERIFIED))
     if not open_notices:
@@ -164,6 +173,16 @@ def decide(session: Session, actor: User, tenant: Tenant, evaluation: Evaluation
     common.emit(session, tenant, "results.decided", project, actor, decision=decision,
                 amount_change=application.amount_change, idle_recovered=idle)
     return application
+
+
+def _take_others_out_of_force(session: Session, actor: User, project: Project, deciding: Evaluation) -> None:
+    """The decisions on the project's other evaluations stop applying: the deciding evaluation's is the one."""
+    for other in session.scalars(sa.select(ResultApplication).where(
+            ResultApplication.project_id == project.id, ResultApplication.evaluation_id != deciding.id,
+            ResultApplication.in_force.is_(True))):
+        other.in_force = False
+        common.record(session, actor, "results.supersede", other, {"in_force": True},
+                      {"in_force": False, "deciding_evaluation_id": deciding.id})
 
 
 def results_for(session: Session, project_id: int) -> list[ResultApplication]:
@@ -181,6 +200,27 @@ def decisions_for(session: Session, project_id: int, evaluation_id: int | None =
     return list(session.scalars(stmt.order_by(ResultDecision.decided_at, ResultDecision.id)))
 
 
+def project_ref(project: Project | None) -> dict[str, Any] | None:
+    """A project as another project's page names it: id, code, year, name."""
+    if project is None:
+        return None
+    return {"id": project.id, "code": project.code, "year": project.year, "name": project.name}
+
+
+def change_text(grade: str, decision_label: str, amount_change: Decimal, idle_recovered: Decimal = Decimal(0)) -> str:
+    """评价结果：良 → 保障，调减 60 万元 — the line finance reads beside next year's request."""
+    text = f"评价结果：{grade} → {decision_label}"
+    if amount_change < 0:
+        text += f"，调减 {units.format_wan_exact(-amount_change)} 万元"
+    elif amount_change > 0:
+        text += f"，调增 {units.format_wan_exact(amount_change)} 万元"
+    else:
+        text += "，预算不调整"
+    if idle_recovered > 0:
+        text += f"，收回闲置资金 {units.format_wan_exact(idle_recovered)} 万元"
+    return text
+
+
 def _described(record: ResultApplication | ResultDecision, labels: dict[str, str]) -> dict[str, Any]:
     return {
         "id": record.id, "evaluation_id": record.evaluation_id, "grade": record.grade,
@@ -189,7 +229,10 @@ def _described(record: ResultApplication | ResultDecision, labels: dict[str, str
         "decision": record.decision, "decision_label": labels.get(record.decision, record.decision),
         "decision_note": record.decision_note, "amount_change": record.amount_change,
         "idle_recovered": record.idle_recovered, "next_year": record.next_year,
-        **({"version": record.version} if isinstance(record, ResultApplication) else {}),
+        "applies_to_project_id": record.applies_to_project_id,
+        "text": change_text(record.grade, labels.get(record.decision, record.decision), record.amount_change,
+                            record.idle_recovered),
+        **({"version": record.version, "in_force": record.in_force} if isinstance(record, ResultApplication) else {}),
     }
 
 
@@ -204,9 +247,60 @@ def decision_history(session: Session, tenant: Tenant, project: Project) -> list
 
 
 def applied(session: Session, tenant: Tenant, project: Project, evaluation_id: int | None = None) -> list[dict[str, Any]]:
-    """The current decision on each of the project's evaluations (or one), each with its ``history``."""
+    """The current decision on each of the project's evaluations (or one), each with its ``history``, the
+    continuing project whose budget it changes (``applies_to``) and whether it is in force."""
     current = [a for a in results_for(session, project.id) if evaluation_id is None or a.evaluation_id == evaluation_id]
     history = decision_history(session, tenant, project)
     labels = action_labels(session, tenant, project.year, [a.grade for a in current])
-    return [{**_described(a, labels), "history": [d for d in history if d["evaluation_id"] == a.evaluation_id]}
+    targets = _projects(session, {a.applies_to_project_id for a in current})
+    return [{**_described(a, labels), "evaluation_kind": a.evaluation.kind,
+             "applies_to": project_ref(targets.get(a.applies_to_project_id or 0)),
+             "history": [d for d in history if d["evaluation_id"] == a.evaluation_id]}
             for a in current]
+
+
+def _projects(session: Session, ids: Iterable[int | None]) -> dict[int, Project]:
+    wanted = sorted({i for i in ids if i})
+    if not wanted:
+        return {}
+    return {p.id: p for p in session.scalars(sa.select(Project).where(Project.id.in_(wanted)))}
+
+
+def reaching(session: Session, tenant: Tenant, project: Project) -> list[dict[str, Any]]:
+    """The decisions in force that change ``project``'s budget: earlier years' results of the projects it
+    continues, each with the evaluated project, the evaluation and the line finance reads at budget review."""
+    applications = list(session.scalars(
+        sa.select(ResultApplication).where(ResultApplication.applies_to_project_id == project.id,
+                                           ResultApplication.in_force.is_(True))
+        .options(selectinload(ResultApplication.project), selectinload(ResultApplication.evaluation))
+        .order_by(ResultApplication.next_year, ResultApplication.id)))
+    out = []
+    for application in applications:
+        labels = action_labels(session, tenant, application.project.year, [application.grade])
+        out.append({**_described(application, labels), "evaluation_kind": application.evaluation.kind,
+                    "evaluated_project": project_ref(application.project)})
+    return out
+
+
+def budget_effect(items: list[dict[str, Any]]) -> Decimal:
+    """The net change the decisions ``items`` (from :func:`reaching`) make to a budget."""
+    return sum((Decimal(item["amount_change"]) for item in items), Decimal(0))
+
+
+def chain(session: Session, tenant: Tenant, project: Project) -> dict[str, Any]:
+    """grade → suggestion → decision → next year's amount, followed both ways from ``project``: the projects it
+    continues and that continue it, the decisions on its evaluations and the budgets they reach (``applied``),
+    and the earlier decisions that reach its own budget (``reaching``), with their net effect on its request."""
+    reached = reaching(session, tenant, project)
+    effect = budget_effect(reached)
+    return {
+        "project": project_ref(project),
+        "continues": [project_ref(p) for p in continuation.earlier_years(session, project)],
+        "continued_by": [project_ref(p) for p in continuation.later_years(session, project)],
+        "authority": continuation.authority_text(session, tenant),
+        "applied": applied(session, tenant, project),
+        "reaching": reached,
+        "budget_effect": effect,
+        "requested_amount": project.requested_amount,
+        "requested_after_results": project.requested_amount + effect,
+    }

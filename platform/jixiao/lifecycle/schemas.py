@@ -11,9 +11,11 @@ from jixiao import inputs, pagination
 from jixiao.accounts.schemas import DepartmentRefSchema
 from jixiao.inputs import Code, Fixed, Id, IndicatorValue, Integer, Name, Score, Text, Year
 from jixiao.lifecycle.models import (
+    AgencyType,
     Conclusion,
     Direction,
     EvaluationKind,
+    EvaluationPerformer,
     FundSource,
     FundType,
     IndicatorNature,
@@ -64,6 +66,9 @@ class ProjectSchema(Schema):
     payment_suspended = fields.Boolean()
     suspension_reason = fields.String()
     department = fields.Nested(DepartmentRefSchema)
+    continues_project_id = fields.Integer(allow_none=True, metadata={
+        "description": "延续项目: the earlier year's project this one continues when its code changed (a project "
+                       "keeping its code continues that code's earlier year without a link)"})
     version = fields.Integer()
 
 
@@ -113,6 +118,8 @@ class ProjectCreateSchema(Schema):
                                       validate=validate.Length(max=inputs.MAX_LIST_ITEMS))
     is_special_fund = fields.Boolean(load_default=False)
     fund_source = fields.String(load_default=None, allow_none=True, validate=choices(FundSource))
+    continues_project_id = Id(load_default=None, allow_none=True, metadata={
+        "description": "the earlier year's project this one continues, when its code changed"})
 
 
 class ProjectUpdateSchema(Schema):
@@ -129,6 +136,8 @@ class ProjectUpdateSchema(Schema):
                                       validate=validate.Length(max=inputs.MAX_LIST_ITEMS))
     is_special_fund = fields.Boolean()
     fund_source = fields.String(allow_none=True, validate=choices(FundSource))
+    continues_project_id = Id(allow_none=True, metadata={
+        "description": "the earlier year's project this one continues (null: none, or the same code's)"})
     version = fields.Integer(required=True)
 
 
@@ -288,6 +297,10 @@ class EvaluationSchema(Schema):
     internal_comment = fields.String()
     submitted_at = fields.DateTime(allow_none=True)
     published_at = fields.DateTime(allow_none=True)
+    unpublished_at = fields.DateTime(allow_none=True, metadata={
+        "description": "when the result was last withdrawn from the public page (kept if published again)"})
+    unpublished_by_id = fields.Integer(allow_none=True)
+    unpublish_reason = fields.String(metadata={"description": "why it was last withdrawn"})
     quality_score = Fixed(2, 4, allow_none=True)
     quality_comment = fields.String()
     scores = fields.List(fields.Nested(ScoreSchema))
@@ -361,7 +374,14 @@ class AgencySchema(Schema):
     id = fields.Integer(dump_only=True)
     name = Name(required=True)
     contact = OneLine(load_default="", max_length=200)
+    agency_type = fields.String(load_default="other", validate=choices(AgencyType),
+                                metadata={"description": "accounting_firm, consultancy, university, "
+                                                         "research_institute or other"})
+    agency_type_label = fields.Function(lambda a: a.agency_type.label, dump_only=True)
     active = fields.Boolean(dump_only=True)
+    barred = fields.Boolean(dump_only=True, metadata={"description": "finance suspended it (暂停委托)"})
+    bar_reason = fields.String(dump_only=True)
+    version = fields.Integer(dump_only=True)
 
 
 class EvidenceSchema(Schema):
@@ -438,8 +458,17 @@ class ResultDecisionSchema(Schema):
     amount_change = Money()
     idle_recovered = Money()
     next_year = fields.Integer()
+    applies_to_project_id = fields.Integer(allow_none=True, metadata={
+        "description": "the continuing project whose budget the decision changed, as known when it was made"})
     decided_by = fields.String(allow_none=True, metadata={"description": "the name of whoever decided"})
     decided_at = fields.DateTime()
+
+
+class ProjectRefSchema(Schema):
+    id = fields.Integer()
+    code = fields.String()
+    year = fields.Integer()
+    name = fields.String()
 
 
 class ResultSchema(Schema):
@@ -456,16 +485,64 @@ class ResultSchema(Schema):
                           metadata={"description": "next year's budget change in yuan; a cut is negative and at most the budget"})
     idle_recovered = Money(load_default=0, validate=validate.Range(min=0, error="收回的闲置资金不能为负数"),
                            error_messages=AMOUNT_ERRORS)
-    next_year = fields.Integer(dump_only=True)
+    next_year = fields.Integer(dump_only=True, metadata={
+        "description": "the budget year the decision changes: the continuing project's first year not yet approved"})
+    applies_to = fields.Nested(ProjectRefSchema, dump_only=True, allow_none=True, metadata={
+        "description": "that year's continuing project; null while it is not filed (attached when it is)"})
+    in_force = fields.Boolean(dump_only=True, metadata={
+        "description": "false once a more authoritative evaluation of the project decided (hook evaluation_authority)"})
+    evaluation_kind = fields.String(dump_only=True)
+    text = fields.String(dump_only=True, metadata={"description": "评价结果：良 → 保障，调减 60 万元"})
     version = fields.Integer(load_default=None, allow_none=True, metadata={
         "description": "to change a decision: the version of the current one (a repeat without it is 409)"})
     history = fields.List(fields.Nested(ResultDecisionSchema), dump_only=True,
                           metadata={"description": "every decision on this evaluation, oldest first"})
 
 
+class ReachingResultSchema(Schema):
+    """An earlier year's decision that changes this project's budget."""
+
+    id = fields.Integer()
+    evaluation_id = fields.Integer()
+    evaluation_kind = fields.String()
+    evaluated_project = fields.Nested(ProjectRefSchema)
+    grade = fields.String()
+    suggested_action = fields.String()
+    suggested_label = fields.String()
+    decision = fields.String()
+    decision_label = fields.String()
+    decision_note = fields.String()
+    amount_change = Money()
+    idle_recovered = Money()
+    next_year = fields.Integer()
+    text = fields.String()
+
+
+class ResultChainSchema(Schema):
+    project = fields.Nested(ProjectRefSchema)
+    continues = fields.List(fields.Nested(ProjectRefSchema), metadata={
+        "description": "the projects this one continues, nearest year first"})
+    continued_by = fields.List(fields.Nested(ProjectRefSchema), metadata={
+        "description": "the projects continuing this one, year by year"})
+    authority = fields.String(metadata={"description": "which evaluation decides, in words"})
+    applied = fields.List(fields.Nested(ResultSchema), metadata={
+        "description": "the decisions on this project's evaluations and the budgets they reach"})
+    reaching = fields.List(fields.Nested(ReachingResultSchema), metadata={
+        "description": "earlier decisions in force that change this project's budget"})
+    budget_effect = Money(metadata={"description": "their net change, yuan"})
+    requested_amount = Money()
+    requested_after_results = Money(metadata={"description": "the request with that change"})
+
+
 class PublishSchema(Schema):
     targets = fields.Boolean(load_default=False)
     evaluation_id = Id(load_default=None, allow_none=True)
+
+
+class UnpublishSchema(Schema):
+    reason = Text(required=True, metadata={"description": "why the result is withdrawn (blank is 400 naming "
+                                                          "``reason``)"})
+    version = Version()
 
 
 class HistorySchema(Schema):
@@ -485,6 +562,8 @@ class TodoSchema(Schema):
     project_name = fields.String()
     record_id = fields.Integer(allow_none=True)
     due = fields.String(allow_none=True)
+    project_code = fields.String(metadata={"description": "the project's code; \"\" when the source gives none"})
+    year = fields.Integer(allow_none=True, metadata={"description": "the project's budget year, when given"})
     url = fields.String()
 
 
@@ -533,3 +612,133 @@ class PublicEvaluationSchema(Schema):
 
 class YearQuerySchema(Schema):
     year = Year(query=True, minimum=2000)
+
+
+# ---- The agency library and the yearly evaluation plans -----------------------------------------------------
+
+
+class AgencyUpdateSchema(Schema):
+    name = Name()
+    contact = OneLine(max_length=200)
+    agency_type = fields.String(validate=choices(AgencyType))
+    version = Version()
+
+
+class AgencyBarSchema(Schema):
+    reason = Text(required=True, blank=False, max_length=inputs.COMMENT_MAX_LENGTH,
+                  metadata={"description": "why finance suspends (or resumes) commissions to the agency"})
+    version = Version()
+
+
+class AgencyQualitySchema(Schema):
+    agency_id = fields.Integer(attribute="agency.id")
+    name = fields.String(attribute="agency.name")
+    agency_type = fields.Function(lambda e: e.agency.agency_type.value)
+    agency_type_label = fields.Function(lambda e: e.agency.agency_type.label)
+    year = fields.Integer(attribute="summary.year")
+    count = fields.Integer(attribute="summary.count", metadata={"description": "evaluations whose quality was scored"})
+    total = Fixed(2, 8, attribute="summary.total", metadata={"description": "the sum of their quality scores"})
+    mean = Fixed(2, 4, attribute="summary.mean", allow_none=True)
+    verdict = fields.Function(lambda e: e.summary.verdict.value if e.summary.verdict else None, allow_none=True,
+                              metadata={"description": "reward, qualified, notice or bar; null with nothing scored"})
+    verdict_label = fields.String(attribute="summary.verdict_label")
+    barred = fields.Boolean(attribute="agency.barred")
+    assignable = fields.Function(lambda e: e.blocker is None)
+    blocked_reason = fields.String(attribute="blocker", allow_none=True)
+
+
+class PlanLineSchema(Schema):
+    project_kind = fields.String(required=True, validate=choices(ProjectKind))
+    performer = fields.String(required=True, validate=choices(EvaluationPerformer))
+    planned_count = Integer(required=True, minimum=1, maximum=100_000)
+
+
+class PlanSchema(Schema):
+    id = fields.Integer(dump_only=True)
+    year = fields.Integer(dump_only=True)
+    note = Text(load_default="")
+    lines = fields.List(fields.Nested(PlanLineSchema), required=True, validate=validate.Length(min=1, max=18))
+    updated_at = fields.DateTime(dump_only=True)
+    version = fields.Integer(load_default=None, allow_none=True,
+                             metadata={"description": "the version read; required when the plan exists"})
+
+
+class ExpertUpdateSchema(Schema):
+    """An expert's fields as corrected; what a schema cannot say (a department or a login that is not one) the
+    service refuses, naming the field in Chinese."""
+
+    name = Name(max_length=100, metadata={"description": "专家姓名"})
+    organisation = OneLine(max_length=inputs.NAME_MAX_LENGTH, metadata={
+        "description": "工作单位; an expert working at the project's department is never drawn for it"})
+    expertise = fields.List(Name(max_length=40), validate=validate.Length(min=1, max=20, error="专业领域应填 1 至 20 项"),
+                            metadata={"description": "专业领域, e.g. [\"教育\", \"工程造价\"]"})
+    conflict_department_ids = fields.List(Id(), validate=validate.Length(max=inputs.MAX_LIST_ITEMS), metadata={
+        "description": "departments declared as conflicts (回避), of the tenant or below"})
+    conflict_project_ids = fields.List(Id(), validate=validate.Length(max=inputs.MAX_LIST_ITEMS), metadata={
+        "description": "projects declared as conflicts (回避), of the tenant or below"})
+    user_id = Id(allow_none=True, metadata={"description": "the expert's login: an active user of this tenant "
+                                                          "with the expert role, linked to no other expert; null: none"})
+    active = fields.Boolean(metadata={"description": "in the pool (false: never drawn)"})
+    version = Version()
+
+
+class ExpertInputSchema(ExpertUpdateSchema):
+    """An expert as registered: a name and at least one field of expertise."""
+
+    class Meta:
+        exclude = ("version",)
+
+    name = Name(max_length=100, required=True, metadata={"description": "专家姓名"})
+    expertise = fields.List(Name(max_length=40), required=True,
+                            validate=validate.Length(min=1, max=20, error="专业领域应填 1 至 20 项"),
+                            metadata={"description": "专业领域, e.g. [\"教育\", \"工程造价\"]"})
+
+
+class ExpertSchema(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    organisation = fields.String()
+    expertise = fields.List(fields.String())
+    conflict_department_ids = fields.List(fields.Integer())
+    conflict_project_ids = fields.List(fields.Integer())
+    user_id = fields.Integer(allow_none=True)
+    active = fields.Boolean()
+    version = fields.Integer()
+    kept_by = fields.String(metadata={"description": "the code of the tenant keeping the expert"})
+    kept_by_name = fields.String()
+    own = fields.Boolean(metadata={"description": "kept by this tenant (editable here); else an ancestor's"})
+
+
+class ExpertDrawRequestSchema(Schema):
+    field = Name(max_length=40, required=True, metadata={"description": "the field of expertise (专业领域) to draw by"})
+    count = Integer(required=True, minimum=1, maximum=15, metadata={"description": "how many reviewers"})
+    seed = Integer(load_default=None, allow_none=True, metadata={
+        "description": "a recorded seed reproduces a draw over the same pool; none: a new one, recorded"})
+    due = fields.Date(load_default=None, allow_none=True, metadata={"description": "评审截止日期"})
+
+
+class DrawnExpertSchema(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    organisation = fields.String()
+    tenant = fields.String(metadata={"description": "the tenant keeping the expert, by name"})
+    online = fields.Boolean(metadata={"description": "drawn with a login in the project's tenant: reviews in the "
+                                                     "system (else offline, recorded by finance)"})
+    reason = fields.String(metadata={"description": "why excluded (excluded experts only)"})
+
+
+class ExpertDrawSchema(Schema):
+    id = fields.Integer()
+    project_id = fields.Integer()
+    field = fields.String()
+    count = fields.Integer()
+    seed = fields.Integer()
+    pool_ids = fields.List(fields.Integer(), metadata={"description": "active experts of the field drawn from"})
+    drawn_ids = fields.List(fields.Integer())
+    drawn = fields.List(fields.Nested(DrawnExpertSchema), attribute="drawn_experts")
+    excluded = fields.List(fields.Nested(DrawnExpertSchema), attribute="excluded_experts")
+    assigned_user_ids = fields.List(fields.Integer(), metadata={
+        "description": "the drawn experts' logins in the project's tenant: its assigned reviewers"})
+    due = fields.Date(allow_none=True)
+    drawn_by_id = fields.Integer(allow_none=True)
+    created_at = fields.DateTime()

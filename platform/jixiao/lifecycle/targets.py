@@ -200,5 +200,5 @@ def review_targets(session: Session, actor: User, tenant: Tenant, project: Proje
                   {"status": "submitted"}, {"status": target_set.status, "comment": target_set.review_comment})
     common.commit(session)
     common.emit(session, tenant, "targets.approved" if approve else "targets.returned", project, actor,
-                comment=target_set.review_comment)
+                comment=target_set.review_comment, target_set_id=target_set.id, version=target_set.version)
     return target_set

@@ -25,18 +25,24 @@ from flask_login import current_user
 from sqlalchemy.orm import Session
 from werkzeug.datastructures import MultiDict
 
-from jixiao import inputs, units
+from jixiao import inputs, policy, units
 from jixiao.accounts import service as accounts
 from jixiao.accounts.models import Role
 from jixiao.auth import current_tenant, require_login
 from jixiao.db import session
 from jixiao.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from jixiao.lifecycle import agencies as agency_library
 from jixiao.lifecycle import (
+    charts,
     common,
+    continuation,
+    dashboard,
     evaluations,
+    experts,
     history,
     monitoring,
     overview,
+    plans,
     projects,
     public,
     rectification,
@@ -48,10 +54,12 @@ from jixiao.lifecycle import (
 )
 from jixiao.lifecycle.models import (
     LABELS,
+    AgencyType,
     Conclusion,
     Direction,
     Evaluation,
     EvaluationKind,
+    EvaluationPerformer,
     EvaluationStatus,
     FundSource,
     FundType,
@@ -276,6 +284,14 @@ def project_list() -> Any:
         if fund is None:
             errors["fund_type"] = _("请选择资金来源（预算类别）")
         amount = _yuan(form, "requested_amount", errors, _("申请金额"), required=True)
+        continued = None
+        if (form.get("continues_code") or "").strip() and year is not None:
+            earlier = continuation.earlier_by_code(db, tenant, form["continues_code"], year)
+            if earlier is None:
+                errors["continues_code"] = _("本级 %(year)s 年以前没有编码为 %(code)s 的项目",
+                                             year=year, code=form["continues_code"].strip())
+            else:
+                continued = earlier.id
         _check(errors)
         item = projects.create_project(db, current_user, tenant, {
             "code": form["code"].strip(), "name": form["name"].strip(), "year": year, "kind": kind,
@@ -284,6 +300,7 @@ def project_list() -> Any:
             "is_key": form.get("is_key") == "on", "classified": form.get("classified") == "on",
             "requested_amount": amount, "spending_modalities": form.getlist("spending_modalities"),
             "is_special_fund": form.get("is_special_fund") == "on", "fund_source": form.get("fund_source") or None,
+            "continues_project_id": continued,
         })
     except (ValidationFailed, Conflict, Forbidden) as exc:
         db.rollback()
@@ -410,11 +427,13 @@ def _project_context(db: Session, tenant: Any, item: Project, failure: Failure |
         "direction_symbols": {d.value: d.symbol for d in Direction},
         "score_target": evaluations.target_text, "score_actual": evaluations.actual_text,
         "notices": view.notices, "evidence": view.evidence, "to_notice": view.to_notice, "overdue": view.overdue,
+        "removable": {f.id for n in view.notices for f in view.evidence.get(n.id, [])
+                      if rectification.may_remove_evidence(db, current_user, tenant, n, f)},
         "default_days": view.default_rectification_days, "today": rectification.today(),
         "notice_open": (NoticeStatus.ISSUED, NoticeStatus.RETURNED), "notice_answered": NoticeStatus.ANSWERED,
         "notice_verified": NoticeStatus.VERIFIED,
         "graded": view.graded, "suggestions": view.suggestions, "actions": view.actions, "choices": view.choices,
-        "decision_history": view.decision_history,
+        "decision_history": view.decision_history, "result_chain": view.result_chain,
         "applications": {a.evaluation_id: a for a in view.applications}, "application_list": view.applications,
         "history": history.describe(db, tenant, item, view.history),
         "failure": failure,
@@ -796,6 +815,20 @@ def rectification_file(project_id: int, notice_id: int) -> Any:
     return _act(project_id, f"files-{notice_id}", "rectification", action)
 
 
+@bp.route("/t/<tenant_code>/projects/<int:project_id>/rectifications/<int:notice_id>/files/<int:file_id>/delete",
+          methods=["POST"])
+@require_login
+def rectification_file_delete(project_id: int, notice_id: int, file_id: int) -> Any:
+    def action(db: Session, tenant: Any, item: Project) -> str:
+        notice = _notice_of(db, tenant, item, notice_id)
+        evidence = rectification.get_evidence(db, current_user, tenant, notice, file_id)
+        filename = evidence.filename
+        rectification.remove_evidence(db, current_user, tenant, notice, evidence)
+        return _("已删除佐证材料“%(name)s”。", name=filename)
+
+    return _act(project_id, f"files-{notice_id}", "rectification", action)
+
+
 @bp.route("/t/<tenant_code>/projects/<int:project_id>/rectifications/<int:notice_id>/verify", methods=["POST"])
 @require_login
 def rectification_verify(project_id: int, notice_id: int) -> Any:
@@ -847,6 +880,18 @@ def publish(project_id: int) -> Any:
     return _act(project_id, key, anchor, action)
 
 
+@bp.route("/t/<tenant_code>/projects/<int:project_id>/evaluations/<int:evaluation_id>/unpublish", methods=["POST"])
+@require_login
+def unpublish(project_id: int, evaluation_id: int) -> Any:
+    def action(db: Session, tenant: Any, item: Project) -> str:
+        evaluation = _evaluation_of(db, tenant, item, evaluation_id)
+        projects.unpublish_evaluation(db, current_user, tenant, evaluation, request.form.get("reason", ""),
+                                      version=_int(request.form.get("version")))
+        return _("已撤回公开：公开页面不再显示这份评价结果。")
+
+    return _act(project_id, f"unpublish-{evaluation_id}", "evaluations", action)
+
+
 # ---- The ledger, agencies -------------------------------------------------------------------------------------
 
 
@@ -883,7 +928,59 @@ def evaluation_list() -> Any:
     found = evaluations.evaluation_page(db, current_user, tenant, page=_page(), per_page=PER_PAGE, year=year,
                                         kind=kind, status=status)
     return render_template("lifecycle/evaluations.html", tenant=tenant, found=found, year=year, kind=kind,
-                           status=status, kinds=list(EvaluationKind), statuses=list(EvaluationStatus))
+                           status=status, kinds=list(EvaluationKind), statuses=list(EvaluationStatus),
+                           may_read_samples=policy.may_read_samples(current_user))
+
+
+@bp.route("/t/<tenant_code>/evaluations/samples", methods=["GET", "POST"], endpoint="samples")
+@require_login
+def samples_page() -> Any:
+    """抽评: finance draws the year's re-evaluation sample and sees every draw with its seed and projects."""
+    db, tenant = session(), current_tenant()
+    policy.require_sample_reader(current_user)
+    failure = None
+    if request.method == "POST":
+        form = request.form
+        errors: dict[str, str] = {}
+        year = _int(form.get("year"))
+        if year is None:
+            errors["year"] = _("请填写预算年度（如 %(year)s）", year=current_year())
+        seed_text = (form.get("seed") or "").strip()
+        seed = _int(seed_text)
+        if seed_text and (seed is None or seed >= 2**63):
+            errors["seed"] = _("随机种子应为非负整数；留空则由系统随机生成")
+        try:
+            _check(errors)
+            assert year is not None
+            draw = evaluations.draw_sample(db, current_user, tenant, year, seed, form.get("kind") or "finance",
+                                           _int(form.get("agency_id")))
+        except (ValidationFailed, Conflict, Forbidden) as exc:
+            db.rollback()
+            failure = Failure("sample", "", exc.message, exc.fields, form.copy(), exc.status)
+        else:
+            flash(_("已抽样（随机种子 %(seed)s）：%(summary)s", seed=draw.seed, summary=draw.summary), "success")
+            return redirect(url_for("lifecycle.samples", year=draw.year, _anchor=f"draw-{draw.id}"))
+    year = _int(request.args.get("year"))
+    return render_template(
+        "lifecycle/samples.html", tenant=tenant, year=year, draws=evaluations.sample_draw_views(db, current_user, tenant, year),
+        rule=evaluations.sample_rule(db, tenant), may_draw=policy.may_draw_sample(current_user, tenant),
+        kinds=[EvaluationKind.FINANCE, EvaluationKind.THIRD_PARTY, EvaluationKind.DEPARTMENT],
+        agencies=[a for a in evaluations.list_agencies(db, tenant) if a.active], this_year=current_year(),
+        failure=failure, errors=failure.fields if failure else {},
+        form=failure.form if failure else MultiDict()), (failure.status if failure else 200)
+
+
+@bp.route("/t/<tenant_code>/warnings", endpoint="warnings")
+@require_login
+def warnings_page() -> Any:
+    """预警项目: the red and yellow projects of a year by department, with what the unit and finance did."""
+    db, tenant = session(), current_tenant()
+    year = inputs.check_year(request.args.get("year")) or units.local_today().year
+    departments = dashboard.early_warnings(db, current_user, tenant, year)
+    return render_template("lifecycle/warnings.html", tenant=tenant, year=year, departments=departments,
+                           own=common.is_finance(current_user, tenant), chart=charts.warnings_chart(departments),
+                           percent=units.percent,
+                           total=sum(len(d["projects"]) for d in departments))
 
 
 @bp.route("/t/<tenant_code>/todo", endpoint="todo")
@@ -899,24 +996,94 @@ def todo_list() -> Any:
 @bp.route("/t/<tenant_code>/agencies", methods=["GET", "POST"], endpoint="agencies")
 @require_login
 def agencies_page() -> Any:
-    """Third-party agencies (第三方机构) registered with the tenant; finance registers new ones."""
+    """第三方机构库: the agencies with their type, the year's quality result and verdict, and whether each may be
+    commissioned; finance registers new ones."""
     db, tenant = session(), current_tenant()
-    failure = None
     if request.method == "POST":
-        try:
-            agency = evaluations.create_agency(db, current_user, tenant, request.form.get("name", ""),
-                                               request.form.get("contact", ""))
-        except (ValidationFailed, Conflict, Forbidden) as exc:
-            db.rollback()
-            failure = Failure("agency", "", exc.message, exc.fields, request.form.copy(), exc.status)
-        else:
-            flash(_("已登记第三方机构“%(name)s”。", name=agency.name), "success")
-            return redirect(url_for("lifecycle.agencies"))
-    may_register = common.is_finance(current_user, tenant)
-    return render_template("lifecycle/agencies.html", tenant=tenant, agencies=evaluations.list_agencies(db, tenant),
-                           may_register=may_register, failure=failure,
+        return _agency_action("agency", lambda: evaluations.create_agency(
+            db, current_user, tenant, request.form.get("name", ""), request.form.get("contact", ""),
+            request.form.get("agency_type") or AgencyType.OTHER.value),
+            lambda agency: _("已登记第三方机构“%(name)s”。", name=agency.name))
+    return _agencies_view(None)
+
+
+@bp.route("/t/<tenant_code>/agencies/<int:agency_id>", methods=["POST"], endpoint="agency_update")
+@require_login
+def agency_update(agency_id: int) -> Any:
+    db, tenant = session(), current_tenant()
+    agency = agency_library.get_agency(db, tenant, agency_id)
+    return _agency_action(f"agency-{agency_id}", lambda: agency_library.update_agency(
+        db, current_user, tenant, agency, {"agency_type": request.form.get("agency_type") or None,
+                                           "contact": request.form.get("contact")},
+        _int(request.form.get("version"))), lambda done: _("已修改第三方机构“%(name)s”。", name=done.name))
+
+
+@bp.route("/t/<tenant_code>/agencies/<int:agency_id>/bar", methods=["POST"], endpoint="agency_bar")
+@require_login
+def agency_bar(agency_id: int) -> Any:
+    db, tenant = session(), current_tenant()
+    agency = agency_library.get_agency(db, tenant, agency_id)
+    barring = request.form.get("action") != "unbar"
+    change = agency_library.bar_agency if barring else agency_library.unbar_agency
+    return _agency_action(f"bar-{agency_id}", lambda: change(
+        db, current_user, tenant, agency, request.form.get("reason", ""), _int(request.form.get("version"))),
+        lambda done: _("已暂停委托“%(name)s”。", name=done.name) if barring
+        else _("已恢复委托“%(name)s”。", name=done.name))
+
+
+def _agency_action(key: str, act: Callable[[], Any], said: Callable[[Any], str]) -> Any:
+    db = session()
+    try:
+        done = act()
+    except (ValidationFailed, Conflict, Forbidden) as exc:
+        db.rollback()
+        return _agencies_view(Failure(key, "", exc.message, exc.fields, request.form.copy(), exc.status))
+    flash(said(done), "success")
+    return redirect(url_for("lifecycle.agencies", year=_int(request.form.get("year")) or None))
+
+
+def _agencies_view(failure: Failure | None) -> Any:
+    db, tenant = session(), current_tenant()
+    year = _int(request.values.get("year")) or current_year()
+    return render_template("lifecycle/agencies.html", tenant=tenant, year=year,
+                           entries=agency_library.library(db, tenant, year), agency_types=list(AgencyType),
+                           may_register=common.is_finance(current_user, tenant), failure=failure,
                            errors=failure.fields if failure else {},
                            form=failure.form if failure else MultiDict()), (failure.status if failure else 200)
+
+
+@bp.route("/t/<tenant_code>/evaluation-plans", methods=["GET", "POST"], endpoint="evaluation_plans")
+@require_login
+def evaluation_plans_page() -> Any:
+    """重点评价计划: the year's plan as a table of project kinds by performers; finance writes it whole."""
+    db, tenant = session(), current_tenant()
+    year = _int(request.values.get("year")) or current_year()
+    failure, cell_errors = None, {}
+    if request.method == "POST":
+        cells = [(kind.value, performer.value, (request.form.get(f"count-{kind.value}-{performer.value}") or "").strip())
+                 for kind in ProjectKind for performer in EvaluationPerformer]
+        given = [cell for cell in cells if cell[2] not in ("", "0")]
+        try:
+            plans.save_plan(db, current_user, tenant, year, {
+                "lines": [{"project_kind": k, "performer": p, "planned_count": n} for k, p, n in given],
+                "note": request.form.get("note", ""), "version": _int(request.form.get("version"))})
+        except (ValidationFailed, Conflict, Forbidden) as exc:
+            db.rollback()
+            failure = Failure("plan", "", exc.message, exc.fields, request.form.copy(), exc.status)
+            cell_errors = {f"{k}-{p}": exc.fields.get(f"lines.{number}.planned_count") or exc.fields.get(f"lines.{number}")
+                           for number, (k, p, _n) in enumerate(given, start=1)}
+        else:
+            flash(_("已保存 %(year)s 年度重点评价计划。", year=year), "success")
+            return redirect(url_for("lifecycle.evaluation_plans", year=year))
+    plans.require_plan_reader(current_user, tenant)
+    plan = plans.find_plan(db, tenant, year)
+    planned = {f"{line.project_kind.value}-{line.performer.value}": line.planned_count
+               for line in (plan.lines if plan else [])}
+    return render_template("lifecycle/evaluation_plans.html", tenant=tenant, year=year, plan=plan, planned=planned,
+                           kinds=list(ProjectKind), performers=list(EvaluationPerformer),
+                           may_edit=common.is_finance(current_user, tenant), failure=failure,
+                           cell_errors=cell_errors, form=failure.form if failure else MultiDict()), \
+        (failure.status if failure else 200)
 
 
 # ---- Public (no login) ----------------------------------------------------------------------------------------
@@ -931,3 +1098,93 @@ def public_page(public_code: str) -> Any:
     return render_template("lifecycle/public.html", tenant=tenant, year=year,
                            published_targets=public.published_targets(db, tenant, year),
                            published_evaluations=public.published_evaluations(db, tenant, year))
+
+
+# ---- The expert pool (专家库) ----------------------------------------------------------------------------------
+
+
+def _words(text: str | None) -> list[str]:
+    """Words typed into one box, separated by commas, 、 or spaces."""
+    return [w for w in re.split(r"[,，、;；\s]+", text or "") if w]
+
+
+def _numbers(text: str | None, field: str, label: str, errors: dict[str, str]) -> list[int]:
+    words = _words(text)
+    if any(not w.isdigit() for w in words):
+        errors[field] = _("%(label)s应为编号，多个以逗号分隔", label=label)
+        return []
+    return [int(w) for w in words]
+
+
+def _expert_form_data(form: MultiDict) -> dict[str, Any]:
+    errors: dict[str, str] = {}
+    data: dict[str, Any] = {
+        "name": (form.get("name") or "").strip(), "organisation": (form.get("organisation") or "").strip(),
+        "expertise": _words(form.get("expertise")),
+        "conflict_department_ids": [int(v) for v in form.getlist("conflict_department_ids") if v.isdigit()],
+        "conflict_project_ids": _numbers(form.get("conflict_project_ids"), "conflict_project_ids",
+                                         _("回避的项目编号"), errors),
+        "user_id": _int(form.get("user_id")),
+    }
+    _check(errors)
+    return data
+
+
+@bp.route("/t/<tenant_code>/experts", methods=["GET", "POST"], endpoint="experts")
+@require_login
+def experts_page() -> Any:
+    """专家库: the experts the tenant may draw from (its own and its ancestors'); finance and administrators
+    register new ones and take their own out of the pool."""
+    db, tenant = session(), current_tenant()
+    failure = None
+    if request.method == "POST":
+        try:
+            expert = experts.create_expert(db, current_user, tenant, _expert_form_data(request.form))
+        except (ValidationFailed, Conflict, Forbidden) as exc:
+            db.rollback()
+            failure = Failure("expert", "register", exc.message, exc.fields, request.form.copy(), exc.status)
+        else:
+            flash(_("已将“%(name)s”登记入专家库。", name=expert.name), "success")
+            return redirect(url_for("lifecycle.experts"))
+    pool = experts.list_experts(db, current_user, tenant)
+    may_keep = policy.may_keep_expert_pool(current_user, tenant)
+    return render_template(
+        "lifecycle/experts.html", tenant=tenant, pool=pool, kept_by=experts.keepers(db, tenant), may_keep=may_keep,
+        departments={d.id: d for d in accounts.list_departments(db, tenant)},
+        logins=experts.expert_logins(db, tenant) if may_keep else [], failure=failure,
+        errors=failure.fields if failure else {}, form=failure.form if failure else MultiDict(),
+    ), (failure.status if failure else 200)
+
+
+@bp.route("/t/<tenant_code>/experts/<int:expert_id>/active", methods=["POST"], endpoint="expert_active")
+@require_login
+def expert_active(expert_id: int) -> Any:
+    """Take an expert of the own pool out of it, or back in (with the version read)."""
+    db, tenant = session(), current_tenant()
+    expert = experts.get_own_expert(db, current_user, tenant, expert_id)
+    try:
+        expert = experts.update_expert(db, current_user, tenant, expert, {
+            "active": request.form.get("active") == "1", "version": _int(request.form.get("version"))})
+    except (ValidationFailed, Conflict, Forbidden) as exc:
+        db.rollback()
+        flash(exc.message, "error")
+    else:
+        flash(_("“%(name)s”已%(state)s。", name=expert.name, state=_("恢复在库") if expert.active else _("停用")),
+              "success")
+    return redirect(url_for("lifecycle.experts"))
+
+
+@bp.route("/t/<tenant_code>/projects/<int:project_id>/expert-draws", methods=["POST"], endpoint="expert_draw")
+@require_login
+def expert_draw(project_id: int) -> Any:
+    def action(db: Session, tenant: Any, item: Project) -> str:
+        form = request.form
+        errors: dict[str, str] = {}
+        due = _date(form, "due", errors, _("评审截止日期"))
+        _check(errors)
+        draw = experts.draw_reviewers(db, current_user, tenant, item, {
+            "field": (form.get("field") or "").strip(), "count": (form.get("count") or "").strip() or None,
+            "seed": (form.get("seed") or "").strip() or None, "due": due})
+        return _("已抽取 %(n)s 名评审专家（随机种子 %(seed)s）。", n=len(draw.drawn_ids), seed=draw.seed)
+
+    return _act(project_id, "expert_draw", "exante", action)

@@ -252,6 +252,15 @@ def results_actions(tenant: Any, year: int) -> list[dict[str, str]]:
     return [dict(action) for action in RESULT_ACTIONS.values()]
 
 
+# 第三方和财政评价优先于部门评价，部门评价优先于单位自评.
+EVALUATION_AUTHORITY = [["third_party", "finance"], ["department"], ["self"]]
+
+
+@hookimpl
+def evaluation_authority(tenant: Any) -> list[list[str]]:
+    return [list(tier) for tier in EVALUATION_AUTHORITY]
+
+
 # A basic assessment scheme built only from the records, for bureaus whose region ships none.
 BASIC_SCHEME: dict[str, Any] = {
     "code": "national-basic",

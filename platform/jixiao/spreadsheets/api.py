@@ -26,6 +26,7 @@ from jixiao.lifecycle.schemas import LedgerQuerySchema, ProjectQuerySchema, Year
 from jixiao.spreadsheets import export, importer, steps
 from jixiao.spreadsheets import templates_xlsx as forms
 from jixiao.spreadsheets.transfer import upload, xlsx_response
+from jixiao.statistics.schemas import LeagueArgs
 
 blp = Blueprint("spreadsheets_api", __name__, description="Excel templates, imports and exports")
 PREFIX = "/tenants/<tenant_code>"
@@ -194,6 +195,17 @@ class StatisticsExport(MethodView):
     def get(self, args: dict[str, Any]) -> Any:
         """The tenant's yearly statistics (default: this year) as .xlsx; amounts in 万元."""
         return start_export("statistics", args)
+
+
+@blp.route(f"{PREFIX}/exports/league")
+class LeagueExport(MethodView):
+    @require_login
+    @blp.arguments(LeagueArgs, location="query")
+    @blp.response(200, description="the .xlsx file")
+    def get(self, args: dict[str, Any]) -> Any:
+        """The league table of the tenant's subordinates (下级排名表) as .xlsx: this year's rates and their bands."""
+        filename, data = export.export_league(session(), current_user, current_tenant(), args)
+        return xlsx_response(data, filename)
 
 
 @blp.route(f"{PREFIX}/exports/rankings/<int:campaign_id>")

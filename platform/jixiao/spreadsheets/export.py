@@ -354,6 +354,30 @@ def _group_cell(result: dict[str, Any] | None) -> str:
     return f"{result['points']}/{result['maximum']}" if result.get("points") is not None else ""
 
 
+# ---- The league table of subordinates -------------------------------------------------------------------
+
+
+def export_league(session: Session, actor: User, tenant: Tenant, args: dict[str, Any]) -> tuple[str, bytes]:
+    """The league table of subordinates (下级排名表) as the home page shows it: this year's rates with their bands,
+    in its order; ``args`` are the league's own (``year``, ``sort``, ``order``, ``level``, ``city``), checked."""
+    table = statistics.league(session, actor, tenant, args["year"], sort=args.get("sort") or "code",
+                              order=args.get("order") or "asc", level=args.get("level"), city=args.get("city"))
+    columns = table["columns"]
+    headings = ["名称", "编码", "所属上级", *(h for c in columns for h in (f"{c['label']}（%）", f"{c['label']}分档"))]
+    rows = []
+    for row in table["rows"]:
+        cells = [row["current"][c["key"]] for c in columns]
+        rows.append([row["name"], row["code"], row["parent"]["name"],
+                     *(v for cell in cells for v in (cell["rate"] if cell["rate"] is not None else cell["reason"],
+                                                     cell["band_label"] or ""))])
+    data = xlsx.rows_to_xlsx(
+        f"{tenant.name} · {table['year']}年度下级排名表", headings, rows,
+        subtitle="；".join(f"{c['label']}：{c['definition']}" for c in columns),
+        widths=[18, 10, 16, *(w for _ in columns for w in (14, 10))],
+        formats={3 + 2 * i: "0.00" for i in range(len(columns))}, sheet_title="下级排名表")
+    return f"下级排名表-{tenant.code}-{table['year']}.xlsx", data
+
+
 # ---- Either way -------------------------------------------------------------------------------------------
 
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
+from marshmallow import ValidationError
 
 from jixiao.auth import current_tenant, require_login
 from jixiao.db import session
@@ -20,6 +21,7 @@ from jixiao.jobs import service as jobs
 from jixiao.lifecycle import common, monitoring
 from jixiao.spreadsheets import bulk, export, importer, job_kinds, steps, transfer, xlsx
 from jixiao.spreadsheets import templates_xlsx as forms
+from jixiao.statistics.schemas import LeagueArgs
 
 bp = Blueprint("spreadsheets", __name__, template_folder="templates")
 
@@ -180,6 +182,19 @@ def export_ledger() -> Any:
 def export_statistics() -> Any:
     """导出 Excel from the statistics page (year)."""
     return _export("statistics")
+
+
+@bp.route("/t/<tenant_code>/exports/league", endpoint="export_league")
+@require_login
+def export_league() -> Any:
+    """导出 Excel from the home's league table of subordinates (year, sort, order, level, city)."""
+    try:
+        args = LeagueArgs().load({k: v for k, v in request.args.items() if k in LeagueArgs().fields and v != ""})
+    except ValidationError as exc:
+        raise ValidationFailed("排名表的查询条件有误", fields={k: "；".join(map(str, v))
+                                                       for k, v in exc.messages_dict.items()}) from exc
+    filename, data = export.export_league(session(), current_user, current_tenant(), args)
+    return transfer.xlsx_response(data, filename)
 
 
 @bp.route("/t/<tenant_code>/exports/rankings/<int:campaign_id>", endpoint="export_ranking")

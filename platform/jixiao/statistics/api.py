@@ -16,6 +16,7 @@ from jixiao.statistics import report, service
 from jixiao.statistics.schemas import (
     LeagueArgs,
     LeagueSchema,
+    PlanProgressSchema,
     StatisticsArgs,
     YearArgs,
     YearlyStatisticsSchema,
@@ -62,3 +63,16 @@ class League(MethodView):
         decimals, ``null`` with a ``reason`` when nothing was owed."""
         return service.league(session(), current_user, current_tenant(), args["year"],
                               sort=args["sort"], order=args["order"], level=args["level"], city=args["city"])
+
+
+@blp.route("/tenants/<tenant_code>/statistics/evaluation-plan")
+class EvaluationPlanProgress(MethodView):
+    @require_login
+    @blp.arguments(YearArgs, location="query")
+    @blp.response(200, PlanProgressSchema)
+    def get(self, args: dict[str, Any]) -> Any:
+        """The year's plan of key evaluations against what was done (本级): planned, in progress (commissioned)
+        and done (submitted) per project kind and performer (an agency type, or ``finance_team`` for a finance
+        evaluation without an agency), with their sums by kind, by performer and in total. Definitions:
+        ``jixiao.statistics.service.plan_progress``. Readers of the bureau's figures only (403 otherwise)."""
+        return service.plan_progress(session(), current_user, current_tenant(), args["year"])

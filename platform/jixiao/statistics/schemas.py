@@ -224,7 +224,7 @@ class StatsDecisionSchema(Schema):
     idle_recovered = Money()
 
 
-class StatsResultSchema(Schema):
+class StatsAppliedResultSchema(Schema):
     count = fields.Integer()
     budget_changes = fields.Integer(metadata={"description": "applications with amount_change ≠ 0"})
     amount_change = Money("net change; negative = cuts")
@@ -232,6 +232,11 @@ class StatsResultSchema(Schema):
     increases = Money()
     idle_recovered = Money()
     by_decision = fields.Dict(keys=fields.String(), values=fields.Nested(StatsDecisionSchema))
+
+
+class StatsResultSchema(StatsAppliedResultSchema):
+    applied = fields.Nested(StatsAppliedResultSchema, metadata={
+        "description": "the decisions in force that change this year's budget (from earlier years' evaluations)"})
 
 
 class StatsFiguresSchema(Schema):
@@ -333,3 +338,24 @@ class LeagueSchema(Schema):
                           metadata={"description": "the rate columns in order: " + ", ".join(LEAGUE_COLUMNS)})
     rows = fields.List(fields.Nested(LeagueRowSchema))
     total = fields.Nested(LeagueYearsSchema, metadata={"description": "the rows added up"})
+
+
+class PlanProgressCellSchema(Schema):
+    planned = fields.Integer()
+    in_progress = fields.Integer(metadata={"description": "commissioned, not yet submitted"})
+    done = fields.Integer(metadata={"description": "submitted"})
+
+
+class PlanProgressLineSchema(PlanProgressCellSchema):
+    project_kind = fields.String(metadata={"description": "project, policy or department_whole"})
+    performer = fields.String(metadata={"description": "an agency type, or finance_team (财政绩效评价组)"})
+
+
+class PlanProgressSchema(PlanProgressCellSchema):
+    tenant = fields.Nested(StatsTenantRefSchema)
+    year = fields.Integer()
+    has_plan = fields.Boolean()
+    note = fields.String()
+    lines = fields.List(fields.Nested(PlanProgressLineSchema))
+    by_project_kind = fields.Dict(keys=fields.String(), values=fields.Nested(PlanProgressCellSchema))
+    by_performer = fields.Dict(keys=fields.String(), values=fields.Nested(PlanProgressCellSchema))

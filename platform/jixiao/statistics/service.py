@@ -74,7 +74,10 @@ Definitions (the product's):
     amount changes, idle funds recovered), ``budget_changes`` = applications that changed the budget
     (``amount_change`` ≠ 0), ``amount_change`` the net sum (negative = cuts), ``reductions`` the sum of the
     negative changes, ``increases`` the sum of the positive ones, ``idle_recovered`` the idle funds recovered.
-    Decisions are keyed by their code; :func:`decision_labels` names them for people.
+    Decisions are keyed by their code; :func:`decision_labels` names them for people. Only decisions in force
+    count (a decision a more authoritative evaluation of the project replaced does not). ``applied``: the same
+    figures for the decisions that change the year's budget (the continuing projects' first year not yet
+    approved when decided, ``next_year``), whatever year the evaluated project was of.
 
 The league table (:func:`league`, 排名表) of the tenant's subordinates — the direct children by default, or
 the descendants at a level (``city``, ``county``; for a province, its counties, optionally of one city) —
@@ -112,11 +115,13 @@ from sqlalchemy.orm import Session, aliased
 from jixiao import policy
 from jixiao.accounts.models import Department
 from jixiao.errors import ValidationFailed
-from jixiao.lifecycle import common, facts, rectification, results
+from jixiao.lifecycle import common, facts, plans, rectification, results
 from jixiao.lifecycle.models import (
+    Agency,
     Conclusion,
     Evaluation,
     EvaluationKind,
+    EvaluationPerformer,
     EvaluationStatus,
     ExAnteAssessment,
     FundSource,
@@ -331,7 +336,7 @@ def _by_county(tenant: Any, years: tuple[int, ...], under: Any = None) -> Groupi
                     prefix=None, years=years)
 
 
-def _each(session: Session, stmt: sa.Select[Any], out: dict[Key, dict[str, Any]]) -> Iterator[tuple[dict[str, Any], Any]]:
+def _each(session: Session, stmt: sa.Select[Any] | sa.CompoundSelect, out: dict[Key, dict[str, Any]]) -> Iterator[tuple[dict[str, Any], Any]]:
     """Each result row's figures (rows outside ``out``, e.g. a tenant that is not one of the rows, are skipped)."""
     for row_key, year, *values in session.execute(stmt):
         figures = out.get((row_key, int(year)))
@@ -419,9 +424,13 @@ def _empty() -> dict[str, Any]:
         },
         "reports": {"published": 0, "withheld": 0, "unpublished": 0},
         "rectification": {"issued": 0, "closed": 0, "closed_on_time": 0, "overdue": 0, "open": 0},
-        "results": {"count": 0, "budget_changes": 0, "amount_change": money(0), "reductions": money(0),
-                    "increases": money(0), "idle_recovered": money(0), "by_decision": {}},
+        "results": {**_result_figures(), "applied": _result_figures()},
     }
+
+
+def _result_figures() -> dict[str, Any]:
+    return {"count": 0, "budget_changes": 0, "amount_change": money(0), "reductions": money(0),
+            "increases": money(0), "idle_recovered": money(0), "by_decision": {}}
 
 
 def _add(into: dict[str, Any], other: Mapping[str, Any]) -> None:
@@ -641,21 +650,37 @@ def _rectification(session: Session, g: Grouping, out: dict[Key, dict[str, Any]]
 
 
 def _results(session: Session, sql: _Sql, g: Grouping, out: dict[Key, dict[str, Any]]) -> None:
-    change = ResultApplication.amount_change
-    stmt = g.rows(
-        g.select(
-            ResultApplication.decision,
-            sa.func.count(ResultApplication.id),
+    """The decisions in force on the year's evaluated projects, and (``applied``) those that change the year's
+    budget — decided on earlier years' evaluations — in one statement (UNION ALL of the two groupings)."""
+    application = ResultApplication
+    change = application.amount_change
+
+    def figures(part: str) -> list[Any]:
+        return [
+            sa.literal_column(f"'{part}'").label("part"),
+            application.decision,
+            sa.func.count(application.id),
             sa.func.count(sa.case((sql.num(change) != 0, 1))),
             sql.money_sum(change),
             sql.money_sum(sa.case((sql.num(change) < 0, change), else_=None)),
             sql.money_sum(sa.case((sql.num(change) > 0, change), else_=None)),
-            sql.money_sum(ResultApplication.idle_recovered),
-        ).select_from(ResultApplication).join(Project, Project.id == ResultApplication.project_id),
-        ResultApplication.decision,
-    ).order_by(ResultApplication.decision)
-    for figures, (decision, count, changes, net, reductions, increases, idle) in _each(session, stmt, out):
-        result = figures["results"]
+            sql.money_sum(application.idle_recovered),
+        ]
+
+    evaluated = g.rows(
+        g.select(*figures("evaluated")).select_from(application)
+        .join(Project, Project.id == application.project_id).where(application.in_force.is_(True)),
+        application.decision,
+    )
+    reaching = (
+        sa.select(g.key().label("row_key"), application.next_year, *figures("applied"))
+        .select_from(application).join(OWNER, OWNER.id == application.tenant_id)
+        .where(g.where(OWNER), application.next_year.in_(g.years), application.in_force.is_(True))
+        .group_by(g.key(), application.next_year, application.decision)
+    )
+    stmt = sa.union_all(evaluated, reaching)
+    for figures_of, (part, decision, count, changes, net, reductions, increases, idle) in _each(session, stmt, out):
+        result = figures_of["results"] if part == "evaluated" else figures_of["results"]["applied"]
         result["count"] += count
         result["budget_changes"] += changes
         result["amount_change"] += money(net)
@@ -948,3 +973,58 @@ def _sorted(rows: list[dict[str, Any]], sort: str, order: str) -> list[dict[str,
         return (0, -rate if descending else rate, row["code"])
 
     return sorted(rows, key=key)
+
+
+# ---- The yearly plan of key evaluations ---------------------------------------------------------------------
+
+
+def _progress_cell() -> dict[str, int]:
+    return {"planned": 0, "in_progress": 0, "done": 0}
+
+
+def plan_progress(session: Session, actor: Any, tenant: Any, year: int) -> dict[str, Any]:
+    """The year's plan of key evaluations (``lifecycle.plans``) against what was commissioned and done, for the
+    readers of the bureau's figures; two statements.
+
+    Counted: the tenant's own evaluations of kind ``finance`` or ``third_party`` (``facts.KEY_EVALUATION_KINDS``)
+    of the year's projects, by their project's kind and their performer: an evaluation with an agency is
+    performed by the agency's type (会计师事务所, 咨询机构 …); a finance evaluation without one by finance's own
+    team (``finance_team``, 财政绩效评价组). ``done`` = submitted, ``in_progress`` = commissioned, not yet
+    submitted. Lines that were done without being planned appear with ``planned`` 0. ``by_project_kind`` and
+    ``by_performer`` add the lines up, and the totals add up the lines.
+    """
+    require_rollup(actor)
+    plan = plans.find_plan(session, tenant, year)
+    lines: dict[tuple[str, str], dict[str, int]] = {}
+    for line in plan.lines if plan is not None else []:
+        lines.setdefault((line.project_kind.value, line.performer.value), _progress_cell())["planned"] += \
+            line.planned_count
+    performer = sa.case((Evaluation.agency_id.is_(None), EvaluationPerformer.FINANCE_TEAM.value),
+                        else_=sa.type_coerce(Agency.agency_type, sa.String(24)))
+    stmt = (
+        sa.select(Project.kind, performer, Evaluation.status, sa.func.count(Evaluation.id))
+        .select_from(Evaluation).join(Project, Project.id == Evaluation.project_id)
+        .outerjoin(Agency, Agency.id == Evaluation.agency_id)
+        .where(Project.tenant_id == tenant.id, Evaluation.tenant_id == tenant.id, Project.year == year,
+               Evaluation.kind.in_(facts.KEY_EVALUATION_KINDS))
+        .group_by(Project.kind, performer, Evaluation.status)
+    )
+    for project_kind, who, status, count in session.execute(stmt):
+        cell = lines.setdefault((ProjectKind(project_kind).value, EvaluationPerformer(str(who)).value), _progress_cell())
+        cell["done" if EvaluationStatus(status) is EvaluationStatus.SUBMITTED else "in_progress"] += count
+    kind_order = {k.value: n for n, k in enumerate(ProjectKind)}
+    performer_order = {p.value: n for n, p in enumerate(EvaluationPerformer)}
+    ordered = sorted(lines.items(), key=lambda item: (kind_order[item[0][0]], performer_order[item[0][1]]))
+    by_kind = {k.value: _progress_cell() for k in ProjectKind}
+    by_performer = {p.value: _progress_cell() for p in EvaluationPerformer}
+    total = _progress_cell()
+    for (project_kind, who), cell in ordered:
+        for into in (by_kind[project_kind], by_performer[who], total):
+            for name, value in cell.items():
+                into[name] += value
+    return {
+        "tenant": {"code": tenant.code, "name": tenant.name}, "year": year, "has_plan": plan is not None,
+        "note": plan.note if plan is not None else "", **total,
+        "lines": [{"project_kind": k, "performer": p, **cell} for (k, p), cell in ordered],
+        "by_project_kind": by_kind, "by_performer": by_performer,
+    }

@@ -13,7 +13,7 @@ from marshmallow import Schema, ValidationError
 from jixiao.auth import current_tenant, require_login
 from jixiao.db import session
 from jixiao.errors import ValidationFailed
-from jixiao.lifecycle.models import LABELS
+from jixiao.lifecycle.models import LABELS, PERFORMER_LABELS
 from jixiao.statistics import report, service
 from jixiao.statistics.schemas import LeagueArgs, StatisticsArgs, YearArgs
 from jixiao.statistics.wording import (
@@ -56,8 +56,11 @@ def yearly() -> Any:
     may_rollup = service.may_read_rollup(current_user) and bool(tenancy.children(db, tenant))
     years = sorted(set(service.available_years(db, tenant, scope)) | {year, service.current_year()}, reverse=True)
     labels = service.decision_labels(db, tenant, year)
+    plan = service.plan_progress(db, current_user, tenant, year) if scope == service.OWN else None
     return render_template(
         "statistics/yearly.html",
+        plan=plan,
+        performer=lambda value: PERFORMER_LABELS.get(value, value),
         tenant=tenant,
         year=year,
         years=years,

@@ -8,11 +8,14 @@ from typing import Any
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from jixiao import inputs, units
 from jixiao.auth import current_tenant, require_login
 from jixiao.db import session
 from jixiao.errors import DomainError, Forbidden, ValidationFailed
-from jixiao.lifecycle import todo
+from jixiao.lifecycle import charts, dashboard, todo
 from jixiao.plugins import host
+from jixiao.statistics import charts as bureau_charts
+from jixiao.statistics import dashboard as bureau
 from jixiao.system import duties
 from jixiao.system import service as system
 from jixiao.tenancy import service
@@ -35,10 +38,13 @@ def home() -> Any:
     db = session()
     in_force = service.plugins_in_force(db, host(), tenant)
     own = tenant.id == current_user.tenant_id
+    year = inputs.check_year(request.args.get("year")) or units.local_today().year
     return render_template(
         "tenancy/home.html",
         tenant=tenant,
         own=own,
+        year=year,
+        dashboard=_dashboard(tenant, year),
         todos=todo.todo(db, current_user, tenant) if own else [],
         parent=tenant.parent,
         parent_visible=tenant.parent is not None and tenant.id != current_user.tenant_id,
@@ -47,6 +53,38 @@ def home() -> Any:
         plugin_name=host().display_name,
         missing=[p for p in in_force if not p.installed],
     )
+
+
+def _dashboard(tenant: Any, year: int) -> dict[str, Any] | None:
+    """The home's dashboard for the reader's role and the tenant's level (``jixiao.lifecycle.dashboard``)."""
+    db = session()
+    kind = dashboard.home_kind(current_user, tenant)
+
+    def link(project_id: int, anchor: str) -> str:
+        return url_for("lifecycle.project", tenant_code=tenant.code, project_id=project_id, _anchor=anchor)
+
+    if kind == dashboard.FINANCE_HOME:
+        found = charts.finance_charts(dashboard.finance_home(db, current_user, tenant, year), link)
+    elif kind == dashboard.UNIT_HOME:
+        found = charts.unit_charts(dashboard.unit_home(db, current_user, tenant, year), link)
+    elif kind == dashboard.BUREAU_HOME:
+        home = bureau.bureau_home(db, current_user, tenant, year, sort=request.args.get("sort") or "code",
+                                  order=request.args.get("order") or "asc")
+        return {"kind": kind, "home": home, "cells": bureau_charts.league_cells,
+                "charts": bureau_charts.bureau_charts(home, lambda code: url_for("tenancy.home", tenant_code=code)),
+                "sort_link": lambda column: _sort_link(home.league, column), "warnings": False}
+    else:
+        return None
+    return {"kind": kind, "charts": found,
+            "warnings": dashboard.may_read_warnings(current_user, tenant) and kind == dashboard.FINANCE_HOME}
+
+
+def _sort_link(league: dict[str, Any], column: str) -> dict[str, Any]:
+    """The home's arguments sorting the league table by ``column``: a rate best first, names in their order; a
+    second click reverses."""
+    first = "asc" if column in ("code", "name") else "desc"
+    again = {"asc": "desc", "desc": "asc"}[league["order"]]
+    return {"year": league["year"], "sort": column, "order": again if league["sort"] == column else first}
 
 
 def _as_text(state: service.SettingState) -> str:
