@@ -41,7 +41,7 @@ def tell_subjects(session: Session, tenant: Tenant, campaign: Campaign, what: st
     under: dict[int, int] = {}  # a department of the assessor → the subject department it belongs to
     if own_departments:
         parents = dict(session.execute(sa.select(Department.id, Department.parent_id)
-                                       .where(Department.tenant_id == tenant.id)).tuples().all())
+                                       .where(Department.tenant_id == tenant.id)).all())
         for department_id in parents:
             root: int | None = department_id
             while root is not None and root not in own_departments:
