@@ -114,6 +114,7 @@ def project_overview(session: Session, actor: User, tenant: Tenant, project: Pro
     notices = rectification.ledger(session, actor, tenant, project_id=project.id)
     noticed = {n.evaluation_id for n in notices}
     applications = results.results_for(session, project.id)
+    decisions = results.decision_history(session, tenant, project)  # the page's and the chain's, read once
     graded = [e for e in evaluation_list if e.status is EvaluationStatus.SUBMITTED and e.grade]
     grades = {e.id: e.grade for e in graded if e.grade}  # the same evaluations: grade of each, as a str
     may = ProjectPermissions(
@@ -146,8 +147,8 @@ def project_overview(session: Session, actor: User, tenant: Tenant, project: Pro
         choices={eid: results.allowed_actions(session, tenant, project.year, grade) for eid, grade in grades.items()},
         actions=results.action_labels(session, tenant, project.year,
                                       [*grades.values()] + [a.grade for a in applications]),
-        decision_history=results.decision_history(session, tenant, project),
-        result_chain=results.chain(session, tenant, project),
+        decision_history=decisions,
+        result_chain=results.chain(session, tenant, project, decisions),
         grade_actions=[(str(band[0]), results.suggestion(session, tenant, str(band[0]), project.year)["label"])
                        for band in hooks.evaluation_grade_bands(kind="self") or []],
         applications=applications, history=projects.project_history(session, project),

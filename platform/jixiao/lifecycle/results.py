@@ -246,11 +246,13 @@ def decision_history(session: Session, tenant: Tenant, project: Project) -> list
              "decided_at": d.decided_at} for d in decisions]
 
 
-def applied(session: Session, tenant: Tenant, project: Project, evaluation_id: int | None = None) -> list[dict[str, Any]]:
+def applied(session: Session, tenant: Tenant, project: Project, evaluation_id: int | None = None,
+            history: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
     """The current decision on each of the project's evaluations (or one), each with its ``history``, the
-    continuing project whose budget it changes (``applies_to``) and whether it is in force."""
+    continuing project whose budget it changes (``applies_to``) and whether it is in force. ``history``: the
+    project's :func:`decision_history`, when the caller already holds it."""
     current = [a for a in results_for(session, project.id) if evaluation_id is None or a.evaluation_id == evaluation_id]
-    history = decision_history(session, tenant, project)
+    history = decision_history(session, tenant, project) if history is None else history
     labels = action_labels(session, tenant, project.year, [a.grade for a in current])
     targets = _projects(session, {a.applies_to_project_id for a in current})
     return [{**_described(a, labels), "evaluation_kind": a.evaluation.kind,
@@ -287,7 +289,8 @@ def budget_effect(items: list[dict[str, Any]]) -> Decimal:
     return sum((Decimal(item["amount_change"]) for item in items), Decimal(0))
 
 
-def chain(session: Session, tenant: Tenant, project: Project) -> dict[str, Any]:
+def chain(session: Session, tenant: Tenant, project: Project,
+          history: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     """grade → suggestion → decision → next year's amount, followed both ways from ``project``: the projects it
     continues and that continue it, the decisions on its evaluations and the budgets they reach (``applied``),
     and the earlier decisions that reach its own budget (``reaching``), with their net effect on its request."""
@@ -298,7 +301,7 @@ def chain(session: Session, tenant: Tenant, project: Project) -> dict[str, Any]:
         "continues": [project_ref(p) for p in continuation.earlier_years(session, project)],
         "continued_by": [project_ref(p) for p in continuation.later_years(session, project)],
         "authority": continuation.authority_text(session, tenant),
-        "applied": applied(session, tenant, project),
+        "applied": applied(session, tenant, project, history=history),
         "reaching": reached,
         "budget_effect": effect,
         "requested_amount": project.requested_amount,
