@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from flask import Flask
 
-from jixiao.testing import create_test_database, drop_test_database, make_app
+from jixiao.testing import create_migrated_database, drop_test_database, make_app
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -91,9 +91,9 @@ def fresh_app(tmp_path, request):
     from jixiao import migrate
 
     marker = request.node.get_closest_marker("plugins")
-    database = create_test_database(tmp_path)
+    database = create_migrated_database(tmp_path)
     app = make_app(database, tmp_path, EXTRA_PLUGINS=marker.args[0] if marker else ())
-    migrate.upgrade(app.config)
+    migrate.upgrade(app.config)  # at head already: checks it, as a deployment's start does
     yield app
     app.extensions["jixiao.db"].engine.dispose()
     drop_test_database(database)

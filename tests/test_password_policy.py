@@ -119,3 +119,17 @@ def test_a_change_is_due_after_the_configured_age(app, create_user, clock):
                                                           "password": "Next-password-2027"})
     assert changed.status_code == 200
     assert relogin.get("/api/v1/me").get_json()["password_change_due"] is False
+
+
+def test_passwords_are_kept_with_scrypt_at_its_full_cost_outside_the_test_suite(app):
+    """The suite's app lowers the KDF's cost for speed; a deployment cannot: the configuration read from the
+    environment has no such key, and without it a hash is Werkzeug's scrypt at n = 2^15 (等保 8.1.4.1)."""
+    from jixiao.accounts import passwords
+    from jixiao.config import load_config
+
+    assert "PASSWORD_HASH_METHOD" not in load_config({})
+    assert passwords.hash_password("Jixiao-2026!x").startswith("scrypt:32768:8:1$")  # no app: the default
+    with app.app_context():
+        lowered = passwords.hash_password("Jixiao-2026!x")
+    assert lowered.startswith("scrypt:1024:8:1$") and passwords.verify(lowered, "Jixiao-2026!x")
+    assert not passwords.verify(None, "Jixiao-2026!x")

@@ -73,6 +73,47 @@ def create_test_database(tmp_dir: Path) -> TestDatabase:
     return TestDatabase(app_url, owner_url, "postgresql")
 
 
+_TEMPLATES: dict[str, TestDatabase] = {}
+
+
+def create_migrated_database(tmp_dir: Path) -> TestDatabase:
+    """A new, empty database at the head revision: a copy of one migrated once per process (PostgreSQL's
+    ``CREATE DATABASE … TEMPLATE``, a file copy for SQLite), so a test that needs a database of its own does not
+    run every revision again. Its app must use the test configuration's secret, as the template's did (the
+    tenant context's key is stored at migration); ``migrate.upgrade`` on the copy is then a no-op.
+    """
+    import shutil
+    import tempfile
+
+    from jixiao import migrate
+
+    kind = "postgresql" if os.environ.get("JIXIAO_TEST_DATABASE_URL") else "sqlite"
+    template = _TEMPLATES.get(kind)
+    if template is None:
+        folder = Path(tempfile.mkdtemp(prefix="jixiao-template-"))
+        template = create_test_database(folder)
+        app = make_app(template, folder)
+        migrate.upgrade(app.config)
+        app.extensions["jixiao.db"].engine.dispose()
+        _TEMPLATES[kind] = template
+        import atexit
+
+        atexit.register(drop_test_database, template)
+    if kind == "sqlite":
+        path = tmp_dir / f"jixiao-{uuid.uuid4().hex[:8]}.sqlite3"
+        shutil.copyfile(sa.engine.make_url(template.owner_url).database or "", path)
+        return TestDatabase(f"sqlite:///{path}", f"sqlite:///{path}", "sqlite")
+    admin_url = os.environ["JIXIAO_TEST_DATABASE_URL"]
+    name = f"jixiao_test_{uuid.uuid4().hex[:10]}"
+    engine = sa.create_engine(_admin_url(admin_url), isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        source = sa.engine.make_url(template.owner_url).database
+        connection.exec_driver_sql(f'CREATE DATABASE "{name}" TEMPLATE "{source}"')
+    engine.dispose()
+    app_url, owner_url = _pg_urls(admin_url, name)
+    return TestDatabase(app_url, owner_url, "postgresql")
+
+
 def drop_test_database(database: TestDatabase) -> None:
     if database.kind != "postgresql":
         return
@@ -103,6 +144,9 @@ def _test_config(database: TestDatabase, instance_path: Path) -> dict[str, Any]:
         "REDIS_URL": os.environ.get("JIXIAO_TEST_REDIS_URL") or None,
         # The general suite logs administrators in with a password only; the second factor's own tests turn it on.
         "MFA_ROLES": [],
+        # scrypt at 1/32 of the production cost: the suite logs in some thousand times, each a KDF run (80 ms at
+        # the production cost on these machines). tests/test_password_policy.py holds the production default.
+        "PASSWORD_HASH_METHOD": "scrypt:1024:8:1",
     }
 
 
@@ -152,7 +196,11 @@ def client(jixiao_app: Flask) -> FlaskClient:
 
 
 class LoggedInClient:
-    """A test client logged in through the API, sending the CSRF token on writes."""
+    """A test client logged in through the API, sending the CSRF token on writes.
+
+    A write's response is read in full and closed before it is returned (``buffered=True``), as a WSGI server
+    closes a response once sent: what the app runs after the response (a notification's e-mail, without Redis)
+    has run by then. Pass ``buffered=False`` to look in between."""
 
     def __init__(self, client: FlaskClient, csrf_token: str, user: dict[str, Any]) -> None:
         self.client = client
@@ -162,6 +210,7 @@ class LoggedInClient:
     def _headers(self, kwargs: dict[str, Any]) -> dict[str, Any]:
         headers = dict(kwargs.pop("headers", {}) or {})
         headers.setdefault("X-CSRFToken", self.csrf_token)
+        kwargs.setdefault("buffered", True)
         return headers
 
     def get(self, url: str, **kwargs: Any) -> Any:
