@@ -337,7 +337,7 @@ wanted AS (
   UNION ALL
   SELECT m.project_id, 'monitoring_red', '监控红灯：《' || p.name || '》' || m.period || '月',
          '执行率 ' || m.execution_rate || '%%，偏差原因：' || coalesce(nullif(m.cause, ''), '未填写'), 'monitoring',
-         'red:' || m.id || ':' || m.version, true
+         'red:' || m.id || ':' || m.red_episode, true
   FROM monitoring_reports m JOIN projects p ON p.id = m.project_id WHERE m.tenant_id = %(t)s AND m.light = 'red'
   UNION ALL
   SELECT n.project_id, 'rectification_due_soon', '整改即将到期：《' || p.name || '》',

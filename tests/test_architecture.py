@@ -291,9 +291,11 @@ def test_hook_register_schedules_runs_from_the_command_line(app, vendor_app):
     from jixiao.jobs import service as jobs
 
     with vendor_app.app_context():
-        assert [s.kind for s in jobs.schedules()] == ["scan.monitoring_reminders", "scan.daily", "vendor.count"]
+        assert [s.kind for s in jobs.schedules()] == ["scan.monitoring_reminders", "scan.daily",
+                                                      "scan.assessment_deadlines", "vendor.count"]
     with app.app_context():
-        assert [s.kind for s in jobs.schedules()] == ["scan.monitoring_reminders", "scan.daily"]
+        assert [s.kind for s in jobs.schedules()] == ["scan.monitoring_reminders", "scan.daily",
+                                                      "scan.assessment_deadlines"]
     result = vendor_app.test_cli_runner().invoke(args=["jobs", "run", "vendor.count"])
     assert result.exit_code == 0, result.output
     assert "succeeded" in result.output and "counted" in result.output

@@ -352,6 +352,11 @@ def test_the_ranking_notice_is_exported_as_pdf_and_excel(seeded):
     assert sheet.status_code == 200
     rows = list(load_workbook(BytesIO(sheet.data)).active.iter_rows(values_only=True))
     assert any("衡阳县" in str(cell) for row in rows for cell in row)
+    # The subtitle names the scheme and its rule set as the campaign page does, not by their codes.
+    saved = city.get(f"/api/v1/tenants/430400/assessments/{campaign['id']}").get_json()
+    subtitle = " ".join(str(cell) for cell in rows[1] if cell)
+    assert saved["scheme"]["name"] in subtitle and saved["scheme"]["rule_set_name"] in subtitle
+    assert "hunan-city-counties" not in subtitle and "hunan-20" not in subtitle
     # Another city cannot read Hengyang's notice.
     other = api_login(seeded, "yongzhou_finance")
     assert other.get(job["result"]["url"].replace("/download", "")).status_code == 404

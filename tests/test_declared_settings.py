@@ -247,7 +247,8 @@ def test_the_settings_page_shows_each_setting_with_its_description_and_source(ap
     for key in ("rectification.default_days", "monitoring.months", "assessment.reward_province_top"):
         assert f"<code>{key}</code>" in html
         assert declared(app, key).setting.description in html
-    assert "默认值（core.lifecycle 声明）" in html and "插件 hunan 的默认设置" in html
+    assert "默认值（core.lifecycle 声明）" in html and "插件 湖南省规则 hunan 的默认设置" in html
+    assert "默认值（全国通用规则 national 声明）" in html
     assert "只有本级管理员可以修改本级设置" in html and 'name="value"' not in html  # a viewer only reads
 
 

@@ -21,6 +21,7 @@ from tests.test_notification_recipients import INDICATORS
 
 CODE = "431102"
 YEAR = 2092
+MY_YEAR = 2095  # the projects of the tests of delivery after the response and of retries
 PUBLIC_URL = "https://jixiao.example.cn"
 
 
@@ -92,16 +93,25 @@ def unit_user(app, email: str | None) -> str:
     return username
 
 
-def returned_targets(app) -> int:
-    """Finance returns a project's targets to its unit (department 101): the unit's staff are notified."""
+BASE = f"/api/v1/tenants/{CODE}/projects"
+RETURN = {"decision": "return", "comment": "请补充满意度指标"}
+
+
+def submitted_targets(app, year: int = YEAR):
+    """A project of department 101 whose targets finance is to review: (finance's client, the project's id)."""
     finance = api_login(app, "lingling_finance")
-    base = f"/api/v1/tenants/{CODE}/projects"
-    pid = ok(finance.post(base, json={
-        "code": unique("EM"), "name": "邮件通知项目", "year": YEAR, "kind": "project", "fund_type": "general_public",
+    pid = ok(finance.post(BASE, json={
+        "code": unique("EM"), "name": "邮件通知项目", "year": year, "kind": "project", "fund_type": "general_public",
         "is_new": False, "department_code": "101", "requested_amount": "300000"}), 201)["id"]
-    ok(finance.put(f"{base}/{pid}/targets", json={"overall_target": "全年培训教师1000人次。", "indicators": INDICATORS}))
-    ok(finance.post(f"{base}/{pid}/targets/submit"))
-    ok(finance.post(f"{base}/{pid}/targets/review", json={"decision": "return", "comment": "请补充满意度指标"}))
+    ok(finance.put(f"{BASE}/{pid}/targets", json={"overall_target": "全年培训教师1000人次。", "indicators": INDICATORS}))
+    ok(finance.post(f"{BASE}/{pid}/targets/submit"))
+    return finance, pid
+
+
+def returned_targets(app, year: int = YEAR) -> int:
+    """Finance returns a project's targets to its unit (department 101): the unit's staff are notified."""
+    finance, pid = submitted_targets(app, year)
+    ok(finance.post(f"{BASE}/{pid}/targets/review", json=RETURN))
     return pid
 
 
@@ -163,6 +173,80 @@ def test_a_mail_server_that_is_down_fails_the_delivery_not_the_change(app):
     job = deliveries(down)[0]
     assert job.status is JobStatus.FAILED and "邮件服务器暂不可用" in job.error
     assert job.attempts == job.max_attempts  # retried before giving up
+
+
+def test_without_redis_the_email_is_sent_after_the_response_not_in_the_request(app, smtp_server):
+    """A slow mail server (up to ``SMTP_TIMEOUT`` s) must not hold the page: without Redis the delivery job runs in
+    this process once the response has been sent — here, when it is closed, as a WSGI server closes it."""
+    from jixiao.jobs.models import JobStatus
+
+    inbox, port = smtp_server
+    embedded = make_app_like(app, SMTP_URL=f"smtp://127.0.0.1:{port}", REDIS_URL=None)
+    address = f"{unique('u')}@unit.example.cn"
+    unit_user(embedded, address)
+    finance, pid = submitted_targets(embedded, MY_YEAR)
+    response = finance.post(f"{BASE}/{pid}/targets/review", json=RETURN, buffered=False)  # sent, not yet closed
+    assert response.status_code == 200  # answered ...
+    assert inbox.to(address) == []  # ... before anything was sent
+    job = deliveries(embedded)[0]
+    assert job.status is JobStatus.QUEUED and job.args["notification_ids"]
+    response.close()
+    [message] = inbox.to(address)
+    assert message["Subject"] == "绩效目标被退回：《邮件通知项目》"
+    done = deliveries(embedded)[0]
+    assert done.id == job.id and done.status is JobStatus.SUCCEEDED and done.attempts == 1
+
+
+class FlakyInbox(Inbox):
+    """A mail server that gives out half-way through a batch: it takes the first message, refuses the next one
+    once with a temporary error (451), then takes everything again."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.refused = 0
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's handler protocol
+        if self.messages and not self.refused:
+            self.refused += 1
+            return "451 4.3.0 Try again later"
+        return await super().handle_DATA(server, session, envelope)
+
+
+def test_a_retried_delivery_sends_no_email_twice(app):
+    """The first attempt sends one e-mail and fails on the next; the retry sends the rest, not the first again. A
+    second job for the same notifications sends nothing."""
+    from aiosmtpd.controller import Controller
+
+    from jixiao.db import TenantScope, scoped, system_scope
+    from jixiao.jobs.channels import DELIVER_KIND
+    from jixiao.jobs.models import JobStatus
+    from jixiao.jobs.service import enqueue
+    from jixiao.tenancy import service as tenancy
+
+    inbox, port = FlakyInbox(), free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        flaky = make_app_like(app, SMTP_URL=f"smtp://127.0.0.1:{port}", REDIS_URL=None)
+        addresses = [f"{unique('u')}@unit.example.cn" for _ in range(2)]
+        for address in addresses:
+            unit_user(flaky, address)
+        returned_targets(flaky, MY_YEAR)
+        job = deliveries(flaky)[0]
+        assert inbox.refused == 1 and job.status is JobStatus.SUCCEEDED and job.attempts == 2, job.error
+        for address in addresses:
+            assert len(inbox.to(address)) == 1, address
+        received = [message["To"] for message in inbox.messages]
+        assert len(received) == len(set(received)) >= 2  # nobody twice, whoever else the unit has
+        with flaky.app_context():
+            with system_scope() as db:
+                tenant = tenancy.get_by_code(db, CODE)
+            with scoped(TenantScope(read_ids=(tenant.id,), write_id=tenant.id)) as db:
+                again = enqueue(db, None, tenant, DELIVER_KIND, dict(job.args))
+                assert again.status is JobStatus.SUCCEEDED and again.result["sent"] == {"电子邮件": 0}
+        assert [message["To"] for message in inbox.messages] == received
+    finally:
+        controller.stop()
 
 
 class RecordingChannel:

@@ -15,6 +15,7 @@ import pytest
 
 from jixiao.lifecycle.models import EvaluationKind, ProjectKind
 from tests.test_agency_library import budgeted_projects, evaluated_by, ok, refusal, register, url
+from tests.test_statistics import GOOD, bureau
 
 HENGYANG, LINGLING, HESHAN = "430400", "431102", "430903"
 SEED_YEAR, YEAR = 2022, 2076
@@ -181,3 +182,52 @@ def test_finance_writes_the_plan_on_its_page_and_a_bad_count_keeps_the_input(log
     shown = login("lingling_viewer").get(page_url).get_data(as_text=True)
     assert "财政绩效评价组" in shown and "部门整体" in shown and 'name="count-' not in shown
     assert login("lingling_dept").get(page_url).status_code == 403
+
+
+ROLLUP_YEAR, YONGZHOU = 2058, "431100"
+
+
+def test_a_city_reads_every_bureau_s_plan_against_its_own_evaluations_rolled_up(login, jixiao_app):
+    """含下级: the city's plan and its counties' plans, each against that bureau's own evaluations, added up; a row
+    per county for its subtree; the same figures as each bureau's 本级."""
+    city, county = login("yongzhou_finance"), login("lingling_finance")
+    ok(city.put(plan_url(ROLLUP_YEAR, YONGZHOU), json={"lines": [
+        {"project_kind": "project", "performer": "finance_team", "planned_count": 2}], "note": "市本级"}))
+    ok(county.put(plan_url(ROLLUP_YEAR, LINGLING), json={"lines": SEED_PLAN[:3]}))
+    firm = register(county, "accounting_firm", LINGLING)
+    wholes = budgeted_projects(jixiao_app, ROLLUP_YEAR, 2, LINGLING, ProjectKind.DEPARTMENT_WHOLE)
+    evaluated_by(jixiao_app, ROLLUP_YEAR, wholes[0], firm["id"], code=LINGLING)
+    ok(county.post(url(f"/projects/{wholes[1]}/evaluations", LINGLING),
+                   json={"kind": "third_party", "agency_id": firm["id"]}), 201)
+    with bureau(jixiao_app, YONGZHOU, ROLLUP_YEAR, "yongzhou_finance") as b:  # the city's own project
+        project = b.projects([{"department": b.departments(1)[0]}])[0]
+        b.file_targets(project)
+        b.approve(project)
+        b.budget(project, project.requested_amount)
+        b.evaluate(project, EvaluationKind.FINANCE, GOOD)
+
+    rolled = ok(city.get(f"/api/v1/tenants/{YONGZHOU}/statistics/evaluation-plan?year={ROLLUP_YEAR}&scope=all"))
+    own, lingling = progress(city, ROLLUP_YEAR, YONGZHOU), progress(county, ROLLUP_YEAR, LINGLING)
+    figures = ("planned", "in_progress", "done", "has_plan", "lines", "by_project_kind", "by_performer")
+    assert rolled["scope"] == "all" and {k: rolled["own"][k] for k in figures} == {k: own[k] for k in figures}
+    children = {c["code"]: c for c in rolled["children"]}
+    assert {k: children[LINGLING][k] for k in figures} == {k: lingling[k] for k in figures}
+    others = [c for code, c in children.items() if code != LINGLING]
+    assert others and all(not c["has_plan"] and c["planned"] == c["done"] == c["in_progress"] == 0 for c in others)
+    for name in ("planned", "in_progress", "done"):
+        assert rolled["total"][name] == own[name] + sum(c[name] for c in children.values())
+    # Line by line too: the county's department-whole budgets by accounting firms, the city's finance team.
+    total_lines = {(line["project_kind"], line["performer"]): line for line in rolled["total"]["lines"]}
+    for part in (own, lingling):
+        for line in part["lines"]:
+            assert total_lines[line["project_kind"], line["performer"]]["planned"] >= line["planned"]
+    assert sum(line["planned"] for line in rolled["total"]["lines"]) == own["planned"] + lingling["planned"]
+    assert rolled["total"]["has_plan"] is True and rolled["own"]["note"] == "市本级"
+
+    html = city.get(f"/t/{YONGZHOU}/statistics?year={ROLLUP_YEAR}&scope=all").get_data(as_text=True)
+    section = html.split('id="evaluation-plan"')[1].split("</section>")[0]
+    assert "含下级" in section and 'id="evaluation-plan-children"' in section and "零陵区" in section
+    assert f'>{rolled["total"]["planned"]}<' in section
+    refusal(login("lingling_dept").get(
+        f"/api/v1/tenants/{LINGLING}/statistics/evaluation-plan?year={ROLLUP_YEAR}&scope=all"), 403)
+    refusal(city.get(f"/api/v1/tenants/{YONGZHOU}/statistics/evaluation-plan?year={ROLLUP_YEAR}&scope=some"), 400)

@@ -214,6 +214,73 @@ def test_the_drawn_expert_sees_the_review_in_their_to_do_and_only_they_review(fi
     assert expert["id"] in drawn["drawn_ids"]
 
 
+def test_an_upper_level_s_drawn_expert_reviews_the_county_s_project_from_their_own_login(
+        finance, login, create_user, jixiao_app):
+    """A city's expert with a city login, drawn by the county: the review is in their to-do at the city's home,
+    links to the county's project, and they record it there; it is the county's record. Nobody else of the city
+    is a reviewer by that draw."""
+    city_expert = login(create_user("431100", roles=["expert"]))
+    field = unique("交通")
+    kept = register(login("yongzhou_finance"), field, code="431100", user_id=city_expert.user["id"])
+    project = new_project(finance, YEAR + 2)
+    due = date.today() + timedelta(days=5)
+    drawn = ok(draw(finance, project["id"], field, 1, due=due.isoformat()), 201)
+    assert drawn["drawn_ids"] == [kept["id"]] and drawn["drawn"][0]["online"] is True
+    assert drawn["assigned_user_ids"] == [city_expert.user["id"]]
+
+    todo = [t for t in ok(city_expert.get(api("431100", "/todo"))) if t["project_id"] == project["id"]]
+    assert len(todo) == 1 and todo[0]["tenant_code"] == "431102" and todo[0]["tenant_name"] == "零陵区"
+    assert todo[0]["url"] == f"/t/431102/projects/{project['id']}#exante" and todo[0]["due"] == str(due)
+    home = city_expert.get("/t/431100/").get_data(as_text=True)
+    assert f'href="/t/431102/projects/{project["id"]}#exante"' in home and "零陵区" in home
+    form = f'action="/t/431102/projects/{project["id"]}/exante"'
+    assert form in city_expert.get(f"/t/431102/projects/{project['id']}").get_data(as_text=True)
+
+    # The city's other people are not reviewers by the county's draw, nor is another city's expert.
+    other_expert = login(create_user("431100", roles=["expert"]))
+    for outsider in (other_expert, login("yongzhou_finance")):
+        refused = outsider.put(api(path=f"/projects/{project['id']}/exante"),
+                               json={"scores": SCORES, "conclusion": "support"})
+        assert refused.status_code == 403, refused.get_json()
+    assert form not in other_expert.get(f"/t/431102/projects/{project['id']}").get_data(as_text=True)
+    assert ok(other_expert.get(api("431100", "/todo"))) == []
+
+    reviewed = ok(city_expert.put(api(path=f"/projects/{project['id']}/exante"),
+                                  json={"scores": SCORES, "conclusion": "support", "amount_cut": "50000"}))
+    assert reviewed["conclusion"] == "support"
+    assert project["id"] not in {t["project_id"] for t in ok(city_expert.get(api("431100", "/todo")))}
+    # The county's record: its finance reads it, the reviewer named, and the audit event is the county's.
+    seen = ok(finance.get(api(path=f"/projects/{project['id']}/exante")))
+    assert seen["amount_cut"] == "50000.00" and city_expert.user["id"] in seen["reviewer_ids"]
+    from jixiao.audit.models import AuditEvent
+    from jixiao.db import TenantScope, scoped, system_scope
+    from jixiao.lifecycle.models import ExAnteAssessment
+    from jixiao.tenancy import service as tenancy
+    with jixiao_app.app_context():
+        with system_scope() as db:
+            county = tenancy.get_by_code(db, "431102").id
+        with scoped(TenantScope(read_ids=(county,))) as db:  # the county's own rows, under both walls
+            assessment = db.scalar(sa.select(ExAnteAssessment).where(ExAnteAssessment.project_id == project["id"]))
+            event = db.scalar(sa.select(AuditEvent).where(AuditEvent.action == "exante.record",
+                                                          AuditEvent.object_id == str(assessment.id)))
+            assert assessment.tenant_id == county and event.tenant_id == county
+            assert event.actor_id == city_expert.user["id"]
+
+    # From the page too: the expert corrects the cut on the county's project page (the form keeps the version).
+    page = city_expert.get(f"/t/431102/projects/{project['id']}").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    corrected = city_expert.client.post(f"/t/431102/projects/{project['id']}/exante", data={
+        "csrf_token": token, **{f"score-{k}": v for k, v in SCORES.items()}, "conclusion": "support",
+        "amount_cut": "8", "version": str(reviewed["version"])})
+    assert corrected.status_code == 302, corrected.get_data(as_text=True)[:500]
+    assert ok(finance.get(api(path=f"/projects/{project['id']}/exante")))["amount_cut"] == "80000.00"
+
+    # The city expert's login writes nothing else there.
+    assert city_expert.post(api(path="/projects"), json={
+        "code": unique("EP"), "name": "越权项目", "year": YEAR + 2, "kind": "project", "fund_type": "general_public",
+        "department_code": "101", "is_new": True, "requested_amount": "1"}).status_code in (403, 404)
+
+
 def test_pool_page_and_the_draw_on_the_project_page(finance, login):
     page = finance.get("/t/431102/experts")
     html = page.get_data(as_text=True)
@@ -243,6 +310,12 @@ def test_pool_page_and_the_draw_on_the_project_page(finance, login):
     assert drawn.status_code == 302
     shown = finance.get(f"/t/431102/projects/{project['id']}").get_data(as_text=True)
     assert "随机种子 7" in shown and name in shown and "零陵区人民医院" in shown
+    # The draw is in the project's history too, in words: the field, the seed, the expert by name and bureau.
+    history = shown[shown.index('id="history"'):]
+    assert "抽取评审专家" in history and f"抽中专家：{name}（零陵区）" in re.sub(r"<[^>]+>|\s", "", history)
+    assert "随机种子" in history and field in history
+    events = ok(finance.get(api(path=f"/projects/{project['id']}/history")))
+    assert [e["action"] for e in events].count("expert.draw") == 1
     wrong = finance.client.post(f"/t/431102/projects/{project['id']}/expert-draws",
                                 data={"csrf_token": token, "field": field, "count": "5", "seed": "7"})
     assert wrong.status_code == 400 and "不足 5 人" in wrong.get_data(as_text=True)

@@ -263,7 +263,8 @@ def test_the_schedule_is_data_naming_real_scans_with_valid_cron_expressions(app)
 
     with app.app_context():
         scheduled, known = schedules(), kinds()
-    assert {schedule.kind for schedule in scheduled} == {"scan.monitoring_reminders", "scan.daily"}
+    assert {schedule.kind for schedule in scheduled} == {"scan.monitoring_reminders", "scan.daily",
+                                                         "scan.assessment_deadlines"}
     for schedule in scheduled:
         assert known[schedule.kind].queue == "scheduled"
         assert croniter.is_valid(schedule.cron) and schedule.purpose

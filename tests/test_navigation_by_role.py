@@ -52,6 +52,21 @@ def test_the_pages_behind_another_role_s_menu_answer_403(login, username):
             assert client.get(path).status_code == expected, (username, path)
 
 
+@pytest.mark.parametrize("username", sorted(MENUS))
+def test_the_project_pages_link_only_to_the_ledger_and_import_the_role_may_open(login, username):
+    client = login(username)
+    listing = client.get(f"/t/{LINGLING}/projects").get_data(as_text=True)
+    project = re.search(rf'href="(/t/{LINGLING}/projects/\d+)"', listing)
+    assert project, username
+    page = listing + client.get(project.group(1)).get_data(as_text=True)
+    home = client.get(f"/t/{LINGLING}/").get_data(as_text=True)
+    home_links = home.split('id="todo"')[1].split("</section>")[0]  # the to-do's own links, not the menu's
+    assert (f'href="/t/{LINGLING}/rectifications"' in home_links) == ("整改台账" in MENUS[username]), username
+    for path in set(re.findall(rf'href="(/t/{LINGLING}/(?:rectifications|imports))"', page)):
+        assert client.get(path).status_code == 200, (username, path)
+    assert (f'href="/t/{LINGLING}/rectifications"' in page) == ("整改台账" in MENUS[username])
+
+
 @pytest.mark.parametrize("username", ["lingling_evaluator", "lingling_expert", "lingling_viewer"])
 def test_roles_without_tokens_cannot_create_one_through_the_api(login, username):
     client = login(username)

@@ -61,6 +61,30 @@ def test_city_home_links_children_to_their_read_only_pages(client):
     assert "只能查看" in child
 
 
+def test_a_county_home_and_a_units_home_leave_out_the_subordinates_block(app, client, create_user):
+    from jixiao.accounts import service
+    from jixiao.db import TenantScope, scoped, system_scope
+    from jixiao.tenancy import service as tenancy
+
+    page_login(client, "lingling_finance")
+    county = client.get("/t/431102/").get_data(as_text=True)
+    assert "零陵区" in county and "下级财政部门（" not in county and "没有下级财政部门" not in county
+    # A budget unit of a city (which has counties) is not shown them either; the city's finance is.
+    code = unique("PD")[-10:]
+    with app.app_context():
+        with system_scope() as db:
+            city = tenancy.get_by_code(db, "431100")
+        with scoped(TenantScope(read_ids=(city.id,), write_id=city.id)) as db:
+            service.create_department(db, None, city, code=code, name="市属单位")
+    unit = app.test_client()
+    page_login(unit, create_user("431100", roles=["department"], department_code=code))
+    home = unit.get("/t/431100/").get_data(as_text=True)
+    assert "永州市" in home and "下级财政部门（" not in home and 'href="/t/431102/"' not in home
+    finance = app.test_client()
+    page_login(finance, "yongzhou_finance")
+    assert "下级财政部门（" in finance.get("/t/431100/").get_data(as_text=True)
+
+
 def test_sibling_page_is_404(client):
     page_login(client, "lingling_finance")
     assert client.get("/t/430903/").status_code == 404
@@ -122,7 +146,9 @@ def test_tokens_page_shows_a_new_token_once(client):
 def test_operator_sees_plugins_and_tree(client):
     page_login(client, "operator_system")
     html = client.get("/", follow_redirects=True).get_data(as_text=True)
-    assert "已安装的插件" in html and "430000 湖南省" in html
+    assert "已安装的插件" in html and "<code>430000</code> 湖南省" in html
+    tree = html.split('<ul class="tree plain">')[1].split("</ul>")[0]
+    assert "[plugins:" not in tree  # plugins by their display names, the code in the title
 
 
 def test_admin_renames_a_department_from_its_page(client):

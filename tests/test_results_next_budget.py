@@ -304,3 +304,37 @@ def test_the_new_project_form_links_the_project_it_continues_by_code(finance, ji
     assert created.status_code == 302
     later = ok(finance.get(url(f"/projects?year=2064&q={form['code']}")))["items"][0]
     assert later["continues_project_id"] == earlier["id"]
+
+
+def test_the_project_page_changes_the_link_and_keeps_the_input_on_error(finance, jixiao_app):
+    earlier, other = approved(finance, filed(finance, 2063)), approved(finance, filed(finance, 2063))
+    later = filed(finance, 2064)  # a new code: no link yet
+    page = finance.get(f"/t/{LINGLING}/projects/{later['id']}").get_data(as_text=True)
+    assert f'action="/t/{LINGLING}/projects/{later["id"]}/continues"' in page and "更改延续的上年项目" in page
+
+    wrong = finance.post(f"/t/{LINGLING}/projects/{later['id']}/continues",
+                         data={"continues_code": "没有这个编码", "version": str(later["version"])})
+    text = wrong.get_data(as_text=True)
+    assert wrong.status_code == 400 and "本级 2064 年以前没有编码为 没有这个编码 的项目" in text
+    assert 'value="没有这个编码"' in text
+    assert ok(finance.get(url(f"/projects/{later['id']}")))["continues_project_id"] is None  # nothing changed
+
+    linked = finance.post(f"/t/{LINGLING}/projects/{later['id']}/continues",
+                          data={"continues_code": earlier["code"], "version": str(later["version"])})
+    assert linked.status_code == 302
+    assert [p["id"] for p in chain(finance, later)["continues"]] == [earlier["id"]]
+    current = ok(finance.get(url(f"/projects/{later['id']}")))
+    shown = finance.get(f"/t/{LINGLING}/projects/{later['id']}").get_data(as_text=True)
+    assert f'name="continues_code" maxlength="40" value="{earlier["code"]}"' in shown
+
+    relinked = finance.post(f"/t/{LINGLING}/projects/{later['id']}/continues",
+                            data={"continues_code": other["code"], "version": str(current["version"])})
+    assert relinked.status_code == 302
+    assert [p["id"] for p in chain(finance, later)["continues"]] == [other["id"]]
+    stale = finance.post(f"/t/{LINGLING}/projects/{later['id']}/continues",
+                         data={"continues_code": "", "version": str(current["version"])})
+    assert stale.status_code == 409  # a colleague relinked it meanwhile: nothing is overwritten
+    cleared = finance.post(f"/t/{LINGLING}/projects/{later['id']}/continues", data={
+        "continues_code": "", "version": str(ok(finance.get(url(f"/projects/{later['id']}")))["version"])})
+    assert cleared.status_code == 302 and chain(finance, later)["continues"] == []
+    assert "project.update" in [e["action"] for e in ok(finance.get(url(f"/projects/{later['id']}/history")))]

@@ -58,8 +58,10 @@ def rows_everywhere(app, pg):
     from jixiao.db import TenantScope, scoped
     from jixiao.documents.store import save_document
     from tests.test_audit_and_api import make_app_like
+    from tests.test_email_channel import ChannelPlugin, RecordingChannel
 
-    embedded = make_app_like(app, REDIS_URL=None)
+    # A channel beyond the bell, so the notifications the campaigns below write are delivered (and recorded).
+    embedded = make_app_like(app, REDIS_URL=None, EXTRA_PLUGINS=[("rls_channel", ChannelPlugin(RecordingChannel()))])
     for username in ("lingling_admin", "heshan_finance"):
         user = api_login(embedded, username)
         user.post("/api/v1/auth/tokens", json={"name": "rls"})
@@ -99,6 +101,10 @@ def rows_everywhere(app, pg):
         draft = finance.get(f"{base}/projects?stage=draft&per_page=1").get_json()["items"][0]
         drawn = finance.post(f"{base}/projects/{draft['id']}/expert-draws", json={"field": "行级安全", "count": 1})
         assert drawn.status_code == 201, drawn.get_json()
+        # A plan of key evaluations in each (a year no other test plans, so no statistics see it).
+        planned = finance.put(f"{base}/evaluation-plans/2098", json={"lines": [
+            {"project_kind": "project", "performer": "finance_team", "planned_count": 1}]})
+        assert planned.status_code in (200, 201), planned.get_json()
     return embedded
 
 

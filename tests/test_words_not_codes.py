@@ -7,7 +7,6 @@ visible text (tags stripped) and must say the words and none of the codes.
 
 from __future__ import annotations
 
-import html as html_lib
 import re
 from datetime import date, timedelta
 from decimal import Decimal
@@ -18,17 +17,12 @@ from flask import render_template_string
 
 from jixiao.audit.labels import ACTION_LABELS
 from jixiao.testing import api_login, unique
+from tests.helpers import raw_codes, visible
 from tests.test_audit_and_api import make_app_like
 
 PLATFORM = Path(__file__).resolve().parents[1] / "platform" / "jixiao"
 LINGLING = "431102"
 YEAR = date.today().year
-
-
-def visible(page: str) -> str:
-    """The text a person sees: no scripts, styles, tags or attributes."""
-    page = re.sub(r"(?s)<(script|style)\b[^>]*>.*?</\1>", " ", page)
-    return html_lib.unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", page)))
 
 
 def page_text(user, url: str) -> str:
@@ -205,6 +199,20 @@ def test_plugins_declare_display_names_that_pages_show_beside_the_code(app, logi
     assert listed["hunan"] == "湖南省规则"
 
 
+def test_the_rules_a_record_was_scored_by_name_each_plugin_by_its_display_name(login):
+    finance = login("lingling_finance")
+    evaluated = ok(finance.get(api(LINGLING, "/projects?stage=evaluated")))
+    items = evaluated["items"] if isinstance(evaluated, dict) else evaluated
+    assert items, "the demo data has an evaluated project in Lingling"
+    text = page_text(finance, f"/t/{LINGLING}/projects/{items[0]['id']}")
+    assert "等级划分 由插件 全国通用规则 national 给出" in text
+    assert raw_codes().found(text) == []
+    settings = page_text(finance, f"/t/{LINGLING}/settings")
+    assert "声明者：全国通用规则 national" in settings and "默认值（全国通用规则 national 声明）" in settings
+    # The values are shown as the tenant's YAML writes them (codes and JSON are what is typed); plugins are named.
+    assert raw_codes().found(settings, plugins_only=True) == []
+
+
 def test_a_plugin_without_a_display_name_is_shown_by_its_code():
     from jixiao.plugins import PluginHost
 
@@ -238,6 +246,63 @@ def test_the_audit_log_page_names_actions_in_words(login):
     assert "新建项目" in text
     for code in ("project.create", "user.login", "targets.submit"):
         assert code not in text, code
+
+
+def test_the_audit_log_page_words_objects_and_changes_as_the_project_history_does(login):
+    unit = login("lingling_dept")
+    project = ok(unit.post(api(LINGLING, "/projects"), json={
+        "code": unique("AL"), "name": "审计日志文字项目", "year": 2095, "kind": "project",
+        "fund_type": "general_public", "is_new": True, "requested_amount": "600000.00"}), 201)
+    ok(unit.patch(api(LINGLING, f"/projects/{project['id']}"), json={
+        "requested_amount": "1000000", "version": project["version"]}))
+    page = login("operator_audit").get(
+        f"/operator/audit?tenant={LINGLING}&action=project.update&actor=lingling_dept").get_data(as_text=True)
+    [row] = [r.split("</tr>")[0] for r in page.split("<tr>") if f"#{project['id']}</small>" in r]
+    row = visible(row).replace(" ：", "：")
+    # The project page's words for the same event: the field's label, before → after, in 万元.
+    history = _history(page_text(login("lingling_finance"), f"/t/{LINGLING}/projects/{project['id']}"))
+    assert "申报金额：60.00 万元 → 100.00 万元" in history
+    assert "修改项目" in row and f"项目 #{project['id']}" in row and "申报金额：60.00 万元 → 100.00 万元" in row
+    for code in ("requested_amount", "600000", "1000000", "null", "projects", "{", '"'):
+        assert code not in row, code
+    # A results decision (the demo data's) by its words in the bureau's rules, as on the project page.
+    decided = visible(login("operator_audit").get(
+        f"/operator/audit?tenant={LINGLING}&action=results.decide").get_data(as_text=True)).replace(" ：", "：")
+    assert "确定结果应用" in decided and "处理决定：" in decided and "万元" in decided
+    for code in ("maintain", "prioritise", "reduce", "suggested_action", "idle_recovered", "result_applications"):
+        assert code not in decided, code
+
+
+def test_every_table_of_the_core_names_its_records_in_words():
+    import jixiao.models  # noqa: F401 - every model, so the metadata has every table
+    from jixiao.audit.labels import OBJECT_LABELS
+    from jixiao.db import Base
+
+    assert sorted(set(Base.metadata.tables) - set(OBJECT_LABELS)) == []
+
+
+# ---- Plugin hooks on the operator's pages --------------------------------------------------------------------
+
+
+def test_every_hook_has_a_chinese_label():
+    from jixiao import hookspecs
+
+    declared = {name for name in dir(hookspecs) if hasattr(getattr(hookspecs, name), "jixiao_spec")}
+    assert {"evaluation_weights", "notification_channels", "on_lifecycle_event"} <= declared
+    assert sorted(declared - set(hookspecs.LABELS)) == []  # a new hook cannot ship without a label
+    assert sorted(set(hookspecs.LABELS) - declared) == []  # nor a label outlive its hook
+    assert all(re.search(r"[\u4e00-\u9fff]", label) for label in hookspecs.LABELS.values())
+
+
+def test_the_operator_page_names_each_hook_in_words_with_its_name_beside(login):
+    from jixiao import hookspecs
+
+    operator = login("operator_system")
+    page = operator.get("/operator").get_data(as_text=True)
+    assert f"{hookspecs.LABELS['evaluation_weights']} <small><code>evaluation_weights</code></small>" in page
+    assert "evaluation_weights, " not in page  # no longer a bare list of names
+    rules = operator.get("/operator/rules").get_data(as_text=True)
+    assert f"{hookspecs.LABELS['monitoring_light']}（monitoring_light）" in rules
 
 
 def test_a_users_history_names_actions_in_words(login):

@@ -1,7 +1,7 @@
 """Workflow notices in the bell: who hears of each step of a project and of an assessment campaign, once
 (jixiao.lifecycle.notices, jixiao.assessment.notices, the daily scan's reminders of what falls due).
 
-The world is built through the API on the session's database, in the budget years 2090–2094: Lingling gets a
+The world is built through the API on the session's database, in the budget years 2090–2094 (and 2095, 2097): Lingling gets a
 department (with a unit under it) and a second department, each with its own staff; a project of the unit goes
 through targets returned and approved, a red monitoring report with a warning to answer, and a rectification
 notice answered and returned. Every assertion reads the bell through the API, filtered to this world's projects
@@ -21,6 +21,8 @@ from tests.test_notification_recipients import INDICATORS
 
 CODE, OTHER_CODE, CITY_CODE, FAR_CODE = "431102", "431103", "431100", "430903"
 YEAR, CAMPAIGN_YEAR = 2090, 2091
+EDIT_YEAR = 2095  # the red-light corrections' project
+REMIND_YEAR = 2097  # the campaign whose self-report deadline is near
 
 
 def url(path: str = "", code: str = CODE) -> str:
@@ -215,11 +217,8 @@ def test_telling_again_writes_nothing(world):
             common.emit(db, tenant, "targets.approved", project, SystemActor(tenant_id=tenant.id, purpose="test"), comment="",
                         target_set_id=target_set.id, version=target_set.version)
     run(app, "scan.daily")
-    after = bell(app, people["unit_a"], {project_page(pid)})
-    # The scan's red-light notice is keyed on the report's version, which the unit's answer moved on: that one is
-    # the scan's own rule (a changed report is told again), not a repeat of the same event.
-    assert {k: v for k, v in after.items() if k != "monitoring_red"} == {
-        k: v for k, v in before.items() if k != "monitoring_red"}
+    # The unit's answer to the warning moved the red report to a new version: the same red light all the same.
+    assert bell(app, people["unit_a"], {project_page(pid)}) == before
 
 
 def test_a_notice_another_bureau_writes_is_not_read_by_id(world):
@@ -228,6 +227,54 @@ def test_a_notice_another_bureau_writes_is_not_read_by_id(world):
     mine = next(i for i in items if i["url"].startswith(project_page(pid)))
     other = api_login(app, people["other_finance"])
     assert other.post(f"/api/v1/notifications/{mine['id']}/read").status_code == 404
+
+
+def test_a_red_light_is_told_once_however_often_its_report_is_corrected(world):
+    """A unit corrects its red June report twice (still red) with the daily scan running in between: finance and
+    the unit are told of that red light once. When the light goes away and comes back, it is a new red light."""
+    app, people, world_pid = world
+    finance, unit = api_login(app, people["finance"]), api_login(app, people["unit_a"])
+    department = ok(finance.get(url(f"/projects/{world_pid}")))["department"]["code"]
+    pid = ok(finance.post(url("/projects"), json={
+        "code": unique("RL"), "name": "红灯更正项目", "year": EDIT_YEAR, "kind": "project",
+        "fund_type": "general_public", "is_new": False, "department_code": department,
+        "requested_amount": "500000"}), 201)["id"]
+    ok(finance.put(url(f"/projects/{pid}/targets"), json={"overall_target": "全年培训教师1000人次。",
+                                                          "indicators": INDICATORS}))
+    ok(finance.post(url(f"/projects/{pid}/targets/submit")))
+    ok(finance.post(url(f"/projects/{pid}/targets/review"), json={"decision": "approve"}))
+    version = ok(finance.get(url(f"/projects/{pid}")))["version"]
+    ok(finance.post(url(f"/projects/{pid}/budget"), json={"approved_amount": "500000", "version": version}))
+    ids = [i["id"] for i in ok(finance.get(url(f"/projects/{pid}/targets")))["indicators"]]
+    filed: dict = {}
+
+    def file(executed: str, trained: str, cause: str) -> str:
+        body = {"period": 6, "executed_amount": executed, "cause": cause, "measure": "下半年集中培训",
+                "values": [{"indicator_id": ids[0], "actual_value": trained},
+                           {"indicator_id": ids[1], "actual_value": "96"},
+                           {"indicator_id": ids[2], "actual_value": "2600"},
+                           {"indicator_id": ids[4], "actual_value": "92"}]}
+        if filed:
+            body["version"] = filed["version"]
+        filed.update(ok(unit.post(url(f"/projects/{pid}/monitoring"), json=body), 201))
+        run(app, "scan.daily")
+        return filed["light"]
+
+    def reds(who: str) -> dict[str, list[str]]:
+        told = bell(app, people[who], {project_page(pid)})
+        return {kind: told[kind] for kind in ("light_red", "monitoring_red") if kind in told}
+
+    assert file("100000", "200", "场地改造推迟") == "red"
+    assert file("100000", "210", "场地改造推迟，教师借调") == "red"  # corrected, still red
+    assert file("110000", "220", "场地改造推迟，教师借调，已调整计划") == "red"  # corrected again
+    told = [f"{project_page(pid)}#monitoring"]
+    assert reds("finance") == {"light_red": told, "monitoring_red": told}
+    assert reds("unit_a") == {"monitoring_red": told}
+    assert file("250000", "500", "") != "red"  # on track: the red light went away
+    assert reds("finance") == {"light_red": told, "monitoring_red": told}
+    assert file("100000", "200", "场地改造再次推迟") == "red"  # and came back: a new red light
+    assert reds("finance") == {"light_red": told * 2, "monitoring_red": told * 2}
+    assert reds("unit_a") == {"monitoring_red": told * 2}
 
 
 # ---- Assessment campaigns ------------------------------------------------------------------------------------
@@ -262,3 +309,43 @@ def test_the_assessed_bureaus_finance_hears_when_a_campaign_opens_and_publishes(
     # Not the units of the county, nor a county the city does not assess.
     for who in ("dept_a", "unit_a", "far_finance"):
         assert bell(app, people[who], pages) == {}, who
+
+
+def test_an_assessed_bureau_that_has_not_reported_is_reminded_of_the_self_report_deadline(world):
+    """The daily reminder (``scan.assessment_deadlines``): the self-report deadline falls within the assessed
+    bureaus' ``notifications.reminder_days``. Lingling has reported on every assessed item and is not reminded;
+    Lengshuitan has not and is, once however often the scan runs; nobody else is."""
+    from jixiao import units
+    from jixiao.testing import tenant_settings
+
+    app, people, _pid = world
+    city = api_login(app, "yongzhou_finance")
+    scheme = "hunan-city-counties"  # Hunan's: counties self-report on its assessed items (制度建设 …)
+    days = int(tenant_settings(app, OTHER_CODE)["notifications.reminder_days"])
+    deadline = units.local_today() + timedelta(days=days)  # the last day that is still "within"
+    campaign = ok(city.post(url("/assessments", CITY_CODE), json={
+        "year": REMIND_YEAR, "scheme": scheme, "deadline": deadline.isoformat()}), 201)
+    try:
+        finance = api_login(app, people["finance"])
+        assignment = ok(finance.get(url(f"/assessment-results/{campaign['id']}")))
+        assert assignment["items"]
+        for item in assignment["items"]:
+            assignment = ok(finance.post(url(f"/assessment-results/{campaign['id']}/self-report"), json={
+                "indicator": item["code"], "text": "已按考核要求报送。", "version": assignment["version"]}))
+        run(app, "scan.assessment_deadlines")
+        run(app, "scan.assessment_deadlines")  # a second run reminds of nothing again
+        ours, theirs = (f"/t/{code}/assessment-results/{campaign['id']}" for code in (CODE, OTHER_CODE))
+        pages = {ours, theirs}
+        assert bell(app, people["other_finance"], pages) == {"assessment_opened": [theirs],
+                                                             "assessment_due_soon": [theirs]}
+        assert bell(app, people["finance"], pages) == {"assessment_opened": [ours]}
+        for who in ("dept_a", "unit_a", "far_finance"):
+            assert bell(app, people[who], pages) == {}, who
+        reminder = next(i for i in ok(api_login(app, people["other_finance"]).get(
+            "/api/v1/notifications?per_page=100"))["items"] if i["kind"] == "assessment_due_soon" and i["url"] == theirs)
+        assert reminder["title"] == f"考核自评即将截止：{campaign['title']}"
+        assert str(deadline) in reminder["body"] and f"尚有 {len(assignment['items'])} 项未报送" in reminder["body"]
+    finally:
+        version = ok(city.get(url(f"/assessments/{campaign['id']}", CITY_CODE)))["version"]
+        city.post(url(f"/assessments/{campaign['id']}/withdraw", CITY_CODE),
+                  json={"reason": "测试结束撤回", "version": version})

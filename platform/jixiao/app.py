@@ -25,6 +25,7 @@ from jixiao.jobs import plugin as jobs_plugin
 from jixiao.jobs import service as jobs
 from jixiao.lifecycle import plugin as lifecycle_plugin
 from jixiao.lifecycle import todo
+from jixiao.lifecycle.history import event_changes
 from jixiao.spreadsheets import plugin as spreadsheets_plugin
 from jixiao.statistics import plugin as statistics_plugin
 from jixiao.system import plugin as system_plugin
@@ -105,6 +106,10 @@ def _template_helpers(app: Flask) -> None:
     app.jinja_env.finalize = units.positional
     # A global, not a context variable: imported macros (history_table) see globals only.
     app.jinja_env.globals["action_label"] = action_label
+    # An audit event's fields in words, as the project's 变更记录 and the audit log word them (history_table).
+    app.jinja_env.globals["event_changes"] = event_changes
+    # A plugin's display name (its code when it declares none), for every page that names the plugin that answered.
+    app.jinja_env.globals["plugin_name"] = lambda name: plugins.host().display_name(name)
 
     from jixiao import policy
     from jixiao.accounts.models import ROLE_LABELS, Role

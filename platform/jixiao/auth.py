@@ -139,10 +139,40 @@ def _establish_scope() -> Any:
                               platform=user.tenant_id is None))
     g.tenant = None
     if "tenant_code" in g:
-        tenant = tenancy.resolve(db, user, g.tenant_code, write=request.method in UNSAFE_METHODS)
+        writes = request.method in UNSAFE_METHODS
+        commission = _commission_check() if writes else None
+        tenant = tenancy.resolve(db, user, g.tenant_code, write=writes and commission is None)
         g.tenant = tenant
         if tenant.id != user.tenant_id:
             set_scope(db, get_scope(db).with_(read_ids=tuple(tenancy.subtree_ids(db, tenant))))
+            if commission is not None and not commission(db, user, tenant, request.view_args or {}):
+                raise Forbidden("您只能修改本级财政部门的数据；下级的数据只读")
+
+
+COMMISSIONED = "jixiao_commission_check"
+CommissionCheck = Callable[[Any, Any, Any, dict[str, Any]], bool]
+
+
+def takes_commissioned_writes(check: CommissionCheck) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Mark a view (a function, or a method of an API resource; innermost decorator) that an upper level's user may
+    write to at a lower bureau's URL when ``check(session, user, tenant, view_args)`` finds a commission from that
+    bureau: an expert of the city's pool whom the county's draw assigned records the county's ex-ante review.
+    Everyone else gets the 403 of "below is read-only" (``tenancy.resolve``) at the request, before their input
+    is read, as on every other write.
+    """
+
+    def mark(view: Callable[..., Any]) -> Callable[..., Any]:
+        setattr(view, COMMISSIONED, check)
+        return view
+
+    return mark
+
+
+def _commission_check() -> CommissionCheck | None:
+    view = current_app.view_functions.get(request.endpoint or "")
+    resource = getattr(view, "view_class", None)
+    handler = getattr(resource, request.method.lower(), None) if resource is not None else view
+    return getattr(handler, COMMISSIONED, None)
 
 
 def require_login(view: Callable[..., Any]) -> Callable[..., Any]:

@@ -380,8 +380,10 @@ def notification_channels() -> list[NotificationChannel] | None:
     ``notification`` is a ``jixiao.toolkit.NotificationMessage`` (id, tenant_id, kind, title, body, url — absolute
     when ``JIXIAO_PUBLIC_URL`` is set) and ``recipient`` a ``jixiao.toolkit.Recipient`` (id, username,
     display_name, email or ``None``). Optional: ``enabled()`` (false: skipped, e.g. not configured) and
-    ``send_many(pairs)`` (a batch over one connection; returns the number sent). Called from a background job
-    (``notifications.deliver``), never in a request: raise ``TransientJobError`` to have the batch retried.
+    ``send_many(pairs, on_sent=None)`` (a batch over one connection; returns the number sent, and calls
+    ``on_sent(notification, recipient)`` for each as it is accepted). Called from a background job
+    (``notifications.deliver``), never in a request: raise ``TransientJobError`` to have the batch retried —
+    what was accepted (each ``send`` returned, each ``on_sent``) is recorded and not sent again.
     **Collected** once, when an app is made; a name taken twice stops the app from being made. The core ships
     ``email`` (on when ``JIXIAO_SMTP_URL`` is set).
     """
@@ -394,3 +396,44 @@ def register_todo_sources() -> list[Callable[..., list[TodoItem]]] | None:
     ``limit`` items in a bounded number of statements. A source without ``limit`` (``fn(session, actor,
     tenant)``) is still called, its answer cut at the limit. **Collected**.
     """
+
+
+#: Each hook in a few Chinese words, for the operator's pages, which show the hook's name beside it as secondary
+#: text. tests/test_words_not_codes.py fails when a hook has none, so a new hook cannot reach a page as a bare name.
+LABELS: dict[str, str] = {
+    "tenant_default_settings": "插件提供的默认设置",
+    "declare_settings": "声明插件读取的设置",
+    "on_tenant_loaded": "财政部门载入或变更时（事件）",
+    "exante_required": "是否需要事前绩效评估",
+    "exante_dimensions": "事前绩效评估的评估维度",
+    "validate_targets": "绩效目标审核规则",
+    "monitoring_periods": "绩效监控报送月份",
+    "monitoring_light": "监控预警灯（红黄绿蓝）",
+    "evaluation_weights": "绩效评价各级指标分值",
+    "evaluation_grade_bands": "绩效评价等级划分",
+    "sample_for_reevaluation": "抽取再评价样本",
+    "suggest_results_action": "评价结果的建议应用",
+    "results_actions": "结果应用的处理决定",
+    "evaluation_authority": "多份评价时以哪份为准",
+    "on_lifecycle_event": "项目环节变化时（事件）",
+    "monitoring_warnings": "绩效监控预警规则",
+    "register_indicator_catalogs": "共性指标库",
+    "register_assessment_schemes": "考核方案",
+    "assessment_grade": "考核等级",
+    "assessment_awards": "考核奖励与通报",
+    "assessment_aggregate": "考核指标组的合成方法",
+    "register_blueprints": "网页",
+    "register_api_blueprints": "数据接口（API）",
+    "register_commands": "命令行命令",
+    "register_job_kinds": "后台任务类型",
+    "register_schedules": "定时任务",
+    "register_document_owners": "文书的归属与查看权限",
+    "register_assessment_metrics": "考核的计算指标",
+    "notification_channels": "通知渠道（电子邮件等）",
+    "register_todo_sources": "待办事项来源",
+}
+
+
+def label(name: str) -> str:
+    """A hook's label; a name this module does not declare (a plugin's misspelt or retired hook) as it is."""
+    return LABELS.get(name, name)

@@ -5,7 +5,7 @@ from jixiao.assessment.models import Appeal, Campaign, CampaignScore, CampaignSu
 from jixiao.audit.models import AuditEvent
 from jixiao.documents.models import Document
 from jixiao.idempotency import IdempotencyKey
-from jixiao.jobs.models import Job, Notification
+from jixiao.jobs.models import Job, Notification, NotificationDelivery
 from jixiao.lifecycle.models import (
     Agency,
     Evaluation,
@@ -26,6 +26,6 @@ from jixiao.tenancy.models import Tenant
 
 __all__ = [
     "Agency", "ApiToken", "Appeal", "Campaign", "CampaignScore", "CampaignSubject", "SubjectAssignment", "AuditEvent", "Department", "Document", "Evaluation", "EvaluationScore", "EvidenceFile", "IdempotencyKey",
-    "ExAnteAssessment", "Indicator", "Job", "Notification", "MonitoringReport", "MonitoringValue", "Project", "RectificationNotice",
+    "ExAnteAssessment", "Indicator", "Job", "Notification", "NotificationDelivery", "MonitoringReport", "MonitoringValue", "Project", "RectificationNotice",
     "ResultApplication", "ResultDecision", "SampleDraw", "TargetSet", "Tenant", "User",
 ]

@@ -245,6 +245,13 @@ def may_read_bureau_figures(actor: Any) -> bool:
     return _authenticated(actor) and actor.has_role(*BUREAU_FIGURE_READERS)
 
 
+def may_list_subordinates(actor: Any) -> bool:
+    """Whether a bureau's home lists its subordinate bureaus (下级财政部门, each a link to its read-only home): to
+    those who supervise the bureau as a whole, as :func:`may_read_bureau_figures`. A budget unit's staff work in
+    their own part of the bureau and never get the list, nor do evaluators and experts."""
+    return may_read_bureau_figures(actor)
+
+
 def require_bureau_figures(actor: Any) -> None:
     if not may_read_bureau_figures(actor):
         raise Forbidden("只有财政、管理、审计和查看人员可以查看全局统计和下级排名")

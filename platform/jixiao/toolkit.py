@@ -286,7 +286,9 @@ class AssessmentResultView:
 class TodoItem:
     """One to-do (待办) of ``register_todo_sources``: what to do (``label``, in Chinese), for which project, and the
     anchor of the project page's section that clears it; ``record_id`` and ``due`` when there are; the project's
-    code and budget year when the source gives them (a bare name is ambiguous across years)."""
+    code and budget year when the source gives them (a bare name is ambiguous across years); ``tenant_code`` and
+    ``tenant_name`` when the project is a lower bureau's, not the user's own (an upper level's expert drawn by a
+    county), "" otherwise."""
 
     kind: str
     label: str
@@ -297,6 +299,8 @@ class TodoItem:
     due: str | None = None
     project_code: str = ""
     year: int | None = None
+    tenant_code: str = ""
+    tenant_name: str = ""
 
 
 @dataclasses.dataclass(frozen=True)

@@ -7,13 +7,19 @@ from datetime import date
 from typing import Any
 
 from jixiao.accounts.models import User
-from jixiao.assessment import notice, service
+from jixiao.assessment import notice, notices, service
 from jixiao.assessment.models import Campaign
 from jixiao.documents.jobs import QUEUE, render_in_job
 from jixiao.documents.models import Document
-from jixiao.jobs.service import JobContext, job_kind
+from jixiao.jobs.service import JobContext, Schedule, job_kind
+from jixiao.lifecycle import rectification
 from jixiao.tenancy.models import Tenant
 from jixiao.toolkit import DocumentOwner
+
+#: The assessment's periodic job, as data (registered by its plugin, run by ``jixiao scheduler``).
+SCHEDULE = [
+    Schedule("scan.assessment_deadlines", "40 2 * * *", "每日提醒被考核的下级财政部门：考核自评即将截止而尚未全部报送"),
+]
 
 
 def _campaign_page(result: dict[str, Any], tenant_code: str | None) -> str | None:
@@ -46,6 +52,18 @@ def finalize(ctx: JobContext, campaign_id: int) -> dict[str, Any]:
 def publish(ctx: JobContext, campaign_id: int) -> dict[str, Any]:
     tenant = ctx.session.get_one(Tenant, ctx.tenant_id)
     return service.publish(ctx.session, tenant, service.get_campaign(ctx.session, tenant, campaign_id))
+
+
+def _reminded(result: dict[str, Any]) -> str:
+    return (f"{result.get('campaigns', 0)} 项考核的自评即将截止，提醒了 {result.get('subjects', 0)} 个尚未报送完毕的"
+            f"财政部门，发出提醒 {result.get('notifications', 0)} 条")
+
+
+@job_kind("scan.assessment_deadlines", label="考核自评截止提醒", queue="scheduled", max_attempts=2, describe=_reminded)
+def self_report_reminders(ctx: JobContext) -> dict[str, Any]:
+    """The daily reminder of self-report deadlines (``jixiao.assessment.notices.remind_self_reports``), on the
+    bureaus' day as the lifecycle's daily scan counts it."""
+    return notices.remind_self_reports(rectification.today(), progress=ctx.progress)
 
 
 @job_kind("documents.ranking_notice", label="生成考核结果通报（PDF）", queue=QUEUE, max_attempts=2, timeout=600,

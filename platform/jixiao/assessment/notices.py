@@ -1,5 +1,7 @@
 """The bell for inter-level assessment: the assessed hear that a campaign opened (self-report by its deadline) and
-that its results are published, with a link to their own page of it.
+that its results are published, with a link to their own page of it; and a lower bureau that has not reported
+on every assessed item is reminded as the self-report deadline comes within its ``notifications.reminder_days``
+(the daily ``scan.assessment_deadlines``, which the assessment's plugin registers beside the lifecycle's scans).
 
 Who hears: for a lower bureau assessed, its finance staff; for one of the assessor's own departments, the staff
 of that department and of the units under it. Each subject's notices are written in its own tenant (as its
@@ -9,15 +11,20 @@ assignment is), one ``INSERT`` per tenant; one statement reads the users of ever
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
+from datetime import date, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from jixiao.accounts.models import Department, Role, User
-from jixiao.assessment.models import Campaign
+from jixiao.assessment.models import Campaign, CampaignStatus, SubjectAssignment
 from jixiao.db import TenantScope, scoped
 from jixiao.jobs import channels
 from jixiao.jobs.notifications import write_many
+from jixiao.lifecycle import common
+from jixiao.policy import has_role_sql
 from jixiao.tenancy.models import Tenant
 
 OPENED, PUBLISHED = "opened", "published"
@@ -79,3 +86,66 @@ class _TenantRef:
     """What queueing a job needs of a tenant: its id (the subject's tenant, not loaded in full)."""
 
     id: int
+
+
+def remind_self_reports(on: date, progress: Callable[[int, str], None] | None = None) -> dict[str, int]:
+    """Remind the finance staff of each lower bureau assessed in an open campaign whose self-report deadline falls
+    within its ``notifications.reminder_days`` (from ``on``, its day, on) and that has not reported on every
+    assessed item. Once per user, campaign and deadline: a deadline moved is a new reminder, a scan run again
+    writes nothing. ``{"campaigns", "subjects", "notifications"}``: the campaigns and bureaus reminded, the
+    notifications written.
+
+    A platform scan: one read of the open campaigns' lower-bureau assignments, across tenants (their rows are in
+    the subjects' own tenants), one of those bureaus' finance staff; then per bureau its settings and one
+    ``INSERT`` in its own scope, handed to the channels beyond the bell as the lifecycle's reminders are."""
+    with scoped(TenantScope(system=True)) as session:
+        every_tenant = tuple(session.scalars(sa.select(Tenant.id)))
+    due: list[tuple[Tenant, SubjectAssignment, int]] = []
+    with scoped(TenantScope(system=True, read_ids=every_tenant)) as session:
+        rows = session.execute(
+            sa.select(SubjectAssignment, Tenant)
+            .join(Campaign, Campaign.id == SubjectAssignment.campaign_id)
+            .join(Tenant, Tenant.id == SubjectAssignment.tenant_id)
+            .where(Campaign.status == CampaignStatus.OPEN, SubjectAssignment.tenant_id != Campaign.tenant_id,
+                   SubjectAssignment.deadline >= on)
+            .order_by(Tenant.code, SubjectAssignment.campaign_id)).all()
+        days: dict[int, int] = {}
+        for assignment, tenant in rows:
+            if tenant.id not in days:
+                days[tenant.id] = int(common.tenant_view(session, tenant).settings["notifications.reminder_days"])
+            missing = len({item["code"] for item in assignment.items} - set(assignment.self_reports or {}))
+            if missing and assignment.deadline <= on + timedelta(days=days[tenant.id]):
+                due.append((tenant, assignment, missing))
+        staff: dict[int, list[int]] = {}
+        if due:
+            for user_id, tenant_id in session.execute(
+                    sa.select(User.id, User.tenant_id)
+                    .where(User.tenant_id.in_({tenant.id for tenant, _a, _m in due}), User.active.is_(True),
+                           has_role_sql(User.roles, Role.FINANCE)).order_by(User.id)):
+                if tenant_id is not None:  # always so: the bureaus' users, never an operator
+                    staff.setdefault(tenant_id, []).append(user_id)
+    by_tenant: dict[int, list[tuple[Tenant, SubjectAssignment, int]]] = {}
+    for entry in due:
+        by_tenant.setdefault(entry[0].id, []).append(entry)
+    written = 0
+    for index, (tenant_id, entries) in enumerate(by_tenant.items(), start=1):
+        with scoped(TenantScope(read_ids=(tenant_id,), write_id=tenant_id)) as writer:
+            ids = write_many(writer, (_reminder(tenant, assignment, missing, user_id)
+                                      for tenant, assignment, missing in entries
+                                      for user_id in staff.get(tenant_id, ())))
+            writer.commit()
+            channels.dispatch(writer, _TenantRef(tenant_id), ids)
+            written += len(ids)
+        if progress is not None:
+            progress(index * 100 // len(by_tenant), f"{entries[0][0].name}：已提醒")
+    return {"campaigns": len({assignment.campaign_id for _t, assignment, _m in due}), "subjects": len(by_tenant),
+            "notifications": written}
+
+
+def _reminder(tenant: Tenant, assignment: SubjectAssignment, missing: int, user_id: int) -> dict[str, Any]:
+    return {"tenant_id": tenant.id, "user_id": user_id, "kind": "assessment_due_soon",
+            "title": f"考核自评即将截止：{assignment.title}",
+            "body": f"{assignment.assessor_name}{assignment.year}年度考核的自评将于 {assignment.deadline} 截止，"
+                    f"本级尚有 {missing} 项未报送，请按期完成自评。",
+            "url": f"/t/{tenant.code}/assessment-results/{assignment.campaign_id}",
+            "dedupe_key": f"assessment:{assignment.campaign_id}:due-soon:{assignment.deadline}"}

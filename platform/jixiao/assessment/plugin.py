@@ -1,4 +1,5 @@
-"""Inter-level assessment, registered like any plugin: pages, API, jobs, ranking notices and the metrics."""
+"""Inter-level assessment, registered like any plugin: pages, API, jobs (and the daily reminder of self-report
+deadlines, scheduled beside the lifecycle's scans), ranking notices and the metrics."""
 
 from __future__ import annotations
 
@@ -20,7 +21,12 @@ def register_api_blueprints() -> list[Any]:
 
 @hookimpl
 def register_job_kinds() -> list[Any]:
-    return [jobs.finalize, jobs.publish, jobs.ranking_notice]
+    return [jobs.finalize, jobs.publish, jobs.ranking_notice, jobs.self_report_reminders]
+
+
+@hookimpl
+def register_schedules() -> list[Any]:
+    return list(jobs.SCHEDULE)
 
 
 @hookimpl

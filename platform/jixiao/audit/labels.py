@@ -104,3 +104,48 @@ ACTION_LABELS: dict[str, str] = {
 def action_label(action: str) -> str:
     """``action`` in words; an action this table does not know (a plugin's own) is shown as it is stored."""
     return ACTION_LABELS.get(action, action)
+
+
+#: What an audit event is about (its ``object_type``, the table of the record it changed), in words. A test
+#: (tests/test_words_not_codes.py) fails when a table of the core has none here.
+OBJECT_LABELS: dict[str, str] = {
+    "projects": "项目",
+    "exante_assessments": "事前绩效评估",
+    "target_sets": "绩效目标",
+    "indicators": "绩效指标",
+    "monitoring_reports": "绩效监控报告",
+    "monitoring_values": "监控指标完成值",
+    "evaluations": "绩效评价",
+    "evaluation_scores": "评价指标得分",
+    "evaluation_plans": "重点评价计划",
+    "evaluation_plan_lines": "重点评价计划项目",
+    "sample_draws": "再评价抽样",
+    "rectification_notices": "整改通知",
+    "evidence_files": "佐证材料",
+    "result_applications": "结果应用",
+    "result_decisions": "结果应用决定",
+    "agencies": "第三方评价机构",
+    "experts": "专家",
+    "expert_draws": "专家抽取",
+    "assessment_campaigns": "考核",
+    "assessment_subjects": "被考核对象",
+    "assessment_scores": "考核得分",
+    "assessment_assignments": "考核自评",
+    "assessment_appeals": "考核申诉",
+    "documents": "文书",
+    "jobs": "后台任务",
+    "notifications": "通知",
+    "notification_deliveries": "通知发送记录",
+    "audit_events": "审计日志",
+    "tenants": "财政部门",
+    "departments": "部门",
+    "users": "用户",
+    "api_tokens": "API 令牌",
+    "login_failures": "登录失败记录",
+    "idempotency_keys": "重复请求保护记录",
+}
+
+
+def object_label(object_type: str) -> str:
+    """``object_type`` in words; a table this module does not know (a plugin's own) is shown as it is stored."""
+    return OBJECT_LABELS.get(object_type, object_type)

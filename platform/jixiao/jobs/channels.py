@@ -9,10 +9,11 @@ waits on a mail server, and a mail server that is down delays the e-mail, never 
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import logging
 import smtplib
 import ssl
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from email.message import EmailMessage
 from email.utils import formataddr, make_msgid
 from typing import Any
@@ -20,12 +21,14 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import sqlalchemy as sa
 from flask import Flask, current_app
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from jixiao.accounts.models import User
+from jixiao.db import utcnow
 from jixiao.errors import ServiceUnavailable
 from jixiao.jobs.messages import NotificationChannel, NotificationMessage, Recipient
-from jixiao.jobs.models import Notification
+from jixiao.jobs.models import Notification, NotificationDelivery
 from jixiao.jobs.service import JobContext, JobFailed, TransientJobError, enqueue, job_kind
 
 logger = logging.getLogger(__name__)
@@ -76,13 +79,23 @@ def _delivered(result: dict[str, Any]) -> str:
     return f"通知 {result.get('notifications', 0)} 条" + (f"，已发送：{sent}" if sent else "，没有可发送的渠道或收件人")
 
 
-@job_kind(DELIVER_KIND, label="发送通知（电子邮件等渠道）", queue="interactive", max_attempts=3, describe=_delivered)
+Pair = tuple[NotificationMessage, Recipient]
+
+
+@job_kind(DELIVER_KIND, label="发送通知（电子邮件等渠道）", queue="interactive", max_attempts=3, describe=_delivered,
+          after_response=True)
 def deliver(ctx: JobContext, notification_ids: list[int]) -> dict[str, Any]:
-    """Send the notifications to every enabled channel. Two statements, whatever their number."""
+    """Send the notifications to every enabled channel, each once per channel: what a channel accepted is recorded
+    (``notification_deliveries``) as the job goes, even when it then fails, so a retry — or a second job for the
+    same notifications — sends only the rest. Two reads, and one insert per channel, whatever their number."""
+    ids = [int(i) for i in notification_ids]
     rows = ctx.session.execute(
         sa.select(Notification, User).join(User, User.id == Notification.user_id)
-        .where(Notification.id.in_([int(i) for i in notification_ids]), User.active.is_(True))
+        .where(Notification.id.in_(ids), User.active.is_(True))
         .order_by(Notification.id)).all()
+    done = {(notification_id, name) for notification_id, name in ctx.session.execute(
+        sa.select(NotificationDelivery.notification_id, NotificationDelivery.channel)
+        .where(NotificationDelivery.notification_id.in_(ids)))}
     base = current_app.config.get("PUBLIC_URL") or ""
     pairs = [(NotificationMessage(id=n.id, tenant_id=n.tenant_id, kind=n.kind, title=n.title, body=n.body,
                                   url=f"{base}{n.url}" if n.url.startswith("/") else n.url),
@@ -90,15 +103,57 @@ def deliver(ctx: JobContext, notification_ids: list[int]) -> dict[str, Any]:
              for n, u in rows]
     sent: dict[str, int] = {}
     for channel in enabled_channels():
-        if callable(getattr(channel, "send_many", None)):
-            count = channel.send_many(pairs)
-        else:
-            count = 0
-            for notification, recipient in pairs:
-                channel.send(notification, recipient)
-                count += 1
-        sent[channel.label] = int(count or 0)
+        pending = [pair for pair in pairs if (pair[0].id, channel.name) not in done]
+        accepted: list[Pair] = []
+        try:
+            count = _send(channel, pending, _collector(accepted)) if pending else 0
+        finally:
+            _record(ctx.session, channel.name, accepted)
+        sent[channel.label] = count
     return {"notifications": len(pairs), "sent": sent}
+
+
+def _collector(into: list[Pair]) -> Callable[[NotificationMessage, Recipient], None]:
+    def on_sent(notification: NotificationMessage, recipient: Recipient) -> None:
+        into.append((notification, recipient))
+
+    return on_sent
+
+
+def _send(channel: Any, pairs: list[Pair], on_sent: Callable[[NotificationMessage, Recipient], None]) -> int:
+    """Hand ``pairs`` to ``channel``, calling ``on_sent`` for each it accepted; the number it says it sent.
+
+    A ``send_many(pairs, on_sent=…)`` reports each message as the far end accepts it (the e-mail channel does), so
+    one that fails half-way is retried from where it stopped; a ``send_many(pairs)`` without it is taken to have
+    sent its whole batch when it returns; ``send`` is asked one notification at a time."""
+    send_many = getattr(channel, "send_many", None)
+    if callable(send_many):
+        if "on_sent" in inspect.signature(send_many).parameters:
+            return int(send_many(pairs, on_sent=on_sent) or 0)
+        count = int(send_many(pairs) or 0)
+        for notification, recipient in pairs:
+            on_sent(notification, recipient)
+        return count
+    for notification, recipient in pairs:
+        channel.send(notification, recipient)
+        on_sent(notification, recipient)
+    return len(pairs)
+
+
+def _record(session: Session, channel: str, accepted: list[Pair]) -> None:
+    """Keep what ``channel`` accepted, and commit it at once: it stands when the job fails after it (the runner
+    rolls back what is left). One ``INSERT … ON CONFLICT DO NOTHING``: two jobs sending at the same moment leave
+    one row each."""
+    if not accepted:
+        return
+    now = utcnow()
+    rows = [{"tenant_id": n.tenant_id, "notification_id": n.id, "user_id": r.id, "channel": channel, "sent_at": now}
+            for n, r in accepted]
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    session.execute(insert(NotificationDelivery).values(rows).on_conflict_do_nothing(
+        index_elements=["notification_id", "channel"]))
+    session.commit()
 
 
 # ---- E-mail --------------------------------------------------------------------------------------------------
@@ -174,9 +229,11 @@ class EmailChannel:
     def send(self, notification: NotificationMessage, recipient: Recipient) -> None:
         self.send_many([(notification, recipient)])
 
-    def send_many(self, pairs: Sequence[tuple[NotificationMessage, Recipient]]) -> int:
-        """Send over one connection; the number of messages the server accepted. A server that cannot be reached
-        or fails mid-way is worth a retry (the job is retried); an address it refuses is not (logged, skipped)."""
+    def send_many(self, pairs: Sequence[tuple[NotificationMessage, Recipient]],
+                  on_sent: Callable[[NotificationMessage, Recipient], None] | None = None) -> int:
+        """Send over one connection; the number of messages the server accepted, each told to ``on_sent`` as it
+        is (the delivery job records it, and a retry does not send it again). A server that cannot be reached or
+        fails mid-way is worth a retry (the job is retried); an address it refuses is not (logged, skipped)."""
         addressed = [(n, r) for n, r in pairs if r.email]
         if not addressed:
             return 0
@@ -192,6 +249,8 @@ class EmailChannel:
                     try:
                         client.send_message(email_message(notification, recipient, sender))
                         sent += 1
+                        if on_sent is not None:
+                            on_sent(notification, recipient)
                     except (smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused) as exc:
                         logger.warning("notification %s: the mail server refused it: %s", notification.id, exc)
         except smtplib.SMTPAuthenticationError as exc:

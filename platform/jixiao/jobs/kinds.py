@@ -48,6 +48,9 @@ class JobKind:
     result_link: ResultLink | None = None
     #: The link's words (a file is downloaded, a list or a campaign is opened), or ``result → words``.
     link_label: str | Callable[[dict[str, Any]], str] = "查看结果"
+    #: Without Redis, run once the response has been sent rather than in the request (nobody waits for its
+    #: result: the e-mail of a notification must not hold the page that caused it).
+    after_response: bool = False
 
 
 @dataclasses.dataclass(frozen=True)
@@ -65,18 +68,21 @@ JOB_KIND_ATTRIBUTE = "__jixiao_job_kind__"
 
 def job_kind(name: str, *, label: str, queue: str = "interactive", max_attempts: int = 3,
              timeout: int = 1800, describe: Describe | None = None, result_link: ResultLink | None = None,
-             link_label: str | Callable[[dict[str, Any]], str] = "查看结果") -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+             link_label: str | Callable[[dict[str, Any]], str] = "查看结果",
+             after_response: bool = False) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Mark ``fn(ctx, **args)`` as the job kind ``name``; a plugin's ``register_job_kinds`` lists it. Marking
     registers nothing: which kinds an app knows depends on its plugins, not on what a process imported.
 
     ``describe(result)`` says in a sentence what a finished job did, ``result_link(result, tenant_code)`` where
-    its record is shown (``link_label`` names that link); the job page shows both instead of the raw result."""
+    its record is shown (``link_label`` names that link); the job page shows both instead of the raw result.
+    ``after_response``: without Redis, a job asked for in a request runs once its response has been sent (other
+    kinds run before the answer, so it can say what was done)."""
     if queue not in QUEUES:
         raise ValueError(f"unknown queue {queue}")
 
     def decorator(func: Callable[..., Any]) -> Callable[..., Any]:
         setattr(func, JOB_KIND_ATTRIBUTE, JobKind(name, func, queue, label, max_attempts, timeout, describe,
-                                                  result_link, link_label))
+                                                  result_link, link_label, after_response))
         return func
 
     return decorator

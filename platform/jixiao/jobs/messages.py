@@ -33,8 +33,9 @@ class Recipient:
 @runtime_checkable
 class NotificationChannel(Protocol):
     """What ``notification_channels`` returns: a ``name`` (unique), a ``label`` in Chinese and ``send``. A channel
-    may also have ``enabled()`` (false: skipped, e.g. not configured) and ``send_many(pairs)`` (one connection for
-    a batch); without them it is always enabled and ``send`` is called once per notification."""
+    may also have ``enabled()`` (false: skipped, e.g. not configured) and ``send_many(pairs, on_sent=None)`` (one
+    connection for a batch, telling ``on_sent`` of each message accepted); without them it is always enabled and
+    ``send`` is called once per notification."""
 
     name: str
     label: str

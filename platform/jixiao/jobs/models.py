@@ -79,3 +79,20 @@ class Notification(TenantOwned, Base):
     dedupe_key: Mapped[str] = mapped_column(sa.String(120))
     created_at: Mapped[datetime]
     read_at: Mapped[datetime | None]
+
+
+class NotificationDelivery(TenantOwned, Base):
+    """A notification a channel beyond the bell accepted for its recipient (the notification's user): the delivery
+    job skips what is recorded here when it runs again — a retry after a mail server failed half-way, a second job
+    for the same notifications — so nobody gets the same e-mail twice."""
+
+    __tablename__ = "notification_deliveries"
+    __table_args__ = (
+        sa.UniqueConstraint("notification_id", "channel", name="uq_notification_deliveries_notification_channel"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    notification_id: Mapped[int] = mapped_column(sa.ForeignKey("notifications.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    channel: Mapped[str] = mapped_column(sa.String(40))
+    sent_at: Mapped[datetime]

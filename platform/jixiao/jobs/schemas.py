@@ -26,6 +26,10 @@ class JobSchema(Schema):
                                   metadata={"description": "where its record is shown or downloaded, or null"})
     result_link_label = fields.Function(lambda job: job_outcome(session(), job).link_label,
                                         metadata={"description": "the words of that link"})
+    result_fields = fields.Function(
+        lambda job: [{"name": name, "value": value} for name, value in job_outcome(session(), job).fields],
+        metadata={"description": "for a kind without words of its own: the result's plain fields, each "
+                                 "{name, value} as text (empty otherwise)"})
     error = fields.String(metadata={"description": "why it failed, in words a user understands"})
     attempts = fields.Integer()
     max_attempts = fields.Integer()

@@ -3,7 +3,8 @@
 A job kind is a function ``fn(ctx, **args) -> dict`` marked with :func:`job_kind` and registered by a plugin's
 ``register_job_kinds`` (the core's own kinds by its default plugins), once per app. It gets ids, never
 objects, and must be idempotent: running it twice leaves the same result. With ``JIXIAO_REDIS_URL`` the job
-goes to an RQ queue and a ``jixiao worker`` runs it; without, the same code runs in-process at once.
+goes to an RQ queue and a ``jixiao worker`` runs it; without, the same code runs in-process at once (a kind
+marked ``after_response``, asked for in a request: once the response has been sent).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Flask, current_app
+from flask import Flask, Response, after_this_request, current_app, has_request_context
 from sqlalchemy.orm import Session
 
 from jixiao import audit, pagination, policy
@@ -99,6 +100,9 @@ def enqueue(session: Session, actor: Any, tenant: Any, kind: str, args: dict[str
                  after={"kind": kind, "args": job.args})
     session.commit()
     if connection is None:
+        if spec.after_response and has_request_context():
+            run_after_response(job.id, job.tenant_id)
+            return job
         run_in_process(job.id, job.tenant_id)
         session.refresh(job)
         return job
@@ -118,6 +122,25 @@ def _redis(url: str) -> Any:
     from redis import Redis
 
     return Redis.from_url(url, socket_connect_timeout=2, socket_timeout=5)
+
+
+def run_after_response(job_id: int, tenant_id: int | None) -> None:
+    """The embedded default for a kind nobody waits for: run it in this process, with :func:`run_in_process`,
+    once the current request's response has been sent and closed (the WSGI server closes it after the last byte),
+    so the request does not wait on it. Outside a request there is nothing to wait for: the caller runs it."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]  # werkzeug LocalProxy
+
+    def run() -> None:
+        with app.app_context():
+            try:
+                run_in_process(job_id, tenant_id)
+            except Exception:  # noqa: BLE001 - the response is gone: log, the job's record says the rest
+                app.logger.exception("job %s, run after the response, failed", job_id)
+
+    @after_this_request
+    def _when_sent(response: Response) -> Response:
+        response.call_on_close(run)
+        return response
 
 
 def run_in_process(job_id: int, tenant_id: int | None) -> None:

@@ -10,7 +10,7 @@ from flask_login import current_user
 from flask_smorest import Blueprint
 
 from jixiao import pagination
-from jixiao.auth import current_tenant, require_login
+from jixiao.auth import current_tenant, require_login, takes_commissioned_writes
 from jixiao.db import session
 from jixiao.documents import uploads
 from jixiao.errors import NotFound, ValidationFailed
@@ -166,8 +166,11 @@ class ExAnte(MethodView):
     @require_login
     @blp.arguments(ExAnteInputSchema)
     @blp.response(200, ExAnteSchema)
+    @takes_commissioned_writes(experts.commissioned_review)
     def put(self, data: dict[str, Any], project_id: int) -> dict[str, Any]:
-        """Record the assessment: a score per dimension, comments, the conclusion, the amount cut."""
+        """Record the assessment: a score per dimension, comments, the conclusion, the amount cut. The bureau's
+        finance or experts; once reviewers were drawn, only the drawn experts — an expert kept by an upper level
+        records it here with their own login — and the bureau's finance (else 403)."""
         project = _project(project_id)
         return _exante_body(project, projects.record_exante(session(), current_user, current_tenant(), project, data))
 
@@ -673,7 +676,7 @@ class Todo(MethodView):
         tenant, wanted = current_tenant(), pagination.requested(args)
 
         def body(item: Any) -> dict[str, Any]:
-            return {**item.__dict__, "url": url_for("lifecycle.project", tenant_code=tenant.code,
+            return {**item.__dict__, "url": url_for("lifecycle.project", tenant_code=item.tenant_code or tenant.code,
                                                     project_id=item.project_id, _anchor=item.anchor)}
 
         if wanted is None:

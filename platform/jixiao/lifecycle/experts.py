@@ -4,8 +4,10 @@ A pool is kept by one tenant and usable by its descendants: a county draws the e
 (事前绩效评估) from its own pool and from its city's and province's. The draw picks by field of expertise, leaves out
 the inactive and those who declared a conflict with the project or its department (or work there), and records its
 seed: the same seed over the same pool draws the same experts, so anyone can check a draw afterwards. The drawn
-experts who have a login in the project's tenant become its assigned reviewers: they see the review in their to-do
-list, and once a project has a draw, only they (and finance) record its assessment.
+experts who have a login (in the bureau that keeps them: the county's own, or its city's or province's) become its
+assigned reviewers: they see the review in their to-do list, and once a project has a draw, only they (and the
+county's finance) record its assessment. An upper level's expert records the county's assessment by the county's
+commission (the draw), in a narrow block that writes the county's rows (:func:`reviewing_for`).
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ MAX_CONFLICTS = inputs.MAX_LIST_ITEMS
 MAX_DRAWN = 15
 #: The stages at which a project still takes an ex-ante assessment (``projects.record_exante``).
 REVIEWABLE = (Stage.DRAFT, Stage.TARGETS_SUBMITTED)
+LIST = "、"
 
 
 # ---- Reading the usable pools -------------------------------------------------------------------------------
@@ -180,8 +183,8 @@ def _login_of(session: Session, tenant: Tenant, user_id: Any, expert: Expert | N
               errors: dict[str, Any]) -> int | None:
     """The expert's login: an active user of the keeping tenant with the expert role, linked to no other expert.
 
-    Only the keeping tenant's users: a login acts in its own tenant (writes elsewhere are refused), so an expert
-    kept by a city and drawn by a county reviews without a login there, and county finance records the review.
+    Only the keeping tenant's users: a login belongs to one bureau. An expert kept by a city and drawn by a
+    county reviews with the city login, by the draw's commission (``drawn_from_above``).
     """
     if user_id is None:
         return None
@@ -287,8 +290,9 @@ def draw_reviewers(session: Session, actor: User, tenant: Tenant, project: Proje
     drawn = sorted(random.Random(seed).sample([e.id for e in eligible], count or 0))
     by_id = {e.id: e for e in pool}
     chain = keepers(session, tenant)
-    # Logins act in their own tenant only: an ancestor's expert is drawn and named, and reviews offline.
-    logins = {i: login for i in drawn if (login := by_id[i].user_id) and by_id[i].tenant_id == project.tenant_id}
+    # An expert's login is a user of the bureau that keeps them (``_login_of``): the county's own, or an
+    # ancestor's, who reviews the county's project by this draw's commission (``drawn_from_above``).
+    logins = {i: login for i in drawn if (login := by_id[i].user_id) and by_id[i].tenant_id in chain}
     online, assigned = set(logins), sorted(set(logins.values()))
     names = {str(e.id): {"name": e.name, "organisation": e.organisation, "tenant": chain[e.tenant_id].name,
                          "online": e.id in online}
@@ -318,6 +322,75 @@ def draw_in_force(session: Session, project: Project) -> ExpertDraw | None:
                           .order_by(ExpertDraw.id.desc()).limit(1))
 
 
+def drawn_from_above(session: Session, actor: User, tenant: Tenant, draw: ExpertDraw | None) -> bool:
+    """``actor`` is an expert of a bureau above ``tenant`` whom ``tenant``'s draw in force assigned to review.
+
+    The draw is the county's commission: it names the upper level's expert, and only for that project. Finance,
+    administrators or other experts of the upper level are not reviewers by it.
+    """
+    if draw is None or actor.tenant_id == tenant.id or not actor.has_role(Role.EXPERT):
+        return False
+    if actor.id not in (draw.assigned_user_ids or []):
+        return False
+    return actor.tenant_id in {t.id for t in tenancy.ancestors(session, tenant)}
+
+
+def commissioned_review(session: Session, actor: User, tenant: Tenant, view_args: dict[str, Any]) -> bool:
+    """The request-level check of the ex-ante review's endpoints (``auth.takes_commissioned_writes``): the
+    project of the URL is ``tenant``'s and its draw in force assigned ``actor``, an expert of a bureau above."""
+    project = session.scalar(sa.select(Project).where(Project.id == view_args.get("project_id"),
+                                                      Project.tenant_id == tenant.id))
+    return project is not None and drawn_from_above(session, actor, tenant, draw_in_force(session, project))
+
+
+@contextlib.contextmanager
+def reviewing_for(session: Session, project: Project, *, commissioned: bool) -> Iterator[Session]:
+    """The session, writing ``project``'s tenant for the block when an upper level's drawn expert
+    (``commissioned``, checked by :func:`drawn_from_above`) records the review; unchanged otherwise.
+
+    A user writes only their own tenant, but the assessment, its audit event and the notices it causes belong to
+    the county whose project it is. So, as an assessor writes a subject's own record (assessment), the write
+    tenant becomes the project's for the statements of the block and nothing else: the read set stays the user's
+    own subtree (which holds the county), whatever was pending is flushed under the user's own scope first, and
+    both walls still check every row against the (signed) write tenant. docs/tenancy.md, "Reviews commissioned
+    from above".
+    """
+    if not commissioned:
+        yield session
+        return
+    session.flush()
+    previous = get_scope(session)
+    set_scope(session, previous.with_(write_id=project.tenant_id))
+    try:
+        yield session
+    finally:
+        set_scope(session, previous)
+
+
+def draws_in_words(session: Session, snapshots: dict[int, dict[str, Any]]) -> dict[int, dict[str, Any]]:
+    """The audit snapshots of draws (``expert.draw``, by draw id) as the project's history shows them: the experts
+    by name and bureau (as the draw recorded them), the excluded with their reasons, the pool by its size; the
+    ids stay in the audit log for whoever checks the draw."""
+    names: dict[int, dict[str, Any]] = dict(session.execute(
+        sa.select(ExpertDraw.id, ExpertDraw.names).where(ExpertDraw.id.in_(list(snapshots)))).tuples().all()) \
+        if snapshots else {}
+
+    def named(draw_id: int, expert_id: Any) -> str:
+        entry = (names.get(draw_id) or {}).get(str(expert_id)) or {}
+        return f"{entry['name']}（{entry['tenant']}）" if entry.get("name") else f"专家 {expert_id}"
+
+    worded = {}
+    for draw_id, after in snapshots.items():
+        worded[draw_id] = {
+            "field": after.get("field"), "count": after.get("count"), "seed": after.get("seed"),
+            "pool_size": len(after.get("pool") or []),
+            "drawn_experts": LIST.join(named(draw_id, i) for i in after.get("drawn") or []),
+            "excluded_experts": LIST.join(f"{named(draw_id, x.get('id'))}：{x.get('reason', '')}"
+                                          for x in after.get("excluded") or [] if isinstance(x, dict)),
+            "due": after.get("due")}
+    return worded
+
+
 # ---- The expert's to-do -------------------------------------------------------------------------------------
 
 
@@ -330,7 +403,11 @@ def _json_ids_contain(column: Any, user_id: int) -> sa.ColumnElement[bool]:
 
 def expert_todo(session: Session, actor: User, tenant: Tenant, *, limit: int = 500) -> list[TodoItem]:
     """An expert's ex-ante reviews: projects still open to assessment whose draw in force assigned them, and
-    that they have not reviewed yet; each with the project's code, year and the review's deadline."""
+    that they have not reviewed yet; each with the project's code, year, bureau and the review's deadline.
+
+    An expert kept by a city or province is drawn by the bureaus below it: their reviews are listed at the
+    expert's own home too, each naming the bureau whose project it is (the read set is the expert's subtree).
+    """
     if not (common.is_own_tenant(actor, tenant) and actor.has_role(Role.EXPERT)):
         return []
     latest = (sa.select(sa.func.max(ExpertDraw.id)).where(ExpertDraw.project_id == Project.id)
@@ -338,15 +415,20 @@ def expert_todo(session: Session, actor: User, tenant: Tenant, *, limit: int = 5
     reviewed = sa.exists().where(ExAnteAssessment.project_id == Project.id,
                                  _json_ids_contain(ExAnteAssessment.reviewer_ids, actor.id))
     rows = session.execute(
-        sa.select(ExpertDraw.id, ExpertDraw.due, Project.id, Project.name, Project.code, Project.year)
+        sa.select(ExpertDraw.id, ExpertDraw.due, Project.id, Project.name, Project.code, Project.year,
+                  Tenant.code, Tenant.name)
         .join(Project, Project.id == ExpertDraw.project_id)
-        .where(ExpertDraw.id == latest, Project.tenant_id == tenant.id, Project.stage.in_(REVIEWABLE),
+        .join(Tenant, Tenant.id == Project.tenant_id)
+        .where(ExpertDraw.id == latest, Project.stage.in_(REVIEWABLE),
                _json_ids_contain(ExpertDraw.assigned_user_ids, actor.id), ~reviewed,
-               policy.visible_projects(actor, tenant))
+               # Below the expert's bureau the read set (their subtree) and the draw decide.
+               sa.or_(Project.tenant_id != tenant.id, policy.visible_projects(actor, tenant)))
         .order_by(ExpertDraw.due.is_(None), ExpertDraw.due, Project.id).limit(limit)).all()
     return [TodoItem("exante_review", "开展事前绩效评估评审", pid, name, "exante", draw_id,
-                     str(due) if due else None, project_code=code, year=year)
-            for draw_id, due, pid, name, code, year in rows]
+                     str(due) if due else None, project_code=code, year=year,
+                     tenant_code="" if tenant_code == tenant.code else tenant_code,
+                     tenant_name="" if tenant_code == tenant.code else tenant_name)
+            for draw_id, due, pid, name, code, year, tenant_code, tenant_name in rows]
 
 
 def draw_overview(session: Session, actor: User, tenant: Tenant, project: Project) -> dict[str, Any]:

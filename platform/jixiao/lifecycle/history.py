@@ -8,7 +8,7 @@ person never sees ``"amount_change": "-600000.00"``. The API's history endpoint 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -16,10 +16,10 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from jixiao import units
-from jixiao.accounts.models import Department
+from jixiao.accounts.models import ROLE_LABELS, Department
 from jixiao.audit.labels import action_label
 from jixiao.audit.models import AuditEvent
-from jixiao.lifecycle import results
+from jixiao.lifecycle import experts, results
 from jixiao.lifecycle.models import FUND_SOURCE_LABELS, LABELS, MODALITY_LABELS, Agency, Project
 
 NONE_SHOWN = units.NONE_SHOWN
@@ -49,6 +49,19 @@ FIELD_LABELS: dict[str, str] = {
     "uploaded_by": "上传人", "file_id": "文件编号",
     "applies_to_project_id": "应用于项目（编号）", "in_force": "有效", "deciding_evaluation_id": "起决定作用的评价（编号）",
     "continues_project_id": "延续的上年项目（编号）",
+    "field": "专业领域", "count": "抽取人数", "pool_size": "在库可抽专家（人）", "drawn_experts": "抽中专家",
+    "excluded_experts": "回避专家", "due": "评审截止日期",
+    # The other events of the audit log (accounts, campaigns, sign-ins …), which its page words the same way.
+    "username": "用户名", "display_name": "姓名", "email": "电子邮箱", "roles": "角色", "active": "启用",
+    "tenant_id": "财政部门（编号）", "parent_id": "上级部门（编号）", "password": "密码", "locked_until": "锁定至",
+    "failed_logins": "连续登录失败次数", "reason": "原因", "address": "来源地址", "files": "佐证文件",
+    "file": "文件", "indicator": "考核指标", "subjects": "被考核对象", "subject": "被考核对象", "text": "内容",
+    "cutoff": "数据截止日期", "appeal_until": "申诉截止日期", "scheme": "考核方案", "rule_set": "规则",
+    "points": "得分", "note": "说明", "answer": "答复", "outcome": "结果", "appeal": "申诉", "label": "评定结果",
+    "args": "参数", "plugin": "插件", "plugins": "插件", "prefix": "令牌前缀", "tokens": "令牌", "sessions": "会话",
+    "second_factor": "双因素认证", "recovery_codes": "恢复码", "recovery_codes_left": "剩余恢复码",
+    "enrollment_required": "须设置双因素认证", "codes": "代码", "owner": "所属记录", "filters": "筛选条件",
+    "retention_days": "保留天数",
 }
 
 #: Amounts in 元, shown in 万元 like everywhere else on the page.
@@ -61,6 +74,7 @@ ENUM_FIELDS: dict[str, Mapping[str, str]] = {
                                    "light", "response")},
     "fund_source": FUND_SOURCE_LABELS,
     "spending_modalities": MODALITY_LABELS,
+    "roles": {str(role): label for role, label in ROLE_LABELS.items()},
 }
 DECISION_FIELDS = frozenset({"decision", "suggested_action"})
 #: In a list of records (indicators, findings, warnings), the key that names each one.
@@ -98,6 +112,8 @@ def _scalar(field: str, value: Any, names: _Names) -> str:
         return NONE_SHOWN
     if isinstance(value, bool):
         return "是" if value else "否"
+    if field == "password":
+        return "已修改"  # the audit keeps that it changed, never the password or its hash
     if field in MONEY_FIELDS:
         try:
             return f"{units.format_wan(value)} 万元"
@@ -177,7 +193,50 @@ def _names(session: Session, tenant: Any, project: Project, events: Iterable[Aud
 def describe(session: Session, tenant: Any, project: Project, events: list[AuditEvent]) -> list[HistoryRow]:
     """The project's history (``projects.project_history``) as the project page shows it."""
     names = _names(session, tenant, project, events)
+    draws = experts.draws_in_words(session, {int(e.object_id): e.after for e in events
+                                             if e.object_type == "expert_draws" and isinstance(e.after, Mapping)})
     return [HistoryRow(event.at, event.actor_name, event.action, action_label(event.action),
                        changes(event.before if isinstance(event.before, Mapping) else None,
-                               event.after if isinstance(event.after, Mapping) else None, names))
+                               draws.get(int(event.object_id)) if event.object_type == "expert_draws"
+                               else event.after if isinstance(event.after, Mapping) else None, names))
             for event in events]
+
+
+def audit_log_changes(session: Session, rows: Sequence[Mapping[str, Any]]) -> list[list[Change]]:
+    """Each row of the audit log (``jixiao.audit.log``: ``tenant_code``, ``before``, ``after``) in the project
+    history's words — the same :func:`changes`, so the audit administrator's page and the project page never word
+    a field twice. A results decision's code is named as the rules of the event's bureau name it for that budget
+    year (one ask of the rules per bureau and year on the page).
+
+    The audit administrator reads the events, not the tenants' records: the ids an event names (a department, an
+    agency) are shown as the event stored them, not looked up."""
+    from jixiao.tenancy.service import get_by_code
+
+    def snapshots(row: Mapping[str, Any]) -> tuple[Mapping[str, Any] | None, Mapping[str, Any] | None]:
+        before, after = row.get("before"), row.get("after")
+        return (before if isinstance(before, Mapping) else None, after if isinstance(after, Mapping) else None)
+
+    def decided(row: Mapping[str, Any]) -> tuple[str, int] | None:
+        for snapshot in snapshots(row):
+            if snapshot and isinstance(snapshot.get("next_year"), int) and DECISION_FIELDS & set(snapshot):
+                return str(row.get("tenant_code")), snapshot["next_year"] - 1  # decided for the next year's budget
+        return None
+
+    grades: dict[tuple[str, int], set[str]] = {}
+    for row in rows:
+        if (key := decided(row)) is not None:
+            grades.setdefault(key, set()).update(
+                str(snapshot["grade"]) for snapshot in snapshots(row) if snapshot and snapshot.get("grade"))
+    decisions: dict[tuple[str, int], dict[str, str]] = {}
+    for (code, year), found in grades.items():
+        tenant = get_by_code(session, code)
+        if tenant is not None:
+            decisions[(code, year)] = results.action_labels(session, tenant, year, sorted(found))
+    return [changes(*snapshots(row), _Names({}, {}, decisions.get(decided(row) or ("", 0), {}))) for row in rows]
+
+
+def event_changes(event: Any) -> list[Change]:
+    """One audit event's fields in words, for a page that lists a record's events (a user's, a department's):
+    the project history's :func:`changes`, with no lookups (ids are shown as the event stored them)."""
+    before, after = getattr(event, "before", None), getattr(event, "after", None)
+    return changes(before if isinstance(before, Mapping) else None, after if isinstance(after, Mapping) else None)

@@ -341,6 +341,9 @@ class MonitoringReport(TenantOwned, TimestampMixin, Base):
     response_due: Mapped[date | None]
     responded_at: Mapped[datetime | None]
     submitted_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    # Which red light of the report's this is: a new number each time the light turns red, kept while it stays red
+    # through corrections and the unit's answer, so a red light is notified once (not at every new version).
+    red_episode: Mapped[int] = mapped_column(default=0, server_default=sa.text("0"))
     version: Mapped[int] = mapped_column(default=1)
 
     project: Mapped[Project] = relationship()
@@ -626,8 +629,8 @@ class Expert(TenantOwned, TimestampMixin, Base):
 
     A pool is kept by one tenant and usable by its descendants: a county draws ex-ante reviewers from its own
     pool and its ancestors' (``jixiao.lifecycle.experts``). ``user_id`` is the expert's login, a user of the
-    keeping tenant holding the expert role, if they have one; without a login the expert reviews offline and
-    finance records the assessment.
+    keeping tenant holding the expert role, if they have one (an ancestor's expert reviews a county's project
+    with it, by the county's draw); without a login the expert reviews offline and finance records the assessment.
     """
 
     __tablename__ = "experts"

@@ -86,6 +86,10 @@ def submit_report(session: Session, actor: User, tenant: Tenant, project: Projec
         raise ValidationFailed(fields=errors)
     report, before = _report_to_write(session, tenant, project, period, data.get("version"),
                                       executed=executed, rate=rate, light=overall)
+    if overall is Light.RED and (before is None or before.get("light") != Light.RED):
+        # A red light kept through a correction is the one already notified; one that went away and came back is
+        # a new one (the red-light notices are keyed on this number, not on the report's version).
+        report.red_episode = (report.red_episode or 0) + 1
     report.executed_amount, report.execution_rate, report.light = executed, rate, overall
     report.cause, report.measure, report.submitted_by_id = cause, measure, actor.id
     report.warnings = warnings
@@ -96,7 +100,7 @@ def submit_report(session: Session, actor: User, tenant: Tenant, project: Projec
     common.record(session, actor, "monitoring.submit", report, before, _snapshot(report))
     common.commit(session)
     common.emit(session, tenant, "monitoring.submitted", project, actor, period=period, light=str(overall),
-                report_id=report.id, version=report.version)
+                report_id=report.id, version=report.version, red_episode=report.red_episode)
     return report
 
 

@@ -15,7 +15,7 @@ targets.returned       the unit                            绩效目标被退回
 rectification.issued   the unit                            整改通知，附问题数和期限
 rectification.returned the unit                            整改情况被退回，附退回原因
 rectification.answered finance                             单位已反馈整改情况
-monitoring.submitted   finance, when the light is red      监控亮红灯
+monitoring.submitted   finance, when the light turns red   监控亮红灯（每次亮红灯一次，更正后仍为红灯不再通知）
 monitoring.responded   finance                             单位已回应监控预警（继续执行 / 调剂 / 取消）
 =====================  ==================================  =============================================
 """
@@ -83,10 +83,12 @@ def notice_for(event: str, project: ProjectView, detail: dict[str, Any]) -> Noti
         return Notice((Concern.FINANCE,), "rectification_answered", f"单位已反馈整改情况：《{name}》",
                       "请核验整改措施和结果。", "rectification", f"rectification:{notice_id}:{version}")
     report_id, period = detail.get("report_id"), detail.get("period")
-    if event == "monitoring.submitted" and detail.get("light") == "red" and report_id and version:
+    red_episode = detail.get("red_episode")
+    if event == "monitoring.submitted" and detail.get("light") == "red" and report_id and red_episode:
+        # Once per red light: a correction that keeps it red is not a new one (see MonitoringReport.red_episode).
         return Notice((Concern.FINANCE,), "light_red", f"监控亮红灯：《{name}》{period}月",
                       f"{period}月绩效监控报告亮红灯，请关注偏差原因和纠偏措施。", "monitoring",
-                      f"light-red:{report_id}:{version}")
+                      f"light-red:{report_id}:{red_episode}")
     if event == "monitoring.responded" and report_id and version:
         label = _response_label(str(detail.get("response") or ""))
         return Notice((Concern.FINANCE,), "warning_answered", f"单位已回应监控预警：《{name}》{period}月",

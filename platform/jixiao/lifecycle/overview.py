@@ -119,7 +119,7 @@ def project_overview(session: Session, actor: User, tenant: Tenant, project: Pro
     grades = {e.id: e.grade for e in graded if e.grade}  # the same evaluations: grade of each, as a str
     may = ProjectPermissions(
         own=own, finance=finance, unit=unit,
-        assess_exante=own and projects.may_assess_exante(session, actor, tenant, project)
+        assess_exante=projects.may_assess_exante(session, actor, tenant, project)
         and project.stage in (Stage.DRAFT, Stage.TARGETS_SUBMITTED),
         edit_targets=unit and (target_set is None or target_set.status in EDITABLE_TARGETS),
         monitor=unit and project.stage in monitoring.MONITORED_STAGES,

@@ -75,7 +75,7 @@ def declare_settings() -> list[Setting]:
         Setting("rectification.default_days", "integer", default=30, check=_positive_days,
                 description="财政下达整改通知而未指定期限时，单位完成整改的天数"),
         Setting("notifications.reminder_days", "integer", default=3, check=_positive_days,
-                description="整改期限、监控预警回应期限到期前多少天提醒单位"),
+                description="整改期限、监控预警回应期限到期前多少天提醒单位；考核自评截止前多少天提醒尚未报送完毕的被考核财政部门"),
         Setting("documents.number_prefix", "text",
                 description="整改通知书文号的机关代字，如“零财绩”；未设置时取本级名称的第一个字加“财绩”"),
         Setting("documents.rectification_requirements", "texts", default=list(reports.DEFAULT_REQUIREMENTS),

@@ -22,6 +22,7 @@ from jixiao.lifecycle.models import (
     EvaluationKind,
     EvaluationStatus,
     ExAnteAssessment,
+    ExpertDraw,
     FundSource,
     FundType,
     MonitoringReport,
@@ -385,6 +386,9 @@ def _reviewer_problem(session: Session, tenant: Tenant, ids: list[Any], drawn: l
         User.id.in_(wanted), User.tenant_id == tenant.id, User.active.is_(True))).all()
     allowed = {uid for uid, roles in found if str(Role.FINANCE) in (roles or [])
                or (str(Role.EXPERT) in (roles or []) and (drawn is None or uid in drawn))}
+    # A drawn expert kept by an upper level is a user of that level, whom the county cannot read: the draw
+    # in force, which checked the login when it was made, vouches for them.
+    allowed |= wanted & set(drawn or [])
     unknown = sorted(wanted - allowed)
     if not unknown:
         return ""
@@ -393,23 +397,32 @@ def _reviewer_problem(session: Session, tenant: Tenant, ids: list[Any], drawn: l
 
 
 def may_assess_exante(session: Session, actor: User, tenant: Tenant, project: Project) -> bool:
-    """The tenant's own finance staff, or its experts — once reviewers were drawn from the pool, only the drawn."""
+    """The tenant's own finance staff, or its experts — once reviewers were drawn from the pool, only the drawn,
+    who may be experts kept by an upper level (``experts.drawn_from_above``)."""
+    draw = experts.draw_in_force(session, project)
+    if experts.drawn_from_above(session, actor, tenant, draw):
+        return True
     if not (common.is_own_tenant(actor, tenant) and actor.has_role(Role.FINANCE, Role.EXPERT)):
         return False
     if actor.has_role(Role.FINANCE):
         return True
-    draw = experts.draw_in_force(session, project)
     return draw is None or actor.id in draw.assigned_user_ids
 
 
 def record_exante(session: Session, actor: User, tenant: Tenant, project: Project, data: dict[str, Any]) -> ExAnteAssessment:
-    """Finance staff or an expert records the assessment: a score per dimension, the conclusion, the cut."""
-    if not (common.is_own_tenant(actor, tenant) and actor.has_role(Role.FINANCE, Role.EXPERT)):
-        raise Forbidden("只有本级财政绩效人员或评审专家可以填写事前绩效评估")
+    """Finance staff or an expert records the assessment: a score per dimension, the conclusion, the cut.
+
+    An expert kept by an upper level and drawn for the project records it too: in the project's bureau, whose
+    record it is (``experts.reviewing_for``).
+    """
     draw = experts.draw_in_force(session, project)
     drawn = draw.assigned_user_ids if draw is not None else None
-    if drawn is not None and not actor.has_role(Role.FINANCE) and actor.id not in drawn:
-        raise Forbidden("该项目的评审专家已从专家库抽取：只有抽中的专家或本级财政绩效人员可以填写事前绩效评估")
+    commissioned = experts.drawn_from_above(session, actor, tenant, draw)
+    if not commissioned:
+        if not (common.is_own_tenant(actor, tenant) and actor.has_role(Role.FINANCE, Role.EXPERT)):
+            raise Forbidden("只有本级财政绩效人员或评审专家可以填写事前绩效评估")
+        if drawn is not None and not actor.has_role(Role.FINANCE) and actor.id not in drawn:
+            raise Forbidden("该项目的评审专家已从专家库抽取：只有抽中的专家或本级财政绩效人员可以填写事前绩效评估")
     if project.stage not in (Stage.DRAFT, Stage.TARGETS_SUBMITTED):
         raise Conflict("目标已批复的项目不能再做事前评估")
     scores = data.get("scores") or {}
@@ -423,19 +436,20 @@ def record_exante(session: Session, actor: User, tenant: Tenant, project: Projec
         errors["reviewer_ids"] = reviewers
     if errors:
         raise ValidationFailed(fields=errors)
-    assessment, before = _exante_to_write(session, tenant, project, data.get("version"))
-    assessment.scores = {k: str(Decimal(str(v))) for k, v in scores.items()}
-    assessment.comments = dict(data.get("comments") or {})
-    assessment.total_score = sum((Decimal(str(v)) for v in scores.values()), Decimal(0))
-    assessment.conclusion = Conclusion(data["conclusion"])
-    assessment.amount_cut = cut
-    assessment.reviewer_ids = sorted(set(data.get("reviewer_ids") or []) | {actor.id})
-    assessment.assessed_at = utcnow()
-    session.flush()
-    common.record(session, actor, "exante.record", assessment, before,
-                  audit.snapshot(assessment, ["scores", "conclusion", "amount_cut", "total_score"]))
-    common.commit(session)
-    common.emit(session, tenant, "exante.recorded", project, actor, conclusion=str(assessment.conclusion))
+    with experts.reviewing_for(session, project, commissioned=commissioned) as writer:
+        assessment, before = _exante_to_write(writer, tenant, project, data.get("version"))
+        assessment.scores = {k: str(Decimal(str(v))) for k, v in scores.items()}
+        assessment.comments = dict(data.get("comments") or {})
+        assessment.total_score = sum((Decimal(str(v)) for v in scores.values()), Decimal(0))
+        assessment.conclusion = Conclusion(data["conclusion"])
+        assessment.amount_cut = cut
+        assessment.reviewer_ids = sorted(set(data.get("reviewer_ids") or []) | {actor.id})
+        assessment.assessed_at = utcnow()
+        writer.flush()
+        common.record(writer, actor, "exante.record", assessment, before,
+                      audit.snapshot(assessment, ["scores", "conclusion", "amount_cut", "total_score"]))
+        common.commit(writer)
+        common.emit(writer, tenant, "exante.recorded", project, actor, conclusion=str(assessment.conclusion))
     return assessment
 
 
@@ -670,6 +684,7 @@ def project_history(session: Session, project: Project, limit: int = 300) -> lis
         ("evaluations", sa.select(Evaluation.id).where(Evaluation.project_id == project.id)),
         ("rectification_notices", sa.select(RectificationNotice.id).where(RectificationNotice.project_id == project.id)),
         ("result_applications", sa.select(ResultApplication.id).where(ResultApplication.project_id == project.id)),
+        ("expert_draws", sa.select(ExpertDraw.id).where(ExpertDraw.project_id == project.id)),
     ]
     conditions: list[Any] = [sa.and_(AuditEvent.object_type == "projects", AuditEvent.object_id == str(project.id))]
     for object_type, ids in owned:

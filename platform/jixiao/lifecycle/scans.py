@@ -160,19 +160,21 @@ def _overdue_notices(session: Any, tenant: Tenant, on: Any) -> tuple[int, list[i
 
 def _red_reports(session: Any, tenant: Tenant) -> tuple[int, list[int]]:
     red = (sa.select(MonitoringReport.id, MonitoringReport.project_id, MonitoringReport.period,
-                     MonitoringReport.execution_rate, MonitoringReport.cause, MonitoringReport.version, Project.name)
+                     MonitoringReport.execution_rate, MonitoringReport.cause, MonitoringReport.red_episode, Project.name)
            .join(Project, Project.id == MonitoringReport.project_id)
            .where(MonitoringReport.tenant_id == tenant.id, MonitoringReport.light == Light.RED))
     rows = session.execute(red).all()
     if not rows:
         return 0, []
     # The unit hears of it too: it is the one to answer the warning (继续执行 / 调剂 / 取消) before payment stops.
+    # Once per red light (its episode), not per version: a correction or an answer that leaves it red is the
+    # same red light, already told; one that went away and came back is told again.
     recipients = _audience(session, red.with_only_columns(MonitoringReport.project_id), Concern.FINANCE, Concern.UNIT)
     written = write_many(session, (
         {"tenant_id": tenant.id, "user_id": user_id, "kind": "monitoring_red",
          "title": f"监控红灯：《{name}》{period}月", "body": f"执行率 {rate}%，偏差原因：{cause or '未填写'}",
-         "url": _project_url(tenant, project_id, "monitoring"), "dedupe_key": f"red:{report_id}:{version}"}
-        for report_id, project_id, period, rate, cause, version, name in rows
+         "url": _project_url(tenant, project_id, "monitoring"), "dedupe_key": f"red:{report_id}:{episode}"}
+        for report_id, project_id, period, rate, cause, episode, name in rows
         for user_id in recipients.get(project_id, ())))
     return len(rows), written
 

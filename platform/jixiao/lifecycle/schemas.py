@@ -564,6 +564,10 @@ class TodoSchema(Schema):
     due = fields.String(allow_none=True)
     project_code = fields.String(metadata={"description": "the project's code; \"\" when the source gives none"})
     year = fields.Integer(allow_none=True, metadata={"description": "the project's budget year, when given"})
+    tenant_code = fields.String(metadata={
+        "description": "the bureau whose project it is when not the user's own (an upper level's expert drawn by a "
+                       "county); \"\" for the user's own bureau"})
+    tenant_name = fields.String(metadata={"description": "that bureau's name; \"\" for the user's own"})
     url = fields.String()
 
 

@@ -28,7 +28,7 @@ from werkzeug.datastructures import MultiDict
 from jixiao import inputs, policy, units
 from jixiao.accounts import service as accounts
 from jixiao.accounts.models import Role
-from jixiao.auth import current_tenant, require_login
+from jixiao.auth import current_tenant, require_login, takes_commissioned_writes
 from jixiao.db import session
 from jixiao.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from jixiao.lifecycle import agencies as agency_library
@@ -513,6 +513,7 @@ def _notice_of(db: Session, tenant: Any, item: Project, notice_id: int) -> Recti
 
 @bp.route("/t/<tenant_code>/projects/<int:project_id>/exante", methods=["POST"])
 @require_login
+@takes_commissioned_writes(experts.commissioned_review)
 def exante(project_id: int) -> Any:
     def action(db: Session, tenant: Any, item: Project) -> str:
         form = request.form
@@ -594,6 +595,25 @@ def targets_review(project_id: int) -> Any:
 
 
 # ---- Budget and payment ---------------------------------------------------------------------------------------
+
+
+@bp.route("/t/<tenant_code>/projects/<int:project_id>/continues", methods=["POST"])
+@require_login
+def continues(project_id: int) -> Any:
+    """Link the project to the earlier one it continues (by that one's code), or remove the explicit link."""
+    def action(db: Session, tenant: Any, item: Project) -> str:
+        code = (request.form.get("continues_code") or "").strip()
+        earlier = continuation.earlier_by_code(db, tenant, code, item.year) if code else None
+        if code and earlier is None:
+            raise ValidationFailed(fields={"continues_code": _(
+                "本级 %(year)s 年以前没有编码为 %(code)s 的项目", year=item.year, code=code)})
+        projects.update_project(db, current_user, tenant, item, {
+            "continues_project_id": earlier.id if earlier else None, "version": _int(request.form.get("version"))})
+        if earlier is None:
+            return _("已取消延续关联；编码与上年相同的项目仍按编码自动关联。")
+        return _("已关联为延续项目：%(code)s（%(year)s 年）。", code=earlier.code, year=earlier.year)
+
+    return _act(project_id, "continues", "facts", action)
 
 
 @bp.route("/t/<tenant_code>/projects/<int:project_id>/budget", methods=["POST"])

@@ -337,10 +337,18 @@ def export_ranking(session: Session, tenant: Tenant, campaign_id: int) -> tuple[
     status = getattr(campaign.status, "label", str(campaign.status))
     data = xlsx.rows_to_xlsx(
         f"{tenant.name} · {campaign.title}", headings, rows,
-        subtitle=f"{campaign.year} 年度 · 考核方案 {campaign.scheme_code}（{campaign.rule_set}）· 状态：{status}",
+        subtitle=f"{campaign.year} 年度 · 考核方案 {_scheme_words(campaign)} · 状态：{status}",
         widths=[7, 24, 10, 8, 10, 9, 9, 8, 9, 24, 24, *([9] if labelled else []), *(14 for _ in scheme.groups)],
         formats={6: "0.00"}, sheet_title="考核排名")
     return f"考核排名-{tenant.code}-{campaign.year}-{campaign.id}.xlsx", data
+
+
+def _scheme_words(campaign: Any) -> str:
+    """The scheme as the campaign page names it: its name and its rule set's (the codes only when unnamed)."""
+    saved = campaign.scheme or {}
+    name = saved.get("name") or campaign.scheme_code
+    rule_set = saved.get("rule_set_name") or campaign.rule_set
+    return f"{name}（{rule_set}）" if rule_set else name
 
 
 def _group_cell(result: dict[str, Any] | None) -> str:

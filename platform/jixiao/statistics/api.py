@@ -68,11 +68,13 @@ class League(MethodView):
 @blp.route("/tenants/<tenant_code>/statistics/evaluation-plan")
 class EvaluationPlanProgress(MethodView):
     @require_login
-    @blp.arguments(YearArgs, location="query")
+    @blp.arguments(StatisticsArgs, location="query")
     @blp.response(200, PlanProgressSchema)
     def get(self, args: dict[str, Any]) -> Any:
-        """The year's plan of key evaluations against what was done (本级): planned, in progress (commissioned)
-        and done (submitted) per project kind and performer (an agency type, or ``finance_team`` for a finance
-        evaluation without an agency), with their sums by kind, by performer and in total. Definitions:
-        ``jixiao.statistics.service.plan_progress``. Readers of the bureau's figures only (403 otherwise)."""
-        return service.plan_progress(session(), current_user, current_tenant(), args["year"])
+        """The year's plan of key evaluations against what was done: planned, in progress (commissioned) and
+        done (submitted) per project kind and performer (an agency type, or ``finance_team`` for a finance
+        evaluation without an agency), with their sums by kind, by performer and in total. ``scope=all`` (含下级):
+        every bureau's plan against its own evaluations, as ``total``, ``own`` and one row per direct child.
+        Definitions: ``jixiao.statistics.service.plan_progress``. Readers of the bureau's figures only (403
+        otherwise)."""
+        return service.plan_progress(session(), current_user, current_tenant(), args["year"], scope=args["scope"])

@@ -351,11 +351,27 @@ class PlanProgressLineSchema(PlanProgressCellSchema):
     performer = fields.String(metadata={"description": "an agency type, or finance_team (财政绩效评价组)"})
 
 
-class PlanProgressSchema(PlanProgressCellSchema):
-    tenant = fields.Nested(StatsTenantRefSchema)
-    year = fields.Integer()
-    has_plan = fields.Boolean()
+class PlanFiguresSchema(PlanProgressCellSchema):
+    has_plan = fields.Boolean(metadata={"description": "含下级 rows: whether any bureau of the row planned the year"})
     note = fields.String()
     lines = fields.List(fields.Nested(PlanProgressLineSchema))
     by_project_kind = fields.Dict(keys=fields.String(), values=fields.Nested(PlanProgressCellSchema))
     by_performer = fields.Dict(keys=fields.String(), values=fields.Nested(PlanProgressCellSchema))
+
+
+class PlanChildSchema(PlanFiguresSchema):
+    code = fields.String()
+    name = fields.String()
+    level = fields.String()
+
+
+class PlanProgressSchema(PlanFiguresSchema):
+    """``scope=own``: the tenant's figures at the top level. ``scope=all``: ``scope``, ``total``, ``own`` and
+    ``children`` (one row per direct child, its whole subtree) instead."""
+
+    tenant = fields.Nested(StatsTenantRefSchema)
+    year = fields.Integer()
+    scope = fields.String(metadata={"description": "\"all\" for 含下级; absent for 本级"})
+    total = fields.Nested(PlanFiguresSchema, metadata={"description": "含下级: the tenant and everything below it"})
+    own = fields.Nested(PlanFiguresSchema, metadata={"description": "含下级: the tenant's own"})
+    children = fields.List(fields.Nested(PlanChildSchema))

@@ -115,13 +115,15 @@ from sqlalchemy.orm import Session, aliased
 from jixiao import policy
 from jixiao.accounts.models import Department
 from jixiao.errors import ValidationFailed
-from jixiao.lifecycle import common, facts, plans, rectification, results
+from jixiao.lifecycle import common, facts, rectification, results
 from jixiao.lifecycle.models import (
     Agency,
     Conclusion,
     Evaluation,
     EvaluationKind,
     EvaluationPerformer,
+    EvaluationPlan,
+    EvaluationPlanLine,
     EvaluationStatus,
     ExAnteAssessment,
     FundSource,
@@ -982,36 +984,76 @@ def _progress_cell() -> dict[str, int]:
     return {"planned": 0, "in_progress": 0, "done": 0}
 
 
-def plan_progress(session: Session, actor: Any, tenant: Any, year: int) -> dict[str, Any]:
+def plan_progress(session: Session, actor: Any, tenant: Any, year: int, *, scope: str = OWN) -> dict[str, Any]:
     """The year's plan of key evaluations (``lifecycle.plans``) against what was commissioned and done, for the
-    readers of the bureau's figures; two statements.
+    readers of the bureau's figures; two statements, whatever the size of the tree.
 
-    Counted: the tenant's own evaluations of kind ``finance`` or ``third_party`` (``facts.KEY_EVALUATION_KINDS``)
-    of the year's projects, by their project's kind and their performer: an evaluation with an agency is
+    Counted: each bureau's own evaluations of kind ``finance`` or ``third_party`` (``facts.KEY_EVALUATION_KINDS``)
+    of its year's projects, by their project's kind and their performer: an evaluation with an agency is
     performed by the agency's type (会计师事务所, 咨询机构 …); a finance evaluation without one by finance's own
     team (``finance_team``, 财政绩效评价组). ``done`` = submitted, ``in_progress`` = commissioned, not yet
     submitted. Lines that were done without being planned appear with ``planned`` 0. ``by_project_kind`` and
     ``by_performer`` add the lines up, and the totals add up the lines.
+
+    ``scope="all"`` (含下级): every bureau's plan against its own evaluations, added up: ``total`` (the tenant
+    and all below it), ``own`` (the tenant's own, as with ``scope="own"``) and ``children``, one row per direct
+    child for its whole subtree (``has_plan``: whether any bureau of it planned the year); ``total`` = ``own`` +
+    Σ ``children``, line by line.
     """
     require_rollup(actor)
-    plan = plans.find_plan(session, tenant, year)
-    lines: dict[tuple[str, str], dict[str, int]] = {}
-    for line in plan.lines if plan is not None else []:
-        lines.setdefault((line.project_kind.value, line.performer.value), _progress_cell())["planned"] += \
-            line.planned_count
+    if scope not in (OWN, ALL):
+        raise ValidationFailed(fields={"scope": "统计范围应为 own（本级）或 all（含下级）"})
+    grouping = _own(tenant, (year,)) if scope == OWN else _by_child(tenant, (year,), with_own=True)
+    rows: dict[str, dict[tuple[str, str], dict[str, int]]] = {}
+    planned_by: dict[str, bool] = {}
+    notes: dict[str, str] = {}
+    plan_stmt = (
+        sa.select(grouping.key(), EvaluationPlan.note, EvaluationPlanLine.project_kind,
+                  EvaluationPlanLine.performer, EvaluationPlanLine.planned_count)
+        .select_from(EvaluationPlan).join(OWNER, OWNER.id == EvaluationPlan.tenant_id)
+        .outerjoin(EvaluationPlanLine, EvaluationPlanLine.plan_id == EvaluationPlan.id)
+        .where(grouping.where(OWNER), EvaluationPlan.year == year)
+    )
+    for row_key, note, project_kind, who, count in session.execute(plan_stmt):
+        planned_by[row_key] = True
+        if row_key == tenant.path:
+            notes[row_key] = note or ""
+        if project_kind is not None:
+            cell = rows.setdefault(row_key, {}).setdefault(
+                (ProjectKind(project_kind).value, EvaluationPerformer(who).value), _progress_cell())
+            cell["planned"] += count
     performer = sa.case((Evaluation.agency_id.is_(None), EvaluationPerformer.FINANCE_TEAM.value),
                         else_=sa.type_coerce(Agency.agency_type, sa.String(24)))
-    stmt = (
-        sa.select(Project.kind, performer, Evaluation.status, sa.func.count(Evaluation.id))
+    stmt = grouping.rows(
+        grouping.select(Project.kind, performer, Evaluation.status, sa.func.count(Evaluation.id))
         .select_from(Evaluation).join(Project, Project.id == Evaluation.project_id)
         .outerjoin(Agency, Agency.id == Evaluation.agency_id)
-        .where(Project.tenant_id == tenant.id, Evaluation.tenant_id == tenant.id, Project.year == year,
-               Evaluation.kind.in_(facts.KEY_EVALUATION_KINDS))
-        .group_by(Project.kind, performer, Evaluation.status)
-    )
-    for project_kind, who, status, count in session.execute(stmt):
-        cell = lines.setdefault((ProjectKind(project_kind).value, EvaluationPerformer(str(who)).value), _progress_cell())
+        .where(Evaluation.tenant_id == Project.tenant_id, Evaluation.kind.in_(facts.KEY_EVALUATION_KINDS)),
+        Project.kind, performer, Evaluation.status)
+    for row_key, _year, project_kind, who, status, count in session.execute(stmt):
+        cell = rows.setdefault(row_key, {}).setdefault(
+            (ProjectKind(project_kind).value, EvaluationPerformer(str(who)).value), _progress_cell())
         cell["done" if EvaluationStatus(status) is EvaluationStatus.SUBMITTED else "in_progress"] += count
+    head = {"tenant": {"code": tenant.code, "name": tenant.name}, "year": year}
+    own = _plan_figures(rows.get(tenant.path, {}), planned_by.get(tenant.path, False), notes.get(tenant.path, ""))
+    if scope == OWN:
+        return {**head, **own}
+    children = session.execute(sa.select(Tenant.code, Tenant.name, Tenant.level, Tenant.path)
+                               .where(Tenant.parent_id == tenant.id).order_by(Tenant.code)).all()
+    merged: dict[tuple[str, str], dict[str, int]] = {}
+    for cells in rows.values():
+        for line, cell in cells.items():
+            into = merged.setdefault(line, _progress_cell())
+            for name, value in cell.items():
+                into[name] += value
+    return {**head, "scope": ALL, "total": _plan_figures(merged, any(planned_by.values()), ""), "own": own,
+            "children": [{"code": c.code, "name": c.name, "level": TenantLevel(c.level).value,
+                          **_plan_figures(rows.get(c.path, {}), planned_by.get(c.path, False), "")}
+                         for c in children]}
+
+
+def _plan_figures(lines: dict[tuple[str, str], dict[str, int]], has_plan: bool, note: str) -> dict[str, Any]:
+    """One row of :func:`plan_progress`: its lines in order, their sums by kind and by performer, and in total."""
     kind_order = {k.value: n for n, k in enumerate(ProjectKind)}
     performer_order = {p.value: n for n, p in enumerate(EvaluationPerformer)}
     ordered = sorted(lines.items(), key=lambda item: (kind_order[item[0][0]], performer_order[item[0][1]]))
@@ -1023,8 +1065,7 @@ def plan_progress(session: Session, actor: Any, tenant: Any, year: int) -> dict[
             for name, value in cell.items():
                 into[name] += value
     return {
-        "tenant": {"code": tenant.code, "name": tenant.name}, "year": year, "has_plan": plan is not None,
-        "note": plan.note if plan is not None else "", **total,
+        "has_plan": has_plan, "note": note, **total,
         "lines": [{"project_kind": k, "performer": p, **cell} for (k, p), cell in ordered],
         "by_project_kind": by_kind, "by_performer": by_performer,
     }

@@ -56,7 +56,7 @@ def yearly() -> Any:
     may_rollup = service.may_read_rollup(current_user) and bool(tenancy.children(db, tenant))
     years = sorted(set(service.available_years(db, tenant, scope)) | {year, service.current_year()}, reverse=True)
     labels = service.decision_labels(db, tenant, year)
-    plan = service.plan_progress(db, current_user, tenant, year) if scope == service.OWN else None
+    plan = service.plan_progress(db, current_user, tenant, year, scope=scope)
     return render_template(
         "statistics/yearly.html",
         plan=plan,

@@ -9,11 +9,13 @@ from typing import Any
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from jixiao import hookspecs
 from jixiao.audit import labels, log
 from jixiao.auth import require_login
 from jixiao.db import session
 from jixiao.documents.uploads import attachment
 from jixiao.errors import DomainError, ValidationFailed
+from jixiao.lifecycle import history
 from jixiao.spreadsheets.xlsx import XLSX_MIMETYPE
 from jixiao.system import duties, security_admin
 
@@ -104,6 +106,7 @@ def audit() -> Any:
         errors = exc.fields
     pages = max(1, -(-result["total"] // result["per_page"]))
     return render_template("system/audit.html", result=result, pages=pages, errors=errors, args=request.args,
+                           changes=history.audit_log_changes(session(), result["items"]), object_label=labels.object_label,
                            action_label=labels.action_label, action_labels=labels.ACTION_LABELS,
                            query={k: v for k, v in request.args.items() if k != "page" and v}), (
         400 if errors else 200)
@@ -140,4 +143,5 @@ def rules() -> Any:
                 session().rollback()
                 errors = exc.fields
     return render_template("system/rules.html", hooks=service.tenant_hook_specs(), asked=asked,
-                           explained=explained, errors=errors, plugin_name=host().display_name), (400 if errors else 200)
+                           explained=explained, errors=errors, plugin_name=host().display_name,
+                           hook_label=hookspecs.label), (400 if errors else 200)

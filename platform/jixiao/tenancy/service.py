@@ -222,19 +222,21 @@ def explained_settings(session: Session, host: PluginHost, tenant: Tenant) -> li
         value, layer = found.get(key, (None, None))
         states.append(SettingState(
             key=key, value=value, source=layer.source if layer else "", source_name=layer.name if layer else "",
-            source_label=_source_label(layer, holders, tenant), own=bool(layer and layer.source == "tenant"
+            source_label=_source_label(host, layer, holders, tenant), own=bool(layer and layer.source == "tenant"
                                                                          and layer.name == tenant.code),
             declared=declared, in_force=declared is not None and declared.plugin in in_force))
     return states
 
 
-def _source_label(layer: _Layer | None, holders: dict[str, Tenant], tenant: Tenant) -> str:
+def _source_label(host: PluginHost, layer: _Layer | None, holders: dict[str, Tenant], tenant: Tenant) -> str:
     if layer is None:
         return "未设置（无默认值）"
+    # A plugin by its display name, its code beside it as the other pages show it (a core feature has no name).
+    named = layer.name if host.display_name(layer.name) == layer.name else f"{host.display_name(layer.name)} {layer.name}"
     if layer.source == "default":
-        return f"默认值（{layer.name} 声明）"
+        return f"默认值（{named} 声明）"
     if layer.source == "plugin":
-        return f"插件 {layer.name} 的默认设置"
+        return f"插件 {named} 的默认设置"
     holder = holders[layer.name]
     return "本级设置" if holder.id == tenant.id else f"继承自 {holder.name}（{holder.code}）的设置"
 
@@ -460,23 +462,44 @@ def _update_tenant(tenant: Tenant, entry: _Entry, parent: Tenant | None,
     return changes
 
 
-def tree_lines(session: Session, host: PluginHost, root_code: str | None = None) -> list[str]:
+@dataclasses.dataclass(frozen=True)
+class TreeRow:
+    """One tenant of the tree as the operator reads it: its depth, the plugins it enables and disables (codes),
+    and those it enables that are not installed."""
+
+    depth: int
+    code: str
+    name: str
+    division_type: str
+    plugins: list[str]
+    disabled: list[str]
+    missing: list[str]
+
+
+def tree_rows(session: Session, host: PluginHost, root_code: str | None = None) -> list[TreeRow]:
     stmt = sa.select(Tenant).order_by(Tenant.path)
     if root_code:
         root = get_by_code(session, root_code)
         if root is None:
             raise NotFound(f"没有代码为 {root_code} 的财政部门")
         stmt = stmt.where(Tenant.path.startswith(root.path))
+    return [TreeRow(tenant.path.strip("/").count("/"), tenant.code, tenant.name, tenant.division_type,
+                    list(tenant.plugins_in_force), list(tenant.plugins_disabled or []),
+                    [p for p in tenant.plugins_in_force if not host.is_installed(p)])
+            for tenant in session.scalars(stmt)]
+
+
+def tree_lines(session: Session, host: PluginHost, root_code: str | None = None) -> list[str]:
+    """The tree for the command line (``jixiao tenants tree``): one line a tenant, plugins by their codes, as an
+    operator types them there."""
     lines = []
-    for tenant in session.scalars(stmt):
-        depth = tenant.path.strip("/").count("/")
-        marks = f"  [plugins: {', '.join(tenant.plugins_in_force)}]" if tenant.plugins_in_force else ""
-        if tenant.plugins_disabled:
-            marks += f"  [disabled: {', '.join(tenant.plugins_disabled)}]"
-        missing = [p for p in tenant.plugins_in_force if not host.is_installed(p)]
-        if missing:
-            marks += f"  [NOT INSTALLED: {', '.join(missing)}]"
-        lines.append(f"{'  ' * depth}{tenant.code} {tenant.name} ({tenant.division_type}){marks}")
+    for row in tree_rows(session, host, root_code):
+        marks = f"  [plugins: {', '.join(row.plugins)}]" if row.plugins else ""
+        if row.disabled:
+            marks += f"  [disabled: {', '.join(row.disabled)}]"
+        if row.missing:
+            marks += f"  [NOT INSTALLED: {', '.join(row.missing)}]"
+        lines.append(f"{'  ' * row.depth}{row.code} {row.name} ({row.division_type}){marks}")
     return lines
 
 

@@ -8,7 +8,7 @@ from typing import Any
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from jixiao import inputs, units
+from jixiao import hookspecs, inputs, policy, units
 from jixiao.auth import current_tenant, require_login
 from jixiao.db import session
 from jixiao.errors import DomainError, Forbidden, ValidationFailed
@@ -48,7 +48,8 @@ def home() -> Any:
         todos=todo.todo(db, current_user, tenant) if own else [],
         parent=tenant.parent,
         parent_visible=tenant.parent is not None and tenant.id != current_user.tenant_id,
-        children=service.children(db, tenant),
+        # A county has none; a budget unit's home never lists them (the block is left out, not shown empty).
+        children=service.children(db, tenant) if policy.may_list_subordinates(current_user) else [],
         plugins=in_force,
         plugin_name=host().display_name,
         missing=[p for p in in_force if not p.installed],
@@ -157,10 +158,10 @@ def operator() -> Any:
             return redirect(url_for("tenancy.operator"))
     return render_template(
         "tenancy/operator.html",
-        tree=service.tree_lines(db, host()),
+        tree=service.tree_rows(db, host()),
         plugins=system.plugin_listing(db, host(), current_user),
         missing=system.missing_plugins(db, host()),
         installed=[name for name in host().installed_names if name != "national" and not name.startswith("core.")],
-        plugin_name=host().display_name,
+        plugin_name=host().display_name, hook_label=hookspecs.label,
         errors=errors, form=form,
     ), (400 if errors else 200)
