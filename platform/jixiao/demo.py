@@ -5,12 +5,14 @@ Idempotent: what exists is left as it is. Never run against a production databas
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 
 from jixiao import units
 from jixiao.accounts import service as accounts
 from jixiao.accounts.models import Department, User
-from jixiao.db import TenantScope, scoped, system_scope
+from jixiao.db import TenantScope, scoped, set_scope, system_scope
 from jixiao.tenancy import service as tenancy
 
 DEMO_PASSWORD = "jixiao-demo-2026"
@@ -116,7 +118,38 @@ def _lifecycle(size: int, year: int | None) -> list[str]:
         if evaluator is not None and agency is not None and evaluator.agency_id is None:
             evaluator.agency_id = agency.id
             db.commit()
+    report += _expert_review(lingling, year)
     return report
+
+
+def _expert_review(tenant: Any, year: int) -> list[str]:
+    """The demo's expert in the bureau's pool, drawn for the first draft project that needs an ex-ante review, so
+    the expert's to-do shows what an expert does (once: an expert already in the pool is left as they are)."""
+    from datetime import timedelta
+
+    from jixiao.lifecycle import experts, projects
+    from jixiao.lifecycle.models import Expert, Project, Stage
+
+    scope = TenantScope(read_ids=(tenant.id,), write_id=tenant.id, login_username="lingling_finance")
+    with scoped(scope) as db:
+        finance = db.scalar(sa.select(User).where(User.username == "lingling_finance"))
+        login = db.scalar(sa.select(User).where(User.username == "lingling_expert"))
+        if finance is None or login is None or db.scalar(sa.select(Expert.id).where(Expert.user_id == login.id)):
+            return []
+        set_scope(db, scope.with_(user_id=finance.id))
+        drafts = db.scalars(sa.select(Project).where(Project.tenant_id == tenant.id, Project.year == year,
+                                                     Project.stage == Stage.DRAFT).order_by(Project.code))
+        project = next((p for p in drafts if projects.exante_required(db, tenant, p)
+                        and projects.exante_for(db, p) is None), None)
+        if project is None:
+            return []
+        field = "综合评审"
+        experts.create_expert(db, finance, tenant, {"name": login.display_name or "评审专家",
+                                                    "organisation": "湖南科技学院", "expertise": [field],
+                                                    "user_id": login.id})
+        experts.draw_reviewers(db, finance, tenant, project, {
+            "field": field, "count": 1, "seed": 2026, "due": units.local_today() + timedelta(days=14)})
+        return [f"expert pool: lingling_expert drawn to review {project.code}"]
 
 
 def describe_logins() -> list[str]:

@@ -371,9 +371,11 @@ def draws_in_words(session: Session, snapshots: dict[int, dict[str, Any]]) -> di
     """The audit snapshots of draws (``expert.draw``, by draw id) as the project's history shows them: the experts
     by name and bureau (as the draw recorded them), the excluded with their reasons, the pool by its size; the
     ids stay in the audit log for whoever checks the draw."""
-    names: dict[int, dict[str, Any]] = dict(session.execute(
-        sa.select(ExpertDraw.id, ExpertDraw.names).where(ExpertDraw.id.in_(list(snapshots)))).tuples().all()) \
-        if snapshots else {}
+    names: dict[int, dict[str, Any]] = {}
+    if snapshots:
+        for draw_id, recorded in session.execute(
+                sa.select(ExpertDraw.id, ExpertDraw.names).where(ExpertDraw.id.in_(list(snapshots)))):
+            names[draw_id] = recorded
 
     def named(draw_id: int, expert_id: Any) -> str:
         entry = (names.get(draw_id) or {}).get(str(expert_id)) or {}
