@@ -201,12 +201,34 @@ def apply_settings(connection: sa.Connection, scope: TenantScope) -> None:
     connection.execute(sa.text(f"SELECT {selects}"), {f"v{i}": v for i, v in enumerate(settings.values())})
 
 
+_CRITERIA_KEY = "jixiao.scope_criteria"
+
+
 def _scope_criteria(state: ORMExecuteState) -> None:
     if not (state.is_select or state.is_update or state.is_delete) or state.is_column_load:
         return
     scope = get_scope(state.session)
     if scope.system:
         return
+    state.statement = state.statement.options(*_criteria_options(state.session, scope))
+
+
+def _criteria_options(session: Session, scope: TenantScope) -> list[Any]:
+    """The loader criteria of ``scope``, built once per scope a session is in, not once per statement.
+
+    Building them (the tenant filter, each principal model's own criteria over the read set) was half the cost of
+    an ORM statement under a province's scope; the scope is immutable, and a new one (``set_scope``) builds its
+    own. The criteria are the same either way: both walls stand on every statement.
+    """
+    cached = session.info.get(_CRITERIA_KEY)
+    if cached is not None and (cached[0] is scope or cached[0] == scope):
+        return cached[1]
+    options = _build_criteria(scope)
+    session.info[_CRITERIA_KEY] = (scope, options)
+    return options
+
+
+def _build_criteria(scope: TenantScope) -> list[Any]:
     ids = list(scope.read_ids)
     if scope.platform:
         # Platform rows (no tenant: operators' audit events, platform jobs), as RLS admits them
@@ -217,7 +239,7 @@ def _scope_criteria(state: ORMExecuteState) -> None:
     options = [with_loader_criteria(TenantOwned, tenant_rows, include_aliases=True)]
     for cls, criteria in _PRINCIPAL_CRITERIA:
         options.append(with_loader_criteria(cls, criteria(scope), include_aliases=True))
-    state.statement = state.statement.options(*options)
+    return options
 
 
 class PrincipalScoped(Protocol):
