@@ -137,3 +137,31 @@ def test_two_writers_of_the_same_notification_at_once_leave_one_row(app, recipie
     assert written == {"first": 1, "second": 0}
     with app.app_context(), bureau(tenant_id) as db:
         assert rows_with(db, user_id, key) == 1
+
+
+def test_the_insert_is_compiled_once_whatever_the_number_of_rows(app, recipient):
+    """The rows are the statement's parameters, not inlined values: a scan's writes of 3 and of 7 notifications
+    use the one compiled statement from SQLAlchemy's cache (inlined, each count compiled anew: ≈12% of a scan)."""
+    from jixiao.jobs.notifications import notify_many
+
+    tenant_id, user_id = recipient
+    hits: list[Any] = []
+
+    def seen(conn: Any, cursor: Any, statement: str, params: Any, context: Any, executemany: bool) -> None:
+        if "INSERT INTO notifications" in statement:
+            hits.append(context.cache_hit)
+
+    engine = app.extensions["jixiao.db"].engine
+    with app.app_context(), bureau(tenant_id) as db:
+        rows_with(db, user_id, "warm")
+        sa.event.listen(engine, "before_cursor_execute", seen)
+        try:
+            for size in (3, 7, 2):
+                prefix = unique("compiled") + ":"
+                notify_many(db, items(tenant_id, user_id, [f"{prefix}{i}" for i in range(size)]))
+        finally:
+            sa.event.remove(engine, "before_cursor_execute", seen)
+        db.commit()
+    from sqlalchemy.engine.default import CACHE_HIT
+
+    assert len(hits) >= 3 and all(hit is CACHE_HIT for hit in hits[1:]), hits
