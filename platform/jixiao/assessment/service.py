@@ -46,7 +46,7 @@ from jixiao.assessment.scheme import (
 )
 from jixiao.assessment.scheme import normalised as normalised_scheme
 from jixiao.assessment.scheme import read as read_scheme
-from jixiao.db import TenantScope, scoped, utcnow
+from jixiao.db import TenantScope, get_scope, scoped, set_scope, utcnow
 from jixiao.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from jixiao.jobs.service import enqueue
 from jixiao.lifecycle import common, rectification
@@ -977,13 +977,23 @@ def _send_results(session: Session, tenant: Tenant, campaign: Campaign, *, provi
     payloads = [(s.subject_tenant_id or tenant.id, s.code,
                  None if provisional is None else _result_payload(campaign, s, of_level[s.level], provisional, scheme))
                 for s in subjects]
-    for tenant_id, code, result in payloads:
-        with scoped(TenantScope(read_ids=(tenant_id,), write_id=tenant_id)) as writer:
-            assignment = writer.scalar(sa.select(SubjectAssignment).where(
-                SubjectAssignment.campaign_id == campaign.id, SubjectAssignment.code == code))
-            if assignment is not None:
-                assignment.result = result
-                writer.commit()
+    # One transaction for all of them, each UPDATE under its subject's own tenant context (the application role
+    # writes one tenant per statement): two statements a subject instead of a transaction each (a read, an update
+    # and a commit), and no subject left with the old result when another's write fails.
+    session.flush()
+    previous = get_scope(session)
+    try:
+        for tenant_id, code, result in payloads:
+            set_scope(session, TenantScope(read_ids=(tenant_id,), write_id=tenant_id))
+            session.execute(sa.update(SubjectAssignment)
+                            .where(SubjectAssignment.campaign_id == campaign.id, SubjectAssignment.code == code)
+                            .values(result=result).execution_options(synchronize_session="fetch"))
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        set_scope(session, previous)
+    session.commit()
 
 
 # ---- Publicity, appeals, reopening, withdrawing, publishing ---------------------------------------------------
