@@ -7,17 +7,14 @@ Kept to a few pages: the browser part of CI has a budget of about 5 minutes.
 
 from __future__ import annotations
 
-import os
-import shutil
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-CHROMIUM = "/usr/bin/chromium"
+from tests.browser import launched
+
 PASSWORD = "jixiao-demo-2026"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"]
 # Records every CSP violation the page reports (an init script runs before the page's own, whatever its CSP).
 WATCH_CSP = """window.__cspViolations = [];
 document.addEventListener("securitypolicyviolation", function (e) {
@@ -27,18 +24,8 @@ document.addEventListener("securitypolicyviolation", function (e) {
 
 @pytest.fixture(scope="module")
 def browser(live_server) -> Iterator[Any]:
-    if not shutil.which(CHROMIUM):
-        if os.environ.get("CI"):
-            pytest.fail("Chromium is missing: .ci/run installs Debian's chromium package")
-        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    with launched() as chromium:
+        yield chromium
 
 
 def logged_in(browser: Any, base: str, username: str, code: str) -> tuple[Any, list[str]]:

@@ -7,28 +7,21 @@ Screenshots go to test-artifacts/ (project.png, projects.png).
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 from datetime import datetime
 from pathlib import Path
 
 import pytest
 
+from tests.browser import ARGS, CHROMIUM, require_chromium
+
 ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM = "/usr/bin/chromium"
 PASSWORD = "jixiao-demo-2026"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"]
 
 
 @pytest.fixture(scope="module")
 def chromium() -> str:
-    if not shutil.which(CHROMIUM):
-        if os.environ.get("CI"):
-            pytest.fail("Chromium is missing: .ci/run installs Debian's chromium package")
-        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
-    return CHROMIUM
+    return require_chromium()
 
 
 def login(browser, base: str, username: str):

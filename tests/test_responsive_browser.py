@@ -8,18 +8,15 @@ Kept to one browser and a few pages per role: the browser part of CI has a budge
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-CHROMIUM = "/usr/bin/chromium"
+from tests.browser import launched
+
 PASSWORD = "jixiao-demo-2026"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"]
 PHONE = {"width": 390, "height": 844}
 MAX_HEADER_PX = 120
 
@@ -30,18 +27,8 @@ ROLES = {"finance": ("lingling_finance", "431102"), "unit": ("lingling_dept", "4
 
 @pytest.fixture(scope="module")
 def browser(live_server) -> Iterator[Any]:
-    if not shutil.which(CHROMIUM):
-        if os.environ.get("CI"):
-            pytest.fail("Chromium is missing: .ci/run installs Debian's chromium package")
-        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    with launched() as chromium:
+        yield chromium
 
 
 def phone_page(browser: Any, base: str, username: str, code: str) -> tuple[Any, list[str]]:

@@ -18,9 +18,7 @@ One browser for the module, one context per role: the browser part of CI has a b
 from __future__ import annotations
 
 import collections
-import os
 import re
-import shutil
 import urllib.parse
 from collections.abc import Iterator
 from datetime import datetime
@@ -28,12 +26,10 @@ from typing import Any
 
 import pytest
 
+from tests.browser import launched
 from tests.helpers import RawCodes, raw_codes, visible
 
-CHROMIUM = "/usr/bin/chromium"
 PASSWORD = "jixiao-demo-2026"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"]
 LINGLING = "/t/431102/"
 
 #: Each role: the demo login (None: not logged in) and the page it lands on.
@@ -57,18 +53,8 @@ CRAWLS = {**ROLES, "operator_security": ("operator_security", "/operator/account
 
 @pytest.fixture(scope="module")
 def browser(live_server) -> Iterator[Any]:
-    if not shutil.which(CHROMIUM):
-        if os.environ.get("CI"):
-            pytest.fail("Chromium is missing: .ci/run installs Debian's chromium package")
-        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    with launched() as chromium:
+        yield chromium
 
 
 class Session:

@@ -9,9 +9,7 @@ change a line as wide as the card, and no sideways page scroll.
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -19,11 +17,9 @@ from typing import Any
 import pytest
 
 from jixiao.testing import DEMO_PASSWORD, api_login, unique
+from tests.browser import launched
 from tests.test_words_not_codes import visible
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"]
 PHONE = {"width": 390, "height": 844}
 LINGLING = "431102"
 YEAR = 2096
@@ -45,18 +41,8 @@ def served(jixiao_app) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    if not shutil.which(CHROMIUM):
-        if os.environ.get("CI"):
-            pytest.fail("Chromium is missing: .ci/run installs Debian's chromium package")
-        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    with launched() as chromium:
+        yield chromium
 
 
 def logged_in(browser: Any, base: str, username: str, viewport: dict[str, int] | None = None) -> tuple[Any, list[str]]:

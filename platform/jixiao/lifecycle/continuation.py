@@ -13,6 +13,7 @@ Which evaluation decides when several of one project disagree is the tenant's ru
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
@@ -57,28 +58,26 @@ def earlier_by_code(session: Session, tenant: Tenant, code: str, year: int) -> P
                                                    Project.year < year).order_by(Project.year.desc()).limit(1))
 
 
-def later_years(session: Session, project: Project) -> list[Project]:
-    """The projects continuing ``project``, year by year."""
+def _walk(session: Session, project: Project, step: Callable[[Session, Project], Project | None]) -> list[Project]:
+    """The projects ``step`` leads to from ``project``, one after another (at most ``MAX_CHAIN``, never twice)."""
     chain: list[Project] = []
     seen = {project.id}
     current = project
-    while len(chain) < MAX_CHAIN and (following := successor(session, current)) is not None and following.id not in seen:
-        chain.append(following)
-        seen.add(following.id)
-        current = following
+    while len(chain) < MAX_CHAIN and (found := step(session, current)) is not None and found.id not in seen:
+        chain.append(found)
+        seen.add(found.id)
+        current = found
     return chain
+
+
+def later_years(session: Session, project: Project) -> list[Project]:
+    """The projects continuing ``project``, year by year."""
+    return _walk(session, project, successor)
 
 
 def earlier_years(session: Session, project: Project) -> list[Project]:
     """The projects ``project`` continues, nearest year first."""
-    chain: list[Project] = []
-    seen = {project.id}
-    current = project
-    while len(chain) < MAX_CHAIN and (previous := predecessor(session, current)) is not None and previous.id not in seen:
-        chain.append(previous)
-        seen.add(previous.id)
-        current = previous
-    return chain
+    return _walk(session, project, predecessor)
 
 
 def budget_reached(session: Session, project: Project) -> tuple[int, Project | None]:

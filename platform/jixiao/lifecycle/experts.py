@@ -153,21 +153,15 @@ def _checked(session: Session, tenant: Tenant, data: dict[str, Any], expert: Exp
         values["organisation"] = (organisation or "").strip()
     if "expertise" in data or expert is None:
         values["expertise"] = _expertise(data.get("expertise"), errors)
-    if "conflict_department_ids" in data:
-        wanted = _ids(data["conflict_department_ids"], "conflict_department_ids", "回避的部门", errors)
-        # Departments the keeper can see: its own and its descendants' (the read set is its subtree).
-        found = set(session.scalars(sa.select(Department.id).where(Department.id.in_(wanted))))
-        if set(wanted) - found:
-            errors["conflict_department_ids"] = ("以下回避的部门不存在，或不属于本级及下级："
-                                                 + "、".join(str(i) for i in sorted(set(wanted) - found)))
-        values["conflict_department_ids"] = wanted
-    if "conflict_project_ids" in data:
-        wanted = _ids(data["conflict_project_ids"], "conflict_project_ids", "回避的项目", errors)
-        found = set(session.scalars(sa.select(Project.id).where(Project.id.in_(wanted))))
-        if set(wanted) - found:
-            errors["conflict_project_ids"] = ("以下回避的项目不存在，或不属于本级及下级："
-                                              + "、".join(str(i) for i in sorted(set(wanted) - found)))
-        values["conflict_project_ids"] = wanted
+    # Departments and projects the keeper can see: its own and its descendants' (the read set is its subtree).
+    for field, model, label in (("conflict_department_ids", Department, "回避的部门"),
+                                ("conflict_project_ids", Project, "回避的项目")):
+        if field in data:
+            wanted = _ids(data[field], field, label, errors)
+            unknown = set(wanted) - set(session.scalars(sa.select(model.id).where(model.id.in_(wanted))))
+            if unknown:
+                errors[field] = f"以下{label}不存在，或不属于本级及下级：" + "、".join(str(i) for i in sorted(unknown))
+            values[field] = wanted
     if "user_id" in data:
         values["user_id"] = _login_of(session, tenant, data["user_id"], expert, errors)
     if "active" in data:
