@@ -104,3 +104,17 @@ def test_other_lists_are_bounded(app, many_projects, path):
     with count_statements(app) as statements:
         assert user.get(path).status_code == 200, path
     assert len(statements) <= 15, (len(statements), statements)
+
+
+def test_a_request_naming_the_user_s_own_bureau_does_not_look_it_up_again(app, many_projects):
+    """The user's bureau is loaded with the user; a URL naming it (most requests) needs no second statement to find
+    it, and one naming a bureau below still does."""
+    user = api_login(app, "yongzhou_finance")
+    lookups = []
+    for code in ("431100", "431102"):
+        user.get(f"/api/v1/tenants/{code}/projects?year={FEW_YEAR}")
+        with count_statements(app) as statements:
+            assert user.get(f"/api/v1/tenants/{code}/projects?year={FEW_YEAR}").status_code == 200
+        lookups.append([s for s in statements if "FROM tenants" in s and "tenants.code =" in s])
+    own, below = lookups
+    assert own == [] and len(below) == 1, lookups

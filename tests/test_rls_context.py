@@ -312,3 +312,71 @@ def test_a_tenants_own_administrator_still_changes_its_own_settings(app, pg, log
         with app.app_context(), system_scope() as db:
             tenancy.get_by_code(db, "431102").settings = before
             db.commit()
+
+
+# ---- The functions' cost and their answers (revision 0024) ------------------------------------------------------
+
+
+def context_functions(owner) -> dict[str, str]:
+    with owner.connect() as connection:
+        return dict(connection.execute(sa.text(
+            "SELECT p.proname, l.lanname FROM pg_proc p JOIN pg_language l ON l.oid = p.prolang "
+            "WHERE p.proname = 'context_verified' OR p.proname LIKE 'jixiao_context_%'")).all())
+
+
+def test_the_context_functions_keep_their_plans_for_the_session(pg, owner):
+    """A ``LANGUAGE sql`` function with ``SET search_path`` is parsed and planned again on every call: 0.3 ms an
+    InitPlan, 2–3 ms for the tenants' on a province, paid by every statement. PL/pgSQL keeps its plans."""
+    assert context_functions(owner) == {
+        "context_verified": "plpgsql", "jixiao_context_read_ids": "plpgsql", "jixiao_context_write_id": "plpgsql",
+        "jixiao_context_platform": "plpgsql", "jixiao_context_setting": "plpgsql",
+        "jixiao_context_tenant_ids": "plpgsql"}
+
+
+def revision_0011_tenant_ids_query(owner) -> str:
+    """The body of 0011's ``jixiao_context_tenant_ids()``, to run as a plain query beside the function."""
+    from alembic.script import ScriptDirectory
+
+    module = ScriptDirectory(str(migrate.MIGRATIONS)).get_revision("0011").module
+    with owner.connect() as connection:
+        schema = connection.execute(sa.text(
+            "SELECT extnamespace::regnamespace::text FROM pg_extension WHERE extname = 'pgcrypto'")).scalar()
+    sql = module.verified_functions_sql(schema)
+    start = sql.index("public.jixiao_context_tenant_ids()")
+    body = sql[sql.index("AS $$", start) + len("AS $$"):sql.index("$$;", start)]
+    return body.replace("'{}'", "'{}'::integer[]")
+
+
+def test_the_tenants_visible_are_those_revision_0011_computed_for_every_kind_of_context(app, pg, owner):
+    key = rls.context_key(app.config)
+    yongzhou, lingling, hunan = tenant(app, "431100"), tenant(app, "431102"), tenant(app, "430000")
+    token_hash = "e" * 64
+    with owner.begin() as connection:
+        finance_id, finance_tenant_id = connection.execute(sa.text(
+            "SELECT id, tenant_id FROM users WHERE username = 'yongzhou_finance'")).one()
+        connection.execute(sa.text("INSERT INTO api_tokens (tenant_id, user_id, name, token_hash, prefix, created_at, updated_at) "
+                                   "VALUES (:t, :u, 'rls-equivalence', :h, 'jx_rls-eq', now(), now())"),
+                           {"t": finance_tenant_id, "u": finance_id, "h": token_hash})
+    with app.app_context(), system_scope() as db:
+        province = tuple(tenancy.subtree_ids(db, hunan))
+    contexts = {
+        "a county's request": TenantScope(read_ids=(lingling.id,), write_id=lingling.id, user_id=finance_id),
+        "the province's request": TenantScope(read_ids=province, write_id=hunan.id),
+        "a login": TenantScope(login_username="yongzhou_finance"),
+        "a bearer token": TenantScope(token_hash=token_hash),
+        "the session's user loader": TenantScope(user_id=finance_id),
+        "a public page": TenantScope(tenant_code=yongzhou.code),
+        "an unknown principal": TenantScope(login_username="nobody-at-all", token_hash="0" * 64),
+        "no context": TenantScope(),
+    }
+    reference = revision_0011_tenant_ids_query(owner)
+    for label, scope in contexts.items():
+        settings = scope.settings(key)
+        with owner.begin() as connection:
+            connection.execute(sa.text("SELECT " + ", ".join(f"set_config('{n}', :v{i}, true)"
+                                                              for i, n in enumerate(settings))),
+                               {f"v{i}": v for i, v in enumerate(settings.values())})
+            now = sorted(connection.execute(sa.text("SELECT jixiao_context_tenant_ids()")).scalar())
+            before = sorted(connection.execute(sa.text(reference)).scalar())
+        assert now == before, label
+        assert (len(now) > 0) == (label not in {"an unknown principal", "no context"}), label

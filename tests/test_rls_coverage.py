@@ -50,11 +50,14 @@ def test_the_sqlite_check_reports_a_tenant_table_no_migration_lists(tmp_path):
     assert "forgotten (in no applied revision's RLS_TABLES)" in str(rls.UnprotectedTables(missing))
 
 
-def test_the_app_signs_what_revision_0011_verifies():
-    """0011 carries a frozen copy of the signing rule for its SQL; the app's live one must still match it (or a
-    later revision must replace jixiao_private.context_verified() and this test then compares with that one)."""
-    frozen = scripts().get_revision("0011").module
-    assert (frozen.SIGNED_SETTINGS, frozen.MAC_SETTING, frozen.PAYLOAD_PREFIX, frozen.PRIVATE_SCHEMA) == (
+def test_the_app_signs_what_the_newest_verifying_revision_verifies():
+    """Each revision writing jixiao_private.context_verified() carries a frozen copy of the signing rule for its
+    SQL (0011 first, 0024 now); the app's live rule must match the newest of them, or no context verifies."""
+    verifying = [revision.module for revision in scripts().walk_revisions()
+                 if hasattr(revision.module, "SIGNED_SETTINGS")]
+    newest = verifying[0]  # walk_revisions goes from the head down
+    assert newest.revision == "0024"
+    assert (newest.SIGNED_SETTINGS, newest.MAC_SETTING, newest.PAYLOAD_PREFIX, newest.PRIVATE_SCHEMA) == (
         rls.SIGNED_SETTINGS, rls.MAC_SETTING, rls.PAYLOAD_PREFIX, rls.PRIVATE_SCHEMA)
 
 

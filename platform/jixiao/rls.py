@@ -33,8 +33,8 @@ import sqlalchemy as sa
 from jixiao.config import ConfigurationError
 
 # The settings the MAC covers, in the order they are signed. Changing this tuple needs a migration that
-# replaces jixiao_private.context_verified() (written by revision 0011), or no context will verify;
-# tests/test_rls_coverage.py compares it with that revision's copy.
+# replaces jixiao_private.context_verified() (written by revision 0011, again by 0024), or no context will verify;
+# tests/test_rls_coverage.py compares it with the newest such revision's copy.
 SIGNED_SETTINGS = (
     "jixiao.tenant_ids",
     "jixiao.write_tenant_id",

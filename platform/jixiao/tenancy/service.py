@@ -53,8 +53,10 @@ def resolve(session: Session, user: Any, code: str, *, write: bool) -> Tenant:
     Siblings and other branches answer 404 as if they did not exist; an ancestor is known to the user but
     not theirs (403); a descendant may be read but not written (403).
     """
-    tenant = get_by_code(session, code)
-    if tenant is None or user is None or getattr(user, "tenant", None) is None:
+    own = getattr(user, "tenant", None)
+    # The user's own bureau is loaded with the user: most requests name it, and need no statement to find it.
+    tenant = own if own is not None and own.code == code else get_by_code(session, code)
+    if tenant is None or user is None or own is None:
         raise NotFound("未找到该财政部门，或您无权查看")
     rel = relation(user.tenant, tenant)
     if rel is Relation.UNRELATED:
