@@ -380,3 +380,33 @@ def test_the_tenants_visible_are_those_revision_0011_computed_for_every_kind_of_
             before = sorted(connection.execute(sa.text(reference)).scalar())
         assert now == before, label
         assert (len(now) > 0) == (label not in {"an unknown principal", "no context"}), label
+
+
+def test_reading_a_readable_bureau_s_row_does_not_compute_the_wider_tenant_set(app, pg, owner):
+    """The tenants read policy admits the readable tenants before it asks ``jixiao_context_tenant_ids()`` (the
+    ancestors and the principal's subtree): a request reading its own bureau's row never computes that set, and one
+    reading its ancestor still does, once."""
+    lingling = tenant(app, "431102")
+    database = sa.engine.make_url(app.config["DATABASE_URL"]).database
+    role = app.config["DB_APP_ROLE"]
+    with owner.connect() as connection:
+        connection.execute(sa.text(f'ALTER ROLE {role} IN DATABASE "{database}" SET track_functions = \'all\''))
+        connection.commit()
+    engine = create_engine(app.config["DATABASE_URL"])
+    register_context_key(engine, rls.context_key(app.config))
+    calls = {}
+    try:
+        for label, code in (("own", lingling.code), ("ancestor", lingling.ancestor_codes[0])):
+            with engine.begin() as connection:
+                apply_settings(connection, TenantScope(read_ids=(lingling.id,), write_id=lingling.id))
+                found = connection.execute(sa.text("SELECT code FROM tenants WHERE code = :c"), {"c": code}).scalar()
+                assert found == code
+                calls[label] = connection.execute(sa.text(
+                    "SELECT coalesce(sum(calls), 0) FROM pg_stat_xact_user_functions "
+                    "WHERE funcname = 'jixiao_context_tenant_ids'")).scalar()
+    finally:
+        engine.dispose()
+        with owner.connect() as connection:
+            connection.execute(sa.text(f'ALTER ROLE {role} IN DATABASE "{database}" RESET track_functions'))
+            connection.commit()
+    assert calls == {"own": 0, "ancestor": 1}

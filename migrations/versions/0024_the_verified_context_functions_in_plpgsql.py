@@ -9,11 +9,18 @@ about 23 ms of the database's time in these functions. PL/pgSQL keeps its statem
 ``jixiao_context_tenant_ids()`` now reaches the principal's rows through their unique indexes and only walks the
 paths it needs: the same request spends about 6 ms.
 
+The tenants read policy also admits the readable tenants first: ``id = ANY (read ids)`` is what most rows a
+scoped request reads from ``tenants`` are (its own bureau, the bureaus below), and the executor only evaluates
+an InitPlan when a row needs it, so ``jixiao_context_tenant_ids()`` is left for the rows beyond (ancestors, the
+principal before the scope is known). The readable tenants are a subset of what that function returns, so the
+policy admits exactly the rows it did.
+
 Every function answers exactly what 0011's did for every context — the same HMAC over the same settings in the
 same order (``SIGNED_SETTINGS``, ``PAYLOAD_PREFIX``: tests/test_rls_coverage.py compares them with the app's),
 the same fail-closed results (an empty array, NULL, false) when it does not verify, the same tenants visible —
-and keeps ``SECURITY DEFINER``, the owner, ``SET search_path = pg_catalog, pg_temp`` and ``STABLE``. The
-policies are untouched: they call the functions by name. The downgrade writes 0011's SQL functions again.
+and keeps ``SECURITY DEFINER``, the owner, ``SET search_path = pg_catalog, pg_temp`` and ``STABLE``. The other
+policies are untouched: they call the functions by name. The downgrade writes 0011's SQL functions and tenants
+read policy again.
 
 Revision ID: 0024
 Revises: 0023
@@ -156,6 +163,11 @@ $$;
 """
 
 
+PLATFORM = "(SELECT jixiao_context_platform())"
+READABLE = "id = ANY ((SELECT jixiao_context_read_ids())::integer[])"
+TENANT_IDS = "id = ANY ((SELECT jixiao_context_tenant_ids())::integer[])"
+
+
 def _pgcrypto_schema() -> str:
     return op.get_bind().exec_driver_sql(
         "SELECT extnamespace::regnamespace::text FROM pg_extension WHERE extname = 'pgcrypto'").scalar()
@@ -165,6 +177,7 @@ def upgrade() -> None:
     if op.get_bind().dialect.name != "postgresql":
         return
     op.execute(functions_sql(_pgcrypto_schema()))
+    op.execute(f"ALTER POLICY tenants_read ON tenants USING ({PLATFORM} OR {READABLE} OR {TENANT_IDS})")
 
 
 def downgrade() -> None:
@@ -177,3 +190,4 @@ def downgrade() -> None:
     revision_0011 = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(revision_0011)
     op.execute(revision_0011.verified_functions_sql(_pgcrypto_schema()))
+    op.execute(f"ALTER POLICY tenants_read ON tenants USING ({PLATFORM} OR {TENANT_IDS})")
