@@ -19,6 +19,7 @@ from typing import Any, Protocol, TypeVar
 import sqlalchemy as sa
 from flask import Flask, current_app
 from sqlalchemy import event
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import (
     DeclarativeBase,
@@ -223,19 +224,26 @@ def _criteria_options(session: Session, scope: TenantScope) -> list[Any]:
     cached = session.info.get(_CRITERIA_KEY)
     if cached is not None and (cached[0] is scope or cached[0] == scope):
         return cached[1]
-    options = _build_criteria(scope)
+    options = _build_criteria(scope, as_array=session.get_bind().dialect.name == "postgresql")
     session.info[_CRITERIA_KEY] = (scope, options)
     return options
 
 
-def _build_criteria(scope: TenantScope) -> list[Any]:
+def _build_criteria(scope: TenantScope, *, as_array: bool = False) -> list[Any]:
     ids = list(scope.read_ids)
+    if as_array:
+        # One array parameter, not an IN list of one parameter per tenant: a province's 137 made every statement
+        # too long for the driver's statement cache (it parsed each one again) and SQLAlchemy expanded the list
+        # on every execution. The rows are the same.
+        readable = sa.bindparam("scope_tenant_ids", ids, type_=postgresql.ARRAY(sa.Integer))
+        in_scope = lambda cls: cls.tenant_id == sa.any_(readable)  # noqa: E731
+    else:
+        in_scope = lambda cls: cls.tenant_id.in_(ids)  # noqa: E731
+    tenant_rows = in_scope
     if scope.platform:
         # Platform rows (no tenant: operators' audit events, platform jobs), as RLS admits them
         # (jixiao_context_platform()).
-        tenant_rows = lambda cls: sa.or_(cls.tenant_id.in_(ids), cls.tenant_id.is_(None))  # noqa: E731
-    else:
-        tenant_rows = lambda cls: cls.tenant_id.in_(ids)  # noqa: E731
+        tenant_rows = lambda cls: sa.or_(in_scope(cls), cls.tenant_id.is_(None))  # noqa: E731
     options = [with_loader_criteria(TenantOwned, tenant_rows, include_aliases=True)]
     for cls, criteria in _PRINCIPAL_CRITERIA:
         options.append(with_loader_criteria(cls, criteria(scope), include_aliases=True))
