@@ -432,8 +432,9 @@ def test_small_lists_import_at_once_and_rows_are_checked_one_by_one(people, app,
     refused = upload(people["unit"], base(path="/imports/projects"), project_list(people["unit"], "431102", unit_rows))
     assert refused.status_code == 400
     assert [r["row"] for r in refused.get_json()["error"]["fields"]["rows"]] == [5]
-    # More rows than allowed: refused as a whole, not cut short.
-    monkeypatch.setitem(app.config, "SPREADSHEET_MAX_ROWS", 5)
+    # More rows than allowed (the project list's own limit, SPREADSHEET_MAX_IMPORT_ROWS): refused as a whole,
+    # not cut short.
+    monkeypatch.setitem(app.config, "SPREADSHEET_MAX_IMPORT_ROWS", 5)
     too_many = upload(finance, base(path="/imports/projects"), project_list(finance, "431102", list_rows(unique("M"), 6, YEAR)))
     assert too_many.status_code == 400 and "行数超过上限" in too_many.get_json()["error"]["message"]
     monkeypatch.undo()

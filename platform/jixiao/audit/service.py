@@ -12,6 +12,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from jixiao.audit.models import AuditEvent
+from jixiao.db import insert_many, utcnow
 
 
 def jsonable(value: Any) -> Any:
@@ -65,17 +66,21 @@ def record(
 
 
 def record_many(session: Session, *, actor: Any, action: str, object_type: str, tenant_id: int | None,
-                changes: list[tuple[Any, dict[str, Any] | None, dict[str, Any] | None]]) -> int:
+                changes: list[tuple[Any, dict[str, Any] | None, dict[str, Any] | None]],
+                at: datetime | None = None) -> int:
     """Add one audit event per ``(object_id, before, after)`` of ``changes`` in a single statement (a scan that
-    changes many records of one kind at once); they commit with the change, or not at all."""
+    changes many records of one kind at once, an import of many projects); they commit with the change, or not
+    at all. ``at``: when (now)."""
     if not changes:
         return 0
-    session.execute(sa.insert(AuditEvent), [{
-        "tenant_id": tenant_id, "actor_id": getattr(actor, "id", None),
-        "actor_name": getattr(actor, "username", None) or "system", "action": action, "object_type": object_type,
-        "object_id": str(object_id), "before": jsonable(before) if before is not None else None,
-        "after": jsonable(after) if after is not None else None,
-    } for object_id, before, after in changes])
+    fixed = {"tenant_id": tenant_id, "at": at or utcnow(), "actor_id": getattr(actor, "id", None),
+             "actor_name": getattr(actor, "username", None) or "system", "action": action,
+             "object_type": object_type}
+    insert_many(session, AuditEvent, fixed, {
+        "object_id": [str(object_id) for object_id, _before, _after in changes],
+        "before": [jsonable(before) if before is not None else None for _object_id, before, _after in changes],
+        "after": [jsonable(after) if after is not None else None for _object_id, _before, after in changes],
+    })
     return len(changes)
 
 

@@ -140,14 +140,18 @@ class ProjectListImport(MethodView):
     @blp.response(201, BulkImportSchema)
     @blp.alt_response(202, schema=BulkImportSchema, description="a long list: a job creates the projects")
     def post(self, _files: dict[str, Any]) -> Any:
-        """Create many projects from a 项目清单: every row is checked first (codes new in the file and the
-        tenant, departments known, amounts not negative …); any problem → 400 and nothing is created. A list
-        longer than ``SPREADSHEET_JOB_ROWS`` (200) is created by a job (202): follow ``job_url``."""
+        """Create many projects from a 项目清单 (at most ``SPREADSHEET_MAX_IMPORT_ROWS``, 50,000 rows): every row
+        is checked before anything is created (codes new in the file and the tenant, departments known, amounts
+        not negative …); any problem → nothing is created and an error report. A list longer than
+        ``SPREADSHEET_JOB_ROWS`` (200) is created by a job (202): follow ``job_url``. Up to
+        ``SPREADSHEET_IMPORT_REQUEST_ROWS`` (5,000) rows the upload checks every row (a problem → 400); a longer
+        list is identified and counted at the upload and checked row by row by its job (a problem → the job
+        fails with the error report as its result)."""
         data, filename = upload()
         outcome = steps.import_project_list(session(), current_user, current_tenant(), data, filename)
         if outcome.job is not None:
             return queued(outcome.job, outcome.rows), 202
-        return {"status": "imported", "rows": outcome.rows, "created": len(outcome.created), "job": None,
+        return {"status": "imported", "rows": outcome.rows, "created": outcome.created, "job": None,
                 "job_url": None}
 
 

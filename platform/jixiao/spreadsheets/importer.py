@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from decimal import Decimal
 from typing import Any
 
@@ -47,7 +47,8 @@ class ImportRejected(ValidationFailed):
 
     def __init__(self, message: str, errors: list[RowError], document: Document | None, report_url: str | None) -> None:
         shown = [e.as_dict() for e in xlsx.sort_errors(errors)[:SHOWN_ERRORS]]
-        super().__init__(message, fields={"rows": shown, "error_count": len(errors), "report_url": report_url,
+        super().__init__(message, fields={"rows": shown, "error_count": xlsx.error_total(errors),
+                                          "report_url": report_url,
                                           "document_id": document.id if document else None})
         self.errors = errors
         self.document = document
@@ -75,7 +76,8 @@ def summary(errors: list[RowError]) -> str:
     first = xlsx.sort_errors(errors)[0]
     where = f"第 {first.row} 行" if first.row else "文件"
     column = f"“{first.column}”" if first.column else ""
-    more = f"等 {len(errors)} 处问题" if len(errors) > 1 else ""
+    total = xlsx.error_total(errors)
+    more = f"等 {total} 处问题" if total > 1 else ""
     return f"文件未通过校验，未导入任何数据：{where}{column}{first.message}{more}。请按错误报告修改后重新上传"
 
 
@@ -562,21 +564,70 @@ def import_project_file(session: Session, actor: User, tenant: Tenant, project: 
 # ---- 项目清单 ----------------------------------------------------------------------------------------------
 
 
-def parse_project_list(data: bytes, filename: str, tenant: Tenant) -> tuple[list[bulk.ProjectRow], list[RowError]]:
-    """Every row of a 项目清单 as values, with the cells that could not be read."""
+def max_import_rows() -> int:
+    """The most rows a 项目清单 may have (``SPREADSHEET_MAX_IMPORT_ROWS``, 50,000)."""
+    return xlsx.config("SPREADSHEET_MAX_IMPORT_ROWS", xlsx.DEFAULT_MAX_IMPORT_ROWS)
+
+
+def request_rows() -> int:
+    """The longest 项目清单 whose every row is checked during the upload (``SPREADSHEET_IMPORT_REQUEST_ROWS``,
+    5,000); a longer one is checked, row by row, by its job."""
+    return xlsx.config("SPREADSHEET_IMPORT_REQUEST_ROWS", xlsx.DEFAULT_IMPORT_REQUEST_ROWS)
+
+
+def _list_table(workbook: Any, tenant: Tenant, errors: list[RowError]) -> tuple[Any, reader.Found | None]:
+    """The list's sheet and its table, when the file is this tenant's 项目清单 (else said in ``errors``)."""
+    ws = _sheet(workbook, forms.PROJECT_LIST)
+    errors.extend(_identify(workbook, ws, forms.PROJECT_LIST, tenant, None))
+    if errors:
+        return ws, None
+    found = reader.find_table(ws, forms.PROJECTS, errors)
+    return ws, None if errors else found
+
+
+def _no_rows(found: reader.Found) -> RowError:
+    return RowError(found.row + 1, forms.PROJECTS["code"].label, "表中没有项目行")
+
+
+@dataclasses.dataclass(frozen=True)
+class Survey:
+    """A 项目清单 looked at, not read: whether it is one of this tenant's (``errors``), and its rows."""
+
+    rows: int
+    errors: list[RowError]
+
+
+def survey_project_list(data: bytes, filename: str, tenant: Tenant) -> Survey:
+    """Is this the tenant's 项目清单 with its headings, and how many rows has it (at most
+    :func:`max_import_rows`)? The rows are counted in the sheet's XML, none is parsed or kept."""
+    errors: list[RowError] = []
     workbook = xlsx.open_workbook(data, filename, read_only=True)
     try:
-        ws = _sheet(workbook, forms.PROJECT_LIST)
-        errors = _identify(workbook, ws, forms.PROJECT_LIST, tenant, None)
-        if errors:
-            return [], errors
-        found = reader.find_table(ws, forms.PROJECTS, errors)
-        if found is None or errors:
-            return [], errors
-        rows = [_project_row(row) for row in reader.data_rows(ws, found, errors)]
-        if not rows:
-            errors.append(RowError(found.row + 1, forms.PROJECTS["code"].label, "表中没有项目行"))
-        return rows, errors
+        ws, found = _list_table(workbook, tenant, errors)
+        if found is None:
+            return Survey(0, errors)
+        count = reader.count_rows(data, workbook, ws, found, errors, max_import_rows())
+        if not count and not errors:
+            errors.append(_no_rows(found))
+        return Survey(count, errors)
+    finally:
+        workbook.close()
+
+
+def project_rows(data: bytes, filename: str, tenant: Tenant, errors: list[RowError]) -> Iterator[bulk.ProjectRow]:
+    """Each row of a 项目清单 as values, one at a time, with the cells that could not be read (in ``errors``,
+    as are a file that is not the tenant's list, and more rows than :func:`max_import_rows`)."""
+    workbook = xlsx.open_workbook(data, filename, read_only=True)
+    try:
+        _ws, found = _list_table(workbook, tenant, errors)
+        if found is None:
+            return
+        count = 0
+        for row in reader.data_rows(_ws, found, errors, limit=max_import_rows()):
+            count += 1
+            yield _project_row(row)
+        if not count:
+            errors.append(_no_rows(found))
     finally:
         workbook.close()
 
@@ -595,13 +646,35 @@ def _project_row(row: reader.Row) -> bulk.ProjectRow:
 
 @dataclasses.dataclass
 class ListCheck:
-    rows: list[bulk.ProjectRow]
+    rows: list[bulk.ProjectValues]  # the rows checked, as written (none when any has a problem, or given away)
     errors: list[RowError]
+    count: int  # the rows read
 
 
-def check_project_list(session: Session, actor: User, tenant: Tenant, data: bytes, filename: str) -> ListCheck:
-    bulk.require_may_create(actor, tenant)
-    rows, errors = parse_project_list(data, filename, tenant)
-    if rows and not any(e.row is None or e.message.startswith("行数超过") for e in errors):
-        errors = errors + bulk.validate(session, actor, tenant, rows)
-    return ListCheck(rows, errors)
+PROGRESS_EVERY = 2000  # rows between two progress reports of a long list's check
+
+
+def check_project_list(session: Session, actor: User, tenant: Tenant, data: bytes, filename: str, *,
+                       keep: Callable[[bulk.ProjectValues], None] | None = None,
+                       progress: bulk.Progress | None = None, expected: int = 0) -> ListCheck:
+    """Read and check every row of a 项目清单, one at a time. While no row has a problem each checked row is
+    kept (in ``rows``, or given to ``keep``: a long list's spool); after the first problem the rest are only
+    checked, so the error report has them all. ``errors`` is an :class:`xlsx.ErrorLog`."""
+    checker = bulk.Checker(session, actor, tenant)
+    errors = xlsx.ErrorLog()
+    rows: list[bulk.ProjectValues] = []
+    kept = keep or rows.append
+    count = 0
+    for item in project_rows(data, filename, tenant, errors):
+        count += 1
+        errors.extend(checker.check(item))
+        if not errors.total:
+            kept(checker.values(item))
+        if progress is not None and count % PROGRESS_EVERY == 0:
+            progress(5 + 50 * count // max(expected, count), f"已校验 {count}/{max(expected, count)} 行")
+    limits = [e for e in errors if e.row is None or e.message.startswith("行数超过")]
+    if limits:
+        # The file as a whole is refused (not this tenant's list, too long): its rows' problems would be noise.
+        errors = xlsx.ErrorLog()
+        errors.extend(limits)
+    return ListCheck(rows if not errors.total else [], errors, count)

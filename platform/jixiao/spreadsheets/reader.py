@@ -9,6 +9,10 @@ and one streamed in read-only mode (a project list of thousands of rows).
 from __future__ import annotations
 
 import dataclasses
+import html
+import io
+import re
+import zipfile
 from collections.abc import Iterator
 from typing import Any
 
@@ -75,8 +79,16 @@ class Found:
     spec: Table
     row: int
     columns: dict[str, int]
+    # Each column's number, looked up once: a list of thousands of rows asks for every column of every row.
+    _numbers: dict[int, int | None] = dataclasses.field(default_factory=dict, repr=False)
 
     def col(self, column: Column) -> int | None:
+        key = id(column)
+        if key not in self._numbers:
+            self._numbers[key] = self._find(column)
+        return self._numbers[key]
+
+    def _find(self, column: Column) -> int | None:
         if column.ends_with:
             return next((c for heading, c in self.columns.items() if column.matches(heading)), None)
         return self.columns.get(column.key)
@@ -134,8 +146,11 @@ class Row:
             raw = None if cell is None else cell.value
         parser = parse or column.parse
         assert parser is not None, f"{column.header} is not read"
+        # Only a number's format means anything (95% is 95); looking it up is most of the cost of a cell.
+        number_format = (getattr(cell, "number_format", "General") or "General"
+                         if isinstance(raw, int | float) and not isinstance(raw, bool) else "General")
         try:
-            return parser(raw, getattr(cell, "number_format", "General") or "General", **context)
+            return parser(raw, number_format, **context)
         except Invalid as exc:
             self.error(column, str(exc))
             return None
@@ -155,10 +170,12 @@ def _blank(value: Any, formulas_are_blank: bool) -> bool:
     return text(value) == "" or (formulas_are_blank and isinstance(value, str) and value.startswith("="))
 
 
-def data_rows(ws: Any, found: Found, errors: list[RowError]) -> Iterator[Row]:
-    """The rows under the headings that hold anything, up to a stop word or the row limit (said in ``errors``)."""
+def data_rows(ws: Any, found: Found, errors: list[RowError], limit: int | None = None) -> Iterator[Row]:
+    """The rows under the headings that hold anything, up to a stop word or the row limit (``limit``, else
+    ``SPREADSHEET_MAX_ROWS``; beyond it said in ``errors``)."""
     spec = found.spec
-    limit = xlsx.config("SPREADSHEET_MAX_ROWS", xlsx.DEFAULT_MAX_ROWS)
+    if limit is None:
+        limit = xlsx.config("SPREADSHEET_MAX_ROWS", xlsx.DEFAULT_MAX_ROWS)
     count = 0
     for cells in ws.iter_rows(min_row=found.row + 1):
         # A read-only sheet gives placeholders without a column for the cells a row does not have.
@@ -174,3 +191,71 @@ def data_rows(ws: Any, found: Found, errors: list[RowError]) -> Iterator[Row]:
             return
         count += 1
         yield Row(number, present, found, errors)
+
+
+# ---- Counting rows without reading them -------------------------------------------------------------------
+
+# The sheet's XML as Excel and openpyxl write it: rows of cells, a cell's value in <v> (a shared string's
+# index when t="s") or its inline text in <is><t>. Matched as text: making an element of every cell is what
+# makes a read slow. A tag may carry a namespace prefix.
+_TAG = rb"(?:[A-Za-z_][\w.-]*:)?"
+_ROW_XML = re.compile(rb"<" + _TAG + rb"row\b([^>]*?)(?:/>|>(.*?)</" + _TAG + rb"row>)", re.S)
+_CELL_XML = re.compile(rb"<" + _TAG + rb"c\b([^>]*?)(?:/>|>(.*?)</" + _TAG + rb"c>)", re.S)
+_VALUE_XML = re.compile(rb"<" + _TAG + rb"v>([^<]*)</")
+_INLINE_XML = re.compile(rb"<" + _TAG + rb"t\b[^>]*>([^<]*)</")
+_REFERENCE = re.compile(rb'\br="([A-Z]*)(\d*)"')
+_TYPE = re.compile(rb'\bt="([^"]*)"')
+_TEXTS = frozenset({b"s", b"str", b"inlineStr"})  # the cell types whose value is text (blank when only spaces)
+_CHUNK = 1 << 20
+
+
+def count_rows(data: bytes, workbook: Any, ws: Any, found: Found, errors: list[RowError], limit: int) -> int:
+    """How many rows :func:`data_rows` would give (those under the headings holding anything, up to a stop
+    word), counted in the sheet's XML, streamed, without making a cell of any: a fraction of a read. More than
+    ``limit`` is said in ``errors`` as :func:`data_rows` says it. ``ws`` is a read-only sheet of ``workbook``."""
+    spec = found.spec
+    shared = workbook.shared_strings
+    count = number = 0
+    # The sheet's part in the archive: openpyxl keeps it on the read-only sheet, and has no public name for it.
+    part_name = ws._worksheet_path
+    with zipfile.ZipFile(io.BytesIO(data)) as archive, archive.open(part_name) as part:
+        pending = b""
+        while chunk := part.read(_CHUNK):
+            pending += chunk
+            last = 0
+            for match in _ROW_XML.finditer(pending):
+                last = match.end()
+                held = _REFERENCE.search(match.group(1))
+                number = int(held.group(2)) if held and held.group(2) else number + 1
+                first = _first_filled(match.group(2), shared) if number > found.row and match.group(2) else None
+                if first is None:
+                    continue
+                in_column_a, said = first
+                if in_column_a and norm_heading(said) in spec.stop_words:
+                    return count
+                if count >= limit:
+                    errors.append(RowError(number, "", spec.too_many.format(limit=limit)))
+                    return count
+                count += 1
+            pending = pending[last:]
+    return count
+
+
+def _first_filled(cells: bytes, shared: Any) -> tuple[bool, str] | None:
+    """A row's first cell holding anything, as (whether it is in column A, its text); None for a blank row."""
+    for position, cell in enumerate(_CELL_XML.finditer(cells)):
+        attributes, content = cell.group(1), cell.group(2) or b""
+        typed = _TYPE.search(attributes)
+        kind = typed.group(1) if typed else b"n"
+        held = (_INLINE_XML if kind == b"inlineStr" else _VALUE_XML).search(content)
+        if held is None:
+            continue
+        value = html.unescape(held.group(1).decode("utf-8"))
+        if kind == b"s":
+            value = shared[int(value)]
+        said = text(value) if kind in _TEXTS else value
+        if said:
+            reference = _REFERENCE.search(attributes)
+            in_column_a = reference.group(1) == b"A" if reference and reference.group(1) else position == 0
+            return in_column_a, said
+    return None

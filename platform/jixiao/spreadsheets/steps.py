@@ -17,26 +17,41 @@ from jixiao.tenancy.models import Tenant
 
 @dataclasses.dataclass(frozen=True)
 class ImportOutcome:
-    """A project list taken in: ``created`` now, or ``job`` creates them (a long list)."""
+    """A project list taken in: ``created`` projects now, or ``job`` creates them (a long list)."""
 
     rows: int
-    created: list[Any]
+    created: int
     job: Any | None
 
 
 def import_project_list(session: Session, actor: User, tenant: Tenant, data: bytes, filename: str) -> ImportOutcome:
-    """Check every row of a 项目清单 first (any problem: :class:`ValidationFailed` with the error report, nothing
-    created); then create the projects, or — longer than ``SPREADSHEET_JOB_ROWS`` (200) — queue a job that does."""
+    """Take in a 项目清单. Up to ``SPREADSHEET_IMPORT_REQUEST_ROWS`` (5,000) rows every row is checked now (any
+    problem: :class:`ValidationFailed` with the error report, nothing created); then the projects are created,
+    or — longer than ``SPREADSHEET_JOB_ROWS`` (200) — a job checks again and creates them. A longer list (up
+    to ``SPREADSHEET_MAX_IMPORT_ROWS``, 50,000) is only identified and its rows counted here: its job checks
+    every row, then creates them all or none."""
+    bulk.require_may_create(actor, tenant)
+    survey = importer.survey_project_list(data, filename, tenant)
+    if survey.errors:
+        raise importer.reject(session, actor, tenant, survey.errors, filename=filename, what="项目清单",
+                              owner_id=tenant.id)
+    if survey.rows > importer.request_rows():
+        return ImportOutcome(rows=survey.rows, created=0, job=_queue(session, actor, tenant, data, filename, survey.rows))
     checked = importer.check_project_list(session, actor, tenant, data, filename)
     if checked.errors:
         raise importer.reject(session, actor, tenant, checked.errors, filename=filename, what="项目清单",
                               owner_id=tenant.id)
-    if len(checked.rows) > xlsx.config("SPREADSHEET_JOB_ROWS", 200):
-        sha256 = store.write_bytes(tenant.id, data)
-        job = jobs.enqueue(session, actor, tenant, job_kinds.IMPORT_PROJECTS, {"sha256": sha256, "filename": filename})
-        return ImportOutcome(rows=len(checked.rows), created=[], job=job)
-    return ImportOutcome(rows=len(checked.rows), created=bulk.create_projects(session, actor, tenant, checked.rows),
-                         job=None)
+    if checked.count > xlsx.config("SPREADSHEET_JOB_ROWS", 200):
+        return ImportOutcome(rows=checked.count, created=0,
+                             job=_queue(session, actor, tenant, data, filename, checked.count))
+    created = bulk.create_projects(session, actor, tenant, checked.rows, total=checked.count)
+    return ImportOutcome(rows=checked.count, created=created.count, job=None)
+
+
+def _queue(session: Session, actor: User, tenant: Tenant, data: bytes, filename: str, rows: int) -> Any:
+    sha256 = store.write_bytes(tenant.id, data)
+    return jobs.enqueue(session, actor, tenant, job_kinds.IMPORT_PROJECTS,
+                        {"sha256": sha256, "filename": filename, "rows": rows})
 
 
 @dataclasses.dataclass(frozen=True)

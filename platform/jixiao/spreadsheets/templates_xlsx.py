@@ -397,7 +397,8 @@ def project_list_template(session: Session, tenant: Tenant) -> tuple[str, bytes]
     ws.row_dimensions[2].height = 45
     ws.cell(row=2, column=1).alignment = WRAP
     heading_row = 3
-    limit = heading_row + xlsx.config("SPREADSHEET_MAX_ROWS", xlsx.DEFAULT_MAX_ROWS)
+    # The drop-downs and bounds cover every row a list may have (SPREADSHEET_MAX_IMPORT_ROWS, not the forms' limit).
+    limit = heading_row + xlsx.config("SPREADSHEET_MAX_IMPORT_ROWS", xlsx.DEFAULT_MAX_IMPORT_ROWS)
     first = heading_row + 1
     _table(ws, table, heading_row, [None] * 20)
     _dropdowns(ws, table, first, limit)

@@ -127,7 +127,7 @@ def _render_imports(failure: Failure | None = None) -> Any:
               if j.kind in (job_kinds.IMPORT_PROJECTS, job_kinds.EXPORT) and j.requested_by_id == current_user.id][:10]
     context = {"tenant": tenant, "refusal": refusal, "own": own, "failure": failure, "recent": recent,
                "threshold": xlsx.config("SPREADSHEET_JOB_ROWS", 200),
-               "max_rows": xlsx.config("SPREADSHEET_MAX_ROWS", xlsx.DEFAULT_MAX_ROWS),
+               "request_rows": importer.request_rows(), "max_rows": importer.max_import_rows(),
                "export_threshold": export.threshold()}
     return render_template("spreadsheets/imports.html", **context), (failure.status if failure else 200)
 
@@ -148,7 +148,7 @@ def imports_page() -> Any:
     except DomainError as exc:
         db.rollback()
         return _render_imports(_failure("projects", exc))
-    flash(f"已导入 {len(outcome.created)} 个项目。", "success")
+    flash(f"已导入 {outcome.created} 个项目。", "success")
     return redirect(url_for("lifecycle.projects", tenant_code=tenant.code))
 
 

@@ -38,7 +38,14 @@ from jixiao.errors import DomainError, ValidationFailed
 XLSX_MIMETYPE = uploads.XLSX
 META_SHEET = "_jixiao"
 TEMPLATE_VERSION = 1
-DEFAULT_MAX_ROWS = 5000
+DEFAULT_MAX_ROWS = 5000  # the rows of any form's table (SPREADSHEET_MAX_ROWS), the project list's excepted
+#: The project list (项目清单): at most this many rows (SPREADSHEET_MAX_IMPORT_ROWS); up to
+#: SPREADSHEET_IMPORT_REQUEST_ROWS every row is checked during the upload, a longer list by its job.
+DEFAULT_MAX_IMPORT_ROWS = 50_000
+DEFAULT_IMPORT_REQUEST_ROWS = 5000
+#: The problems of one file kept for its error report (all are counted): a list of 50,000 bad rows would
+#: otherwise hold every one in memory and make a report nobody reads to the end.
+KEPT_ERRORS = 10_000
 # An .xlsx compresses well, but not a thousand times: more than this unpacked is a zip bomb, not a form.
 MAX_UNPACKED_BYTES = 200 * 1024 * 1024
 
@@ -250,6 +257,29 @@ class RowError:
         return {"row": self.row, "column": self.column, "message": self.message}
 
 
+class ErrorLog(list[RowError]):
+    """A file's problems as they are found: every one counted (:attr:`total`), the first ``keep`` kept."""
+
+    def __init__(self, keep: int | None = None) -> None:
+        super().__init__()
+        self.keep = KEPT_ERRORS if keep is None else keep
+        self.total = 0
+
+    def append(self, error: RowError) -> None:
+        self.total += 1
+        if len(self) < self.keep:
+            super().append(error)
+
+    def extend(self, errors: Iterable[RowError]) -> None:
+        for error in errors:
+            self.append(error)
+
+
+def error_total(errors: Sequence[RowError]) -> int:
+    """How many problems a file has (an :class:`ErrorLog` keeps only the first of very many)."""
+    return errors.total if isinstance(errors, ErrorLog) else len(errors)
+
+
 def sort_errors(errors: Iterable[RowError]) -> list[RowError]:
     return sorted(errors, key=lambda e: (e.row or 0, e.column))
 
@@ -275,7 +305,8 @@ def error_report(errors: Sequence[RowError], *, filename: str, what: str, upload
     about.append(["导入内容", what])
     about.append(["上传文件", filename])
     about.append(["上传人", uploader])
-    about.append(["问题数", len(errors)])
+    total = error_total(errors)
+    about.append(["问题数", total if total == len(errors) else f"{total}（本报告列出前 {len(errors)} 处）"])
     about.append(["处理结果", "文件未导入任何数据。请按本报告逐条修改原文件后重新上传。"])
     about.column_dimensions["A"].width = 12
     about.column_dimensions["B"].width = 70
