@@ -2,7 +2,8 @@
 
     python3.11 dev.py bench                     # every Hunan county with 50 projects (about 6,500 projects)
     python3.11 dev.py bench --quick             # 长沙市 and its counties with 50 projects each: a few minutes
-    python3.11 dev.py bench --only list scan    # some paths only (list statistics finalize scan import export)
+    python3.11 dev.py bench --only list scan    # some paths only (list pages statistics finalize scan import export)
+    python3.11 dev.py bench --quick --only pages growth   # growth (not in the default set) changes the database
     python3.11 dev.py bench --projects-per-county 500 --city 430100    # the larger size, on one city
 
 A scratch PostgreSQL database is made with the production role split (migrated as the owner, the app as the
@@ -10,8 +11,8 @@ non-owner role ``jixiao_app`` under row-level security; ``JIXIAO_BENCH_DATABASE_
 ``postgresql://postgres@127.0.0.1:5432/postgres``) and filled by the province generator; it is dropped at the
 end. Each path runs its Jixiao side and its baseline alternately (interleaved, the order swapped every
 repetition), after checking that the baseline gives Jixiao's answer; the table shows medians and the ratio
-Jixiao ÷ baseline against the goal of issue 14. What each baseline does is in ``benchmarks/paths.py`` and
-``benchmarks/bare_app.py``, and docs/performance.md.
+Jixiao ÷ baseline against the goal of issue 14. What each baseline does is in ``benchmarks/paths.py``,
+``benchmarks/bare_app.py``, ``benchmarks/pages.py`` and ``benchmarks/bare_pages.py``, and docs/performance.md.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import platform
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -31,12 +33,14 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks import paths, serving  # noqa: E402
-from benchmarks.province import PROVINCE, QUICK_CITY, SECRET_KEY, Province, build  # noqa: E402
+from benchmarks import pages, paths, serving  # noqa: E402
+from benchmarks.province import LIST_COUNTY, PROVINCE, QUICK_CITY, SECRET_KEY, Province, build  # noqa: E402
 
-PATHS = ("list", "statistics", "finalize", "scan", "import", "export")
+PATHS = ("list", "pages", "statistics", "finalize", "scan", "import", "export", "growth")
+#: growth adds ten times the province's projects (a second year) and leaves them: asked for by name, run last.
+DEFAULT_PATHS = tuple(p for p in PATHS if p != "growth")
 CLIENTS = (1, 8, 32)
-JIXIAO_PORT, BARE_PORT = 18761, 18762
+JIXIAO_PORT, BARE_PORT, BARE_PAGES_PORT = 18761, 18762, 18763
 
 
 @dataclasses.dataclass
@@ -106,6 +110,44 @@ def servers(province: Province) -> tuple[serving.Server, serving.Server]:
                            province.folder / "gunicorn-bare.log"))
 
 
+Auth = str | dict[str, str] | Callable[[], str | dict[str, str]]
+
+
+def load_runs(label: str, sides: list[tuple[str, str]], auth: Auth, clients: int, seconds: float,
+              repeat: int) -> dict[str, list[dict[str, float]]]:
+    """Each side's URL under load ``repeat`` times, alternately (the order swapped every repetition). ``auth``: a
+    token, headers, or a function making them anew for every load (a browser session, fresh each time)."""
+    runs: dict[str, list[dict[str, float]]] = {name: [] for name, _url in sides}
+    for index in range(repeat):
+        for name, url in sides[:: 1 if index % 2 == 0 else -1]:
+            said = auth() if callable(auth) else auth
+            serving.get(url, said)  # answers 200 with these headers (wrk would not count a redirect as failed)
+            result = serving.run_load(url, said, clients, seconds)
+            if result["errors"]:
+                raise SystemExit(f"{label}, {name}: {result['errors']:.0f} failed requests at {clients} clients")
+            runs[name].append(result)
+            print(f"  {label} {clients:>2} clients {name:<6} p50 {result['p50']:8.2f} ms  "
+                  f"p99 {result['p99']:8.2f} ms  {result['rps']:7.1f} req/s", flush=True)
+    return runs
+
+
+def load_rows(label: str, jixiao_url: str, bare_url: str, auth: Auth, seconds: float, repeat: int) -> list[Row]:
+    """Jixiao and its baseline under load at 1, 8 and 32 clients: rows of the median p50 (with the rate) and p99."""
+    rows = []
+    for clients in CLIENTS:
+        runs = load_runs(label.split(",")[0], [("jixiao", jixiao_url), ("bare", bare_url)], auth, clients, seconds,
+                         repeat)
+        for percentile in ("p50", "p99"):
+            mine = median([r[percentile] for r in runs["jixiao"]])
+            base = median([r[percentile] for r in runs["bare"]])
+            rate = median([r["rps"] for r in runs["jixiao"]]), median([r["rps"] for r in runs["bare"]])
+            rows.append(Row(f"{label}, {clients} client{'s' if clients > 1 else ''}, {percentile}",
+                            f"{mine:,.1f} ms ({rate[0]:,.0f}/s)" if percentile == "p50" else f"{mine:,.1f} ms",
+                            f"{base:,.1f} ms ({rate[1]:,.0f}/s)" if percentile == "p50" else f"{base:,.1f} ms",
+                            mine / base, "≤ 2×"))
+    return rows
+
+
 def measure_list(province: Province, jixiao: serving.Server, bare: serving.Server, seconds: float,
                  repeat: int) -> list[Row]:
     path = f"/api/v1/tenants/{province.county_code}/projects?per_page=50"
@@ -115,25 +157,33 @@ def measure_list(province: Province, jixiao: serving.Server, bare: serving.Serve
     statements, _ = paths.api_statements(province, path, token)
     print(f"  project list: {len(ours['items'])} of {ours['total']} projects, {statements} statements per request "
           f"(Jixiao; the baseline sends 9)", flush=True)
-    rows = []
-    for clients in CLIENTS:
-        runs: dict[str, list[dict[str, float]]] = {"jixiao": [], "bare": []}
-        for index in range(repeat):
-            for server in (jixiao, bare)[:: 1 if index % 2 == 0 else -1]:
-                result = serving.run_load(server.base + path, token, clients, seconds)
-                if result["errors"]:
-                    raise SystemExit(f"{server.name}: {result['errors']:.0f} failed requests at {clients} clients")
-                runs[server.name].append(result)
-                print(f"  list {clients:>2} clients {server.name:<6} p50 {result['p50']:8.2f} ms  "
-                      f"p99 {result['p99']:8.2f} ms  {result['rps']:7.1f} req/s", flush=True)
-        for percentile in ("p50", "p99"):
-            mine = median([r[percentile] for r in runs["jixiao"]])
-            base = median([r[percentile] for r in runs["bare"]])
-            rate = median([r["rps"] for r in runs["jixiao"]]), median([r["rps"] for r in runs["bare"]])
-            rows.append(Row(f"JSON project list, page of 50, {clients} client{'s' if clients > 1 else ''}, {percentile}",
-                            f"{mine:,.1f} ms ({rate[0]:,.0f}/s)" if percentile == "p50" else f"{mine:,.1f} ms",
-                            f"{base:,.1f} ms ({rate[1]:,.0f}/s)" if percentile == "p50" else f"{base:,.1f} ms",
-                            mine / base, "≤ 2×"))
+    return load_rows("JSON project list, page of 50", jixiao.base + path, bare.base + path, token, seconds, repeat)
+
+
+def measure_pages(province: Province, jixiao: serving.Server, bare: serving.Server, seconds: float,
+                  repeat: int) -> list[Row]:
+    """The project list page and the to-do page (HTML, a browser session) and the public results page (no login),
+    each against the bare app rendering the same template."""
+    username = f"bench-{LIST_COUNTY}-finance"
+    facts = pages.check_list_page(province, jixiao, bare)
+    statements = pages.page_statements(province, pages.LIST_PAGE, username)
+    print(f"  project list page: Jixiao {statements} statements per request, the baseline 11", flush=True)
+    rows = load_rows(f"HTML project list page, {len(facts['rows'])} of {facts['total']} projects",
+                     jixiao.base + pages.LIST_PAGE, bare.base + pages.LIST_PAGE,
+                     lambda: pages.browser(province, username), seconds, repeat)
+    todos = pages.check_todo_page(province, jixiao, bare)
+    statements = pages.page_statements(province, pages.TODO_PAGE, username)
+    print(f"  to-do page: Jixiao {statements} statements per request, the baseline 10", flush=True)
+    rows += load_rows(f"HTML to-do page, {todos} to-dos", jixiao.base + pages.TODO_PAGE,
+                      bare.base + pages.TODO_PAGE, lambda: pages.browser(province, username), seconds, repeat)
+    code = pages.public_county(province)
+    public = f"/public/{code}/"
+    published = pages.check_public_page(jixiao, bare, code)
+    statements = pages.page_statements(province, public, None)
+    print(f"  public results page: Jixiao {statements} statements per request, the baseline 6", flush=True)
+    rows += load_rows(f"HTML public results page (公开) of {code}, {published['targets']} targets and "
+                      f"{published['evaluations']} evaluations", jixiao.base + public, bare.base + public, {},
+                      seconds, repeat)
     return rows
 
 
@@ -155,7 +205,53 @@ def measure_statistics(province: Province, jixiao: serving.Server, repeat: int) 
     ours, theirs = interleaved(repeat, lambda: paths.statistics_jixiao(jixiao.base, province, requests),
                                lambda: paths.statistics_baseline(province, requests))
     print(f"  statistics: Jixiao {statements} statements per request, the baseline 2", flush=True)
-    return [timed_row("province yearly statistics, scope=all (API vs one SQL)", ours, theirs, "≤ 2×")]
+    rows = [timed_row("province yearly statistics, scope=all (API vs one SQL)", ours, theirs, "≤ 2×")]
+    if province.city_token:
+        same("city statistics", pages.city_statistics_jixiao(jixiao.base, province, 1).answer,
+             pages.city_statistics_baseline(province, 1).answer)
+        path = f"/api/v1/tenants/{QUICK_CITY}/statistics?year={province.year}&scope=all"
+        statements, _ = paths.api_statements(province, path, province.city_token)
+        ours, theirs = interleaved(repeat, lambda: pages.city_statistics_jixiao(jixiao.base, province, requests),
+                                   lambda: pages.city_statistics_baseline(province, requests))
+        print(f"  city statistics ({QUICK_CITY}): Jixiao {statements} statements per request, the baseline 2",
+              flush=True)
+        rows.append(timed_row(f"city yearly statistics, scope=all ({QUICK_CITY}, API vs one SQL)", ours, theirs,
+                              "≤ 2×"))
+    return rows
+
+
+def measure_growth(province: Province, jixiao: serving.Server, seconds: float, repeat: int) -> list[Row]:
+    """The list county's JSON list and list page (Jixiao, one client) before and after the rest of the province
+    grows tenfold: rows of the grown median against the median before, each with its repetitions' range."""
+    username = f"bench-{LIST_COUNTY}-finance"
+    targets: dict[str, tuple[str, Auth]] = {
+        "JSON list": (f"/api/v1/tenants/{LIST_COUNTY}/projects?per_page=50", province.county_token),
+        "list page": (pages.LIST_PAGE, lambda: pages.browser(province, username))}
+
+    def measure(phase: str) -> dict[str, list[dict[str, float]]]:
+        runs: dict[str, list[dict[str, float]]] = {name: [] for name in targets}
+        for index in range(repeat):
+            for name, (path, auth) in list(targets.items())[:: 1 if index % 2 == 0 else -1]:
+                runs[name] += load_runs(f"growth {phase} {name}", [("jixiao", jixiao.base + path)], auth, 1, seconds,
+                                        1)["jixiao"]
+        return runs
+
+    before = measure("before")
+    added, took = pages.grow(province)
+    print(f"  growth: generated and analysed in {took:.0f} s", flush=True)
+    after = measure("after")
+    rows = []
+
+    def spread(values: list[float]) -> str:
+        return f"{median(values):,.1f} ms ({min(values):,.1f}–{max(values):,.1f})"
+
+    for name in targets:
+        for percentile in ("p50", "p99"):
+            then, now = [r[percentile] for r in before[name]], [r[percentile] for r in after[name]]
+            rows.append(Row(f"small county {LIST_COUNTY}'s {name}, 1 client, {percentile}: after the rest of the "
+                            f"province grew 10× (+{added:,} projects) vs before", spread(now), spread(then),
+                            median(now) / median(then), "no growth (within the range)"))
+    return rows
 
 
 def measure_finalize(province: Province, repeat: int) -> list[Row]:
@@ -250,10 +346,45 @@ def table(rows: list[Row]) -> str:
     return "\n".join(lines)
 
 
+def measure_all(province: Province, which: set[str], args: argparse.Namespace, import_rows: int) -> list[Row]:
+    """Every path asked for, in order (growth last: it changes the database); the servers stopped at the end."""
+    rows: list[Row] = []
+    jixiao = bare = bare_pages = None
+    try:
+        if which & {"list", "pages", "statistics", "growth"}:
+            jixiao, bare = servers(province)
+            probe = f"/api/v1/tenants/{province.county_code}/projects?per_page=1"
+            jixiao.start(probe, province.county_token)
+            if "list" in which:
+                bare.start(probe, province.county_token)
+                rows += measure_list(province, jixiao, bare, args.seconds, args.repeat)
+                rows.append(memory_row(jixiao, bare))
+            if "pages" in which:
+                bare_pages = pages.bare_server(province, BARE_PAGES_PORT)
+                bare_pages.start(pages.LIST_PAGE, pages.browser(province, f"bench-{LIST_COUNTY}-finance"))
+                rows += measure_pages(province, jixiao, bare_pages, args.seconds, args.repeat)
+            if "statistics" in which:
+                rows += measure_statistics(province, jixiao, args.repeat)
+        if "finalize" in which:
+            rows += measure_finalize(province, args.repeat)
+        if "scan" in which:
+            rows += measure_scan(province, args.repeat)
+        if which & {"import", "export"}:
+            rows += measure_excel(province, import_rows, args.repeat, which)
+        if "growth" in which and jixiao is not None:
+            rows += measure_growth(province, jixiao, args.seconds, args.repeat)
+    finally:
+        for server in (jixiao, bare, bare_pages):
+            if server is not None:
+                server.stop()
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help=f"one city ({QUICK_CITY} and its counties), 1,000-row import")
-    parser.add_argument("--only", nargs="+", choices=PATHS, help="measure these paths only")
+    parser.add_argument("--only", nargs="+", choices=PATHS,
+                        help="measure these paths only (default: all but growth, which changes the database)")
     parser.add_argument("--projects-per-county", type=int, default=50)
     parser.add_argument("--city", help="fill only this city and its counties (default: the whole province)")
     parser.add_argument("--seconds", type=float, default=10.0, help="seconds of each HTTP load (default 10)")
@@ -261,9 +392,9 @@ def main() -> None:
     parser.add_argument("--import-rows", type=int, help="rows of the Excel import (default 5,000; quick 1,000)")
     parser.add_argument("--markdown", type=Path, help="also write the results (machine, size, table) to this file")
     args = parser.parse_args()
-    which = set(args.only or PATHS)
+    which = set(args.only or DEFAULT_PATHS)
     city = args.city or (QUICK_CITY if args.quick else None)
-    import_rows = args.import_rows or (1000 if args.quick else 5000)
+    import_rows = args.import_rows or (2000 if args.quick else 10000)
     if serving.load_generator() != "wrk":
         print("wrk is not installed (Debian: apt-get install wrk): the HTTP load uses the benchmark's threaded "
               "Python client instead, which is slower and measures less precisely", flush=True)
@@ -274,33 +405,13 @@ def main() -> None:
     size = (f"{province.projects:,} projects in {province.bureaus} generated bureaus "
             f"({args.projects_per_county} per county, {'city ' + city + ' and its counties' if city else 'all of Hunan'})")
     print(f"  {size}, built in {time.monotonic() - started:.0f} s", flush=True)
-    rows: list[Row] = []
-    jixiao = bare = None
     try:
-        if which & {"list", "statistics"}:
-            jixiao, bare = servers(province)
-            probe = f"/api/v1/tenants/{province.county_code}/projects?per_page=1"
-            jixiao.start(probe, province.county_token)
-            if "list" in which:
-                bare.start(probe, province.county_token)
-                rows += measure_list(province, jixiao, bare, args.seconds, args.repeat)
-                rows.append(memory_row(jixiao, bare))
-            if "statistics" in which:
-                rows += measure_statistics(province, jixiao, args.repeat)
-        if "finalize" in which:
-            rows += measure_finalize(province, args.repeat)
-        if "scan" in which:
-            rows += measure_scan(province, args.repeat)
-        if which & {"import", "export"}:
-            rows += measure_excel(province, import_rows, args.repeat, which)
+        rows = measure_all(province, which, args, import_rows)
         described = machine(province)
     finally:
-        for server in (jixiao, bare):
-            if server is not None:
-                server.stop()
         province.drop()
     report = f"{described}\n\nSize: {size}; {args.repeat} repetitions"
-    if "list" in which:
+    if which & {"list", "pages", "growth"}:
         report += f", {args.seconds:g} s of load each"
     report += f"; run took {(time.monotonic() - started) / 60:.1f} min.\n\n{table(rows)}\n"
     print("\n" + report, flush=True)

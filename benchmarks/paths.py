@@ -16,8 +16,9 @@ under the same signed tenant context, ``jixiao.db.TenantScope.settings``), with 
   ``INSERT … SELECT … ON CONFLICT DO NOTHING`` of every notification kind with its audience, and the suspension
   ``UPDATE`` with its audit events and notifications); checked on the notifications written and the projects
   suspended. Between runs the owner takes back what a run wrote, so each run starts from the same state.
-- **import** / **export**: the 项目清单 import (``importer.check_project_list`` + ``bulk.create_projects``, what
-  the request and its job do) against an openpyxl read-only parse of the same file; the projects export
+- **import** / **export**: the 项目清单 import (the upload's ``importer.survey_project_list``, and its
+  ``importer.check_project_list`` too up to the request's limit, then the job's check into the spool and
+  ``bulk.create_projects``) against an openpyxl read-only parse of the same file; the projects export
   (``export.export_projects``) against a SELECT of the same rows and an openpyxl write-only workbook.
 """
 
@@ -508,19 +509,34 @@ def project_list_file(province: Province, rows: int, prefix: str) -> bytes:
 
 
 def import_jixiao(province: Province, data: bytes) -> Outcome:
+    """The whole import of a list as the product does it: the upload's look (identified, its rows counted;
+    every row checked too when the list is short enough), then what its job does, check and create
+    (``jixiao.spreadsheets.job_kinds.import_projects``: pass 1 checks every row into the spool, pass 2 writes)."""
+    import tempfile
+
     from jixiao.spreadsheets import bulk, importer
 
     code = province.import_code
     with as_user(province, f"bench-{code}-finance", code) as (db, user, home), \
             counting(app_engine(province)) as count:
         started = time.perf_counter()
-        checked = importer.check_project_list(db, user, home, data, "项目清单.xlsx")
-        if checked.errors:
-            raise RuntimeError(f"the import refused the file: {checked.errors[:3]}")
-        created = bulk.create_projects(db, user, home, checked.rows)
+        survey = importer.survey_project_list(data, "项目清单.xlsx", home)
+        if survey.errors:
+            raise RuntimeError(f"the import refused the file: {survey.errors[:3]}")
+        if survey.rows <= importer.request_rows():
+            upload = importer.check_project_list(db, user, home, data, "项目清单.xlsx")
+            if upload.errors:
+                raise RuntimeError(f"the import refused the file: {upload.errors[:3]}")
+        with tempfile.TemporaryFile() as file:
+            spool = bulk.Spool(file)
+            checked = importer.check_project_list(db, user, home, data, "项目清单.xlsx", keep=spool.add,
+                                                  expected=survey.rows)
+            if checked.errors:
+                raise RuntimeError(f"the import refused the file: {checked.errors[:3]}")
+            created = bulk.create_projects(db, user, home, spool.read(), total=checked.count)
         seconds = time.perf_counter() - started
         statements = count[0]
-        codes = sorted(project.code for project in created)
+        codes = sorted(db.scalars(sa.text("SELECT code FROM projects WHERE id = ANY(:ids)"), {"ids": created.ids}))
     return Outcome(seconds, codes, statements)
 
 

@@ -47,6 +47,9 @@ class Province:
     province_token: str
     import_code: str
     users: dict[str, int]  # username → id of the users the paths run as
+    city_token: str = ""  # 长沙市's finance user's (the city statistics); none when the city was not generated
+    projects_per_county: int = 0
+    generated: list[str] = dataclasses.field(default_factory=list)  # the codes of the generated bureaus
 
     @functools.cached_property
     def owner(self) -> sa.Engine:
@@ -86,13 +89,16 @@ def build(projects_per_county: int, *, city: str | None, seed: int = 2026) -> Pr
         users = _add_users(owner)
         county_token = _add_token(owner, users[f"bench-{LIST_COUNTY}-finance"])
         province_token = _add_token(owner, users[f"bench-{PROVINCE}-finance"])
+        city_user = users.get(f"bench-{QUICK_CITY}-finance")
+        city_token = _add_token(owner, city_user) if city_user is not None else ""
         with owner.begin() as connection:
             connection.exec_driver_sql("ANALYZE")
     finally:
         owner.dispose()
     return Province(database=database, app=app, folder=folder, year=report.year, bureaus=len(report.generated),
                     projects=report.rows.get("projects", 0), county_code=LIST_COUNTY, county_token=county_token,
-                    province_token=province_token, import_code=IMPORT_COUNTY, users=users)
+                    province_token=province_token, import_code=IMPORT_COUNTY, users=users, city_token=city_token,
+                    projects_per_county=projects_per_county, generated=[t.code for t in report.generated])
 
 
 def _add_users(owner: sa.Engine) -> dict[str, int]:

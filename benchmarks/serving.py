@@ -34,7 +34,7 @@ class Server:
     def base(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, probe: str, token: str) -> None:
+    def start(self, probe: str, token: str | dict[str, str]) -> None:
         """Start and wait until ``probe`` answers 200 (the first request also warms the workers' imports)."""
         with self.log.open("wb") as out:
             self.process = subprocess.Popen(
@@ -71,23 +71,39 @@ class Server:
             self.process.wait(timeout=30)
 
 
-def get(url: str, token: str) -> bytes:
-    request = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"})
-    with urllib.request.urlopen(request, timeout=60) as response:
+def headers_of(auth: str | dict[str, str]) -> dict[str, str]:
+    """A bearer token's header, or the headers given (a browser's session cookie and User-Agent)."""
+    return {"Authorization": f"Bearer {auth}"} if isinstance(auth, str) else dict(auth)
+
+
+def get(url: str, auth: str | dict[str, str]) -> bytes:
+    """The body of a GET that must answer 200 (no redirect followed: a refused session is an error here)."""
+    request = urllib.request.Request(url, headers=headers_of(auth))
+    with _NO_REDIRECTS.open(request, timeout=60) as response:
         if response.status != 200:
             raise RuntimeError(f"{url} answered {response.status}")
         return bytes(response.read())
+
+
+class _Refuse(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: object, **kwargs: object) -> None:
+        return None
+
+
+_NO_REDIRECTS = urllib.request.build_opener(_Refuse)
 
 
 def load_generator() -> str:
     return "wrk" if shutil.which("wrk") else "python"
 
 
-def run_load(url: str, token: str, clients: int, seconds: float) -> dict[str, float]:
-    """``clients`` keep-alive connections for ``seconds``: p50 and p99 latency (ms), requests per second, errors."""
+def run_load(url: str, auth: str | dict[str, str], clients: int, seconds: float) -> dict[str, float]:
+    """``clients`` keep-alive connections for ``seconds``: p50 and p99 latency (ms), requests per second, errors
+    (wrk counts statuses from 400 and socket errors, not redirects: a caller sending a session probes it first
+    with ``get``; the Python client counts anything but 200). ``auth``: a bearer token, or the headers to send."""
     if load_generator() == "wrk":
-        return _wrk(url, token, clients, seconds)
-    return _python_load(url, token, clients, seconds)
+        return _wrk(url, headers_of(auth), clients, seconds)
+    return _python_load(url, headers_of(auth), clients, seconds)
 
 
 _UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
@@ -101,11 +117,11 @@ def _ms(text: str) -> float:
     return number * 60000.0 if unit == "m" else number * _UNITS[unit]
 
 
-def _wrk(url: str, token: str, clients: int, seconds: float) -> dict[str, float]:
+def _wrk(url: str, headers: dict[str, str], clients: int, seconds: float) -> dict[str, float]:
     threads = min(clients, 2)
+    options = [part for name, value in headers.items() for part in ("-H", f"{name}: {value}")]
     out = subprocess.run(["wrk", "--latency", "-t", str(threads), "-c", str(clients), "-d", f"{seconds:g}s",
-                          "--timeout", "30s", "-H", f"Authorization: Bearer {token}", url],
-                         capture_output=True, text=True, check=True).stdout
+                          "--timeout", "30s", *options, url], capture_output=True, text=True, check=True).stdout
     percentiles = dict(re.findall(r"^\s+(50|99)%\s+(\S+)\s*$", out, re.MULTILINE))
     if set(percentiles) != {"50", "99"}:
         raise RuntimeError(f"could not read wrk's latency distribution:\n{out}")
@@ -119,7 +135,7 @@ def _wrk(url: str, token: str, clients: int, seconds: float) -> dict[str, float]
             "rps": float(rate.group(1)) if rate else 0.0, "errors": failed}
 
 
-def _python_load(url: str, token: str, clients: int, seconds: float) -> dict[str, float]:
+def _python_load(url: str, headers: dict[str, str], clients: int, seconds: float) -> dict[str, float]:
     """The fallback client: a thread per connection, each request timed, keep-alive (HTTP/1.1)."""
     target = urllib.request.urlparse(url)
     path = target.path + (f"?{target.query}" if target.query else "")
@@ -133,7 +149,7 @@ def _python_load(url: str, token: str, clients: int, seconds: float) -> dict[str
         mine: list[float] = []
         while time.monotonic() < stop_at:
             started = time.perf_counter()
-            conn.request("GET", path, headers={"Authorization": f"Bearer {token}"})
+            conn.request("GET", path, headers=headers)
             response = conn.getresponse()
             response.read()
             mine.append((time.perf_counter() - started) * 1000)
