@@ -118,3 +118,21 @@ def test_a_request_naming_the_user_s_own_bureau_does_not_look_it_up_again(app, m
         lookups.append([s for s in statements if "FROM tenants" in s and "tenants.code =" in s])
     own, below = lookups
     assert own == [] and len(below) == 1, lookups
+
+
+@pytest.mark.parametrize("path", ["/public/431102/?year={year}", "/api/v1/public/431102/targets?year={year}",
+                                  "/api/v1/public/431102/evaluations?year={year}"])
+def test_the_public_pages_do_not_grow_with_what_is_published(app, many_projects, path):
+    """Before: each published target and evaluation loaded its project, and each project its department, one
+    statement at a time (46 statements for a county's 34 targets and 6 evaluations)."""
+    client = app.test_client()
+    counts, sizes = [], []
+    for year in (FEW_YEAR, many_projects):
+        client.get(path.format(year=year))
+        with count_statements(app) as statements:
+            response = client.get(path.format(year=year))
+        assert response.status_code == 200
+        counts.append(len(statements))
+        sizes.append(len(response.get_data()))
+    assert sizes[1] > sizes[0], sizes  # the larger year publishes more
+    assert counts[0] == counts[1] <= 8, counts

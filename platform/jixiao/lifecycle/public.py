@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, contains_eager, selectinload
 
 from jixiao.db import TenantScope, set_scope
 from jixiao.errors import NotFound
@@ -45,7 +45,9 @@ def published_targets(session: Session, tenant: Tenant, year: int | None = None)
     stmt = (sa.select(TargetSet).join(TargetSet.project)
             .where(Project.tenant_id == tenant.id, TargetSet.published_at.is_not(None), Project.classified.is_(False),
                    TargetSet.status == TargetStatus.APPROVED)
-            .options(selectinload(TargetSet.indicators))
+            # The project (joined already) and its department with the rows: one statement, not two per target.
+            .options(contains_eager(TargetSet.project).joinedload(Project.department),
+                     selectinload(TargetSet.indicators))
             .order_by(Project.year.desc(), Project.code))
     if year:
         stmt = stmt.where(Project.year == year)
@@ -66,6 +68,7 @@ def published_evaluations(session: Session, tenant: Tenant, year: int | None = N
     stmt = (sa.select(Evaluation).join(Evaluation.project)
             .where(Project.tenant_id == tenant.id, Evaluation.published_at.is_not(None), Project.classified.is_(False),
                    Evaluation.status == EvaluationStatus.SUBMITTED)
+            .options(contains_eager(Evaluation.project).joinedload(Project.department))
             .order_by(Project.year.desc(), Project.code))
     if year:
         stmt = stmt.where(Project.year == year)
