@@ -226,8 +226,8 @@ def _charts(db: Session, tenant: Any, year: int) -> dict[str, Any]:
     return {"year": year, "funnel": funnel, "lights": lights, "total": reached[0] if reached else 0}
 
 
-def _creatable_departments(db: Session, tenant: Any) -> list[Any]:
-    departments = accounts.list_departments(db, tenant)
+def _creatable_departments(db: Session, departments: list[Any]) -> list[Any]:
+    """Of the tenant's ``departments``, those the user may enter projects for."""
     if current_user.has_role(Role.FINANCE):
         return departments
     own = set(common.department_subtree_ids(db, current_user.department_id))
@@ -248,11 +248,12 @@ def _render_list(failure: Failure | None = None) -> Any:
 
     # Where a catalog is in force for the year being entered, the category is one of its categories.
     category_choices = catalog.category_choices(db, tenant, _int(form.get("year")) or this_year) if may_create else []
+    departments = accounts.list_departments(db, tenant)
     context = {
         "tenant": tenant, "rows": rows, "total": total, "page": page, "pages": max(math.ceil(total / PER_PAGE), 1),
         "filters": filters, "filter_args": _filter_args(filters), "own": own, "may_create": may_create,
-        "departments": accounts.list_departments(db, tenant),
-        "create_departments": _creatable_departments(db, tenant) if may_create else [],
+        "departments": departments,
+        "create_departments": _creatable_departments(db, departments) if may_create else [],
         "stages": STAGE_ORDER, "kinds": list(ProjectKind), "funds": list(FundType), "lights": list(Light),
         "modalities": list(SpendingModality), "fund_sources": list(FundSource),
         "grades": [b[0] for b in bands], "this_year": this_year,
