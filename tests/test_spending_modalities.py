@@ -423,4 +423,4 @@ def test_the_statistics_keep_their_statement_count(app, seed_003):
     with count_statements(app) as full:
         ok(user.get(url(f"/statistics?year={SEED_YEAR}")))
     assert len(few) == len(full)
-    assert service.STATEMENTS == 9
+    assert service.PARTS == 9

@@ -2,7 +2,8 @@
 for the tenant alone (本级) or with its descendants (含下级), and the league table of its subordinates.
 
 Everything is computed set-based: :func:`yearly_statistics` runs a fixed number of aggregate statements
-(``STATEMENTS``, GROUP BY queries), whatever the number of rows or tenants; no row is loaded as an object.
+(:func:`figure_statements`: GROUP BY queries, all in one on PostgreSQL), whatever the number of rows or tenants;
+no row is loaded as an object.
 The session's scope (and row-level security on PostgreSQL) already limits what is visible at all.
 
 **Scopes.** ``own`` (本级): only the tenant's own records (``Project.tenant_id == tenant.id``). ``all`` (含下级):
@@ -10,7 +11,7 @@ the tenant's and every descendant's, in the same statements: each joins the tena
 and groups by the direct child of the asked tenant that it falls under (read off ``Tenant.path``), so the
 answer is the tenant's own row, one row per direct child (its whole subtree) and the roll-up, which is own +
 Σ children for every figure: every figure is a count or a sum over records that belong to exactly one tenant
-(a department, a project, a report), so the subtrees' figures add up. ``ROLLUP_STATEMENTS`` statements.
+(a department, a project, a report), so the subtrees' figures add up. One statement more (the children).
 
 "Of the year" means: of the projects whose budget ``year`` is the year asked for. Every stage's records are
 attributed to their project's year (an ex-ante assessment, a target table, a monitoring report, an
@@ -96,15 +97,16 @@ places; ``None`` with a reason when nothing was owed, never 0 or 100):
 ``publication``  reports.published / (reports.published + reports.unpublished): evaluated, not classified;
 
 plus the lights (filing.monitoring.by_light) and grades (evaluations.by_grade) as counts. Each rate falls in a
-legend band (the setting ``statistics.league_bands``, see :func:`league_bands`). ``LEAGUE_STATEMENTS``
+legend band (the setting ``statistics.league_bands``, see :func:`league_bands`). :func:`figure_statements` + 4
 statements (one more with a ``city``), whatever the number of rows.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
@@ -114,6 +116,7 @@ from sqlalchemy.orm import Session, aliased
 
 from jixiao import policy
 from jixiao.accounts.models import Department
+from jixiao.db import select_many
 from jixiao.errors import ValidationFailed
 from jixiao.lifecycle import common, facts, rectification, results
 from jixiao.lifecycle.models import (
@@ -149,11 +152,16 @@ NO_GRADE = "未定级"
 CENT = Decimal("0.01")
 # The number of SQL statements yearly_statistics runs (plus, on PostgreSQL, the scope's settings when a
 # transaction begins): fixed, whatever the number of rows or tenants.
-STATEMENTS = 9
-# 含下级 also reads the direct children's names.
-ROLLUP_STATEMENTS = STATEMENTS + 1
-# The rows, both years' figures, what was owed, the projects' ex-ante requirement, the tenants' rules.
-LEAGUE_STATEMENTS = 1 + STATEMENTS + 1 + 1 + 1
+# The aggregate statements of a tenant's figures, one per part; on PostgreSQL they run as one
+# (jixiao.db.select_many).
+PARTS = 9
+
+
+def figure_statements(session: Session) -> int:
+    """The statements :func:`yearly_statistics` runs for the figures (本级); 含下级 also reads the direct
+    children's names (one more), and the league the rows, what was owed, the projects' ex-ante requirement and
+    the tenants' rules (four more)."""
+    return 1 if session.get_bind().dialect.name == "postgresql" else PARTS
 
 OWN, ALL = "own", "all"
 SCOPES = (OWN, ALL)
@@ -277,6 +285,8 @@ def _modalities_of(text: Any) -> list[str]:
 # The tenant owning a record's project; every statement joins it once and groups by the row it falls in.
 OWNER = aliased(Tenant, name="owner")
 Key = tuple[str, int]  # (the path of the tenant a row stands for, budget year)
+# A part of the figures: yields its statement, is sent that statement's rows, adds them into the figures.
+Part = Generator[sa.Select[Any] | sa.CompoundSelect, list[tuple[Any, ...]], None]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -452,21 +462,31 @@ def _total(parts: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
 
 
 def _figures(session: Session, grouping: Grouping, keys: Iterable[Key], today: date) -> dict[Key, dict[str, Any]]:
-    """Every row's figures for every year of ``grouping``, in ``STATEMENTS`` statements."""
+    """Every row's figures for every year of ``grouping``, in :func:`figure_statements` statements: each part
+    names its aggregate statement and adds up its rows; the statements run together (``jixiao.db.select_many``:
+    one on PostgreSQL)."""
     sql = _Sql(session)
     out = {key: _empty() for key in keys}
-    _projects(session, sql, grouping, out)
-    _exante(session, sql, grouping, out)
-    _targets(session, sql, grouping, out)
-    _monitoring(session, sql, grouping, out)
-    _self_evaluation(session, grouping, out)
-    _evaluations(session, sql, grouping, out)
-    _rectification(session, grouping, out, today)
-    _results(session, sql, grouping, out)
+    parts = [_projects(sql, grouping, out), _exante(sql, grouping, out), _targets(sql, grouping, out),
+             _monitoring(sql, grouping, out), _self_evaluation(grouping, out), _evaluations(sql, grouping, out),
+             _evaluated_projects(sql, grouping, out), _rectification(session, grouping, out, today),
+             _results(sql, grouping, out)]
+    statements = [next(part) for part in parts]
+    for part, rows in zip(parts, select_many(session, statements), strict=True):
+        with contextlib.suppress(StopIteration):
+            part.send(rows)
     return out
 
 
-def _projects(session: Session, sql: _Sql, g: Grouping, out: dict[Key, dict[str, Any]]) -> None:
+def _rows_of(rows: list[tuple[Any, ...]], out: dict[Key, dict[str, Any]]) -> Iterator[tuple[dict[str, Any], Any]]:
+    """Each row's figures (rows outside ``out``, e.g. a tenant that is not one of the rows, are skipped)."""
+    for row_key, year, *values in rows:
+        figures = out.get((row_key, int(year)))
+        if figures is not None:
+            yield figures, values
+
+
+def _projects(sql: _Sql, g: Grouping, out: dict[Key, dict[str, Any]]) -> Part:
     # Grouped by the modalities' stored text too (one group per combination), split into modalities here: a
     # GROUP BY over the list's elements would need JSON functions the two databases spell differently.
     modalities = modalities_text()
@@ -484,7 +504,8 @@ def _projects(session: Session, sql: _Sql, g: Grouping, out: dict[Key, dict[str,
         ).select_from(Project),
         Project.kind, Project.fund_type, modalities, Project.is_special_fund, Project.fund_source,
     )
-    for figures, values in _each(session, stmt, out):
+    rows = yield stmt
+    for figures, values in _rows_of(rows, out):
         kind, fund, stored, special, source, count, requested, approved, budget = values
         total = figures["projects"]
         by_modality = [total["by_modality"][code] for code in _modalities_of(stored)]
@@ -499,7 +520,7 @@ def _projects(session: Session, sql: _Sql, g: Grouping, out: dict[Key, dict[str,
             part["amount"] += money(budget)
 
 
-def _exante(session: Session, sql: _Sql, g: Grouping, out: dict[Key, dict[str, Any]]) -> None:
+def _exante(sql: _Sql, g: Grouping, out: dict[Key, dict[str, Any]]) -> Part:
     stmt = g.rows(
         g.select(
             ExAnteAssessment.conclusion,
@@ -509,7 +530,8 @@ def _exante(session: Session, sql: _Sql, g: Grouping, out: dict[Key, dict[str, A
         ).select_from(ExAnteAssessment).join(Project, Project.id == ExAnteAssessment.project_id),
         ExAnteAssessment.conclusion,
     )
-    for figures, (conclusion, count, cut, projects_cut) in _each(session, stmt, out):
+    rows = yield stmt
+    for figures, (conclusion, count, cut, projects_cut) in _rows_of(rows, out):
         result = figures["exante"]
         result["count"] += count
         result["by_conclusion"][Conclusion(conclusion).value] += count
@@ -517,7 +539,7 @@ def _exante(session: Session, sql: _Sql, g: Grouping, out: dict[Key, dict[str, A
         result["projects_cut"] += projects_cut
 
 
-def _targets(session: Session, sql: _Sql, g: Grouping, out: dict[Key, dict[str, Any]]) -> None:
+def _targets(sql: _Sql, g: Grouping, out: dict[Key, dict[str, Any]]) -> Part:
     """One statement: the filed tables, and the approved ones by project kind as conditional aggregates (a
     GROUP BY kind could not count the distinct units of all kinds together)."""
     budget = Project.budget_amount
@@ -533,7 +555,8 @@ def _targets(session: Session, sql: _Sql, g: Grouping, out: dict[Key, dict[str, 
         .select_from(TargetSet).join(Project, Project.id == TargetSet.project_id)
         .where(facts.targets_filed())
     )
-    for figures, (units, records, amount, *per) in _each(session, stmt, out):
+    rows = yield stmt
+    for figures, (units, records, amount, *per) in _rows_of(rows, out):
         by_kind = {kind.value: {"count": per[2 * i], "amount": money(per[2 * i + 1])} for i, kind in enumerate(kinds)}
         figures["filing"]["targets"] = {
             "units": units, "records": records, "amount": money(amount),
@@ -541,7 +564,7 @@ def _targets(session: Session, sql: _Sql, g: Grouping, out: dict[Key, dict[str, 
                          "amount": sum((k["amount"] for k in by_kind.values()), money(0)), "by_kind": by_kind}}
 
 
-def _monitoring(session: Session, sql: _Sql, g: Grouping, out: dict[Key, dict[str, Any]]) -> None:
+def _monitoring(sql: _Sql, g: Grouping, out: dict[Key, dict[str, Any]]) -> Part:
     lights = list(Light)
     # Per project first, so that each monitored project's budget counts once however many months it reported.
     per_project = (
@@ -559,24 +582,26 @@ def _monitoring(session: Session, sql: _Sql, g: Grouping, out: dict[Key, dict[st
         .select_from(Project)
         .join(per_project, per_project.c.project_id == Project.id)
     )
-    for figures, (units, projects, records, amount, *by_light) in _each(session, stmt, out):
+    rows = yield stmt
+    for figures, (units, projects, records, amount, *by_light) in _rows_of(rows, out):
         figures["filing"]["monitoring"] = {
             "units": units, "projects": projects, "records": int(records), "amount": money(amount),
             "by_light": {light.value: int(n) for light, n in zip(lights, by_light, strict=True)}}
 
 
-def _self_evaluation(session: Session, g: Grouping, out: dict[Key, dict[str, Any]]) -> None:
+def _self_evaluation(g: Grouping, out: dict[Key, dict[str, Any]]) -> Part:
     stmt = g.rows(
         g.select(sa.func.count(sa.distinct(Project.department_id)), sa.func.count(Evaluation.id))
         .select_from(Evaluation).join(Project, Project.id == Evaluation.project_id)
         .where(facts.submitted_evaluations((EvaluationKind.SELF,)))
     )
-    for figures, (units, records) in _each(session, stmt, out):
+    rows = yield stmt
+    for figures, (units, records) in _rows_of(rows, out):
         figures["filing"]["self_evaluation"] = {"units": units, "records": records}
 
 
-def _evaluations(session: Session, sql: _Sql, g: Grouping, out: dict[Key, dict[str, Any]]) -> None:
-    """Two statements: the submitted evaluations grouped every way at once, then the distinct projects."""
+def _evaluations(sql: _Sql, g: Grouping, out: dict[Key, dict[str, Any]]) -> Part:
+    """The submitted evaluations grouped every way at once (the distinct projects: :func:`_evaluated_projects`)."""
     by_agency = Evaluation.agency_id.is_not(None)
     published = Evaluation.published_at.is_not(None)
     stmt = g.rows(
@@ -589,7 +614,8 @@ def _evaluations(session: Session, sql: _Sql, g: Grouping, out: dict[Key, dict[s
         Evaluation.kind, Evaluation.grade, Project.kind, by_agency, Project.is_key, published, Project.classified,
         Project.is_special_fund, Project.fund_source,
     )
-    for figures, values in _each(session, stmt, out):
+    rows = yield stmt
+    for figures, values in _rows_of(rows, out):
         kind, grade, project_kind, agency, is_key, is_published, classified, special, source, count, amount = values
         evaluations, reports = figures["evaluations"], figures["reports"]
         kind = EvaluationKind(kind)
@@ -617,6 +643,9 @@ def _evaluations(session: Session, sql: _Sql, g: Grouping, out: dict[Key, dict[s
         else:
             reports["unpublished"] += count
 
+
+def _evaluated_projects(sql: _Sql, g: Grouping, out: dict[Key, dict[str, Any]]) -> Part:
+    """The distinct projects evaluated (a project evaluated twice counts once), and their budget."""
     evaluated = (
         sa.select(Evaluation.project_id)
         .where(Evaluation.tenant_id.in_(g.owners()), facts.submitted_evaluations())
@@ -627,7 +656,8 @@ def _evaluations(session: Session, sql: _Sql, g: Grouping, out: dict[Key, dict[s
         .select_from(Project).where(Project.id.in_(evaluated)),
         Project.kind, Project.is_special_fund, Project.fund_source,
     )
-    for figures, (kind, special, source, projects, amount) in _each(session, stmt, out):
+    rows = yield stmt
+    for figures, (kind, special, source, projects, amount) in _rows_of(rows, out):
         evaluations = figures["evaluations"]
         evaluations["projects"] += projects
         evaluations["amount"] += money(amount)
@@ -636,7 +666,7 @@ def _evaluations(session: Session, sql: _Sql, g: Grouping, out: dict[Key, dict[s
             part["amount"] += money(amount)
 
 
-def _rectification(session: Session, g: Grouping, out: dict[Key, dict[str, Any]], today: date) -> None:
+def _rectification(session: Session, g: Grouping, out: dict[Key, dict[str, Any]], today: date) -> Part:
     notice = RectificationNotice
     verified = notice.status == NoticeStatus.VERIFIED
     on_time = rectification.closed_on_time(session)
@@ -646,12 +676,13 @@ def _rectification(session: Session, g: Grouping, out: dict[Key, dict[str, Any]]
                  sa.func.count(sa.case((on_time, 1))), sa.func.count(sa.case((overdue, 1))))
         .select_from(notice).join(Project, Project.id == notice.project_id)
     )
-    for figures, (issued, closed, closed_on_time, overdue_count) in _each(session, stmt, out):
+    rows = yield stmt
+    for figures, (issued, closed, closed_on_time, overdue_count) in _rows_of(rows, out):
         figures["rectification"] = {"issued": issued, "closed": closed, "closed_on_time": closed_on_time,
                                     "overdue": overdue_count, "open": issued - closed}
 
 
-def _results(session: Session, sql: _Sql, g: Grouping, out: dict[Key, dict[str, Any]]) -> None:
+def _results(sql: _Sql, g: Grouping, out: dict[Key, dict[str, Any]]) -> Part:
     """The decisions in force on the year's evaluated projects, and (``applied``) those that change the year's
     budget — decided on earlier years' evaluations — in one statement (UNION ALL of the two groupings)."""
     application = ResultApplication
@@ -681,7 +712,8 @@ def _results(session: Session, sql: _Sql, g: Grouping, out: dict[Key, dict[str, 
         .group_by(g.key(), application.next_year, application.decision)
     )
     stmt = sa.union_all(evaluated, reaching)
-    for figures_of, (part, decision, count, changes, net, reductions, increases, idle) in _each(session, stmt, out):
+    rows = yield stmt
+    for figures_of, (part, decision, count, changes, net, reductions, increases, idle) in _rows_of(rows, out):
         result = figures_of["results"] if part == "evaluated" else figures_of["results"]["applied"]
         result["count"] += count
         result["budget_changes"] += changes
