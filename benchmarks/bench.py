@@ -382,14 +382,14 @@ def measure_all(province: Province, which: set[str], args: argparse.Namespace, i
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help=f"one city ({QUICK_CITY} and its counties), 1,000-row import")
+    parser.add_argument("--quick", action="store_true", help=f"one city ({QUICK_CITY} and its counties), 2,000-row import")
     parser.add_argument("--only", nargs="+", choices=PATHS,
                         help="measure these paths only (default: all but growth, which changes the database)")
     parser.add_argument("--projects-per-county", type=int, default=50)
     parser.add_argument("--city", help="fill only this city and its counties (default: the whole province)")
     parser.add_argument("--seconds", type=float, default=10.0, help="seconds of each HTTP load (default 10)")
     parser.add_argument("--repeat", type=int, default=3, help="repetitions of every measurement (default 3)")
-    parser.add_argument("--import-rows", type=int, help="rows of the Excel import (default 5,000; quick 1,000)")
+    parser.add_argument("--import-rows", type=int, help="rows of the Excel import (default 10,000; quick 2,000)")
     parser.add_argument("--markdown", type=Path, help="also write the results (machine, size, table) to this file")
     args = parser.parse_args()
     which = set(args.only or DEFAULT_PATHS)
