@@ -56,9 +56,11 @@ def test_each_scope_a_session_enters_filters_by_its_own_tenants(app, is_postgres
     other = next(t for t in everyone if t != lingling.id)
     assert lingling.id in everyone and len(set(hunan) & set(everyone)) > 1
     with app.app_context():
-        for read_ids in ((lingling.id,), hunan, (other,), (lingling.id, other), (lingling.id,)):
-            with scoped(TenantScope(read_ids=read_ids)) as db:
-                assert department_tenants(db) == sorted(set(read_ids) & set(everyone)), read_ids
+        for platform in (False, True):  # a platform scope's criteria are built by another lambda
+            for read_ids in ((lingling.id,), hunan, (other,), (lingling.id, other), (lingling.id,)):
+                with scoped(TenantScope(read_ids=read_ids, platform=platform)) as db:
+                    expected = sorted(set(read_ids) & set(everyone))
+                    assert department_tenants(db) == expected, (read_ids, platform)
 
 
 def test_the_readable_tenants_are_one_parameter_whatever_their_number(app, is_postgres):

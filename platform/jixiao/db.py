@@ -232,19 +232,20 @@ def _criteria_options(session: Session, scope: TenantScope) -> list[Any]:
 
 def _build_criteria(scope: TenantScope, *, as_array: bool = False) -> list[Any]:
     ids = list(scope.read_ids)
-    if as_array:
-        # One array parameter, not an IN list of one parameter per tenant: a province's 137 made every statement
-        # too long for the driver's statement cache (it parsed each one again) and SQLAlchemy expanded the list
-        # on every execution. The rows are the same.
-        readable = sa.bindparam("scope_tenant_ids", ids, type_=postgresql.ARRAY(sa.Integer))
-        in_scope = lambda cls: cls.tenant_id == sa.any_(readable)  # noqa: E731
+    readable = sa.bindparam("scope_tenant_ids", ids, type_=postgresql.ARRAY(sa.Integer))
+    # Each lambda names its values directly: SQLAlchemy caches a lambda by its code and tracks only the SQL
+    # elements and values it closes over (a helper function in the closure would freeze the first scope's ids).
+    # On PostgreSQL one array parameter, not an IN list of one parameter per tenant: a province's 137 made every
+    # statement too long for the driver's statement cache and SQLAlchemy expanded the list on every execution.
+    if as_array and scope.platform:
+        # Platform rows (no tenant: operators' audit events, platform jobs), as RLS admits them.
+        tenant_rows = lambda cls: sa.or_(cls.tenant_id == sa.any_(readable), cls.tenant_id.is_(None))  # noqa: E731
+    elif as_array:
+        tenant_rows = lambda cls: cls.tenant_id == sa.any_(readable)  # noqa: E731
+    elif scope.platform:
+        tenant_rows = lambda cls: sa.or_(cls.tenant_id.in_(ids), cls.tenant_id.is_(None))  # noqa: E731
     else:
-        in_scope = lambda cls: cls.tenant_id.in_(ids)  # noqa: E731
-    tenant_rows = in_scope
-    if scope.platform:
-        # Platform rows (no tenant: operators' audit events, platform jobs), as RLS admits them
-        # (jixiao_context_platform()).
-        tenant_rows = lambda cls: sa.or_(in_scope(cls), cls.tenant_id.is_(None))  # noqa: E731
+        tenant_rows = lambda cls: cls.tenant_id.in_(ids)  # noqa: E731
     options = [with_loader_criteria(TenantOwned, tenant_rows, include_aliases=True)]
     for cls, criteria in _PRINCIPAL_CRITERIA:
         options.append(with_loader_criteria(cls, criteria(scope), include_aliases=True))

@@ -324,7 +324,13 @@ class MonitoringReport(TenantOwned, TimestampMixin, Base):
     """双监控: budget execution and indicator attainment for one period (month) of the project's year."""
 
     __tablename__ = "monitoring_reports"
-    __table_args__ = (sa.UniqueConstraint("project_id", "period", name="uq_monitoring_reports_project_period"),)
+    __table_args__ = (
+        sa.UniqueConstraint("project_id", "period", name="uq_monitoring_reports_project_period"),
+        # Only warnings have a response_due: the daily scan's due and late warnings (migration 0025).
+        sa.Index("ix_monitoring_reports_response_due_for_daily_scan", "tenant_id", "response_due",
+                 postgresql_where=sa.text("response_due IS NOT NULL"),
+                 sqlite_where=sa.text("response_due IS NOT NULL")),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     project_id: Mapped[int] = mapped_column(sa.ForeignKey("projects.id"), index=True)
@@ -440,7 +446,13 @@ class Evaluation(TenantOwned, TimestampMixin, Base):
     """绩效评价: one evaluation of a project by one party, scored by the indicator rules."""
 
     __tablename__ = "evaluations"
-    __table_args__ = (sa.Index("ix_evaluations_tenant_kind", "tenant_id", "kind"),)
+    __table_args__ = (
+        sa.Index("ix_evaluations_tenant_kind", "tenant_id", "kind"),
+        # The public results page and finalise's published-evaluations metric (migration 0025).
+        sa.Index("ix_evaluations_published_for_public_page", "tenant_id",
+                 postgresql_where=sa.text("published_at IS NOT NULL"),
+                 sqlite_where=sa.text("published_at IS NOT NULL")),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     project_id: Mapped[int] = mapped_column(sa.ForeignKey("projects.id"), index=True)
