@@ -349,11 +349,8 @@ def _by_county(tenant: Any, years: tuple[int, ...], under: Any = None) -> Groupi
 
 
 def _each(session: Session, stmt: sa.Select[Any] | sa.CompoundSelect, out: dict[Key, dict[str, Any]]) -> Iterator[tuple[dict[str, Any], Any]]:
-    """Each result row's figures (rows outside ``out``, e.g. a tenant that is not one of the rows, are skipped)."""
-    for row_key, year, *values in session.execute(stmt):
-        figures = out.get((row_key, int(year)))
-        if figures is not None:
-            yield figures, values
+    """Each result row's figures, the statement run on its own (:func:`_rows_of`)."""
+    yield from _rows_of([tuple(row) for row in session.execute(stmt)], out)
 
 
 def available_years(session: Session, tenant: Any, scope: str = OWN) -> list[int]:
