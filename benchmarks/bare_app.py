@@ -6,10 +6,10 @@ role, the same non-owner role Jixiao connects as, so row-level security is in fo
 (hex: the key the tenant context is signed with, ``jixiao.rls.context_key`` of the same secret).
 
 ``GET /api/v1/tenants/<code>/projects?page=&per_page=`` does what Jixiao does for a finance user's bearer token:
-looks the token's SHA-256 up under the signed tenant context (``jixiao.db.TenantScope.settings``, the very
-settings ``jixiao.db.apply_settings`` writes), then the user with its tenant, records the token's use at most
-once a minute, sets the user's tenant context (its subtree, its write tenant, its id), checks the URL's tenant
-is in the subtree, and returns the page of 50 with each project's latest light and grade and the total, as the
+reads the token by its SHA-256 under the signed tenant context (``jixiao.db.TenantScope.settings``, the very
+settings ``jixiao.db.apply_settings`` writes), with its user, the user's tenant and that tenant's subtree in the
+same statement, sets the user's tenant context (its subtree, its write tenant, its id), records the token's use
+at most once a minute, checks the URL's tenant (a statement only when it is not the user's own), and returns the page of 50 with each project's latest light and grade and the total, as the
 same JSON. Plain psycopg, one connection per thread, hand-written SQL; no ORM, no schema library. A finance user
 sees every project of their tenant, so the visibility rule is the tenant here (the benchmark runs as one).
 """
@@ -81,33 +81,34 @@ def create_app() -> Flask:
         conn = connection()
         with conn.transaction(), conn.cursor() as cursor:
             set_context(cursor, TenantScope(token_hash=digest))
-            cursor.execute("SELECT user_id, revoked_at, last_used_at FROM api_tokens WHERE token_hash = %s", (digest,))
+            # The token, its user, the user's tenant and its subtree in one statement, as Jixiao reads them
+            # (revision 0026 admits the live token's user under the token's hash).
+            cursor.execute("SELECT k.user_id, k.revoked_at, k.last_used_at, u.tenant_id, u.active, t.code, "
+                           "ARRAY(SELECT d.id FROM tenants d WHERE d.path LIKE t.path || '%%') "
+                           "FROM api_tokens k JOIN users u ON u.id = k.user_id JOIN tenants t ON t.id = u.tenant_id "
+                           "WHERE k.token_hash = %s AND k.revoked_at IS NULL", (digest,))
             found = cursor.fetchone()
-            if found is None or found[1] is not None:
+            if found is None or not found[4]:
                 abort(401)
-            user_id, _revoked, last_used = found
-            set_context(cursor, TenantScope(token_hash=digest, user_id=user_id))
-            cursor.execute("SELECT u.tenant_id, u.active, t.path FROM users u JOIN tenants t ON t.id = u.tenant_id "
-                           "WHERE u.id = %s", (user_id,))
-            user = cursor.fetchone()
-            if user is None or not user[1]:
-                abort(401)
-            tenant_id, _active, path = user
+            user_id, _revoked, last_used, tenant_id, _active, own_code, subtree = found
+            read_ids = tuple(sorted(subtree))
+            set_context(cursor, TenantScope(read_ids=read_ids, write_id=tenant_id, user_id=user_id))
             now = datetime.now(UTC)
             if last_used is None or not timedelta(0) <= now - last_used < TOUCH_EVERY:
                 cursor.execute("UPDATE api_tokens SET last_used_at = %s WHERE token_hash = %s AND "
                                "(last_used_at IS NULL OR last_used_at <= %s OR last_used_at > %s)",
                                (now, digest, now - TOUCH_EVERY, now))
-            cursor.execute("SELECT id FROM tenants WHERE path LIKE %s", (path + "%",))
-            read_ids = tuple(row[0] for row in cursor.fetchall())
-            set_context(cursor, TenantScope(read_ids=read_ids, write_id=tenant_id, user_id=user_id))
-            cursor.execute("SELECT id FROM tenants WHERE code = %s", (code,))
-            named = cursor.fetchone()
-            if named is None or named[0] not in read_ids:
-                abort(404)
-            cursor.execute("SELECT count(*) FROM projects WHERE tenant_id = %s", (named[0],))
+            if code == own_code:
+                named_id = tenant_id
+            else:
+                cursor.execute("SELECT id FROM tenants WHERE code = %s", (code,))
+                named = cursor.fetchone()
+                if named is None or named[0] not in read_ids:
+                    abort(404)
+                named_id = named[0]
+            cursor.execute("SELECT count(*) FROM projects WHERE tenant_id = %s", (named_id,))
             total = cursor.fetchone()[0]
-            cursor.execute(PAGE_SQL, (named[0], per_page, (page - 1) * per_page))
+            cursor.execute(PAGE_SQL, (named_id, per_page, (page - 1) * per_page))
             items = [_item(row) for row in cursor.fetchall()]
         return jsonify({"items": items, "total": total, "page": page, "per_page": per_page})
 

@@ -14,9 +14,9 @@ Served by the same gunicorn with the same workers and threads as Jixiao (``gunic
 A page behind a login does what Jixiao does for a browser session: Flask's signed session cookie (the same
 ``SecureCookieSessionInterface`` and secret), Flask-Login's ``"<id>:<generation>"`` in it, the session's idle and
 absolute limits and its second factor (``jixiao.accounts.sessions``), Flask-Login's basic session protection; then,
-in one transaction under the signed tenant context: the user with its tenant (under the user-only context Jixiao
-loads a user in), the user's subtree, the URL's tenant (checked to be in it), the page's own statements and the
-user's unread notifications (the bell in ``base.html``); the session's last use is written back to the cookie. The
+in one transaction under the signed tenant context: the user with its tenant and the tenant's subtree in one
+statement (under the user-only context Jixiao loads a user in), the URL's tenant (checked to be in it), the page's
+own statements and the user's unread notifications (the bell in ``base.html``); the session's last use is written back to the cookie. The
 pages, each Jixiao's template file (with ``base.html``) rendered with the context Jixiao's view gives it, through
 the same Jinja helpers (imported from Jixiao):
 
@@ -75,7 +75,8 @@ PER_PAGE = 50
 SERVED = ("lifecycle.projects", "lifecycle.todo", "lifecycle.public")
 USER_SQL = """
 SELECT u.id, u.username, u.display_name, u.roles, u.is_operator, u.department_id, u.active, u.session_generation,
-       u.totp_confirmed_at, u.tenant_id, t.code, t.path, d.code
+       u.totp_confirmed_at, u.tenant_id, t.code, t.path, d.code,
+       ARRAY(SELECT s.id FROM tenants s WHERE s.path LIKE t.path || '%%')
 FROM users u LEFT JOIN tenants t ON t.id = u.tenant_id LEFT JOIN departments d ON d.id = u.department_id
 WHERE u.id = %s
 """
@@ -265,15 +266,16 @@ class Backend:
                        [part for item in settings.items() for part in item])
 
     def signed_in(self, cursor: psycopg.Cursor[Any], tenant_code: str) -> tuple[BareUser, BareTenant]:
-        """The session's user (under the user-only context Jixiao loads a user in), its subtree as the context,
+        """The session's user with its subtree (one statement, under the user-only context Jixiao loads a user in),
         and the URL's tenant, which must be in it (404 otherwise; a descendant narrows the context to its own
         subtree, as Jixiao's request scope does)."""
         user_id, generation = _session_user_id(self.idle, self.absolute)
         self.set_context(cursor, TenantScope(user_id=user_id))
         cursor.execute(USER_SQL, (user_id,))
-        user = _session_user(cursor.fetchone(), generation, self.second_factor_roles)
-        cursor.execute("SELECT id FROM tenants WHERE path LIKE %s", (user.path + "%",))
-        read_ids = tuple(row[0] for row in cursor.fetchall())
+        row = cursor.fetchone()
+        user = _session_user(row[:-1] if row is not None else None, generation, self.second_factor_roles)
+        assert row is not None  # _session_user refused a missing user
+        read_ids = tuple(sorted(row[-1] or ()))
         self.set_context(cursor, TenantScope(read_ids=read_ids, write_id=user.tenant_id, user_id=user.id))
         cursor.execute("SELECT id, code, name, level, path FROM tenants WHERE code = %s", (tenant_code,))
         named = cursor.fetchone()

@@ -42,13 +42,14 @@ def _load_user(session_id: str) -> User | None:
     if not sessions.within_limits() or not user_part.isdigit() or not generation.isdigit():
         sessions.forget()
         return None
-    user = accounts.load_user(session(), int(user_part), int(generation))
-    if user is None or (user.second_factor_enrolled and not sessions.second_factor_verified()):
+    found = accounts.session_principal(session(), int(user_part), int(generation))
+    if found is None or (found.user.second_factor_enrolled and not sessions.second_factor_verified()):
         # A factor enrolled since this session began (or a cookie that skipped it) is not enough: log in again.
         sessions.forget()
         return None
     sessions.touch()
-    return user
+    g.auth_readable_ids = found.readable_ids
+    return found.user
 
 
 @login_manager.request_loader
@@ -60,10 +61,10 @@ def _load_user_from_token(req: Any) -> User | None:
     found = accounts.token_login(session(), token)
     if found is None:
         return None
-    user, g.auth_api_token = found
+    g.auth_api_token, g.auth_readable_ids = found.api_token, found.readable_ids
     # CSRF is skipped for this request because a token, not a cookie, authenticated it.
     g.auth_via_token = True
-    return user
+    return found.user
 
 
 @login_manager.unauthorized_handler
@@ -124,19 +125,25 @@ def _establish_scope() -> Any:
         set_scope(db, TenantScope())
         g.tenant = None
         return
-    if g.get("auth_via_token"):
-        if accounts.touch_token(db, g.auth_api_token):
-            # Committed at once: a read commits nothing of its own (the time was lost with its rollback), and the
-            # row lock is not held while the view runs.
-            db.commit()
-    elif accounts.enrollment_pending(user) and request.endpoint not in ENROLLMENT_ENDPOINTS:
+    if not g.get("auth_via_token") and accounts.enrollment_pending(user) \
+            and request.endpoint not in ENROLLMENT_ENDPOINTS:
         # A password-only session of someone who must use a second factor: enrollment and logout only.
         if request.method == "GET" and not request.path.startswith("/api/"):
             return redirect(url_for("accounts.second_factor"))
         raise accounts.SecondFactorEnrollmentRequired()
-    read_ids = tuple(tenancy.subtree_ids(db, user.tenant)) if user.tenant else ()
+    # Authentication read the user's subtree with the user (one statement); a user that came another way (a test's
+    # login_user) has it read here.
+    read_ids = g.pop("auth_readable_ids", None)
+    if read_ids is None:
+        read_ids = tuple(tenancy.subtree_ids(db, user.tenant)) if user.tenant else ()
     set_scope(db, TenantScope(read_ids=read_ids, write_id=user.tenant_id, user_id=user.id,
                               platform=user.tenant_id is None))
+    # Under the user's own scope: the token's row is the user's to write (authentication's context named only its
+    # hash, which admits reading it).
+    if g.get("auth_via_token") and accounts.touch_token(db, g.auth_api_token):
+        # Committed at once: a read commits nothing of its own (the time was lost with its rollback), and the row
+        # lock is not held while the view runs.
+        db.commit()
     g.tenant = None
     if "tenant_code" in g:
         writes = request.method in UNSAFE_METHODS

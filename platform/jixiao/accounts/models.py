@@ -99,10 +99,16 @@ class User(TimestampMixin, Base):
         # Authentication reads its own principal before any tenant is in scope. A platform scope also sees the
         # operators (no tenant), as RLS admits them (jixiao_context_platform()): the security administrator
         # manages them.
+        # A bearer token's user is reached through the live token whose hash the scope names, as revision 0026's
+        # users_read policy admits it: authentication reads the token and its user in one statement.
+        token_user = (cls.id == sa.select(ApiToken.user_id).where(ApiToken.token_hash == scope.token_hash,
+                                                                   ApiToken.revoked_at.is_(None)).scalar_subquery()
+                      if scope.token_hash else sa.false())
         return sa.or_(
             cls.tenant_id.in_(list(scope.read_ids)),
             cls.id == (scope.user_id or 0),
             cls.username == (scope.login_username or ""),
+            token_user,
             sa.and_(cls.tenant_id.is_(None), sa.true() if scope.platform else sa.false()),
         )
 

@@ -20,6 +20,7 @@ from jixiao.accounts.models import ApiToken, Department, Role, User
 from jixiao.db import get_scope, set_scope, utcnow
 from jixiao.errors import Conflict, Forbidden, NotAuthenticated, NotFound, ValidationFailed, lost_race
 from jixiao.system import duties
+from jixiao.tenancy import service as tenancy
 from jixiao.tenancy.models import Tenant
 
 TOKEN_PREFIX = "jx_"
@@ -198,16 +199,35 @@ def log_out(session: Session, user: User) -> None:
     _commit_versioned(session)
 
 
-def load_user(session: Session, user_id: int, session_generation: int | None = None) -> User | None:
-    """The active user a session names; None when the session's generation is no longer the user's."""
+@dataclasses.dataclass(frozen=True)
+class Principal:
+    """Who a request is, as authentication read it in one statement: the user (with its bureau), the token when a
+    bearer token authenticated it, and the ids of the bureau's subtree (the tenants the request may read)."""
+
+    user: User
+    readable_ids: tuple[int, ...]
+    api_token: ApiToken | None = None
+
+
+def session_principal(session: Session, user_id: int, session_generation: int | None = None) -> Principal | None:
+    """The active user a browser session names, with the tenants it may read; None when the session's generation is
+    no longer the user's. The session's scope is left naming the user (the caller sets the request's scope)."""
     scope = get_scope(session)
     set_scope(session, scope.with_(user_id=user_id))
-    user = session.get(User, user_id)
-    if user is None or not user.active or (session_generation is not None
-                                           and user.session_generation != session_generation):
+    row = session.execute(sa.select(User, tenancy.subtree_ids_column(session, User.tenant_id))
+                          .where(User.id == user_id)).one_or_none()
+    if row is None or not row[0].active or (session_generation is not None
+                                            and row[0].session_generation != session_generation):
         set_scope(session, scope)
         return None
-    return user
+    user, readable = row
+    return Principal(user=user, readable_ids=tenancy.ids_of(readable))
+
+
+def load_user(session: Session, user_id: int, session_generation: int | None = None) -> User | None:
+    """The active user a session names; None when the session's generation is no longer the user's."""
+    found = session_principal(session, user_id, session_generation)
+    return found.user if found else None
 
 
 def enrollment_pending(user: User) -> bool:
@@ -324,29 +344,27 @@ def end_access(session: Session, user: User, *, revoke_tokens: bool, now: dateti
             audit.record(session, actor=None, action="token.revoke_all", obj=user, after={"tokens": revoked})
 
 
-def token_login(session: Session, token: str) -> tuple[User, ApiToken] | None:
-    """The active user a bearer token authenticates, with the token's row; None for an unknown or revoked
-    token or a deactivated user."""
+def token_login(session: Session, token: str) -> Principal | None:
+    """The active user a bearer token authenticates, with the token's row and the tenants the user may read; None
+    for an unknown or revoked token or a deactivated user.
+
+    One statement, under a context that names only the token's hash: the token, its user (the policies admit the
+    user of the live token whose hash the context carries), the user's bureau and its subtree. The session's scope
+    is left naming the hash (the caller sets the request's scope)."""
     if not token.startswith(TOKEN_PREFIX):
         return None
     digest = hash_token(token)
     scope = get_scope(session)
     set_scope(session, scope.with_(token_hash=digest))
-    api_token = session.scalar(sa.select(ApiToken).where(ApiToken.token_hash == digest))
-    if api_token is None or api_token.revoked_at is not None:
+    row = session.execute(
+        sa.select(ApiToken, User, tenancy.subtree_ids_column(session, User.tenant_id))
+        .join(User, User.id == ApiToken.user_id)
+        .where(ApiToken.token_hash == digest, ApiToken.revoked_at.is_(None))).one_or_none()
+    if row is None or not row[1].active:
         set_scope(session, scope)
         return None
-    set_scope(session, get_scope(session).with_(user_id=api_token.user_id))
-    user = session.get(User, api_token.user_id)
-    if user is None or not user.active:
-        set_scope(session, scope)
-        return None
-    return user, api_token
-
-
-def user_from_token(session: Session, token: str) -> User | None:
-    found = token_login(session, token)
-    return found[0] if found else None
+    api_token, user, readable = row
+    return Principal(user=user, readable_ids=tenancy.ids_of(readable), api_token=api_token)
 
 
 #: How often a token's "last used" time is written. It is a convenience for the token list (is this token still

@@ -12,7 +12,7 @@ from typing import Any
 
 import sqlalchemy as sa
 import yaml
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from jixiao import audit, inputs
 from jixiao.db import platform_write
@@ -70,6 +70,35 @@ def resolve(session: Session, user: Any, code: str, *, write: bool) -> Tenant:
 
 def subtree_ids(session: Session, tenant: Tenant) -> list[int]:
     return list(session.scalars(sa.select(Tenant.id).where(Tenant.path.startswith(tenant.path))))
+
+
+def subtree_ids_column(session: Session, tenant_id: Any) -> Any:
+    """The ids of the subtree of the tenant whose id is ``tenant_id`` (a column of the statement it goes into), as
+    one value per row: authentication reads a principal and its readable tenants in one statement. Read the value
+    with :func:`ids_of`."""
+    postgres = session.get_bind().dialect.name == "postgresql"
+    # Built once per column and dialect: two aliases and a join cost more to construct than the read to run.
+    key = (id(tenant_id), postgres)
+    built = _SUBTREE_COLUMNS.get(key)
+    if built is None or built[0] is not tenant_id:
+        own, below = aliased(Tenant), aliased(Tenant)
+        collected = sa.func.array_agg(below.id) if postgres else sa.func.group_concat(below.id)
+        built = (tenant_id, sa.select(collected).select_from(own).join(below, below.path.startswith(own.path))
+                 .where(own.id == tenant_id).scalar_subquery())
+        _SUBTREE_COLUMNS[key] = built
+    return built[1]
+
+
+_SUBTREE_COLUMNS: dict[tuple[int, bool], tuple[Any, Any]] = {}
+
+
+def ids_of(value: Any) -> tuple[int, ...]:
+    """A :func:`subtree_ids_column` value as sorted ids (an array on PostgreSQL, ``"1,2,3"`` on SQLite)."""
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        value = value.split(",")
+    return tuple(sorted(int(i) for i in value))
 
 
 def ancestors(session: Session, tenant: Tenant) -> list[Tenant]:
