@@ -9,9 +9,10 @@ from typing import Any
 from apispec import BasePlugin
 from flask import Flask
 from flask_smorest import Api
-from marshmallow import Schema, fields
+from marshmallow import fields
 
 from jixiao import inputs
+from jixiao.dumping import Schema
 from jixiao.idempotency import HEADER, IDEMPOTENCY_KEY_REUSED, KEY_PATTERN, MAX_KEY_LENGTH
 
 #: The error statuses every operation can answer (``jixiao.errors``): 400 a parameter, a body or a field refused

@@ -21,9 +21,10 @@ from typing import Any, Generic, TypeVar
 
 import sqlalchemy as sa
 from flask import Response, jsonify
-from marshmallow import Schema, fields
+from marshmallow import fields
 from sqlalchemy.orm import Session
 
+from jixiao.dumping import Schema
 from jixiao.inputs import Integer
 
 DEFAULT_PER_PAGE = 50

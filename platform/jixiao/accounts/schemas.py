@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from marshmallow import fields, validate
 
 from jixiao.accounts.models import Role
+from jixiao.dumping import Schema
 from jixiao.inputs import MAX_LIST_ITEMS, Code, Id, Name, Text
 from jixiao.tenancy.schemas import TenantRefSchema
 

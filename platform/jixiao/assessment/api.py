@@ -8,13 +8,14 @@ from flask import request
 from flask.views import MethodView
 from flask_login import current_user
 from flask_smorest import Blueprint
-from marshmallow import Schema, fields, validate
+from marshmallow import fields, validate
 
 from jixiao import policy
 from jixiao.assessment import service
 from jixiao.assessment.scheme import normalised as normalised_scheme
 from jixiao.auth import current_tenant, require_login
 from jixiao.db import session
+from jixiao.dumping import Schema
 from jixiao.errors import ValidationFailed
 from jixiao.idempotency import idempotent
 from jixiao.inputs import (

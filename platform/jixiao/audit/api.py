@@ -7,12 +7,13 @@ from typing import Any
 from flask.views import MethodView
 from flask_login import current_user
 from flask_smorest import Blueprint
-from marshmallow import Schema, fields, validate
+from marshmallow import fields, validate
 
 from jixiao.audit import log
 from jixiao.auth import require_login
 from jixiao.db import session
 from jixiao.documents.uploads import attachment
+from jixiao.dumping import Schema
 from jixiao.spreadsheets.xlsx import XLSX_MIMETYPE
 
 blp = Blueprint("audit_api", __name__, description="The audit log (audit administrator only)")

@@ -3,8 +3,9 @@ API's answer."""
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from marshmallow import fields, validate
 
+from jixiao.dumping import Schema
 from jixiao.statistics.service import current_year
 
 MIN_YEAR, MAX_YEAR = 1990, 2100

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from flask import g
-from marshmallow import Schema, fields
+from marshmallow import fields
 
 from jixiao.documents import service
+from jixiao.dumping import Schema
 from jixiao.inputs import Id, Text
 
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from marshmallow import fields, validate
 
 from jixiao import pagination
 from jixiao.db import session
+from jixiao.dumping import Schema
 from jixiao.inputs import MAX_LIST_ITEMS
 from jixiao.jobs.service import job_outcome, kinds
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 import enum
 from typing import Any
 
-from marshmallow import Schema, fields, validate
+from marshmallow import fields, validate
 
 from jixiao import inputs, pagination
 from jixiao.accounts.schemas import DepartmentRefSchema
+from jixiao.dumping import Schema
 from jixiao.inputs import Code, Fixed, Id, IndicatorValue, Integer, Name, Score, Text, Year
 from jixiao.lifecycle.models import (
     AgencyType,

@@ -13,10 +13,11 @@ from typing import Any
 from flask.views import MethodView
 from flask_login import current_user
 from flask_smorest import Blueprint
-from marshmallow import Schema, fields
+from marshmallow import fields
 
 from jixiao.auth import current_tenant, require_login
 from jixiao.db import session
+from jixiao.dumping import Schema
 from jixiao.errors import NotFound
 from jixiao.idempotency import idempotent
 from jixiao.inputs import Fixed, Integer, Score

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from marshmallow import fields, validate
 
 from jixiao import inputs
+from jixiao.dumping import Schema
 from jixiao.statistics.service import LEAGUE_COLUMNS, LEAGUE_LEVELS, LEAGUE_SORTS, SCOPES, current_year
 
 MIN_YEAR, MAX_YEAR = 1990, 2100

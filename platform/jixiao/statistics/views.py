@@ -8,10 +8,11 @@ from typing import Any
 from flask import Blueprint, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from marshmallow import Schema, ValidationError
+from marshmallow import ValidationError
 
 from jixiao.auth import current_tenant, require_login
 from jixiao.db import session
+from jixiao.dumping import Schema
 from jixiao.errors import ValidationFailed
 from jixiao.lifecycle.models import LABELS, PERFORMER_LABELS
 from jixiao.statistics import report, service

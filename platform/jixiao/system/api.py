@@ -8,10 +8,11 @@ import sqlalchemy as sa
 from flask.views import MethodView
 from flask_login import current_user
 from flask_smorest import Blueprint
-from marshmallow import Schema, fields
+from marshmallow import fields
 
 from jixiao.auth import require_login
 from jixiao.db import session
+from jixiao.dumping import Schema
 from jixiao.errors import RETRY_AFTER_SECONDS, database_unavailable
 from jixiao.plugins import host
 from jixiao.system import service

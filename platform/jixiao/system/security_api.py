@@ -7,10 +7,11 @@ from typing import Any
 from flask.views import MethodView
 from flask_login import current_user
 from flask_smorest import Blueprint
-from marshmallow import Schema, fields, validate
+from marshmallow import fields, validate
 
 from jixiao.auth import require_login
 from jixiao.db import session
+from jixiao.dumping import Schema
 from jixiao.system import security_admin
 from jixiao.system.duties import DUTY_NAMES, Duty
 

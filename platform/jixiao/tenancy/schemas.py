@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from marshmallow import fields, validate
 
+from jixiao.dumping import Schema
 from jixiao.inputs import MAX_LIST_ITEMS, Code, Text
 
 
