@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import json
 import weakref
 from collections.abc import Iterator, Sequence
@@ -197,10 +198,18 @@ def apply_settings(connection: sa.Connection, scope: TenantScope) -> None:
 
     An engine with no registered key writes no MAC: its contexts verify nothing and see no tenant rows.
     """
-    settings = scope.settings(_CONTEXT_KEYS.get(connection.engine))
+    statement, values = _settings_statement(scope, _CONTEXT_KEYS.get(connection.engine))
+    connection.execute(statement, dict(values))
+
+
+@functools.lru_cache(maxsize=1024)
+def _settings_statement(scope: TenantScope, key: bytes | None) -> tuple[sa.TextClause, tuple[tuple[str, str], ...]]:
+    """The one statement writing ``scope`` signed with ``key``, made once per scope: the same user's requests
+    share one (the signature is an HMAC over every setting, the same for the same scope and key)."""
+    settings = scope.settings(key)
     # One round trip; set_config(..., true) lasts until the transaction ends, so nothing leaks across the pool.
     selects = ", ".join(f"set_config('{name}', :v{i}, true)" for i, name in enumerate(settings))
-    connection.execute(sa.text(f"SELECT {selects}"), {f"v{i}": v for i, v in enumerate(settings.values())})
+    return sa.text(f"SELECT {selects}"), tuple((f"v{i}", v) for i, v in enumerate(settings.values()))
 
 
 _CRITERIA_KEY = "jixiao.scope_criteria"
@@ -225,9 +234,17 @@ def _criteria_options(session: Session, scope: TenantScope) -> list[Any]:
     cached = session.info.get(_CRITERIA_KEY)
     if cached is not None and (cached[0] is scope or cached[0] == scope):
         return cached[1]
-    options = _build_criteria(scope, as_array=session.get_bind().dialect.name == "postgresql")
+    options = _shared_criteria(scope, session.get_bind().dialect.name == "postgresql")
     session.info[_CRITERIA_KEY] = (scope, options)
     return options
+
+
+@functools.lru_cache(maxsize=1024)
+def _shared_criteria(scope: TenantScope, as_array: bool) -> list[Any]:
+    """The criteria of ``scope``, shared by every session in it: a user's requests each open a session in the same
+    scope. The options are immutable statement options (the ids are a bound value inside them); a principal model
+    registered later empties this cache (``principal_criteria``)."""
+    return _build_criteria(scope, as_array=as_array)
 
 
 def _build_criteria(scope: TenantScope, *, as_array: bool = False) -> list[Any]:
@@ -269,6 +286,7 @@ _PRINCIPAL_CRITERIA: list[tuple[type, Any]] = []
 def principal_criteria(cls: type[_Scoped]) -> type[_Scoped]:
     """Class decorator: ``cls.__principal_criteria__(scope)`` replaces the plain tenant filter for ``cls``."""
     _PRINCIPAL_CRITERIA.append((cls, cls.__principal_criteria__))
+    _shared_criteria.cache_clear()
     return cls
 
 
