@@ -604,7 +604,7 @@ def finalize(session: Session, tenant: Tenant, campaign: Campaign, progress: Any
                  after={"subjects": len(subjects), "rule_set": campaign.rule_set, "cutoff": campaign.cutoff,
                         "appeal_until": campaign.appeal_until, "ranked": sum(1 for s in subjects if s.ranked)})
     session.commit()
-    _send_results(session, tenant, campaign, provisional=True)
+    _send_results(session, tenant, campaign, provisional=True, subjects=subjects)
     return {"campaign_id": campaign.id, "subjects": len(subjects), "ranked": sum(1 for s in subjects if s.ranked),
             "awarded": sum(1 for s in subjects if s.awards), "noticed": sum(1 for s in subjects if s.notices)}
 
@@ -974,9 +974,11 @@ def item_lines(campaign: Campaign, subject: CampaignSubject, scheme: Scheme | No
     return lines
 
 
-def _send_results(session: Session, tenant: Tenant, campaign: Campaign, *, provisional: bool | None) -> None:
-    """Write each subject's own result into its own tenant (``None``: take the results back)."""
-    subjects = ranking(session, campaign)
+def _send_results(session: Session, tenant: Tenant, campaign: Campaign, *, provisional: bool | None,
+                  subjects: list[CampaignSubject] | None = None) -> None:
+    """Write each subject's own result into its own tenant (``None``: take the results back). ``subjects``: the
+    campaign's subjects with their scores, when the caller holds them current (finalise has just computed them)."""
+    subjects = ranking(session, campaign) if subjects is None else subjects
     scheme = read_scheme(campaign.scheme)
     of_level = {level: sum(1 for s in subjects if s.level == level and s.ranked) for level in {s.level for s in subjects}}
     payloads = [(s.subject_tenant_id or tenant.id, s.code,
