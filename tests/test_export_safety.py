@@ -219,3 +219,27 @@ def test_list_titles_and_headings_are_text():
     (cells,) = sheets(data).values()
     assert [cells[ref]["text"] for ref in ("A1", "A2", "A3", "B3", "A4", "B4")] == [
         HOSTILE[0], "@subtitle", "+heading", "name", "=1+1", "-1"]
+
+
+def test_rows_keep_formula_and_error_lookalikes_as_text_and_values_typed():
+    """Rows are appended as plain values where openpyxl types them as they are, and as text cells where it would
+    take them for a formula or an error: "=…" and "#N/A" stay text, a lone "=" is text anyway, numbers stay
+    numbers (with their column's format), dates stay dates."""
+    import io
+    from datetime import date
+    from decimal import Decimal
+
+    import openpyxl
+
+    from jixiao.spreadsheets import xlsx
+
+    row = ["=1+1", "#N/A", "=", Decimal("12.5"), 7, date(2026, 1, 2), True, None, "普通文字"]
+    data = xlsx.rows_to_xlsx("标题", [f"列{i}" for i in range(len(row))], [row], formats={3: "0.00", 4: "0"})
+    assert formulas(data) == []
+    sheet = openpyxl.load_workbook(io.BytesIO(data)).worksheets[0]
+    cells = [sheet.cell(row=3, column=i + 1) for i in range(len(row))]
+    assert [c.data_type for c in cells[:3]] == ["s", "s", "s"]
+    assert [c.value for c in cells[:3]] == ["=1+1", "#N/A", "="]
+    assert (cells[3].value, cells[3].number_format, cells[4].value, cells[4].number_format) == (12.5, "0.00", 7, "0")
+    assert cells[5].is_date and cells[5].value.date() == date(2026, 1, 2)
+    assert (cells[6].value, cells[7].value, cells[8].value) == (True, None, "普通文字")
