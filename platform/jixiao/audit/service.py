@@ -14,10 +14,15 @@ from sqlalchemy.orm import Session
 from jixiao.audit.models import AuditEvent
 from jixiao.db import insert_many, utcnow
 
+#: Types JSON holds as they are (exactly these: a subclass, an enum of str say, goes the long way).
+_PLAIN = frozenset({str, int, float, bool, type(None)})
+
 
 def jsonable(value: Any) -> Any:
     """``value`` as JSON can hold it: dates in ISO form, decimals as strings (exact), enums as their values,
     containers recursively. Audit before/after snapshots and plugin event details both go through here."""
+    if type(value) in _PLAIN:  # most values of a snapshot (an import audits every field of every project)
+        return value
     if isinstance(value, dict):
         return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple | set):
