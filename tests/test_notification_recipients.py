@@ -316,6 +316,43 @@ def test_the_daily_scan_runs_as_many_statements_for_three_projects_as_for_one(tm
     assert thrice == once
 
 
+class _Progress:
+    def progress(self, percent: int, message: str = "") -> None:
+        pass
+
+
+def test_the_daily_scan_reads_its_records_once_per_tenant_and_writes_once(tmp_path):
+    """Each tenant's notices and monitoring reports are read once (the scan sorts them into its four kinds), their
+    audience once per concern, and every notification is written in one insert: five reads and an insert where
+    it was nine statements and four inserts."""
+    from jixiao.lifecycle.scans import daily_scan
+
+    app, database = new_app(tmp_path)
+    try:
+        add_department(app, CODE, "A", "甲局")
+        add_user(app, CODE, ["department"], "A")
+        finance = api_login(app, add_user(app, CODE, ["finance"]))
+        troubled_project(app, finance, "A", "一号项目")
+        engine = app.extensions["jixiao.db"].engine
+        statements: list[str] = []
+        sa.event.listen(engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
+        with app.app_context():
+            counts = daily_scan(_Progress())
+    finally:
+        engine.dispose()
+        drop_test_database(database)
+
+    def starting(prefix: str) -> int:
+        return sum(1 for s in statements if " ".join(s.split()).startswith(prefix))
+
+    assert counts["overdue_notices"] and counts["off_track"] and counts["suspended"], counts
+    assert starting("SELECT rectification_notices.id") == 1
+    assert starting("SELECT monitoring_reports.id") == 1
+    assert starting("INSERT INTO notifications") == 1
+    # Finance and the unit (overdue, red, suspended); nothing falls due within the reminder days here.
+    assert starting("WITH RECURSIVE") == 1
+
+
 # ---- The scan acts through the services ------------------------------------------------------------------------
 
 

@@ -34,6 +34,20 @@ def tenant_view(session: Session, tenant: Tenant) -> TenantView:
     return cache[tenant.id]
 
 
+def tenant_views(session: Session, tenants: list[Tenant]) -> dict[int, TenantView]:
+    """Many tenants as hooks see them (tenant id → view), their ancestors read in one statement, and remembered
+    for :func:`tenant_view` as it remembers its own: a job going tenant by tenant asks once, not once a tenant.
+    The session's scope must read the ancestors (a platform job's does)."""
+    cache: dict[int, TenantView] = g.setdefault("jixiao_tenant_views", {}) if has_app_context() else {}
+    wanted = [t for t in tenants if t.id not in cache]
+    codes = sorted({code for t in wanted for code in t.ancestor_codes})
+    above = {t.code: t for t in session.scalars(sa.select(Tenant).where(Tenant.code.in_(codes)))} if codes else {}
+    for tenant in wanted:
+        chain = [above[code] for code in tenant.ancestor_codes if code in above]
+        cache[tenant.id] = tenancy.view(session, host(), tenant, [*chain, tenant])
+    return {t.id: cache[t.id] for t in tenants}
+
+
 def hooks(session: Session, tenant: Tenant) -> TenantHooks:
     return host().for_tenant(tenant_view(session, tenant))
 

@@ -111,27 +111,28 @@ def daily_scan(ctx: JobContext) -> dict[str, Any]:
     """Overdue rectifications, red monitoring reports, overdue answers to warnings, and the rectifications and
     answers falling due within ``notifications.reminder_days``, tenant by tenant.
 
-    Each kind is a fixed number of statements per tenant, whatever the number of records and users: one read
-    of the records, one of their audience (finance and the project's unit, among those who can open it), one
-    insert (that skips the notifications already written). The notifications written are then handed to the
-    channels beyond the bell (one job per tenant; none when no channel is on).
+    A fixed number of statements per tenant, whatever the number of records and users: one read of its open
+    rectification notices and one of the monitoring reports that need a word (red, or a warning unanswered),
+    sorted into the four kinds here; one read of their audience for each concern (finance and the project's
+    unit, or the unit alone); one insert of every notification (skipping those already written); and the
+    suspension, when a warning went unanswered. The tenants' settings come from one read of their ancestors.
+    The notifications written are then handed to the channels beyond the bell (one job per tenant; none when no
+    channel is on).
     """
+    from jixiao.lifecycle import common
     from jixiao.lifecycle.rectification import today
 
     on = today()
     tenants = _tenants_with_projects()
+    with scoped(TenantScope(system=True, read_ids=tuple(t.id for t in tenants))) as session:
+        views = common.tenant_views(session, tenants)
     counts = {"overdue_notices": 0, "off_track": 0, "suspended": 0, "due_soon": 0, "notifications": 0}
     for index, tenant in enumerate(tenants, start=1):
+        until = on + timedelta(days=int(views[tenant.id].settings["notifications.reminder_days"]))
         with scoped(TenantScope(read_ids=(tenant.id,), write_id=tenant.id)) as session:
-            overdue_notices = _overdue_notices(session, tenant, on)
-            red_reports = _red_reports(session, tenant)
-            suspended = _suspend_late_answers(session, tenant, on)
-            due_soon = _falling_due(session, tenant, on)
-            counts["overdue_notices"] += overdue_notices[0]
-            counts["off_track"] += red_reports[0]
-            counts["suspended"] += suspended[0]
-            counts["due_soon"] += due_soon[0]
-            written = [*overdue_notices[1], *red_reports[1], *suspended[1], *due_soon[1]]
+            found, written = _scan_tenant(session, tenant, on, until)
+            for kind, number in found.items():
+                counts[kind] += number
             counts["notifications"] += len(written)
             session.commit()
             channels.dispatch(session, tenant, written)
@@ -139,109 +140,80 @@ def daily_scan(ctx: JobContext) -> dict[str, Any]:
     return counts
 
 
-def _overdue_notices(session: Any, tenant: Tenant, on: Any) -> tuple[int, list[int]]:
-    overdue = (sa.select(RectificationNotice.id, RectificationNotice.project_id, RectificationNotice.deadline,
-                         Project.name)
-               .join(Project, Project.id == RectificationNotice.project_id)
-               .where(RectificationNotice.tenant_id == tenant.id, RectificationNotice.deadline < on,
-                      RectificationNotice.status != NoticeStatus.VERIFIED))
-    rows = session.execute(overdue).all()
-    if not rows:
-        return 0, []
-    recipients = _audience(session, overdue.with_only_columns(RectificationNotice.project_id), Concern.FINANCE,
-                           Concern.UNIT)
-    written = write_many(session, (
-        {"tenant_id": tenant.id, "user_id": user_id, "kind": "rectification_overdue",
-         "title": f"整改逾期：《{name}》", "body": f"整改期限 {deadline} 已过，尚未完成核验。",
-         "url": _project_url(tenant, project_id, "rectification"), "dedupe_key": f"overdue:{notice_id}:{deadline}"}
-        for notice_id, project_id, deadline, name in rows for user_id in recipients.get(project_id, ())))
-    return len(rows), written
+def _scan_tenant(session: Any, tenant: Tenant, on: Any, until: Any) -> tuple[dict[str, int], list[int]]:
+    """One tenant's part of the daily scan (see :func:`daily_scan`): what it found of each kind, and the ids of
+    the notifications it wrote."""
+    notices = session.execute(
+        sa.select(RectificationNotice.id, RectificationNotice.project_id, RectificationNotice.deadline,
+                  RectificationNotice.status, Project.name)
+        .join(Project, Project.id == RectificationNotice.project_id)
+        .where(RectificationNotice.tenant_id == tenant.id, RectificationNotice.deadline <= until,
+               RectificationNotice.status != NoticeStatus.VERIFIED)).all()
+    reports = session.execute(
+        sa.select(MonitoringReport.id, MonitoringReport.project_id, MonitoringReport.period,
+                  MonitoringReport.execution_rate, MonitoringReport.cause, MonitoringReport.red_episode,
+                  MonitoringReport.light, MonitoringReport.response_due,
+                  MonitoringReport.response.is_(None).label("unanswered"), Project.name,
+                  Project.payment_suspended, Project.approved_amount.is_not(None).label("approved"))
+        .join(Project, Project.id == MonitoringReport.project_id)
+        .where(MonitoringReport.tenant_id == tenant.id,
+               sa.or_(MonitoringReport.light == Light.RED,
+                      sa.and_(MonitoringReport.response.is_(None), MonitoringReport.response_due <= until)))
+        # The first warning of a project that fell due decides its suspension's reason.
+        .order_by(MonitoringReport.project_id, MonitoringReport.response_due, MonitoringReport.id)).all()
 
+    overdue = [n for n in notices if n.deadline < on]
+    notices_due = [n for n in notices if n.deadline >= on and n.status in (NoticeStatus.ISSUED, NoticeStatus.RETURNED)]
+    red = [r for r in reports if r.light == Light.RED]
+    first_late: dict[int, Any] = {}
+    for r in reports:
+        if (r.response_due is not None and r.response_due < on and r.unanswered and not r.payment_suspended
+                and r.approved):
+            first_late.setdefault(r.project_id, r)
+    answers_due = [r for r in reports if r.response_due is not None and on <= r.response_due <= until and r.unanswered]
 
-def _red_reports(session: Any, tenant: Tenant) -> tuple[int, list[int]]:
-    red = (sa.select(MonitoringReport.id, MonitoringReport.project_id, MonitoringReport.period,
-                     MonitoringReport.execution_rate, MonitoringReport.cause, MonitoringReport.red_episode, Project.name)
-           .join(Project, Project.id == MonitoringReport.project_id)
-           .where(MonitoringReport.tenant_id == tenant.id, MonitoringReport.light == Light.RED))
-    rows = session.execute(red).all()
-    if not rows:
-        return 0, []
-    # The unit hears of it too: it is the one to answer the warning (继续执行 / 调剂 / 取消) before payment stops.
-    # Once per red light (its episode), not per version: a correction or an answer that leaves it red is the
-    # same red light, already told; one that went away and came back is told again.
-    recipients = _audience(session, red.with_only_columns(MonitoringReport.project_id), Concern.FINANCE, Concern.UNIT)
-    written = write_many(session, (
-        {"tenant_id": tenant.id, "user_id": user_id, "kind": "monitoring_red",
-         "title": f"监控红灯：《{name}》{period}月", "body": f"执行率 {rate}%，偏差原因：{cause or '未填写'}",
-         "url": _project_url(tenant, project_id, "monitoring"), "dedupe_key": f"red:{report_id}:{episode}"}
-        for report_id, project_id, period, rate, cause, episode, name in rows
-        for user_id in recipients.get(project_id, ())))
-    return len(rows), written
+    told = sorted({n.project_id for n in overdue} | {r.project_id for r in red} | set(first_late))
+    # The unit hears of a red light and a suspension too: it is the one to answer the warning (继续执行 / 调剂 /
+    # 取消) before payment stops.
+    finance_and_unit = _audience(session, told, Concern.FINANCE, Concern.UNIT) if told else {}
+    reminded = sorted({n.project_id for n in notices_due} | {r.project_id for r in answers_due})
+    unit = _audience(session, reminded, Concern.UNIT) if reminded else {}
+    reasons = {project_id: (f"{r.period}月监控预警未在 {r.response_due} 前回应（继续执行 / 调剂 / 取消），按规定暂停拨款")
+               for project_id, r in first_late.items()}
 
+    def to(recipients: dict[int, list[int]], project_id: int, **notification: Any) -> list[dict[str, Any]]:
+        return [{"tenant_id": tenant.id, "user_id": user_id, **notification} for user_id in recipients.get(project_id, ())]
 
-def _suspend_late_answers(session: Any, tenant: Tenant, on: Any) -> tuple[int, list[int]]:
-    """Suspend the payment of each project with a warning left unanswered past its due date (once per project:
-    the first warning that fell due decides the reason) and tell finance and the unit. The suspension is the
-    projects service's, as finance's own is: audited (as the system), and the tenant's plugins hear of it."""
-    late = (sa.select(MonitoringReport.id, MonitoringReport.project_id, MonitoringReport.period,
-                      MonitoringReport.response_due, Project.name)
-            .join(Project, Project.id == MonitoringReport.project_id)
-            .where(MonitoringReport.tenant_id == tenant.id, MonitoringReport.response_due < on,
-                   MonitoringReport.response.is_(None), Project.payment_suspended.is_(False),
-                   Project.approved_amount.is_not(None))
-            .order_by(MonitoringReport.project_id, MonitoringReport.response_due, MonitoringReport.id))
-    first: dict[int, Any] = {}
-    for row in session.execute(late):
-        first.setdefault(row.project_id, row)
-    if not first:
-        return 0, []
-    reasons = {project_id: (f"{row.period}月监控预警未在 {row.response_due} 前回应（继续执行 / 调剂 / 取消），按规定暂停拨款")
-               for project_id, row in first.items()}
-    recipients = _audience(session, list(first), Concern.FINANCE, Concern.UNIT)
-    written = write_many(session, (
-        {"tenant_id": tenant.id, "user_id": user_id, "kind": "payment_suspended", "title": f"暂停拨款：《{row.name}》",
-         "body": reasons[project_id], "url": _project_url(tenant, project_id, "monitoring"),
-         "dedupe_key": f"suspend:{row.id}"}
-        for project_id, row in first.items() for user_id in recipients.get(project_id, ())))
-    # The notifications commit with the suspension, or not at all.
+    notifications = [
+        *(item for n in overdue for item in to(
+            finance_and_unit, n.project_id, kind="rectification_overdue", title=f"整改逾期：《{n.name}》",
+            body=f"整改期限 {n.deadline} 已过，尚未完成核验。", url=_project_url(tenant, n.project_id, "rectification"),
+            dedupe_key=f"overdue:{n.id}:{n.deadline}")),
+        # Once per red light (its episode), not per version: a correction or an answer that leaves it red is the
+        # same red light, already told; one that went away and came back is told again.
+        *(item for r in red for item in to(
+            finance_and_unit, r.project_id, kind="monitoring_red", title=f"监控红灯：《{r.name}》{r.period}月",
+            body=f"执行率 {r.execution_rate}%，偏差原因：{r.cause or '未填写'}",
+            url=_project_url(tenant, r.project_id, "monitoring"), dedupe_key=f"red:{r.id}:{r.red_episode}")),
+        *(item for project_id, r in first_late.items() for item in to(
+            finance_and_unit, project_id, kind="payment_suspended", title=f"暂停拨款：《{r.name}》",
+            body=reasons[project_id], url=_project_url(tenant, project_id, "monitoring"),
+            dedupe_key=f"suspend:{r.id}")),
+        # Once per record and due date: a deadline moved is a new reminder.
+        *(item for n in notices_due for item in to(
+            unit, n.project_id, kind="rectification_due_soon", title=f"整改即将到期：《{n.name}》",
+            body=f"整改期限为 {n.deadline}，请按期反馈整改情况。", url=_project_url(tenant, n.project_id, "rectification"),
+            dedupe_key=f"due-soon:notice:{n.id}:{n.deadline}")),
+        *(item for r in answers_due for item in to(
+            unit, r.project_id, kind="warning_due_soon", title=f"预警回应即将到期：《{r.name}》{r.period}月",
+            body=f"请于 {r.response_due} 前回应监控预警（继续执行 / 调剂 / 取消），逾期将暂停拨款。",
+            url=_project_url(tenant, r.project_id, "monitoring"),
+            dedupe_key=f"due-soon:warning:{r.id}:{r.response_due}")),
+    ]
+    written = write_many(session, notifications)
+    # The suspension is the projects service's, as finance's own is: audited (as the system), and the tenant's
+    # plugins hear of it. The notifications commit with it, or not at all.
     suspended = projects.suspend_payments(session, SystemActor(tenant_id=tenant.id, purpose="scan.daily"), tenant,
-                                          reasons)
-    return len(suspended), written
-
-
-def _falling_due(session: Any, tenant: Tenant, on: Any) -> tuple[int, list[int]]:
-    """Remind the unit of what falls due within the tenant's ``notifications.reminder_days`` (from today on): a
-    rectification not yet answered (or returned to it), and a warning's answer not yet given. Once per record and
-    due date: a deadline moved is a new reminder."""
-    from jixiao.lifecycle import common
-
-    days = int(common.tenant_view(session, tenant).settings["notifications.reminder_days"])
-    until = on + timedelta(days=days)
-    notices = (sa.select(RectificationNotice.id, RectificationNotice.project_id, RectificationNotice.deadline,
-                         Project.name)
-               .join(Project, Project.id == RectificationNotice.project_id)
-               .where(RectificationNotice.tenant_id == tenant.id, RectificationNotice.deadline >= on,
-                      RectificationNotice.deadline <= until,
-                      RectificationNotice.status.in_([NoticeStatus.ISSUED, NoticeStatus.RETURNED])))
-    answers = (sa.select(MonitoringReport.id, MonitoringReport.project_id, MonitoringReport.response_due,
-                         MonitoringReport.period, Project.name)
-               .join(Project, Project.id == MonitoringReport.project_id)
-               .where(MonitoringReport.tenant_id == tenant.id, MonitoringReport.response_due >= on,
-                      MonitoringReport.response_due <= until, MonitoringReport.response.is_(None)))
-    notice_rows, answer_rows = session.execute(notices).all(), session.execute(answers).all()
-    if not notice_rows and not answer_rows:
-        return 0, []
-    project_ids = sorted({row.project_id for row in [*notice_rows, *answer_rows]})
-    recipients = _audience(session, project_ids, Concern.UNIT)
-    written = write_many(session, [
-        *({"tenant_id": tenant.id, "user_id": user_id, "kind": "rectification_due_soon",
-           "title": f"整改即将到期：《{name}》", "body": f"整改期限为 {deadline}，请按期反馈整改情况。",
-           "url": _project_url(tenant, project_id, "rectification"), "dedupe_key": f"due-soon:notice:{notice_id}:{deadline}"}
-          for notice_id, project_id, deadline, name in notice_rows for user_id in recipients.get(project_id, ())),
-        *({"tenant_id": tenant.id, "user_id": user_id, "kind": "warning_due_soon",
-           "title": f"预警回应即将到期：《{name}》{period}月",
-           "body": f"请于 {due} 前回应监控预警（继续执行 / 调剂 / 取消），逾期将暂停拨款。",
-           "url": _project_url(tenant, project_id, "monitoring"), "dedupe_key": f"due-soon:warning:{report_id}:{due}"}
-          for report_id, project_id, due, period, name in answer_rows for user_id in recipients.get(project_id, ())),
-    ])
-    return len(notice_rows) + len(answer_rows), written
+                                          reasons) if reasons else []
+    return ({"overdue_notices": len(overdue), "off_track": len(red), "suspended": len(suspended),
+             "due_soon": len(notices_due) + len(answers_due)}, written)
