@@ -343,3 +343,14 @@ def test_every_hook_parameter_has_a_type_of_its_own(hook):
     ``tenant`` or a ``report`` is. Each is now the toolkit's read-only view (or a plain type)."""
     parameters = inspect.signature(getattr(hookspecs, hook)).parameters
     assert [name for name, parameter in parameters.items() if parameter.annotation in ("Any", inspect.Parameter.empty)] == []
+
+
+def test_a_data_file_is_parsed_once_and_each_caller_gets_its_own_copy():
+    from jixiao import toolkit
+
+    toolkit._parsed_data_file.cache_clear()
+    first = toolkit.load_data_file("jixiao_hunan", "settings.yaml")
+    first["changed by a caller"] = True
+    again = toolkit.load_data_file("jixiao_hunan", "settings.yaml")
+    assert "changed by a caller" not in again
+    assert toolkit._parsed_data_file.cache_info().misses == 1

@@ -5,7 +5,9 @@ Core internals may change between releases; the names below change only after a 
 
 from __future__ import annotations
 
+import copy
 import dataclasses
+import functools
 import json
 import re
 from collections.abc import Callable, Mapping
@@ -192,8 +194,15 @@ def add_working_days(start: Any, days: int) -> Any:
 
 
 def load_data_file(package: str, name: str) -> Any:
-    """Load a YAML or JSON data file shipped inside a plugin package (``package/data/name``)."""
-    import json
+    """Load a YAML or JSON data file shipped inside a plugin package (``package/data/name``).
+
+    The file is read and parsed once per process (a package's files do not change while it runs, and hooks ask
+    for their settings file on every request); each call returns its own copy, which the caller may change."""
+    return copy.deepcopy(_parsed_data_file(package, name))
+
+
+@functools.lru_cache(maxsize=256)
+def _parsed_data_file(package: str, name: str) -> Any:
     from importlib.resources import files
 
     import yaml
