@@ -72,19 +72,18 @@ def subtree_ids(session: Session, tenant: Tenant) -> list[int]:
     return list(session.scalars(sa.select(Tenant.id).where(Tenant.path.startswith(tenant.path))))
 
 
-def subtree_ids_column(session: Session, tenant_id: Any) -> Any:
-    """The ids of the subtree of the tenant whose id is ``tenant_id`` (a column of the statement it goes into), as
-    one value per row: authentication reads a principal and its readable tenants in one statement. Read the value
-    with :func:`ids_of`."""
+def subtree_ids_column(session: Session, path: Any) -> Any:
+    """The ids of the subtree of the tenant whose path is ``path`` (a column of the statement it goes into, e.g. a
+    joined tenant's), as one value per row: authentication reads a principal and its readable tenants in one
+    statement. Read the value with :func:`ids_of`."""
     postgres = session.get_bind().dialect.name == "postgresql"
-    # Built once per column and dialect: two aliases and a join cost more to construct than the read to run.
-    key = (id(tenant_id), postgres)
+    # Built once per column and dialect: an alias and an aggregate cost more to construct than the read to run.
+    key = (id(path), postgres)
     built = _SUBTREE_COLUMNS.get(key)
-    if built is None or built[0] is not tenant_id:
-        own, below = aliased(Tenant), aliased(Tenant)
+    if built is None or built[0] is not path:
+        below = aliased(Tenant)
         collected = sa.func.array_agg(below.id) if postgres else sa.func.group_concat(below.id)
-        built = (tenant_id, sa.select(collected).select_from(own).join(below, below.path.startswith(own.path))
-                 .where(own.id == tenant_id).scalar_subquery())
+        built = (path, sa.select(collected).where(below.path.startswith(path)).scalar_subquery())
         _SUBTREE_COLUMNS[key] = built
     return built[1]
 
