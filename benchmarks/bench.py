@@ -156,7 +156,7 @@ def measure_list(province: Province, jixiao: serving.Server, bare: serving.Serve
     same("project list", ours, theirs)
     statements, _ = paths.api_statements(province, path, token)
     print(f"  project list: {len(ours['items'])} of {ours['total']} projects, {statements} statements per request "
-          f"(Jixiao; the baseline sends 9)", flush=True)
+          f"(Jixiao; the baseline sends 5)", flush=True)
     return load_rows("JSON project list, page of 50", jixiao.base + path, bare.base + path, token, seconds, repeat)
 
 

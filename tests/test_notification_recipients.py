@@ -279,6 +279,31 @@ def test_the_audience_is_the_visibility_rule(world):
     assert audience  # the world has someone to tell
 
 
+def test_the_audience_of_a_list_is_project_audience_s_for_every_concern(world):
+    """``policy.audience_of`` (one statement built once per concern, the ids a parameter) answers the pairs
+    ``project_audience`` answers for the same ids, for every combination of concerns."""
+    import itertools
+
+    from jixiao import policy
+    from jixiao.db import TenantScope, scoped, system_scope
+    from jixiao.lifecycle.models import Project
+    from jixiao.tenancy import service as tenancy
+
+    app, _people, _p = world
+    with app.app_context():
+        with system_scope() as db:
+            tenant = tenancy.get_by_code(db, CODE)
+        with scoped(TenantScope(read_ids=(tenant.id,), write_id=tenant.id)) as db:
+            ids = list(db.scalars(sa.select(Project.id).where(Project.tenant_id == tenant.id)))
+            for size in (1, 2, 3):
+                for concern in itertools.combinations(list(policy.Concern), size):
+                    built = set(db.execute(policy.project_audience(ids, concern=concern)).tuples())
+                    assert set(policy.audience_of(db, ids, *concern)) == built, concern
+                    assert set(policy.audience_of(db, ids[:1], *concern)) == {
+                        pair for pair in built if pair[1] == ids[0]}, concern
+            assert policy.audience_of(db, [], policy.Concern.FINANCE) == []
+
+
 # ---- What it costs ---------------------------------------------------------------------------------------------
 
 

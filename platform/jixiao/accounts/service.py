@@ -227,12 +227,6 @@ def session_principal(session: Session, user_id: int, session_generation: int | 
     return Principal(user=user, readable_ids=tenancy.ids_of(readable))
 
 
-def load_user(session: Session, user_id: int, session_generation: int | None = None) -> User | None:
-    """The active user a session names; None when the session's generation is no longer the user's."""
-    found = session_principal(session, user_id, session_generation)
-    return found.user if found else None
-
-
 def enrollment_pending(user: User) -> bool:
     """The user must use a second factor and has not enrolled one: their session may only enroll it."""
     return second_factor.required_for(user) and not user.second_factor_enrolled

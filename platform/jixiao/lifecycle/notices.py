@@ -33,7 +33,7 @@ from jixiao import db
 from jixiao.jobs import channels
 from jixiao.jobs.notifications import write_many
 from jixiao.lifecycle.models import WarningResponse
-from jixiao.policy import Concern, project_audience
+from jixiao.policy import Concern, audience_of
 from jixiao.toolkit import ProjectView, TenantView
 
 logger = logging.getLogger(__name__)
@@ -133,7 +133,7 @@ def tell(session: Any, tenant_id: int, tenant_code: str, notices: Sequence[tuple
         by_concern.setdefault(notice.concern, []).append(project_id)
     audience: dict[tuple[tuple[Concern, ...], int], list[int]] = {}
     for concern, project_ids in by_concern.items():
-        for user_id, project_id in session.execute(project_audience(sorted(set(project_ids)), concern=concern)):
+        for user_id, project_id in audience_of(session, project_ids, *concern):
             audience.setdefault((concern, project_id), []).append(user_id)
     return write_many(session, (
         {"tenant_id": tenant_id, "user_id": user_id, "kind": notice.kind, "title": notice.title, "body": notice.body,

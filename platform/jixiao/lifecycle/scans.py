@@ -30,7 +30,7 @@ from jixiao.lifecycle.models import (
     Project,
     RectificationNotice,
 )
-from jixiao.policy import Concern, SystemActor, project_audience
+from jixiao.policy import Concern, SystemActor, audience_of
 from jixiao.tenancy.models import Tenant
 
 #: The schedule, as data (cron expressions in the server's time zone).
@@ -63,7 +63,7 @@ def _project_url(tenant: Tenant, project_id: int, anchor: str) -> str:
 def _audience(session: Any, project_ids: Any, *concern: Concern) -> dict[int, list[int]]:
     """Project id → the ids of the users a notification about it goes to (one statement; see ``policy``)."""
     recipients: dict[int, list[int]] = {}
-    for user_id, project_id in session.execute(project_audience(project_ids, concern=concern)):
+    for user_id, project_id in audience_of(session, project_ids, *concern):
         recipients.setdefault(project_id, []).append(user_id)
     return recipients
 
