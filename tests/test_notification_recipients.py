@@ -297,7 +297,7 @@ def test_the_audience_of_a_list_is_project_audience_s_for_every_concern(world):
             ids = list(db.scalars(sa.select(Project.id).where(Project.tenant_id == tenant.id)))
             for size in (1, 2, 3):
                 for concern in itertools.combinations(list(policy.Concern), size):
-                    built = set(db.execute(policy.project_audience(ids, concern=concern)).tuples())
+                    built = {(user_id, project_id) for user_id, project_id in db.execute(policy.project_audience(ids, concern=concern))}
                     assert set(policy.audience_of(db, ids, *concern)) == built, concern
                     assert set(policy.audience_of(db, ids[:1], *concern)) == {
                         pair for pair in built if pair[1] == ids[0]}, concern
