@@ -144,24 +144,17 @@ def count_projects(session: Session, actor: User, tenant: Tenant, filters: proje
 
 def project_rows(session: Session, actor: User, tenant: Tenant, filters: projects.ProjectFilters,
                  progress: Progress | None = None) -> Iterator[list[Any]]:
-    page, seen = 1, 0
-    while True:
-        rows, total = projects.list_projects(session, actor, tenant, filters, page, PAGE)
-        for row in rows:
-            p = row.project
-            yield [p.code, p.name, p.year, p.department.code if p.department else "",
-                   p.department.name if p.department else "", p.kind.label, p.fund_type.label, p.category,
-                   _yes(p.is_new), _yes(p.is_key), _yes(p.classified), units.wan_from_yuan(p.requested_amount),
-                   units.wan_from_yuan(p.approved_amount), units.wan_from_yuan(p.adjusted_amount), p.stage.label,
-                   LABELS.get(row.light, row.light) if row.light else "", row.grade or "", _yes(p.payment_suspended),
-                   "、".join(SpendingModality(m).label for m in p.spending_modalities or []), _yes(p.is_special_fund),
-                   p.fund_source.label if p.fund_source else ""]
-        seen += len(rows)
-        if progress is not None and total:
-            progress(min(90, 10 + 80 * seen // total), f"已导出 {seen}/{total} 行")
-        if len(rows) < PAGE or seen >= total:
-            return
-        page += 1
+    total, rows = projects.project_values(session, actor, tenant, filters, PAGE)
+    for seen, p in enumerate(rows, start=1):
+        yield [p.code, p.name, p.year, p.department_code or "", p.department_name or "", p.kind.label,
+               p.fund_type.label, p.category, _yes(p.is_new), _yes(p.is_key), _yes(p.classified),
+               units.wan_from_yuan(p.requested_amount), units.wan_from_yuan(p.approved_amount),
+               units.wan_from_yuan(p.adjusted_amount), p.stage.label,
+               LABELS.get(str(p.light), str(p.light)) if p.light else "", p.grade or "", _yes(p.payment_suspended),
+               "、".join(SpendingModality(m).label for m in p.spending_modalities or []), _yes(p.is_special_fund),
+               p.fund_source.label if p.fund_source else ""]
+        if progress is not None and (seen % PAGE == 0 or seen == total):
+            progress(min(90, 10 + 80 * seen // max(total, 1)), f"已导出 {seen}/{total} 行")
 
 
 def describe_filters(filters: projects.ProjectFilters) -> str:
