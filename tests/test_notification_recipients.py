@@ -10,6 +10,7 @@ the past, as the days going by would.
 
 from __future__ import annotations
 
+import contextlib
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -253,28 +254,36 @@ def test_every_notification_concerns_a_project_its_reader_can_open(world):
             assert client.get(url(f"/projects/{p[name]}")).status_code == 404, (who, name)
 
 
+@contextlib.contextmanager
+def in_the_tenant(app):
+    """The world's tenant under its own scope: ``(session, tenant, its project ids)``."""
+    from jixiao.db import TenantScope, scoped, system_scope
+    from jixiao.lifecycle.models import Project
+    from jixiao.tenancy import service as tenancy
+
+    with app.app_context():
+        with system_scope() as db:
+            tenant = tenancy.get_by_code(db, CODE)
+        with scoped(TenantScope(read_ids=(tenant.id,), write_id=tenant.id)) as db:
+            yield db, tenant, list(db.scalars(sa.select(Project.id).where(Project.tenant_id == tenant.id)))
+
+
 def test_the_audience_is_the_visibility_rule(world):
     """For every active user and project of the tenant: in the audience exactly when the project is visible to
     the user by visible_projects and the notification concerns them."""
     from jixiao import policy
     from jixiao.accounts.models import User
-    from jixiao.db import TenantScope, scoped, system_scope
     from jixiao.lifecycle.models import Project
-    from jixiao.tenancy import service as tenancy
 
     app, _people, _p = world
-    with app.app_context():
-        with system_scope() as db:
-            tenant = tenancy.get_by_code(db, CODE)
-        with scoped(TenantScope(read_ids=(tenant.id,), write_id=tenant.id)) as db:
-            ids = list(db.scalars(sa.select(Project.id).where(Project.tenant_id == tenant.id)))
-            everyone = list(db.scalars(sa.select(User).where(User.tenant_id == tenant.id)))
-            audience = {(user_id, pid) for user_id, pid in db.execute(
-                policy.project_audience(ids, concern=list(policy.Concern)))}
-            visible = {(user.id, pid) for user in everyone
-                       for pid in db.scalars(sa.select(Project.id).where(policy.visible_projects(user, tenant)))}
-            concerned = {(user.id, pid) for user, pid in ((u, i) for u in everyone for i in ids)
-                         if user.has_role("finance", "department", "evaluator")}
+    with in_the_tenant(app) as (db, tenant, ids):
+        everyone = list(db.scalars(sa.select(User).where(User.tenant_id == tenant.id)))
+        audience = {(user_id, pid) for user_id, pid in db.execute(
+            policy.project_audience(ids, concern=list(policy.Concern)))}
+        visible = {(user.id, pid) for user in everyone
+                   for pid in db.scalars(sa.select(Project.id).where(policy.visible_projects(user, tenant)))}
+        concerned = {(user.id, pid) for user, pid in ((u, i) for u in everyone for i in ids)
+                     if user.has_role("finance", "department", "evaluator")}
     assert audience == visible & concerned
     assert audience  # the world has someone to tell
 
@@ -285,23 +294,17 @@ def test_the_audience_of_a_list_is_project_audience_s_for_every_concern(world):
     import itertools
 
     from jixiao import policy
-    from jixiao.db import TenantScope, scoped, system_scope
-    from jixiao.lifecycle.models import Project
-    from jixiao.tenancy import service as tenancy
 
     app, _people, _p = world
-    with app.app_context():
-        with system_scope() as db:
-            tenant = tenancy.get_by_code(db, CODE)
-        with scoped(TenantScope(read_ids=(tenant.id,), write_id=tenant.id)) as db:
-            ids = list(db.scalars(sa.select(Project.id).where(Project.tenant_id == tenant.id)))
-            for size in (1, 2, 3):
-                for concern in itertools.combinations(list(policy.Concern), size):
-                    built = {(user_id, project_id) for user_id, project_id in db.execute(policy.project_audience(ids, concern=concern))}
-                    assert set(policy.audience_of(db, ids, *concern)) == built, concern
-                    assert set(policy.audience_of(db, ids[:1], *concern)) == {
-                        pair for pair in built if pair[1] == ids[0]}, concern
-            assert policy.audience_of(db, [], policy.Concern.FINANCE) == []
+    with in_the_tenant(app) as (db, _tenant, ids):
+        for size in (1, 2, 3):
+            for concern in itertools.combinations(list(policy.Concern), size):
+                built = {(user_id, project_id) for user_id, project_id
+                         in db.execute(policy.project_audience(ids, concern=concern))}
+                assert set(policy.audience_of(db, ids, *concern)) == built, concern
+                assert set(policy.audience_of(db, ids[:1], *concern)) == {
+                    pair for pair in built if pair[1] == ids[0]}, concern
+        assert policy.audience_of(db, [], policy.Concern.FINANCE) == []
 
 
 # ---- What it costs ---------------------------------------------------------------------------------------------
