@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any, cast
 
@@ -364,7 +364,7 @@ LISTED_VALUES = ("code", "name", "year", "kind", "fund_type", "category", "is_ne
 
 
 def project_values(session: Session, actor: User, tenant: Tenant, filters: ProjectFilters,
-                   chunk: int = 500) -> tuple[int, Iterator[Sequence[Any]]]:
+                   chunk: int = 500) -> tuple[int, Iterator[Any]]:
     """Every row :func:`list_projects` would give across its pages, as values: each project's
     :data:`LISTED_VALUES`, its department's ``department_code`` and ``department_name``, its latest ``light`` and
     ``grade`` (named columns of a row), in the list's order; with the total first. Two statements: the count, and
