@@ -80,7 +80,6 @@ SELECT u.id, u.username, u.display_name, u.roles, u.is_operator, u.department_id
 FROM users u LEFT JOIN tenants t ON t.id = u.tenant_id LEFT JOIN departments d ON d.id = u.department_id
 WHERE u.id = %s
 """
-STAGE_COUNTS_SQL = "SELECT stage, count(*) FROM projects WHERE tenant_id = %s AND year = %s GROUP BY stage"
 PUBLISHED_TARGETS_SQL = """
 SELECT s.id, s.overall_target, p.name, p.year, p.kind, d.name, p.approved_amount
 FROM target_sets s JOIN projects p ON p.id = s.project_id LEFT JOIN departments d ON d.id = p.department_id
@@ -114,11 +113,13 @@ TODO_SOURCES: tuple[tuple[str, Callable[..., TodoItem]], ...] = (
      "WHERE p.tenant_id = %s AND n.status = 'answered' ORDER BY n.id LIMIT %s",
      lambda nid, pid, name: TodoItem("rectification_verify", "核验整改情况", pid, name, "rectification", nid)),
 )
-LIGHT_COUNTS_SQL = """
-SELECT light, count(*) FROM (
-  SELECT (SELECT m.light FROM monitoring_reports m WHERE m.project_id = p.id ORDER BY m.period DESC LIMIT 1) AS light
+# The year's projects per (stage, latest light), summed both ways: one statement, as Jixiao counts them.
+COUNTS_SQL = """
+SELECT stage, light, count(*) FROM (
+  SELECT p.stage, (SELECT m.light FROM monitoring_reports m WHERE m.project_id = p.id ORDER BY m.period DESC LIMIT 1)
+         AS light
   FROM projects p WHERE p.tenant_id = %s AND p.year = %s) latest
-WHERE light IS NOT NULL GROUP BY light
+GROUP BY stage, light
 """
 
 
@@ -306,10 +307,13 @@ def project_list(backend: Backend, tenant_code: str) -> Any:
         rows = [SimpleNamespace(project=_project(row), light=row[-2], grade=row[-1]) for row in cursor.fetchall()]
         cursor.execute("SELECT id, code, name FROM departments WHERE tenant_id = %s ORDER BY code", (tenant.id,))
         departments = [SimpleNamespace(id=i, code=c, name=n) for i, c, n in cursor.fetchall()]
-        cursor.execute(STAGE_COUNTS_SQL, (tenant.id, year))
-        stages = dict(cursor.fetchall())
-        cursor.execute(LIGHT_COUNTS_SQL, (tenant.id, year))
-        lights = dict(cursor.fetchall())
+        cursor.execute(COUNTS_SQL, (tenant.id, year))
+        stages: dict[str, int] = {}
+        lights: dict[str, int] = {}
+        for stage, light, number in cursor.fetchall():
+            stages[stage] = stages.get(stage, 0) + number
+            if light is not None:
+                lights[light] = lights.get(light, 0) + number
         unread = backend.unread(cursor, user)
     own = tenant.id == user.tenant_id
     may_create = own and user.has_role("finance", "department")

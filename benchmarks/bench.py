@@ -167,7 +167,7 @@ def measure_pages(province: Province, jixiao: serving.Server, bare: serving.Serv
     username = f"bench-{LIST_COUNTY}-finance"
     facts = pages.check_list_page(province, jixiao, bare)
     statements = pages.page_statements(province, pages.LIST_PAGE, username)
-    print(f"  project list page: Jixiao {statements} statements per request, the baseline 10", flush=True)
+    print(f"  project list page: Jixiao {statements} statements per request, the baseline 9", flush=True)
     rows = load_rows(f"HTML project list page, {len(facts['rows'])} of {facts['total']} projects",
                      jixiao.base + pages.LIST_PAGE, bare.base + pages.LIST_PAGE,
                      lambda: pages.browser(province, username), seconds, repeat)

@@ -166,3 +166,34 @@ def test_an_export_reads_the_list_in_the_same_statements_whatever_its_length(app
             counted[year] = len([s for s in statements if "FROM projects" in s])
             assert data
     assert counted[FEW_YEAR] == counted[MANY_YEAR] == 2, counted
+
+
+def test_the_list_page_counts_stages_and_lights_in_one_statement_as_the_list_shows_them(app, many_projects):
+    """The project list page's charts (projects per stage, per latest light) come from one statement, and agree
+    with the list itself: each project counted once by its stage, and by its latest light when it has one."""
+    from collections import Counter
+
+    import sqlalchemy as sa
+
+    from jixiao.accounts.models import User
+    from jixiao.db import TenantScope, scoped, system_scope
+    from jixiao.lifecycle import projects
+    from jixiao.tenancy import service as tenancy
+
+    with app.app_context():
+        with system_scope() as db:
+            tenant = tenancy.get_by_code(db, "431102")
+            ids = tuple(tenancy.subtree_ids(db, tenant))
+        with scoped(TenantScope(read_ids=ids, write_id=tenant.id)) as db:
+            here = tenancy.get_by_code(db, "431102")
+            finance = db.scalar(sa.select(User).where(User.username == "lingling_finance"))
+            with count_statements(app) as statements:
+                by_stage, by_light = projects.counts(db, finance, here, MANY_YEAR)
+            rows, total = projects.list_projects(db, finance, here, projects.ProjectFilters(year=MANY_YEAR), 1, 500)
+            listed = [(str(row.project.stage), row.light) for row in rows]
+            db.rollback()
+    assert len(statements) == 1, statements
+    assert total == len(listed) == sum(by_stage.values())
+    assert by_stage == dict(Counter(stage for stage, _light in listed))
+    assert by_light == dict(Counter(light for _stage, light in listed if light))
+    assert by_light  # the year has monitored projects

@@ -386,15 +386,18 @@ def project_values(session: Session, actor: User, tenant: Tenant, filters: Proje
 
 
 def counts(session: Session, actor: User, tenant: Tenant, year: int) -> tuple[dict[str, int], dict[str, int]]:
-    """Projects the actor may see in ``year``, counted per stage and per latest monitoring light (two statements)."""
+    """Projects the actor may see in ``year``, counted per stage and per latest monitoring light: one statement,
+    counting each (stage, light) pair, summed both ways here."""
     visible = [common.project_filter(session, actor, tenant), Project.year == year]
-    by_stage = dict(session.execute(sa.select(Project.stage, sa.func.count(Project.id)).where(*visible)
-                                    .group_by(Project.stage)).all())
-    light = _latest_light().label("light")
-    lights = sa.select(light).where(*visible).subquery()
-    by_light: dict[Any, int] = dict(session.execute(sa.select(lights.c.light, sa.func.count()).where(lights.c.light.is_not(None))
-                                    .group_by(lights.c.light)).all())
-    return ({str(k): v for k, v in by_stage.items()}, {str(k): v for k, v in by_light.items()})
+    pairs = sa.select(Project.stage.label("stage"), _latest_light().label("light")).where(*visible).subquery()
+    by_stage: dict[str, int] = {}
+    by_light: dict[str, int] = {}
+    for stage, light, number in session.execute(
+            sa.select(pairs.c.stage, pairs.c.light, sa.func.count()).group_by(pairs.c.stage, pairs.c.light)):
+        by_stage[str(stage)] = by_stage.get(str(stage), 0) + number
+        if light is not None:
+            by_light[str(light)] = by_light.get(str(light), 0) + number
+    return by_stage, by_light
 
 
 # ---- Ex-ante assessment -------------------------------------------------------------------------------------
