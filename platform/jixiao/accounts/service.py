@@ -216,7 +216,7 @@ def session_principal(session: Session, user_id: int, session_generation: int | 
     set_scope(session, scope.with_(user_id=user_id))
     # The user's bureau is joined here (not by the relationship's own eager join) so that the subtree reads from
     # it: one reference to tenants fewer, each a computation of the context's tenant set under row-level security.
-    row = session.execute(sa.select(User, tenancy.subtree_ids_column(session, Tenant.path))
+    row = session.execute(sa.select(User, tenancy.subtree_ids_column(session))
                           .outerjoin(Tenant, Tenant.id == User.tenant_id).options(contains_eager(User.tenant))
                           .where(User.id == user_id)).one_or_none()
     if row is None or not row[0].active or (session_generation is not None
@@ -354,7 +354,7 @@ def token_login(session: Session, token: str) -> Principal | None:
     scope = get_scope(session)
     set_scope(session, scope.with_(token_hash=digest))
     row = session.execute(
-        sa.select(ApiToken, User, tenancy.subtree_ids_column(session, Tenant.path))
+        sa.select(ApiToken, User, tenancy.subtree_ids_column(session))
         .join(User, User.id == ApiToken.user_id)
         .outerjoin(Tenant, Tenant.id == User.tenant_id).options(contains_eager(User.tenant))
         .where(ApiToken.token_hash == digest, ApiToken.revoked_at.is_(None))).one_or_none()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import enum
+import functools
 import json
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -72,23 +73,19 @@ def subtree_ids(session: Session, tenant: Tenant) -> list[int]:
     return list(session.scalars(sa.select(Tenant.id).where(Tenant.path.startswith(tenant.path))))
 
 
-def subtree_ids_column(session: Session, path: Any) -> Any:
-    """The ids of the subtree of the tenant whose path is ``path`` (a column of the statement it goes into, e.g. a
-    joined tenant's), as one value per row: authentication reads a principal and its readable tenants in one
-    statement. Read the value with :func:`ids_of`."""
-    postgres = session.get_bind().dialect.name == "postgresql"
-    # Built once per column and dialect: an alias and an aggregate cost more to construct than the read to run.
-    key = (id(path), postgres)
-    built = _SUBTREE_COLUMNS.get(key)
-    if built is None or built[0] is not path:
-        below = aliased(Tenant)
-        collected = sa.func.array_agg(below.id) if postgres else sa.func.group_concat(below.id)
-        built = (path, sa.select(collected).where(below.path.startswith(path)).scalar_subquery())
-        _SUBTREE_COLUMNS[key] = built
-    return built[1]
+def subtree_ids_column(session: Session) -> Any:
+    """The ids of the subtree of the statement's ``Tenant`` (the bureau it joins), as one value per row:
+    authentication reads a principal and its readable tenants in one statement. Read the value with
+    :func:`ids_of`."""
+    return _subtree_column(session.get_bind().dialect.name == "postgresql")
 
 
-_SUBTREE_COLUMNS: dict[tuple[int, bool], tuple[Any, Any]] = {}
+@functools.lru_cache(maxsize=2)
+def _subtree_column(postgres: bool) -> Any:
+    # Built once per dialect: an alias and an aggregate cost more to construct than the read to run.
+    below = aliased(Tenant)
+    collected = sa.func.array_agg(below.id) if postgres else sa.func.group_concat(below.id)
+    return sa.select(collected).where(below.path.startswith(Tenant.path)).scalar_subquery()
 
 
 def ids_of(value: Any) -> tuple[int, ...]:
