@@ -396,3 +396,27 @@ def test_an_indicator_value_with_a_fifth_decimal_is_refused_on_the_page(login, a
         "value-0": "1.23456", "unit-0": "项", "weight-0": "10", "csrf_token": token})
     assert page.status_code == 400 and "最多四位小数" in page.get_data(as_text=True)
     assert stored_targets(unit, pid) is None
+
+
+def test_the_text_checks_one_scan_gives_the_answer_of_the_character_by_character_rule():
+    """``text_problem`` and ``name_problem`` look at most text with one compiled scan and walk only text that
+    may be refused: for every character (alone, and inside a name) the answer is the walk's own, message and
+    all."""
+    import itertools
+    import sys
+
+    # The BMP, plane 1 (the hieroglyph and musical format controls) and plane 14 (the tags) whole; of the
+    # other planes (ideographs, private use, unassigned) every 257th code point.
+    codes = itertools.chain(range(0x20000), range(0xE0000, 0xE1000), range(0x20000, sys.maxunicode + 1, 257))
+    disagreements = []
+    for code in codes:
+        char = chr(code)
+        for value in (char, f"名{char}称"):
+            for multiline in (True, False):
+                if inputs.text_problem(value, multiline=multiline) != inputs._text_refusal(value, multiline):
+                    disagreements.append(("text", multiline, hex(code)))
+            if inputs.name_problem(value) != inputs._name_refusal(value):
+                disagreements.append(("name", hex(code)))
+    assert disagreements == []
+    assert inputs.name_problem("  \u3000") == "不能为空或只有空格"
+    assert inputs.name_problem("项目\u200b名称") == "不能包含不可见字符（U+200B）"

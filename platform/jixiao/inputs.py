@@ -75,9 +75,24 @@ BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u206
 LINE_BREAKS = frozenset("\t\n\r")
 
 
+#: Every character :func:`text_problem` may refuse: the controls (Cc, exactly U+0000–U+001F and U+007F–U+009F),
+#: the bidi controls and the surrogates (Cs). Text without one is fine, found in one scan of compiled code; only
+#: text with one is walked character by character, for the message naming the first.
+_MAYBE_REFUSED_TEXT = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+#: Characters no name check refuses: printable Latin, the CJK punctuation, ideographs and full-width forms (none
+#: a control, a format character or a separator). A name of these only is checked by one match.
+_PLAINLY_VISIBLE = re.compile("[\u0020-\u007e\u00a0-\u00ac\u00ae-\u024f\u3000-\u303f\u3400-\u4dbf"
+                              "\u4e00-\u9fff\uff01-\uffef]*")
+
+
 def text_problem(value: str, *, multiline: bool = True) -> str | None:
     """Why ``value`` cannot be stored as text, or ``None``: NUL and other control characters are refused
     (PostgreSQL refuses NUL in text; spreadsheets refuse control characters), and so are bidi controls."""
+    return None if _MAYBE_REFUSED_TEXT.search(value) is None else _text_refusal(value, multiline)
+
+
+def _text_refusal(value: str, multiline: bool) -> str | None:
+    """:func:`text_problem`'s rule, character by character."""
     for char in value:
         if char == "\x00":
             return "不能包含空字符（NUL）"
@@ -148,7 +163,14 @@ _REFUSED_BEYOND_BMP = re.compile(NAME_REFUSED_BEYOND_BMP)
 def name_problem(value: str) -> str | None:
     """Why ``value`` cannot be a name: blank, or with a character that shows nothing (zero-width spaces,
     joiners, direction marks, any other format character) or breaks the line."""
-    problem = text_problem(value, multiline=False)
+    if _PLAINLY_VISIBLE.fullmatch(value) is not None:
+        return None if value.strip() else "不能为空或只有空格"
+    return _name_refusal(value)
+
+
+def _name_refusal(value: str) -> str | None:
+    """:func:`name_problem`'s rule, character by character."""
+    problem = _text_refusal(value, False)
     if problem:
         return problem
     if not value.strip():

@@ -24,7 +24,9 @@ def jsonable(value: Any) -> Any:
     if type(value) in _PLAIN:  # most values of a snapshot (an import audits every field of every project)
         return value
     if isinstance(value, dict):
-        return {str(k): jsonable(v) for k, v in value.items()}
+        # A snapshot is a dict of mostly plain values: those are kept without a call each.
+        return {(k if type(k) is str else str(k)): (v if type(v) in _PLAIN else jsonable(v))
+                for k, v in value.items()}
     if isinstance(value, list | tuple | set):
         return [jsonable(v) for v in value]
     if isinstance(value, datetime | date):

@@ -619,11 +619,11 @@ def project_rows(data: bytes, filename: str, tenant: Tenant, errors: list[RowErr
     as are a file that is not the tenant's list, and more rows than :func:`max_import_rows`)."""
     workbook = xlsx.open_workbook(data, filename, read_only=True)
     try:
-        _ws, found = _list_table(workbook, tenant, errors)
+        ws, found = _list_table(workbook, tenant, errors)
         if found is None:
             return
         count = 0
-        for row in reader.data_rows(_ws, found, errors, limit=max_import_rows()):
+        for row in reader.sheet_data_rows(data, workbook, ws, found, errors, limit=max_import_rows()):
             count += 1
             yield _project_row(row)
         if not count:

@@ -13,8 +13,12 @@ import html
 import io
 import re
 import zipfile
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Iterable, Iterator
+from typing import Any, NamedTuple
+
+from openpyxl.styles.numbers import BUILTIN_FORMATS, BUILTIN_FORMATS_MAX_SIZE
+from openpyxl.utils.cell import column_index_from_string
+from openpyxl.utils.datetime import from_excel, from_ISO8601
 
 from jixiao.spreadsheets import xlsx
 from jixiao.spreadsheets.forms import Column, Invalid, Labelled, Parser, Table
@@ -173,19 +177,27 @@ def _blank(value: Any, formulas_are_blank: bool) -> bool:
 def data_rows(ws: Any, found: Found, errors: list[RowError], limit: int | None = None) -> Iterator[Row]:
     """The rows under the headings that hold anything, up to a stop word or the row limit (``limit``, else
     ``SPREADSHEET_MAX_ROWS``; beyond it said in ``errors``)."""
+    # A read-only sheet gives placeholders without a column for the cells a row does not have.
+    cells_by_row = ({c.column: c for c in cells if getattr(c, "column", None)}
+                    for cells in ws.iter_rows(min_row=found.row + 1))
+    return _table_rows(((next(iter(present.values())).row if present else 0, present) for present in cells_by_row),
+                       found, errors, limit)
+
+
+def _table_rows(rows: Iterable[tuple[int, dict[int, Any]]], found: Found, errors: list[RowError],
+                limit: int | None) -> Iterator[Row]:
+    """:func:`data_rows`'s rule over rows given as (row number, cells by column number)."""
     spec = found.spec
     if limit is None:
         limit = xlsx.config("SPREADSHEET_MAX_ROWS", xlsx.DEFAULT_MAX_ROWS)
+    stop_words, formulas_are_blank = spec.stop_words, spec.formulas_are_blank
     count = 0
-    for cells in ws.iter_rows(min_row=found.row + 1):
-        # A read-only sheet gives placeholders without a column for the cells a row does not have.
-        present = {c.column: c for c in cells if getattr(c, "column", None)}
+    for number, present in rows:
         first = present.get(1)
-        if first is not None and norm_heading(first.value) in spec.stop_words:
+        if first is not None and stop_words and norm_heading(first.value) in stop_words:
             return
-        if all(_blank(c.value, spec.formulas_are_blank) for c in present.values()):
+        if all(_blank(c.value, formulas_are_blank) for c in present.values()):
             continue
-        number = next(iter(present.values())).row
         if count >= limit:
             errors.append(RowError(number, "", spec.too_many.format(limit=limit)))
             return
@@ -193,31 +205,37 @@ def data_rows(ws: Any, found: Found, errors: list[RowError], limit: int | None =
         yield Row(number, present, found, errors)
 
 
-# ---- Counting rows without reading them -------------------------------------------------------------------
+# ---- Reading a long sheet's XML -----------------------------------------------------------------------------
 
-# The sheet's XML as Excel and openpyxl write it: rows of cells, a cell's value in <v> (a shared string's
-# index when t="s") or its inline text in <is><t>. Matched as text: making an element of every cell is what
-# makes a read slow. A tag may carry a namespace prefix.
+# The sheet's XML as Excel, WPS and openpyxl write it: rows of cells, a cell's value in <v> (a shared string's
+# index when t="s") or its inline text in <is>. Matched as text, streamed: making an element and then a cell
+# object of every cell is most of openpyxl's read (and all of it is done again for each row's dict). A tag may
+# carry a namespace prefix; an attribute may be quoted either way.
 _TAG = rb"(?:[A-Za-z_][\w.-]*:)?"
 _ROW_XML = re.compile(rb"<" + _TAG + rb"row\b([^>]*?)(?:/>|>(.*?)</" + _TAG + rb"row>)", re.S)
 _CELL_XML = re.compile(rb"<" + _TAG + rb"c\b([^>]*?)(?:/>|>(.*?)</" + _TAG + rb"c>)", re.S)
 _VALUE_XML = re.compile(rb"<" + _TAG + rb"v>([^<]*)</")
-_INLINE_XML = re.compile(rb"<" + _TAG + rb"t\b[^>]*>([^<]*)</")
-_REFERENCE = re.compile(rb'\br="([A-Z]*)(\d*)"')
-_TYPE = re.compile(rb'\bt="([^"]*)"')
+_INLINE_XML = re.compile(rb"<" + _TAG + rb"is\b[^>]*>(.*?)</" + _TAG + rb"is>", re.S)
+_INLINE_TEXT = re.compile(rb"<" + _TAG + rb"t\b[^>]*>([^<]*)</|<" + _TAG + rb"t\b[^>]*/>")
+_PHONETIC = re.compile(rb"<" + _TAG + rb"rPh\b.*?</" + _TAG + rb"rPh>", re.S)
+_REFERENCE = re.compile(rb"""(?:^|\s)r=["']([A-Z]*)(\d*)["']""")
+_TYPE = re.compile(rb"""(?:^|\s)t=["']([^"']*)["']""")
+_STYLE = re.compile(rb"""(?:^|\s)s=["'](\d+)["']""")
+#: A cell as Excel and openpyxl write most of them (double quotes, ``r`` first, no entity in its text): its
+#: column's letters, style, type, and <v> or inline text, in one match. Any other cell is read attribute by
+#: attribute.
+_SIMPLE_CELL = re.compile(rb'<c r="([A-Z]{1,3})\d+"(?: s="(\d+)")?(?: t="([A-Za-z]+)")?\s*'
+                          rb'(?:/>|>(?:<v>([^<&]*)</v>|<is><t(?: xml:space="preserve")?>([^<&]*)</t></is>)?</c>)')
 _TEXTS = frozenset({b"s", b"str", b"inlineStr"})  # the cell types whose value is text (blank when only spaces)
 _CHUNK = 1 << 20
 
 
-def count_rows(data: bytes, workbook: Any, ws: Any, found: Found, errors: list[RowError], limit: int) -> int:
-    """How many rows :func:`data_rows` would give (those under the headings holding anything, up to a stop
-    word), counted in the sheet's XML, streamed, without making a cell of any: a fraction of a read. More than
-    ``limit`` is said in ``errors`` as :func:`data_rows` says it. ``ws`` is a read-only sheet of ``workbook``."""
-    spec = found.spec
-    shared = workbook.shared_strings
-    count = number = 0
+def _sheet_rows(data: bytes, ws: Any) -> Iterator[tuple[int, bytes]]:
+    """Each ``<row>`` of a read-only sheet's XML, in order: (its number, what it holds), one chunk of the file
+    in memory at a time. A row without a number follows the one before, as openpyxl reads it."""
     # The sheet's part in the archive: openpyxl keeps it on the read-only sheet, and has no public name for it.
     part_name = ws._worksheet_path
+    number = 0
     with zipfile.ZipFile(io.BytesIO(data)) as archive, archive.open(part_name) as part:
         pending = b""
         while chunk := part.read(_CHUNK):
@@ -227,17 +245,34 @@ def count_rows(data: bytes, workbook: Any, ws: Any, found: Found, errors: list[R
                 last = match.end()
                 held = _REFERENCE.search(match.group(1))
                 number = int(held.group(2)) if held and held.group(2) else number + 1
-                first = _first_filled(match.group(2), shared) if number > found.row and match.group(2) else None
-                if first is None:
-                    continue
-                in_column_a, said = first
-                if in_column_a and norm_heading(said) in spec.stop_words:
-                    return count
-                if count >= limit:
-                    errors.append(RowError(number, "", spec.too_many.format(limit=limit)))
-                    return count
-                count += 1
+                yield number, match.group(2) or b""
             pending = pending[last:]
+
+
+def _shared_strings(ws: Any) -> Any:
+    """The shared strings table (where Excel keeps a sheet's text): openpyxl hands it to each read-only sheet,
+    and leaves the workbook's own empty."""
+    return ws._shared_strings
+
+
+def count_rows(data: bytes, workbook: Any, ws: Any, found: Found, errors: list[RowError], limit: int) -> int:
+    """How many rows :func:`data_rows` would give (those under the headings holding anything, up to a stop
+    word), counted in the sheet's XML, streamed, without making a cell of any: a fraction of a read. More than
+    ``limit`` is said in ``errors`` as :func:`data_rows` says it. ``ws`` is a read-only sheet of ``workbook``."""
+    spec = found.spec
+    shared = _shared_strings(ws)
+    count = 0
+    for number, cells in _sheet_rows(data, ws):
+        first = _first_filled(cells, shared) if number > found.row and cells else None
+        if first is None:
+            continue
+        in_column_a, said = first
+        if in_column_a and norm_heading(said) in spec.stop_words:
+            return count
+        if count >= limit:
+            errors.append(RowError(number, "", spec.too_many.format(limit=limit)))
+            return count
+        count += 1
     return count
 
 
@@ -247,15 +282,129 @@ def _first_filled(cells: bytes, shared: Any) -> tuple[bool, str] | None:
         attributes, content = cell.group(1), cell.group(2) or b""
         typed = _TYPE.search(attributes)
         kind = typed.group(1) if typed else b"n"
-        held = (_INLINE_XML if kind == b"inlineStr" else _VALUE_XML).search(content)
-        if held is None:
-            continue
-        value = html.unescape(held.group(1).decode("utf-8"))
-        if kind == b"s":
-            value = shared[int(value)]
+        if kind == b"inlineStr":
+            value: Any = _inline_text(content)
+        else:
+            held = _VALUE_XML.search(content)
+            if held is None:
+                continue
+            value = html.unescape(held.group(1).decode("utf-8"))
+            if kind == b"s":
+                value = shared[int(value)]
         said = text(value) if kind in _TEXTS else value
         if said:
             reference = _REFERENCE.search(attributes)
             in_column_a = reference.group(1) == b"A" if reference and reference.group(1) else position == 0
             return in_column_a, said
     return None
+
+
+def _inline_text(content: bytes) -> str | None:
+    """An inline string's text as openpyxl reads it: its own text and its runs', without phonetic guides."""
+    block = _INLINE_XML.search(content)
+    if block is None:
+        return None
+    runs = _PHONETIC.sub(b"", block.group(1))
+    return "".join(html.unescape(piece.decode("utf-8")) for piece in _INLINE_TEXT.findall(runs))
+
+
+class SheetCell(NamedTuple):
+    """A cell read from the sheet's XML: its value as openpyxl's read-only, values-only reading gives it, and
+    (for a number) its number format."""
+
+    value: Any
+    number_format: str = "General"
+
+
+class _Cells:
+    """Turns a row's XML into :class:`SheetCell` by column number, with the workbook's shared strings, epoch
+    and styles (a style's number format, and whether it makes a number a date, looked up once per style)."""
+
+    def __init__(self, workbook: Any, ws: Any) -> None:
+        self.shared = _shared_strings(ws)
+        self.epoch = workbook.epoch
+        # What openpyxl's own sheet reader is given: the styles that are dates (and durations), by style id.
+        self.date_styles = workbook._date_formats
+        self.duration_styles = workbook._timedelta_formats
+        self.workbook = workbook
+        self.formats: dict[int, str] = {}
+        self.columns: dict[bytes, int] = {}
+
+    def number_format(self, style: int) -> str:
+        if style not in self.formats:
+            styles = self.workbook._cell_styles
+            number_format = "General"
+            if style < len(styles):
+                format_id = styles[style].numFmtId
+                number_format = (BUILTIN_FORMATS.get(format_id, "General") if format_id < BUILTIN_FORMATS_MAX_SIZE
+                                 else self.workbook._number_formats[format_id - BUILTIN_FORMATS_MAX_SIZE])
+            self.formats[style] = number_format
+        return self.formats[style]
+
+    def of(self, content: bytes) -> dict[int, SheetCell]:
+        cells: dict[int, SheetCell] = {}
+        column = 0
+        for cell in _CELL_XML.finditer(content):
+            simple = _SIMPLE_CELL.fullmatch(cell.group(0))
+            if simple is not None:  # most cells: one match gives everything
+                letters, style_said, kind_said, value_said, inline_said = simple.groups()
+                column = self._column(letters)
+                kind = kind_said or b"n"
+                style = int(style_said) if style_said else 0
+                if kind == b"inlineStr":
+                    cells[column] = SheetCell(None if inline_said is None else inline_said.decode("utf-8"))
+                    continue
+                said = value_said.decode("utf-8") if value_said else ""
+            else:
+                attributes, inner = cell.group(1), cell.group(2) or b""
+                reference = _REFERENCE.search(attributes)
+                column = self._column(reference.group(1)) if reference and reference.group(1) else column + 1
+                typed = _TYPE.search(attributes)
+                kind = typed.group(1) if typed else b"n"
+                if kind == b"inlineStr":
+                    cells[column] = SheetCell(_inline_text(inner))
+                    continue
+                styled = _STYLE.search(attributes)
+                style = int(styled.group(1)) if styled else 0
+                held = _VALUE_XML.search(inner)
+                said = html.unescape(held.group(1).decode("utf-8")) if held else ""
+            cells[column] = self._value(kind, said, style)
+        return cells
+
+    def _column(self, letters: bytes) -> int:
+        if letters not in self.columns:
+            self.columns[letters] = column_index_from_string(letters.decode("ascii"))
+        return self.columns[letters]
+
+    def _value(self, kind: bytes, said: str, style: int) -> SheetCell:
+        if not said:
+            return SheetCell(None)
+        if kind == b"n":
+            return self._number(said, style)
+        if kind == b"s":
+            return SheetCell(self.shared[int(said)])
+        if kind == b"b":
+            return SheetCell(bool(int(said)))
+        if kind == b"d":
+            return SheetCell(from_ISO8601(said))
+        return SheetCell(said)  # "str" (a formula's text), "e" (an error, as its text)
+
+    def _number(self, said: str, style: int) -> SheetCell:
+        value: Any = float(said) if "." in said or "E" in said or "e" in said else int(said)
+        if style in self.date_styles:
+            try:
+                return SheetCell(from_excel(value, self.epoch, timedelta=style in self.duration_styles))
+            except (OverflowError, ValueError):
+                return SheetCell("#VALUE!")  # openpyxl's reading of a date beyond the calendar
+        return SheetCell(value, self.number_format(style))
+
+
+def sheet_data_rows(data: bytes, workbook: Any, ws: Any, found: Found, errors: list[RowError],
+                    limit: int | None = None) -> Iterator[Row]:
+    """What :func:`data_rows` gives of a read-only sheet of ``workbook`` (opened with ``data_only``), read
+    from the sheet's XML: the same rows, their cells' values as openpyxl reads them (shared and inline
+    strings, numbers, dates by their style, booleans, errors, a formula's last value), at a fraction of the
+    cost. For a list of thousands of rows."""
+    cells = _Cells(workbook, ws)
+    rows = ((number, cells.of(content)) for number, content in _sheet_rows(data, ws) if number > found.row)
+    return _table_rows(rows, found, errors, limit)
