@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from pathlib import Path
 from typing import Any
 
@@ -81,7 +82,19 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     _compose(app, host)
     errors.init_app(app)
     _template_helpers(app)
+    if not app.testing:
+        _freeze_what_startup_made()
     return app
+
+
+def _freeze_what_startup_made() -> None:
+    """Move everything made so far (modules, mappers, plugins, the app) out of the garbage collector's sight.
+
+    They live as long as the process, yet every full collection walked them all: about 90 ms each in a worker,
+    a fifth of a campaign's finalise and a few per cent of every request. Garbage already made is collected
+    first, so none is kept for ever; what is made afterwards is collected as before."""
+    gc.collect()
+    gc.freeze()
 
 
 def _compose(app: Flask, host: plugins.PluginHost) -> None:

@@ -12,12 +12,12 @@ from datetime import datetime
 from typing import Any, cast
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
 from jixiao import pagination
-from jixiao.db import utcnow
+from jixiao.db import insert_many, utcnow
 from jixiao.errors import NotFound
 from jixiao.jobs.models import Notification
 
@@ -40,8 +40,12 @@ def _insert(session: Session, rows: list[dict[str, Any]]) -> list[int]:
     key = ["user_id", "dedupe_key"]
     stmt: Any
     if dialect == "postgresql":
-        stmt = postgresql.insert(Notification).on_conflict_do_nothing(index_elements=key)
-    elif dialect == "sqlite":
+        # The rows as one JSON parameter of one statement text (``db.insert_many``): multi-row VALUES would make
+        # psycopg split a new statement of thousands of placeholders in Python for every batch.
+        written = insert_many(session, Notification, {}, {name: [row[name] for row in rows] for name in rows[0]},
+                              ("id",), skip_conflicts_on=tuple(key))
+        return [int(id_) for (id_,) in written]
+    if dialect == "sqlite":
         stmt = sqlite.insert(Notification).on_conflict_do_nothing(index_elements=key)
     else:
         raise NotImplementedError(f"notifications need INSERT … ON CONFLICT, which jixiao writes for PostgreSQL "
