@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
+import types
 from collections.abc import Iterator
 from decimal import Decimal
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, selectinload
@@ -261,19 +262,29 @@ class ProjectFilters:
     fund_source: str | None = None
 
 
-@dataclasses.dataclass
-class ProjectRow:
-    """A project as the list shows it: the project, its latest light and grade. It reads as its project too
-    (``row.code``), so a list's response schema dumps each row once, with no intermediate dict."""
+class ListedDepartment(NamedTuple):
+    """A listed project's department, as the list shows it."""
 
-    project: Project
-    light: str | None
-    grade: str | None
+    id: int
+    code: str
+    name: str
 
-    def __getattr__(self, name: str) -> Any:
-        if name == "project":  # not set yet (a copy being made): no recursion
-            raise AttributeError(name)
-        return getattr(self.project, name)
+
+class ProjectRow(types.SimpleNamespace):
+    """A project as a list shows it: every column of the project (as its ORM object gives them: enums,
+    decimals, lists), its ``department``, its latest ``light`` and ``grade`` — plain attributes, so a list's
+    response schema dumps each row once, directly. Nothing a list shows needs an object the session tracks
+    (fifty of them and their departments, read through the ORM's instrumented attributes and a proxy, cost a
+    fifth of the dump)."""
+
+    @property
+    def project(self) -> ProjectRow:
+        """The row itself, read as its project (``row.project.code`` in the list's template)."""
+        return self
+
+
+#: The project's columns a :class:`ProjectRow` has (every mapped column).
+LISTED_COLUMNS = tuple(attribute.key for attribute in sa.inspect(Project).column_attrs)
 
 
 def _latest_light() -> Any:
@@ -346,14 +357,27 @@ def list_projects(session: Session, actor: User, tenant: Tenant, filters: Projec
     inner, outer_conditions = _listed(session, actor, tenant, filters)
     total = session.scalar(sa.select(sa.func.count()).select_from(inner).where(*outer_conditions)) or 0
     rows = session.execute(
-        sa.select(Project, inner.c.light, inner.c.grade)
+        sa.select(*(getattr(Project, name) for name in LISTED_COLUMNS),
+                  Department.code.label("department_code_"), Department.name.label("department_name_"),
+                  inner.c.light, inner.c.grade)
+        .select_from(Project)
         .join(inner, inner.c.id == Project.id)
+        .outerjoin(Department, Department.id == Project.department_id)
         .where(*outer_conditions)
         .order_by(Project.year.desc(), Project.code)
         .limit(per_page)
         .offset((page - 1) * per_page)
     ).all()
-    return [ProjectRow(p, str(lt) if lt else None, g) for p, lt, g in rows], total
+    return [_project_row(row) for row in rows], total
+
+
+def _project_row(row: Any) -> ProjectRow:
+    values = row._asdict()
+    code, name = values.pop("department_code_"), values.pop("department_name_")
+    department = ListedDepartment(values["department_id"], code, name) if code is not None else None
+    if values["light"]:
+        values["light"] = str(values["light"])
+    return ProjectRow(**values, department=department)
 
 
 #: What an export of the list reads of each project: its columns, not the project (a page of 500 ORM objects, each
