@@ -14,7 +14,7 @@ import functools
 import json
 import weakref
 from collections.abc import Iterator, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any, Protocol, TypeVar
 
@@ -451,8 +451,9 @@ def select_many(session: Session, statements: Sequence[sa.Select[Any] | sa.Compo
     """Every statement's rows, in order. On PostgreSQL all of them in one statement and one round trip: each
     becomes a sub-select whose rows come back as one JSON array, its values read again through the column's own
     result type (numbers with a fraction as Decimal, exactly). The tenant filter and row-level security apply to
-    every sub-select as to a statement of its own. Meant for aggregates (numbers, text, booleans): a date or a
-    time would come back as its text. Elsewhere one statement each."""
+    every sub-select as to a statement of its own. Numbers, text, booleans, enums, dates and times come back as
+    each statement alone gives them (JSON columns and other structured values are not for this). Elsewhere
+    one statement each."""
     if session.get_bind().dialect.name != "postgresql":
         return [[tuple(row) for row in session.execute(statement)] for statement in statements]
     dialect = session.get_bind().dialect
@@ -472,10 +473,23 @@ def select_many(session: Session, statements: Sequence[sa.Select[Any] | sa.Compo
 
 def _json_reader(type_: Any, dialect: sa.Dialect) -> Any:
     """How a value of ``type_`` that came back inside JSON is read: a number as Decimal when the type is
-    (JSON gives 0 for a NUMERIC zero), anything else through the type's own result processor (an enum's value as
-    its member …)."""
-    if getattr(type_, "_type_affinity", None) is sa.Numeric and getattr(type_, "asdecimal", False):
+    (JSON gives 0 for a NUMERIC zero), a date or a time from its ISO text, a decorated type through its own
+    reading after its column's (an exact decimal at its column's scale), anything else through the type's own
+    result processor (an enum's value as its member …)."""
+    if isinstance(type_, sa.types.TypeDecorator):
+        inner = _json_reader(type_.load_dialect_impl(dialect), dialect)
+
+        def decorated(value: Any) -> Any:
+            return type_.process_result_value(inner(value) if inner is not None else value, dialect)
+
+        return decorated
+    affinity = getattr(type_, "_type_affinity", None)
+    if affinity is sa.Numeric and getattr(type_, "asdecimal", False):
         return lambda value: value if isinstance(value, Decimal) else Decimal(str(value))
+    if affinity is sa.Date:
+        return date.fromisoformat
+    if affinity is sa.DateTime:
+        return datetime.fromisoformat
     return type_.dialect_impl(dialect).result_processor(dialect, None)
 
 

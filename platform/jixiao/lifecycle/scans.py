@@ -12,13 +12,14 @@ number of statements per tenant, whatever the number of records and users.
 
 from __future__ import annotations
 
+import collections
 from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
 
 from jixiao import units
-from jixiao.db import TenantScope, scoped
+from jixiao.db import TenantScope, scoped, select_many
 from jixiao.jobs import channels
 from jixiao.jobs.notifications import write_many
 from jixiao.jobs.service import JobContext, Schedule, job_kind
@@ -60,6 +61,14 @@ def _tenants_with_projects(year: int | None = None) -> list[Tenant]:
 def _project_url(tenant: Tenant, project_id: int, anchor: str) -> str:
     # Built by hand: a worker has no request to build URLs from (the page is lifecycle.project).
     return f"/t/{tenant.code}/projects/{project_id}#{anchor}"
+
+
+def _named_rows(session: Any, statements: tuple[Any, ...]) -> list[list[Any]]:
+    """Each statement's rows, with their columns by name, all read in one round trip (``db.select_many``)."""
+    shapes: list[Any] = [collections.namedtuple("Row", list(statement.selected_columns.keys()))
+                         for statement in statements]
+    return [[shape._make(row) for row in rows]
+            for shape, rows in zip(shapes, select_many(session, statements), strict=True)]
 
 
 def _audience(session: Any, project_ids: Any, *concern: Concern) -> dict[int, list[int]]:
@@ -145,13 +154,12 @@ def daily_scan(ctx: JobContext) -> dict[str, Any]:
 def _scan_tenant(session: Any, tenant: Tenant, on: Any, until: Any) -> tuple[dict[str, int], list[int]]:
     """One tenant's part of the daily scan (see :func:`daily_scan`): what it found of each kind, and the ids of
     the notifications it wrote."""
-    notices = session.execute(
+    notices, reports = _named_rows(session, (
         sa.select(RectificationNotice.id, RectificationNotice.project_id, RectificationNotice.deadline,
                   RectificationNotice.status, Project.name)
         .join(Project, Project.id == RectificationNotice.project_id)
         .where(RectificationNotice.tenant_id == tenant.id, RectificationNotice.deadline <= until,
-               RectificationNotice.status != NoticeStatus.VERIFIED)).all()
-    reports = session.execute(
+               RectificationNotice.status != NoticeStatus.VERIFIED),
         sa.select(MonitoringReport.id, MonitoringReport.project_id, MonitoringReport.period,
                   MonitoringReport.execution_rate, MonitoringReport.cause, MonitoringReport.red_episode,
                   MonitoringReport.light, MonitoringReport.response_due,
@@ -160,9 +168,9 @@ def _scan_tenant(session: Any, tenant: Tenant, on: Any, until: Any) -> tuple[dic
         .join(Project, Project.id == MonitoringReport.project_id)
         .where(MonitoringReport.tenant_id == tenant.id,
                sa.or_(MonitoringReport.light == Light.RED,
-                      sa.and_(MonitoringReport.response.is_(None), MonitoringReport.response_due <= until)))
-        # The first warning of a project that fell due decides its suspension's reason.
-        .order_by(MonitoringReport.project_id, MonitoringReport.response_due, MonitoringReport.id)).all()
+                      sa.and_(MonitoringReport.response.is_(None), MonitoringReport.response_due <= until)))))
+    # The first warning of a project that fell due decides its suspension's reason.
+    reports.sort(key=lambda r: (r.project_id, r.response_due is None, r.response_due or on, r.id))
 
     overdue = [n for n in notices if n.deadline < on]
     notices_due = [n for n in notices if n.deadline >= on and n.status in (NoticeStatus.ISSUED, NoticeStatus.RETURNED)]
