@@ -19,7 +19,7 @@ from decimal import Decimal
 from typing import Any, Protocol, TypeVar
 
 import sqlalchemy as sa
-from flask import Flask, current_app
+from flask import Flask, current_app, g, has_app_context
 from sqlalchemy import event
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Engine
@@ -328,6 +328,7 @@ class Database:
         self.session = scoped_session(
             factory, scopefunc=lambda: id(app_ctx._get_current_object()))  # type: ignore[attr-defined]  # werkzeug LocalProxy
         app.extensions["jixiao.db"] = self
+        app.before_request(_keep_prepared_statements)
         app.teardown_appcontext(self._remove_session)
 
     def _remove_session(self, exc: BaseException | None) -> None:
@@ -335,16 +336,32 @@ class Database:
             self.session.remove()
 
 
+#: Set on ``flask.g`` for a request (its app context outlives it: the session's last rollback comes after).
+KEEPS_PREPARED_STATEMENTS = "jixiao_keeps_prepared_statements"
+
+
+def _keep_prepared_statements() -> None:
+    g.setdefault(KEEPS_PREPARED_STATEMENTS, True)
+
+
 def _rollback_keeping_prepared_statements(dbapi_connection: Any) -> None:
-    """Roll the transaction back and keep psycopg's prepared statements.
+    """Roll a request's transaction back and keep psycopg's prepared statements.
 
     psycopg prepares a statement on the server once a connection has run it five times, and forgets every one
     at each rollback (in case the transaction dropped what they read; the application's role cannot). Every
     read-only request ends with a rollback, so nothing was ever prepared and each request's statements were
-    planned anew: for the project list 1.5 of its 6 ms of SQL. Sent as a plain ROLLBACK here, the prepared
-    statements stay; anything but a clean rollback goes to psycopg's own, with its errors."""
+    planned anew: the project list's SQL took 6.0 ms in process, 3.5 ms with its statements prepared (the
+    server's generic plans for the token, the context and the principal). Sent as a plain ROLLBACK, the
+    prepared statements stay; anything but a clean rollback goes to psycopg's own, with its errors.
+
+    Outside a request (jobs, commands) psycopg's own rollback forgets them as before: a job runs a few large
+    statements over many ids, where a generic plan can cost more than planning for the ids at hand (a
+    campaign's finalise took a quarter longer with its metric statements kept)."""
     from psycopg import pq
 
+    if not (has_app_context() and g.get(KEEPS_PREPARED_STATEMENTS)):
+        dbapi_connection.rollback()
+        return
     pgconn = dbapi_connection.pgconn
     status = pgconn.transaction_status
     if status == pq.TransactionStatus.IDLE:
