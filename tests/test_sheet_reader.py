@@ -25,14 +25,8 @@ TABLE = Table((Column("编码*", "code", Text(), anchor=True), Column("名称", 
 AWKWARD_TEXT = ["A&B <c> \"d\" 'e'", "  前后空格  ", "换行\n第二行", "表情😀", "_x000D_", "0012", "=不是公式"]
 
 
-def read_both(data: bytes, table: Table = TABLE) -> tuple[list, list]:
-    """The rows as (number, {column: (value, number format of a number)}) read both ways, with the errors."""
-    def plain(row: reader.Row) -> tuple[int, dict]:
-        return row.number, {column: (cell.value, type(cell.value).__name__,
-                                     cell.number_format if isinstance(cell.value, int | float)
-                                     and not isinstance(cell.value, bool) else None)
-                            for column, cell in row.cells.items()}
-
+def read_each_way(data: bytes, table: Table = TABLE, limit: int = 1000) -> list[tuple[list[reader.Row], list]]:
+    """The table's rows and errors read through openpyxl's cells (``data_rows``), then from the XML."""
     answers = []
     for read in ("openpyxl", "xml"):
         workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
@@ -40,11 +34,23 @@ def read_both(data: bytes, table: Table = TABLE) -> tuple[list, list]:
         errors: list = []
         found = reader.find_table(sheet, table, errors)
         assert found is not None, errors
-        rows = (reader.data_rows(sheet, found, errors, limit=1000) if read == "openpyxl"
-                else reader.sheet_data_rows(data, workbook, sheet, found, errors, limit=1000))
-        answers.append(([plain(row) for row in rows], errors))
+        rows = (reader.data_rows(sheet, found, errors, limit=limit) if read == "openpyxl"
+                else reader.sheet_data_rows(data, workbook, sheet, found, errors, limit=limit))
+        answers.append((list(rows), errors))
         workbook.close()
-    return answers[0], answers[1]
+    return answers
+
+
+def read_both(data: bytes, table: Table = TABLE) -> tuple[tuple[list, list], tuple[list, list]]:
+    """The rows as (number, {column: (value, its type, a number's format)}) read both ways, with the errors."""
+    def plain(row: reader.Row) -> tuple[int, dict]:
+        return row.number, {column: (cell.value, type(cell.value).__name__,
+                                     cell.number_format if isinstance(cell.value, int | float)
+                                     and not isinstance(cell.value, bool) else None)
+                            for column, cell in row.cells.items()}
+
+    by_openpyxl, by_xml = (([plain(row) for row in rows], errors) for rows, errors in read_each_way(data, table))
+    return by_openpyxl, by_xml
 
 
 def written_by_openpyxl() -> bytes:
@@ -72,16 +78,20 @@ def written_by_openpyxl() -> bytes:
     return out.getvalue()
 
 
-def rewritten(data: bytes, change) -> bytes:
-    """The workbook with its first sheet's XML changed by ``change`` (as another program would write it)."""
+def rewritten(data: bytes, change=None, *, parts=None, added=None) -> bytes:
+    """The workbook with its first sheet's XML changed by ``change`` (as another program would write it), other
+    parts changed by ``parts`` (name → change) and ``added`` ones (name → content)."""
+    changes = {**(parts or {}), **({"xl/worksheets/sheet1.xml": change} if change else {})}
     source = zipfile.ZipFile(io.BytesIO(data))
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
         for item in source.infolist():
             content = source.read(item.filename)
-            if item.filename == "xl/worksheets/sheet1.xml":
-                content = change(content)
+            if item.filename in changes:
+                content = changes[item.filename](content)
             target.writestr(item, content)
+        for name, content in (added or {}).items():
+            target.writestr(name, content)
     return out.getvalue()
 
 
@@ -153,36 +163,22 @@ def with_shared_strings(data: bytes, texts: list[bytes]) -> bytes:
     table = (b'<?xml version="1.0" encoding="UTF-8"?><sst xmlns="http://schemas.openxmlformats.org/spreadsheetml'
              b'/2006/main" count="%d" uniqueCount="%d">' % (len(texts), len(texts))
              + b"".join(b"<si><t>" + said + b"</t></si>" for said in texts) + b"</sst>")
-    source = zipfile.ZipFile(io.BytesIO(data))
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
-        for item in source.infolist():
-            content = source.read(item.filename)
-            if item.filename == "[Content_Types].xml":
-                content = content.replace(b"</Types>", b'<Override PartName="/xl/sharedStrings.xml" ContentType='
-                                          b'"application/vnd.openxmlformats-officedocument.spreadsheetml.'
-                                          b'sharedStrings+xml"/></Types>')
-            if item.filename == "xl/_rels/workbook.xml.rels":
-                content = content.replace(b"</Relationships>", b'<Relationship Id="rIdShared" Type="http://schemas.'
-                                          b'openxmlformats.org/officeDocument/2006/relationships/sharedStrings" '
-                                          b'Target="sharedStrings.xml"/></Relationships>')
-            target.writestr(item, content)
-        target.writestr("xl/sharedStrings.xml", table)
-    return out.getvalue()
+    declared = {
+        "[Content_Types].xml": lambda xml: xml.replace(
+            b"</Types>", b'<Override PartName="/xl/sharedStrings.xml" ContentType="application/vnd.openxmlformats-'
+                         b'officedocument.spreadsheetml.sharedStrings+xml"/></Types>'),
+        "xl/_rels/workbook.xml.rels": lambda xml: xml.replace(
+            b"</Relationships>", b'<Relationship Id="rIdShared" Type="http://schemas.openxmlformats.org/'
+                                 b'officeDocument/2006/relationships/sharedStrings" Target="sharedStrings.xml"/>'
+                                 b"</Relationships>"),
+    }
+    return rewritten(data, parts=declared, added={"xl/sharedStrings.xml": table})
 
 
 @pytest.mark.parametrize("limit", [1, 3])
 def test_the_row_limit_is_said_the_same_way(limit):
-    data = written_by_openpyxl()
-    answers = []
-    for read in ("openpyxl", "xml"):
-        workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-        sheet = workbook.worksheets[0]
-        errors: list = []
-        found = reader.find_table(sheet, TABLE, errors)
-        rows = (reader.data_rows(sheet, found, errors, limit=limit) if read == "openpyxl"
-                else reader.sheet_data_rows(data, workbook, sheet, found, errors, limit=limit))
-        answers.append(([row.number for row in rows], errors))
+    answers = [([row.number for row in rows], errors)
+               for rows, errors in read_each_way(written_by_openpyxl(), limit=limit)]
     assert answers[1] == answers[0]
     assert answers[0][1][0].message == TABLE.too_many.format(limit=limit)
 

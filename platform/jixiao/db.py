@@ -355,8 +355,8 @@ def _rollback_keeping_prepared_statements(dbapi_connection: Any) -> None:
     prepared statements stay; anything but a clean rollback goes to psycopg's own, with its errors.
 
     Outside a request (jobs, commands) psycopg's own rollback forgets them as before: a job runs a few large
-    statements over many ids, where a generic plan can cost more than planning for the ids at hand (a
-    campaign's finalise took a quarter longer with its metric statements kept)."""
+    statements over many ids, where a generic plan can cost more than planning for the ids at hand (five
+    finalises of a campaign in process: 264–370 ms with its metric statements kept, 229–253 ms without)."""
     from psycopg import pq
 
     if not (has_app_context() and g.get(KEEPS_PREPARED_STATEMENTS)):
