@@ -209,7 +209,7 @@ def test_a_list_with_shared_strings_is_counted_as_it_is_read():
     errors: list = []
     found = reader.find_table(sheet, TABLE, errors)
     read = list(reader.data_rows(sheet, found, errors, limit=1000))
-    assert reader.count_rows(data, workbook, sheet, found, errors, 1000) == len(read) == 12
+    assert reader.count_rows(data, sheet, found, errors, 1000) == len(read) == 12
     assert errors == []
 
 

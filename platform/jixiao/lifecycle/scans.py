@@ -13,6 +13,7 @@ number of statements per tenant, whatever the number of records and users.
 from __future__ import annotations
 
 import collections
+import functools
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -65,10 +66,15 @@ def _project_url(tenant: Tenant, project_id: int, anchor: str) -> str:
 
 def _named_rows(session: Any, statements: tuple[Any, ...]) -> list[list[Any]]:
     """Each statement's rows, with their columns by name, all read in one round trip (``db.select_many``)."""
-    shapes: list[Any] = [collections.namedtuple("Row", list(statement.selected_columns.keys()))
-                         for statement in statements]
+    shapes = [_row_shape(tuple(statement.selected_columns.keys())) for statement in statements]
     return [[shape._make(row) for row in rows]
             for shape, rows in zip(shapes, select_many(session, statements), strict=True)]
+
+
+@functools.cache
+def _row_shape(columns: tuple[str, ...]) -> Any:
+    """A row class for these column names, made once per process (not twice per tenant of every scan)."""
+    return collections.namedtuple("Row", columns)
 
 
 def _audience(session: Any, project_ids: Any, *concern: Concern) -> dict[int, list[int]]:

@@ -606,7 +606,7 @@ def survey_project_list(data: bytes, filename: str, tenant: Tenant) -> Survey:
         ws, found = _list_table(workbook, tenant, errors)
         if found is None:
             return Survey(0, errors)
-        count = reader.count_rows(data, workbook, ws, found, errors, max_import_rows())
+        count = reader.count_rows(data, ws, found, errors, max_import_rows())
         if not count and not errors:
             errors.append(_no_rows(found))
         return Survey(count, errors)

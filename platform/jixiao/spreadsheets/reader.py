@@ -255,10 +255,10 @@ def _shared_strings(ws: Any) -> Any:
     return ws._shared_strings
 
 
-def count_rows(data: bytes, workbook: Any, ws: Any, found: Found, errors: list[RowError], limit: int) -> int:
+def count_rows(data: bytes, ws: Any, found: Found, errors: list[RowError], limit: int) -> int:
     """How many rows :func:`data_rows` would give (those under the headings holding anything, up to a stop
     word), counted in the sheet's XML, streamed, without making a cell of any: a fraction of a read. More than
-    ``limit`` is said in ``errors`` as :func:`data_rows` says it. ``ws`` is a read-only sheet of ``workbook``."""
+    ``limit`` is said in ``errors`` as :func:`data_rows` says it. ``ws`` is a read-only sheet."""
     spec = found.spec
     shared = _shared_strings(ws)
     count = 0
